@@ -1,0 +1,153 @@
+"""Data in: any supported table or file becomes a narwhals frame.
+
+In-memory tables (pandas, polars, pyarrow) stay in the library that holds
+them; files (CSV, Parquet, JSON Lines; a path or a glob) are scanned lazily by
+DuckDB, so the GROUP BY runs out of core on files larger than memory. numpy
+arrays and dicts of arrays become pyarrow tables first. Everything after this
+module goes through one narwhals code path.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import narwhals as nw
+
+from assay._errors import DataError
+
+__all__ = ["DATASET_TYPES", "as_frame", "read_dataset"]
+
+#: Clarify's MIME types and our short names, mapped to a reader.
+DATASET_TYPES = {
+    "text/csv": "csv",
+    "csv": "csv",
+    "application/x-parquet": "parquet",
+    "application/parquet": "parquet",
+    "parquet": "parquet",
+    "application/jsonlines": "jsonl",
+    "application/x-jsonlines": "jsonl",
+    "jsonl": "jsonl",
+    "jsonlines": "jsonl",
+    "ndjson": "jsonl",
+}
+
+_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+
+class DataFileNotFoundError(DataError, FileNotFoundError):
+    """A dataset path or glob matched no file."""
+
+
+def _connection() -> Any:
+    import duckdb
+
+    con = duckdb.connect()
+    threads = os.environ.get("ASSAY_THREADS")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def read_dataset(
+    uri: str | os.PathLike[str],
+    *,
+    dataset_type: str | None = None,
+    headers: Sequence[str] | None = None,
+) -> nw.LazyFrame[Any]:
+    """Open a file (or glob) as a lazy narwhals frame backed by DuckDB.
+
+    ``headers``, as in Clarify's analysis config, names the columns of a CSV
+    file that has no header row; without it the first row is the header.
+    """
+    path = os.fspath(uri)
+    matches = sorted(_glob.glob(path)) if any(ch in path for ch in "*?[") else ([path] if Path(path).exists() else [])
+    if not matches:
+        raise DataFileNotFoundError(f"dataset {path!r} does not exist (no file matches it). Hint: paths are relative to the directory you run from.")
+    if os.path.isdir(matches[0]):
+        raise DataError(f"dataset {path!r} is a directory; give a file or a glob such as '{path.rstrip('/')}/*.parquet'.")
+    kind = _kind(path, dataset_type)
+    con = _connection()
+    files = matches if len(matches) > 1 else matches[0]
+    try:
+        if kind == "parquet":
+            rel = con.read_parquet(files)
+        elif kind == "csv":
+            if headers:
+                rel = con.read_csv(files, header=False, names=list(headers))
+            else:
+                rel = con.read_csv(files, header=True)
+        else:
+            rel = con.read_json(files, format="newline_delimited")
+        # Force the reader to look at the file now so that a corrupt file fails here.
+        rel.limit(1).fetchall()
+    except Exception as exc:  # duckdb raises many types; report them in one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read {path!r} as {kind}: {first}") from exc
+    if kind == "csv" and headers and len(rel.columns) != len(headers):
+        raise DataError(f"'headers' names {len(headers)} columns but {path!r} has {len(rel.columns)}.")
+    return nw.from_native(rel)
+
+
+def _kind(path: str, dataset_type: str | None) -> str:
+    if dataset_type:
+        kind = DATASET_TYPES.get(dataset_type.lower())
+        if kind is None:
+            raise DataError(
+                f"dataset_type {dataset_type!r} is not supported. Expected one of: "
+                + ", ".join(sorted(set(DATASET_TYPES)))
+            )
+        return kind
+    suffix = Path(path.replace("*", "x")).suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    raise DataError(f"cannot tell the format of {path!r} from its name; set dataset_type to text/csv, application/x-parquet or application/jsonlines.")
+
+
+def as_frame(data: Any, *, headers: Sequence[str] | None = None) -> nw.LazyFrame[Any]:
+    """Wrap ``data`` as a lazy narwhals frame without copying where possible.
+
+    Accepts pandas, polars (eager or lazy), pyarrow tables, DuckDB relations,
+    numpy 2-D arrays (with ``headers``), dicts of 1-D arrays, and paths.
+    """
+    if isinstance(data, nw.LazyFrame):
+        return data
+    if isinstance(data, nw.DataFrame):
+        return data.lazy()
+    if isinstance(data, (str, os.PathLike)):
+        return read_dataset(data, headers=headers)
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(data, np.ndarray):
+        return _from_numpy(data, headers)
+    if isinstance(data, Mapping):
+        import pyarrow as pa
+
+        try:
+            table = pa.table({str(k): v for k, v in data.items()})
+        except Exception as exc:
+            raise DataError(f"cannot build a table from the dict: {exc}") from exc
+        return nw.from_native(table).lazy()
+    try:
+        frame = nw.from_native(data)
+    except TypeError as exc:
+        raise DataError(
+            f"cannot audit an object of type {type(data).__name__}. Expected a pandas, polars or pyarrow table, "
+            "a DuckDB relation, a numpy 2-D array with headers, a dict of arrays, or a file path."
+        ) from exc
+    return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
+
+
+def _from_numpy(arr: Any, headers: Sequence[str] | None) -> nw.LazyFrame[Any]:
+    import pyarrow as pa
+
+    if arr.ndim != 2:
+        raise DataError(f"a numpy array must be 2-D (rows x columns), got {arr.ndim}-D")
+    if not headers:
+        raise DataError("a numpy array has no column names: pass headers=[...] (one name per column)")
+    if len(headers) != arr.shape[1]:
+        raise DataError(f"headers names {len(headers)} columns but the array has {arr.shape[1]}")
+    return nw.from_native(pa.table({str(h): arr[:, i] for i, h in enumerate(headers)})).lazy()

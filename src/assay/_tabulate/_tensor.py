@@ -1,0 +1,183 @@
+"""The count tensor: one GROUP BY, done by the engine that holds the data.
+
+A :class:`CountTable` holds, for every observed combination of the key
+columns (facet values, label class, predicted class, group variable), the
+number of rows, the sum of sample weights and the sum of squared weights, plus
+any additive sums asked for (regression moments). It is small (a few dozen to
+a few thousand cells whatever the number of rows), mergeable (tables from
+partitions add up), and everything downstream is computed from it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+
+from assay._errors import DataError
+
+__all__ = ["CountTable", "tabulate"]
+
+
+@dataclass
+class CountTable:
+    """Joint counts over key columns; one entry per observed combination."""
+
+    keys: dict[str, np.ndarray]
+    levels: dict[str, list[Any]]
+    count: np.ndarray
+    weight: np.ndarray
+    weight_sq: np.ndarray
+    sums: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.count.shape[0])
+
+    @property
+    def n_rows(self) -> int:
+        return int(round(float(self.count.sum())))
+
+    @property
+    def weighted(self) -> bool:
+        return not np.array_equal(self.count, self.weight)
+
+    def values(self, key: str) -> list[Any]:
+        """The value of ``key`` in each cell."""
+        lv = self.levels[key]
+        return [lv[c] for c in self.keys[key]]
+
+    def merge(self, other: CountTable) -> CountTable:
+        """Add two tables over the same keys (partitions, days, machines)."""
+        if set(self.keys) != set(other.keys) or set(self.sums) != set(other.sums):
+            raise DataError("cannot merge count tables with different keys")
+        cols: dict[str, list[Any]] = {k: self.values(k) + other.values(k) for k in self.keys}
+        count = np.concatenate([self.count, other.count])
+        return _regroup(
+            cols,
+            count,
+            np.concatenate([self.weight, other.weight]),
+            np.concatenate([self.weight_sq, other.weight_sq]),
+            {k: np.concatenate([self.sums[k], other.sums[k]]) for k in self.sums},
+        )
+
+    def bootstrap(self, replicates: int, rng: np.random.Generator) -> np.ndarray:
+        """Weighted cell totals of ``replicates`` bootstrap resamples, shape (R, cells).
+
+        Resampling the n rows with replacement is a multinomial draw of n
+        over the cells. With sample weights, a cell drawn k times gets
+        k times its mean weight plus a normal term with the within-cell
+        variance of the weights (moment-matched), so weighted audits keep
+        the variance that comes from unequal weights.
+        """
+        n = self.n_rows
+        if n == 0:
+            return np.zeros((replicates, self.n_cells))
+        p = self.count / self.count.sum()
+        draws = rng.multinomial(n, p, size=replicates).astype(np.float64)
+        if not self.weighted:
+            return draws
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_w = np.where(self.count > 0, self.weight / self.count, 0.0)
+            var_w = np.where(self.count > 0, self.weight_sq / self.count - mean_w**2, 0.0)
+        sd_w = np.sqrt(np.clip(var_w, 0.0, None))
+        noise = rng.standard_normal(draws.shape) * np.sqrt(draws) * sd_w
+        return np.clip(draws * mean_w + noise, 0.0, None)
+
+
+def _regroup(
+    cols: Mapping[str, Sequence[Any]],
+    count: np.ndarray,
+    weight: np.ndarray,
+    weight_sq: np.ndarray,
+    sums: Mapping[str, np.ndarray],
+) -> CountTable:
+    """Factorize key values and sum cells that share a key combination."""
+    names = list(cols)
+    codes: dict[str, np.ndarray] = {}
+    levels: dict[str, list[Any]] = {}
+    for name in names:
+        vals = list(cols[name])
+        lv = sorted(set(vals), key=_sort_key)
+        index = {v: i for i, v in enumerate(lv)}
+        codes[name] = np.fromiter((index[v] for v in vals), dtype=np.int64, count=len(vals))
+        levels[name] = lv
+    if names and len(count):
+        stacked = np.stack([codes[n] for n in names], axis=1)
+        uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        m = uniq.shape[0]
+        out_codes = {n: uniq[:, i] for i, n in enumerate(names)}
+    else:
+        inverse = np.zeros(len(count), dtype=np.int64)
+        m = 1 if len(count) else 0
+        out_codes = {n: codes[n][:m] for n in names}
+
+    def agg(x: np.ndarray) -> np.ndarray:
+        return np.bincount(inverse, weights=x, minlength=m).astype(np.float64)
+
+    return CountTable(out_codes, levels, agg(count), agg(weight), agg(weight_sq), {k: agg(v) for k, v in sums.items()})
+
+
+def _sort_key(v: Any) -> tuple[int, Any]:
+    if v is None:
+        return (2, "")
+    if isinstance(v, bool):
+        return (0, int(v))
+    if isinstance(v, (int, float)):
+        return (0, v) if not (isinstance(v, float) and math.isnan(v)) else (2, "")
+    return (1, str(v))
+
+
+def tabulate(
+    frame: nw.LazyFrame[Any],
+    keys: Mapping[str, nw.Expr],
+    *,
+    weight: str | None = None,
+    sums: Mapping[str, nw.Expr] | None = None,
+) -> CountTable:
+    """Count rows (and weights) for every combination of ``keys``, in one pass.
+
+    ``keys`` maps a key name to a narwhals expression (a column, a binned
+    column, a thresholded label). The GROUP BY runs in the engine behind
+    ``frame``: pandas, polars, pyarrow or DuckDB.
+    """
+    sums = dict(sums or {})
+    if sums and not weight:
+        raise NotImplementedError("additive sums are computed with weights; pass weight")
+    aggs = [nw.len().alias("__count")]
+    if weight:
+        w = nw.col(weight).cast(nw.Float64)
+        aggs += [w.sum().alias("__weight"), (w * w).sum().alias("__weight_sq")]
+        aggs += [(expr.cast(nw.Float64) * w).sum().alias(f"__sum_{name}") for name, expr in sums.items()]
+        aggs.append((w < 0).cast(nw.Int64).sum().alias("__neg_weight"))
+        aggs.append(w.is_null().cast(nw.Int64).sum().alias("__null_weight"))
+    key_names = [f"__key_{i}" for i in range(len(keys))]
+    grouped = frame.with_columns(*[expr.alias(k) for k, expr in zip(key_names, keys.values(), strict=True)])
+    result = grouped.group_by(*key_names, drop_null_keys=False).agg(*aggs).collect()
+    table = result.to_arrow()
+
+    count = np.asarray(table.column("__count").to_numpy(zero_copy_only=False), dtype=np.float64)
+    if weight:
+        neg = int(np.asarray(table.column("__neg_weight").to_numpy(zero_copy_only=False)).sum())
+        nul = int(np.asarray(table.column("__null_weight").to_numpy(zero_copy_only=False)).sum())
+        if nul:
+            raise DataError(f"sample weight column {weight!r} has {nul} missing values; weights must be numbers >= 0 on every row.")
+        if neg:
+            raise DataError(f"sample weight column {weight!r} has {neg} negative values; weights must be >= 0.")
+
+    def col(name: str) -> np.ndarray:
+        return np.nan_to_num(np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.float64))
+
+    cols = {name: table.column(k).to_pylist() for name, k in zip(keys, key_names, strict=True)}
+    return _regroup(
+        cols,
+        count,
+        col("__weight") if weight else count,
+        col("__weight_sq") if weight else count,
+        {name: col(f"__sum_{name}") for name in sums},
+    )

@@ -1,0 +1,735 @@
+"""The audit: one GROUP BY into a count tensor, then every metric with its interval."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+
+from assay._errors import ConfigError, DataError, did_you_mean, list_some
+from assay._tabulate import CountTable, as_frame, tabulate
+from assay.bias import _metrics  # noqa: F401  (registers the metrics)
+from assay.bias._cells import A, D, Cells
+from assay.bias._registry import Metric, MetricValue, Stage, resolve
+from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
+from assay.bias._spec import CATEGORICAL_MAX_DISTINCT, Facet, FacetInput, Label
+from assay.stats import benjamini_hochberg, percentile_interval
+
+__all__ = ["audit"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class _Comparison:
+    facet: Facet
+    value: Any
+    facet_values: dict[str, Any]
+    d_mask: np.ndarray  # over table cells
+    keys: tuple[str, ...] = ()  # the table keys of the facet's columns
+
+
+def audit(
+    data: Any,
+    *,
+    label: str | Label,
+    facets: Sequence[FacetInput] | FacetInput,
+    label_values_or_threshold: Sequence[Any] | Any = None,
+    predicted_label: str | None = None,
+    probability: str | None = None,
+    probability_threshold: float = 0.5,
+    group_variable: str | None = None,
+    sample_weight: str | None = None,
+    pre_training_methods: Sequence[str] | str | None = "all",
+    post_training_methods: Sequence[str] | str | None = "all",
+    label_type: str = "auto",
+    confidence_level: float = 0.95,
+    bootstrap_replicates: int = 1000,
+    seed: int = 0,
+    min_group_size: int = 30,
+    headers: Sequence[str] | None = None,
+    fliptest: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> AuditResult:
+    """Audit data (pre-training) and predictions (post-training) for bias.
+
+    Every metric comes with a bootstrap confidence interval (a multinomial
+    resample of the count tensor, so its cost does not grow with the number
+    of rows), a p-value where a test exists, and a Benjamini-Hochberg
+    q-value across the whole report.
+
+    Parameters
+    ----------
+    data : pandas / polars / pyarrow table, DuckDB relation, numpy array
+        (with ``headers``), dict of arrays, or a path or glob to CSV,
+        Parquet or JSON Lines files.
+    label : the observed-outcome column (or a :class:`Label`).
+    facets : column names, lists of names (intersections), dicts in
+        Clarify's form ``{"name_or_index": ..., "value_or_threshold": [...]}``
+        or :class:`Facet` objects.
+    label_values_or_threshold : the positive label values, or one number
+        that makes a continuous label binary (``label > threshold``).
+    predicted_label, probability : the model's output: predicted labels, or
+        a score turned into a label as ``score > probability_threshold``.
+
+    Examples
+    --------
+    >>> import assay
+    >>> from assay.datasets import load_adult
+    >>> df = load_adult("test")
+    >>> result = assay.audit(df, label="income", label_values_or_threshold=[">50K"],
+    ...                      facets=["sex"], bootstrap_replicates=200)
+    >>> m = result.metric("pre_training", "sex", "Female", "DPL")
+    >>> round(m.value, 4), m.significant
+    (0.1954, True)
+    """
+    say = progress or (lambda msg: None)
+    if not 0 < confidence_level < 1:
+        raise ConfigError(f"confidence_level must be between 0 and 1 (e.g. 0.95), got {confidence_level!r}")
+    if bootstrap_replicates < 0:
+        raise ConfigError(f"bootstrap_replicates must be >= 0, got {bootstrap_replicates!r}")
+    frame = as_frame(data, headers=headers)
+    schema = frame.collect_schema()
+    columns = list(schema.names())
+
+    lab = label if isinstance(label, Label) else _make_label(label, label_values_or_threshold, label_type)
+    facet_list = _normalize_facets(facets)
+    if predicted_label is not None and probability is not None:
+        raise ConfigError("give either predicted_label or probability, not both")
+    for role, col in [("label", lab.column), ("predicted_label", predicted_label), ("probability", probability),
+                      ("group_variable", group_variable), ("sample_weight", sample_weight)]:  # fmt: skip
+        if col is not None:
+            _check_column(col, columns, role)
+    for f in facet_list:
+        for col in f.columns:
+            _check_column(col, columns, "facet")
+        for col in f.columns:
+            if col in (lab.column, predicted_label, probability):
+                raise ConfigError(f"column {col!r} is both a facet and the label or prediction")
+    if sample_weight is not None and not schema[sample_weight].is_numeric():
+        raise DataError(f"sample weight column {sample_weight!r} must be numeric, but its type is {schema[sample_weight]}")
+    if probability is not None and not schema[probability].is_numeric():
+        raise DataError(f"probability column {probability!r} must hold numeric scores, but its type is {schema[probability]}")
+
+    say("inspecting column types")
+    stats = _column_stats(frame, schema, lab, facet_list, predicted_label)
+    lab = _resolve_label(lab, schema, stats)
+    facet_types = _resolve_facet_types(facet_list, schema, stats)
+
+    # -- one GROUP BY ---------------------------------------------------------
+    keys: dict[str, nw.Expr] = {}
+    cuts: dict[str, tuple[float, ...]] = {}
+    for f in facet_list:
+        for col in f.columns:
+            key = f"f:{col}"
+            if facet_types[col] == "continuous":
+                cut = _cuts_for(f, col)
+                previous = cuts.get(col)
+                if previous is not None and previous != cut:
+                    key = f"f:{col}@{','.join(map(str, cut))}"
+                cuts.setdefault(col, cut)
+                expr = sum((nw.col(col) > t).cast(nw.Int64) for t in cut)
+                keys[key] = expr  # type: ignore[assignment]
+            else:
+                keys.setdefault(key, nw.col(col))
+    if lab.threshold is not None:
+        keys["y"] = nw.col(lab.column) > lab.threshold
+    else:
+        keys["y"] = nw.col(lab.column)
+    has_pred = predicted_label is not None or probability is not None
+    if probability is not None:
+        keys["p"] = nw.col(probability) > probability_threshold
+    elif predicted_label is not None:
+        keys["p"] = nw.col(predicted_label) > lab.threshold if lab.threshold is not None else nw.col(predicted_label)
+    if group_variable is not None:
+        keys["s"] = nw.col(group_variable)
+    say("counting (one GROUP BY in the data's engine)")
+    table = tabulate(frame, keys, weight=sample_weight)
+    if table.n_rows == 0:
+        raise DataError("the data has no rows")
+    _check_missing(table, facet_list, lab, predicted_label or probability, group_variable)
+
+    # -- label and prediction classes ------------------------------------------
+    label_levels = table.levels["y"]
+    warnings: list[str] = []
+    pos_label = _positive_mask(label_levels, lab, role="label")
+    if has_pred:
+        pred_levels = table.levels["p"]
+        if probability is not None or lab.threshold is not None:
+            pos_pred = np.array([bool(v) for v in pred_levels])
+        else:
+            pos_pred = np.array([any(_match(v, p) for p in lab.values or ()) for v in pred_levels])
+        if not pos_pred.any():
+            warnings.append("no row is predicted positive; metrics that divide by predicted positives are null")
+        if pos_pred.all():
+            warnings.append("every row is predicted positive; metrics that divide by predicted negatives are null")
+    else:
+        pred_levels, pos_pred = [None], np.array([False])
+    label_kind = "continuous" if lab.threshold is not None else ("multiclass" if len(label_levels) > 2 else "binary")
+    label_ordered = lab.threshold is not None or all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in label_levels)
+
+    comparisons = _comparisons(table, facet_list, facet_types, stats, warnings)
+
+    # -- metrics --------------------------------------------------------------
+    stages: list[tuple[Stage, list[Metric]]] = []
+    if pre_training_methods:
+        stages.append(("pre_training", resolve(pre_training_methods, "pre_training")))  # type: ignore[arg-type]
+    if post_training_methods and has_pred:
+        stages.append(("post_training", resolve(post_training_methods, "post_training")))  # type: ignore[arg-type]
+    if not stages:
+        raise ConfigError("nothing to compute: no pre-training methods, and no predicted_label or probability for post-training")
+
+    rng = np.random.default_rng(seed)
+    say(f"bootstrap: {bootstrap_replicates} multinomial resamples of {table.n_cells} cells")
+    draws = table.bootstrap(bootstrap_replicates, rng) if bootstrap_replicates else None
+
+    S = len(table.levels["s"]) if group_variable is not None else 1
+    K, J = len(label_levels), len(pred_levels)
+    common = {
+        "has_pred": has_pred,
+        "label_values": label_levels,
+        "label_ordered": label_ordered,
+        "has_strata": group_variable is not None,
+    }
+    ft_context = None
+    if has_pred and any(m.name == "FT" for _, ms in stages for m in ms):
+        from assay.bias._fliptest import FlipTestContext
+
+        ft_context = FlipTestContext.build(
+            frame, columns=columns, facet_types=facet_types, cuts=cuts, label=lab, predicted_label=predicted_label,
+            probability=probability, probability_threshold=probability_threshold, positive_values=lab.values,
+            exclude={lab.column, predicted_label, probability, group_variable, sample_weight} - {None},
+            options=fliptest or {}, seed=seed, confidence_level=confidence_level,
+        )  # fmt: skip
+
+    results: dict[Stage, dict[str, list[FacetValueResult]]] = {st: {} for st, _ in stages}
+    for cmp in comparisons:
+        idx = _flat_index(table, cmp.d_mask, group_variable is not None, has_pred, K, J)
+        shape = (S, 2, K, J)
+        point_t = np.bincount(idx, weights=table.weight, minlength=S * 2 * K * J).reshape(shape)
+        raw_t = np.bincount(idx, weights=table.count, minlength=S * 2 * K * J).reshape(shape)
+        w2_t = np.bincount(idx, weights=table.weight_sq, minlength=S * 2 * K * J).reshape(shape) if table.weighted else None
+        rep_t = _aggregate_draws(draws, idx, S * 2 * K * J).reshape((-1, *shape)) if draws is not None else None
+
+        def cells(t: np.ndarray, *, pos_l: np.ndarray = pos_label, pos_p: np.ndarray = pos_pred, reasons: list[str] | None = None, extra: dict[str, Any] | None = None) -> Cells:
+            return Cells(t, positive_label=pos_l, positive_pred=pos_p, reasons=reasons, extra=extra, **common)  # type: ignore[arg-type]
+
+        group = _group_stats(cells(raw_t), cells(point_t), has_pred, min_group_size)
+        if group.small:
+            warnings.append(
+                f"{cmp.facet.name}={_show(cmp.value)}: group sizes {group.size} (d) and {group.rest_size} (rest); "
+                f"below the minimum group size {min_group_size}, results are flagged as small"
+            )
+        for stage, metrics in stages:
+            out: list[MetricResult] = []
+            for m in metrics:
+                if label_kind not in m.label_kinds:
+                    continue
+                if m.evaluate is not None:
+                    mv = m.evaluate(ft_context.for_comparison(cmp) if ft_context is not None else None)
+                    out.append(_from_value(m, mv))
+                    continue
+                out.append(_evaluate(m, cells, point_t, rep_t, w2_t, confidence_level))
+            if label_kind == "multiclass":
+                for k, cls in enumerate(label_levels):
+                    pl = np.zeros(K, dtype=bool)
+                    pl[k] = True
+                    pp = np.array([_match(v, cls) for v in pred_levels]) if has_pred else pos_pred
+                    for m in metrics:
+                        if m.per_class and m.compute is not None:
+                            r = _evaluate(m, lambda t, pos_l=pl, pos_p=pp, **kw: cells(t, pos_l=pos_l, pos_p=pos_p, **kw), point_t, rep_t, w2_t, confidence_level)  # type: ignore[misc]
+                            r.label_value = cls
+                            out.append(r)
+            fv = FacetValueResult(
+                value_or_threshold=cmp.value,
+                facet_values=cmp.facet_values,
+                group=group,
+                metrics=out,
+            )
+            if stage == "post_training":
+                fv.confusion_matrix = _confusion(cells(point_t), D)
+                fv.rest_confusion_matrix = _confusion(cells(point_t), A)
+            results[stage].setdefault(cmp.facet.name, []).append(fv)
+
+    # -- multiple testing across the report -------------------------------------
+    alpha = 1 - confidence_level
+    all_metrics = [m for st in results.values() for vals in st.values() for fv in vals for m in fv.metrics]
+    qs = benjamini_hochberg([m.p_value if m.value is not None else None for m in all_metrics])
+    for m, q in zip(all_metrics, qs, strict=True):
+        m.q_value = q
+        m.significant = None if q is None else bool(q <= alpha)
+
+    label_desc = _label_description(lab)
+    stage_results = {st: StageResult(lab.column, label_desc, facets) for st, facets in results.items()}
+    return AuditResult(
+        pre_training=stage_results.get("pre_training"),
+        post_training=stage_results.get("post_training"),
+        dataset={
+            "rows": table.n_rows,
+            "total_weight": float(table.weight.sum()),
+            "weighted": sample_weight is not None,
+            "sample_weight": sample_weight,
+            "label_type": label_kind,
+            "label_classes": [_show(v) for v in label_levels],
+            "count_tensor_cells": table.n_cells,
+        },
+        settings={
+            "confidence_level": confidence_level,
+            "alpha": alpha,
+            "bootstrap_replicates": bootstrap_replicates,
+            "seed": seed,
+            "ci_method": "percentile bootstrap; each replicate is a multinomial resample of all rows drawn over the count tensor",
+            "multiple_testing": "Benjamini-Hochberg across every p-value in this report",
+            "min_group_size": min_group_size,
+            "probability_threshold": probability_threshold if probability is not None else None,
+            "predicted_label": predicted_label,
+            "probability": probability,
+            "group_variable": group_variable,
+        },
+        warnings=warnings,
+    )
+
+
+# == evaluation ===================================================================
+def _evaluate(
+    m: Metric,
+    cells: Callable[..., Cells],
+    point_t: np.ndarray,
+    rep_t: np.ndarray | None,
+    w2_t: np.ndarray | None,
+    level: float,
+) -> MetricResult:
+    assert m.compute is not None
+    reasons: list[str] = []
+    extra = {"w2": cells(w2_t)} if w2_t is not None else {}
+    point_cells = cells(point_t, reasons=reasons, extra=extra)
+    raw = np.asarray(m.compute(point_cells), dtype=np.float64)
+    value = float(raw) if np.isfinite(raw) else None
+    notes = [r[len("note: "):] for r in reasons if r.startswith("note: ")]
+    whys = [r for r in reasons if not r.startswith("note: ")]
+    result = MetricResult(name=m.name, description=m.description, value=value, ci=[None, None])
+    if value is None:
+        result.reason = "; ".join(whys) or "undefined for this data"
+        return result
+    if notes:
+        result.note = "; ".join(notes)
+    if rep_t is not None:
+        reps = np.asarray(m.compute(cells(rep_t)), dtype=np.float64)
+        lo, hi, undefined = percentile_interval(reps, level)
+        result.ci = [lo, hi]
+        if lo is None:
+            result.note = _join(result.note, f"interval not computed: the metric was undefined in {undefined:.0%} of bootstrap resamples")
+        elif undefined > 0:
+            result.note = _join(result.note, f"undefined in {undefined:.1%} of bootstrap resamples (left out of the interval)")
+    if m.test is not None:
+        p, how = m.test(point_cells)
+        result.p_value = p
+        result.test = how
+    return result
+
+
+def _from_value(m: Metric, mv: MetricValue) -> MetricResult:
+    return MetricResult(
+        name=m.name,
+        description=m.description,
+        value=mv.value,
+        ci=list(mv.ci),
+        p_value=mv.p_value if mv.value is not None else None,
+        test=mv.test,
+        reason=mv.reason if mv.value is None else None,
+        note=mv.note,
+    )
+
+
+def _join(a: str | None, b: str) -> str:
+    return b if not a else f"{a}; {b}"
+
+
+def _aggregate_draws(draws: np.ndarray, idx: np.ndarray, m: int) -> np.ndarray:
+    """Sum bootstrap cell draws (R, C) into comparison cells (R, m)."""
+    from scipy.sparse import csr_matrix
+
+    c = draws.shape[1]
+    mat = csr_matrix((np.ones(c), (np.arange(c), idx)), shape=(c, m))
+    return np.asarray(mat.T.dot(draws.T).T)
+
+
+def _flat_index(table: CountTable, d_mask: np.ndarray, strata: bool, pred: bool, K: int, J: int) -> np.ndarray:
+    s = table.keys["s"] if strata else np.zeros(table.n_cells, dtype=np.int64)
+    j = table.keys["p"] if pred else np.zeros(table.n_cells, dtype=np.int64)
+    g = d_mask.astype(np.int64)
+    return ((s * 2 + g) * K + table.keys["y"]) * J + j
+
+
+def _group_stats(raw: Cells, weighted: Cells, has_pred: bool, min_size: int) -> GroupStats:
+    nd, na = float(raw.n(D)), float(raw.n(A))
+    wd, wa = float(weighted.n(D)), float(weighted.n(A))
+    q = lambda x, n: float(x / n) if n > 0 else None  # noqa: E731
+    return GroupStats(
+        size=int(round(nd)),
+        weight=wd,
+        proportion=wd / (wd + wa) if wd + wa > 0 else 0.0,
+        rest_size=int(round(na)),
+        rest_weight=wa,
+        small=min(nd, na) < min_size,
+        label_positive_rate=q(float(weighted.label_pos(D)), wd),
+        predicted_positive_rate=q(float(weighted.pred_pos(D)), wd) if has_pred else None,
+        rest_label_positive_rate=q(float(weighted.label_pos(A)), wa),
+        rest_predicted_positive_rate=q(float(weighted.pred_pos(A)), wa) if has_pred else None,
+    )
+
+
+def _confusion(c: Cells, g: int) -> dict[str, float]:
+    out = {"TP": c.tp(g), "FP": c.fp(g), "TN": c.tn(g), "FN": c.fn(g)}
+    return {k: (int(round(float(v))) if float(v).is_integer() else float(v)) for k, v in out.items()}
+
+
+# == inputs ======================================================================
+def _make_label(column: str, values: Any, label_type: str) -> Label:
+    if values is None:
+        raise ConfigError(f"label_values_or_threshold is required: the positive value(s) of label {column!r}, or one number as a threshold")
+    if not isinstance(values, (list, tuple)):
+        values = [values]
+    if len(values) == 0:
+        raise ConfigError("label_values_or_threshold is empty: give the positive label value(s), or one threshold")
+    if label_type not in ("auto", "categorical", "continuous"):
+        raise ConfigError(f"label_type must be auto, categorical or continuous, got {label_type!r}")
+    return Label(column=column, values=tuple(values), type=label_type)  # type: ignore[arg-type]
+
+
+def _normalize_facets(facets: Any) -> list[Facet]:
+    if isinstance(facets, (str, Facet, dict)):
+        facets = [facets]
+    out: list[Facet] = []
+    for f in facets:
+        if isinstance(f, Facet):
+            out.append(f)
+        elif isinstance(f, str):
+            out.append(Facet(columns=(f,)))
+        elif isinstance(f, dict):
+            out.append(facet_from_config(f))
+        elif isinstance(f, (list, tuple)) and all(isinstance(c, str) for c in f):
+            out.append(Facet(columns=tuple(f)))
+        else:
+            raise ConfigError(f"cannot read facet {f!r}: give a column name, a list of names (an intersection), or {{name_or_index: ..., value_or_threshold: [...]}}")
+    if not out:
+        raise ConfigError("no facet given: name at least one sensitive column (facet)")
+    return out
+
+
+def facet_from_config(f: dict[str, Any]) -> Facet:
+    """A facet from Clarify's ``{name_or_index, value_or_threshold}`` and assay's extensions."""
+    known = {"name_or_index", "value_or_threshold", "bins", "thresholds", "type"}
+    for k in f:
+        if k not in known:
+            raise ConfigError(f"facet key {k!r} is not known.{did_you_mean(k, known)} Known keys: {', '.join(sorted(known))}")
+    if "name_or_index" not in f:
+        raise ConfigError(f"facet {f!r} has no 'name_or_index'")
+    name = f["name_or_index"]
+    columns = tuple(name) if isinstance(name, (list, tuple)) else (name,)
+    values = f.get("value_or_threshold")
+    if values is not None and not isinstance(values, (list, tuple)):
+        values = [values]
+    ftype = f.get("type", "auto")
+    if ftype not in ("auto", "categorical", "continuous"):
+        raise ConfigError(f"facet type must be auto, categorical or continuous, got {ftype!r}")
+    bins = f.get("bins")
+    thresholds = {k: tuple(float(x) for x in (v if isinstance(v, (list, tuple)) else [v])) for k, v in (f.get("thresholds") or {}).items()}
+    if len(columns) > 1 and values is not None:
+        values = [tuple(v) if isinstance(v, (list, tuple)) else (v,) for v in values]
+        for v in values:
+            if len(v) != len(columns):
+                raise ConfigError(f"intersection {' x '.join(map(str, columns))}: each value must list {len(columns)} values (one per column), got {list(v)!r}")
+    return Facet(
+        columns=tuple(str(c) for c in columns),
+        values=tuple(values) if values is not None else None,
+        bins=tuple(float(b) for b in bins) if bins else None,
+        thresholds=thresholds,
+        type=ftype,
+    )
+
+
+def _check_column(col: str, columns: list[str], role: str) -> None:
+    if col not in columns:
+        raise DataError(
+            f"{role} {col!r} is not a column of the data.{did_you_mean(col, columns)} Columns: {list_some(columns, 20)}. "
+            "Hint: column names are matched case-sensitively."
+        )
+
+
+def _column_stats(frame: nw.LazyFrame[Any], schema: Any, lab: Label, facets: list[Facet], pred: str | None) -> dict[str, dict[str, Any]]:
+    """Distinct counts, min and max of the numeric columns whose type must be inferred."""
+    wanted: list[str] = []
+    if schema[lab.column].is_numeric():
+        wanted.append(lab.column)
+    for f in facets:
+        for c in f.columns:
+            if schema[c].is_numeric() and c not in wanted:
+                wanted.append(c)
+    if not wanted:
+        return {}
+    exprs = []
+    for c in wanted:
+        exprs += [nw.col(c).n_unique().alias(f"{c}\x00nu"), nw.col(c).min().alias(f"{c}\x00min"), nw.col(c).max().alias(f"{c}\x00max")]
+    row = frame.select(*exprs).collect().to_arrow().to_pylist()[0]
+    return {c: {"n_unique": row[f"{c}\x00nu"], "min": row[f"{c}\x00min"], "max": row[f"{c}\x00max"]} for c in wanted}
+
+
+def _resolve_label(lab: Label, schema: Any, stats: dict[str, dict[str, Any]]) -> Label:
+    values = lab.values or ()
+    numeric = schema[lab.column].is_numeric()
+    kind = lab.type
+    if kind == "auto":
+        if numeric and len(values) == 1 and stats[lab.column]["n_unique"] > CATEGORICAL_MAX_DISTINCT:
+            kind = "continuous"
+        else:
+            kind = "categorical"
+    if kind == "continuous":
+        if not numeric:
+            raise DataError(f"label {lab.column!r} is declared continuous but its type is {schema[lab.column]}")
+        if len(values) != 1:
+            raise ConfigError(f"a continuous label needs one threshold in label_values_or_threshold, got {list(values)!r}")
+        try:
+            t = float(values[0])
+        except (TypeError, ValueError):
+            raise ConfigError(f"label threshold must be a number, got {values[0]!r}") from None
+        return Label(lab.column, values=None, threshold=t, type="continuous")
+    return Label(lab.column, values=tuple(values), threshold=None, type="categorical")
+
+
+def _resolve_facet_types(facets: list[Facet], schema: Any, stats: dict[str, dict[str, Any]]) -> dict[str, str]:
+    types: dict[str, str] = {}
+    for f in facets:
+        for col in f.columns:
+            numeric = schema[col].is_numeric()
+            kind = f.type if len(f.columns) == 1 else ("continuous" if col in f.thresholds else "auto")
+            if kind == "auto":
+                if not numeric:
+                    kind = "categorical"
+                elif len(f.columns) == 1 and (f.bins or f.threshold is not None):
+                    kind = "continuous"
+                elif len(f.columns) == 1 and f.values is not None and len(f.values) > 1:
+                    kind = "categorical"  # Clarify: a list of several values is categorical
+                elif stats[col]["n_unique"] > CATEGORICAL_MAX_DISTINCT:
+                    kind = "continuous"
+                else:
+                    kind = "categorical"
+            if kind == "continuous" and not numeric:
+                raise DataError(f"facet {col!r} is treated as continuous but its type is {schema[col]}; declare type: categorical")
+            if kind == "continuous":
+                try:
+                    _cuts_for(f, col)
+                except ConfigError:
+                    raise ConfigError(
+                        f"facet {col!r} is continuous ({stats.get(col, {}).get('n_unique')} distinct values): give a threshold in "
+                        "value_or_threshold (rows above it form the group), bins: [t1, t2, ...], or declare type: categorical"
+                    ) from None
+            prev = types.get(col)
+            if prev is not None and prev != kind:
+                raise ConfigError(f"column {col!r} is used as both a categorical and a continuous facet; declare its type")
+            types[col] = kind
+    return types
+
+
+def _cuts_for(f: Facet, col: str) -> tuple[float, ...]:
+    if len(f.columns) > 1:
+        if col in f.thresholds:
+            return tuple(sorted(f.thresholds[col]))
+        raise ConfigError(f"continuous column {col!r} in an intersection needs thresholds: {{{col}: [...]}}")
+    if f.bins:
+        return tuple(sorted(f.bins))
+    if f.threshold is not None:
+        return (float(f.threshold),)
+    if f.values is not None and len(f.values) == 1:
+        try:
+            return (float(f.values[0]),)
+        except (TypeError, ValueError):
+            raise ConfigError(f"threshold of continuous facet {col!r} must be a number, got {f.values[0]!r}") from None
+    raise ConfigError("no threshold")
+
+
+def _check_missing(table: CountTable, facets: list[Facet], lab: Label, pred: str | None, group_variable: str | None) -> None:
+    for key, levels in table.levels.items():
+        missing = [i for i, v in enumerate(levels) if v is None or (isinstance(v, float) and math.isnan(v))]
+        if not missing:
+            continue
+        rows = int(table.count[np.isin(table.keys[key], missing)].sum())
+        if key.startswith("f:"):
+            what = f"facet {key[2:].split('@')[0]!r}"
+            hint = "fill them with an explicit value (e.g. 'unknown') or drop those rows"
+        elif key == "y":
+            what = f"label {lab.column!r}"
+            hint = "drop rows without a label before the audit"
+        elif key == "p":
+            what = f"prediction column {pred!r}"
+            hint = "every audited row needs a prediction"
+        else:
+            what = f"group_variable {group_variable!r}"
+            hint = "fill them with an explicit value or drop those rows"
+        raise DataError(f"{what} has {rows} missing values (null or NaN) of {table.n_rows} rows; {hint}.")
+
+
+def _match(level: Any, value: Any) -> bool:
+    if level == value:
+        return True
+    if isinstance(level, bool) or isinstance(value, bool):
+        return str(level).lower() == str(value).lower()
+    try:
+        return float(level) == float(value)
+    except (TypeError, ValueError):
+        return str(level).strip() == str(value).strip()
+
+
+def _positive_mask(levels: list[Any], lab: Label, *, role: str) -> np.ndarray:
+    if lab.threshold is not None:
+        mask = np.array([bool(v) for v in levels])
+        if mask.all() or not mask.any():
+            side = "above" if mask.all() else "at or below"
+            raise DataError(f"label threshold {lab.threshold} puts every row of {lab.column!r} {side} it, so there is only one class")
+        return mask
+    if len(levels) < 2:
+        raise DataError(f"label {lab.column!r} has one class only ({_show(levels[0])!r}); bias metrics compare outcome rates and need at least two classes")
+    mask = np.zeros(len(levels), dtype=bool)
+    for v in lab.values or ():
+        hits = [i for i, lv in enumerate(levels) if _match(lv, v)]
+        if not hits:
+            raise DataError(
+                f"positive label value {v!r} never occurs in {lab.column!r}.{did_you_mean(str(v), [str(x) for x in levels])} "
+                f"Values: {list_some(levels)}"
+            )
+        mask[hits] = True
+    if mask.all():
+        raise DataError(f"every value of label {lab.column!r} is listed as positive; nothing is negative")
+    return mask
+
+
+def _comparisons(table: CountTable, facets: list[Facet], types: dict[str, str], stats: dict[str, dict[str, Any]], warnings: list[str]) -> list[_Comparison]:
+    out: list[_Comparison] = []
+    for f in facets:
+        keys = []
+        for col in f.columns:
+            key = f"f:{col}"
+            if types[col] == "continuous":
+                cut = _cuts_for(f, col)
+                alt = f"f:{col}@{','.join(map(str, cut))}"
+                key = alt if alt in table.keys else key
+            keys.append(key)
+        codes = [table.keys[k] for k in keys]
+        present = table.count > 0
+
+        def labels_for(col: str, key: str) -> list[Any]:
+            levels = table.levels[key]
+            if types[col] != "continuous":
+                return levels
+            cut = _cuts_for(f, col)
+            return [_bin_label(int(b), cut, stats.get(col, {}), single=len(f.columns) == 1 and not f.bins) for b in levels]
+
+        shown = [labels_for(col, k) for col, k in zip(f.columns, keys, strict=True)]
+        first = len(out)
+        if len(f.columns) == 1 and types[f.columns[0]] == "continuous":
+            _continuous(f, table, codes[0], keys[0], present, stats, warnings, out)
+        elif len(f.columns) == 1:
+            _categorical(f, table, codes[0], keys[0], out)
+        else:
+            _intersections(f, table, codes, present, shown, out)
+        for cmp in out[first:]:
+            cmp.keys = tuple(keys)
+    return out
+
+
+def _continuous(f: Facet, table: CountTable, code: np.ndarray, key: str, present: np.ndarray, stats: dict[str, dict[str, Any]], warnings: list[str], out: list[_Comparison]) -> None:
+    col = f.columns[0]
+    levels = table.levels[key]
+    cut = _cuts_for(f, col)
+    st = stats.get(col, {})
+    wanted = [len(cut)] if not f.bins else list(range(len(cut) + 1))
+    for b in wanted:
+        d = code == (levels.index(b) if b in levels else -1)
+        label = _bin_label(b, cut, st, single=not f.bins)
+        if not (d & present).any() or (d | ~present).all():
+            if f.bins:
+                warnings.append(f"facet {col!r}: bin {label} is empty or holds every row; skipped")
+                continue
+            side = "above" if not (d & present).any() else "at or below"
+            raise DataError(
+                f"facet {col!r}: no row is {side} the threshold {_num(cut[0])}, so there is no group to compare with. "
+                f"Values range from {st.get('min')} to {st.get('max')}."
+            )
+        out.append(_Comparison(f, label, {col: label}, d))
+
+
+def _categorical(f: Facet, table: CountTable, code: np.ndarray, key: str, out: list[_Comparison]) -> None:
+    col = f.columns[0]
+    levels = table.levels[key]
+    if len(levels) < 2:
+        raise DataError(f"facet {col!r} has one value only ({_show(levels[0])!r}); there is no other group to compare it with")
+    if f.values is None:
+        for i, v in enumerate(levels):
+            out.append(_Comparison(f, _show(v), {col: _show(v)}, code == i))
+        return
+    hit: list[int] = []
+    for v in f.values:
+        idx = [i for i, lv in enumerate(levels) if _match(lv, v)]
+        if not idx:
+            raise DataError(f"facet value {v!r} never occurs in {col!r}.{did_you_mean(str(v), [str(x) for x in levels])} Values: {list_some(levels)}")
+        hit += idx
+    d = np.isin(code, hit)
+    if d.all():
+        raise DataError(f"facet {col!r}: the values {list(f.values)!r} cover every row, so there is no other group to compare with")
+    value = _show(f.values[0]) if len(f.values) == 1 else ",".join(str(_show(v)) for v in f.values)
+    out.append(_Comparison(f, value, {col: value}, d))
+
+
+def _intersections(f: Facet, table: CountTable, codes: list[np.ndarray], present: np.ndarray, shown: list[list[Any]], out: list[_Comparison]) -> None:
+    if True:  # noqa: SIM108
+        combos = sorted({tuple(int(c[i]) for c in codes) for i in range(table.n_cells) if present[i]})
+        stacked = np.stack(codes, axis=1)
+        if len(combos) < 2:
+            raise DataError(f"intersection {f.name} has one combination only; there is nothing to compare")
+        if f.values is None:
+            for combo in combos:
+                d = (stacked == np.array(combo)).all(axis=1)
+                vals = [shown[j][combo[j]] for j in range(len(combo))]
+                out.append(_Comparison(f, [_show(v) for v in vals], {col: _show(v) for col, v in zip(f.columns, vals, strict=True)}, d))
+        else:
+            d = np.zeros(table.n_cells, dtype=bool)
+            for want in f.values:
+                match_combo = [c for c in combos if all(_match(shown[j][c[j]], want[j]) for j in range(len(c)))]
+                if not match_combo:
+                    raise DataError(f"combination {list(want)!r} of {f.name} never occurs in the data")
+                for c in match_combo:
+                    d |= (stacked == np.array(c)).all(axis=1)
+            value = [_show(v) for v in f.values[0]] if len(f.values) == 1 else [[_show(x) for x in v] for v in f.values]
+            out.append(_Comparison(f, value, {col: value[i] if len(f.values) == 1 else None for i, col in enumerate(f.columns)}, d))
+
+
+def _bin_label(b: int, cut: tuple[float, ...], st: dict[str, Any], *, single: bool) -> str:
+    lo = "-inf" if b == 0 else _num(cut[b - 1])
+    if single and b == len(cut) and st.get("max") is not None:
+        return f"({_num(cut[-1])}, {_num(st['max'])}]"
+    if b == len(cut):
+        return f"({lo}, inf)"
+    return f"({lo}, {_num(cut[b])}]"
+
+
+def _num(x: Any) -> str:
+    x = float(x)
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def _show(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def _label_description(lab: Label) -> str:
+    if lab.threshold is not None:
+        return f"({_num(lab.threshold)}, max]"
+    return ",".join(str(v) for v in lab.values or ())

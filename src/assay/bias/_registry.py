@@ -1,0 +1,140 @@
+"""The one registry of bias metrics, with the metadata that docs and reports use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from assay.bias._cells import Cells
+
+__all__ = ["METRICS", "Metric", "MetricValue", "Stage", "metrics_for", "register"]
+
+Stage = Literal["pre_training", "post_training"]
+Test = Callable[[Cells], tuple[float | None, str]]
+
+
+@dataclass
+class MetricValue:
+    """A value computed outside the count tensor, with its own interval."""
+
+    value: float | None
+    ci: tuple[float | None, float | None] = (None, None)
+    p_value: float | None = None
+    test: str | None = None
+    reason: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered bias metric.
+
+    ``compute`` is a pure function of a :class:`Cells` and is vectorised over
+    bootstrap replicates; metrics that need more than counts (FlipTest,
+    regression moments, scores) set ``evaluate`` instead, which returns a
+    :class:`MetricValue` with its own interval.
+    """
+
+    name: str
+    stage: Stage
+    description: str
+    formula: str
+    range: tuple[str, str]
+    ideal: str
+    reference: str
+    compute: Callable[[Cells], np.ndarray] | None = None
+    evaluate: Callable[[Any], MetricValue] | None = None
+    test: Test | None = None
+    test_name: str | None = None
+    needs: frozenset[str] = field(default_factory=frozenset)
+    label_kinds: frozenset[str] = frozenset({"binary", "multiclass", "continuous"})
+    clarify: bool = False
+    per_class: bool = False
+    aliases: tuple[str, ...] = ()
+    smclarify: str | None = None
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def register(
+    name: str,
+    stage: Stage,
+    *,
+    description: str,
+    formula: str,
+    range: tuple[str, str],
+    ideal: str,
+    reference: str,
+    test: Test | None = None,
+    test_name: str | None = None,
+    needs: tuple[str, ...] = (),
+    label_kinds: tuple[str, ...] = ("binary", "multiclass", "continuous"),
+    clarify: bool = False,
+    per_class: bool = False,
+    aliases: tuple[str, ...] = (),
+    smclarify: str | None = None,
+    kind: Literal["counts", "evaluate"] = "counts",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a metric function (decorator)."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name in METRICS:
+            raise ValueError(f"metric {name!r} is registered twice")
+        METRICS[name] = Metric(
+            name=name,
+            stage=stage,
+            description=description,
+            formula=formula,
+            range=range,
+            ideal=ideal,
+            reference=reference,
+            compute=fn if kind == "counts" else None,
+            evaluate=fn if kind == "evaluate" else None,
+            test=test,
+            test_name=test_name,
+            needs=frozenset(needs),
+            label_kinds=frozenset(label_kinds),
+            clarify=clarify,
+            per_class=per_class,
+            aliases=aliases,
+            smclarify=smclarify,
+        )
+        return fn
+
+    return deco
+
+
+def metrics_for(stage: Stage) -> Iterator[Metric]:
+    """Registered metrics of one stage, in registration order."""
+    return (m for m in METRICS.values() if m.stage == stage)
+
+
+def resolve(names: list[str] | str, stage: Stage) -> list[Metric]:
+    """Metrics named in a config (``"all"`` or a list; Clarify's spellings accepted)."""
+    from assay._errors import ConfigError, did_you_mean
+
+    pool = list(metrics_for(stage))
+    if names == "all" or names == ["all"]:
+        return pool
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",")]
+    lookup: dict[str, Metric] = {}
+    for m in pool:
+        lookup[m.name.upper()] = m
+        for a in m.aliases:
+            lookup[a.upper()] = m
+    out: list[Metric] = []
+    for n in names:
+        m = lookup.get(str(n).upper())
+        if m is None:
+            raise ConfigError(
+                f"{stage} metric {n!r} does not exist.{did_you_mean(str(n), [x.name for x in pool])} "
+                f"Known: {', '.join(x.name for x in pool)}, or \"all\"."
+            )
+        if m not in out:
+            out.append(m)
+    return out

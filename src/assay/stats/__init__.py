@@ -1,0 +1,15 @@
+"""Uncertainty: bootstrap intervals, hypothesis tests, multiple-testing control."""
+
+from assay.stats._bootstrap import percentile_interval
+from assay.stats._multiple import benjamini_hochberg
+from assay.stats._tests import chi2_independence, fisher_exact, ks_pvalue, two_proportions, welch
+
+__all__ = [
+    "benjamini_hochberg",
+    "chi2_independence",
+    "fisher_exact",
+    "ks_pvalue",
+    "percentile_interval",
+    "two_proportions",
+    "welch",
+]

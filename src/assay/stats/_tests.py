@@ -1,0 +1,96 @@
+"""Hypothesis tests used by the bias metrics, on counts.
+
+Proportions are compared with the pooled two-proportion z-test, or with
+Fisher's exact test when an expected cell count is below 5 and the counts are
+whole numbers (unweighted data). With sample weights the counts are Kish
+effective sample sizes, and the z-test is used.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["chi2_independence", "ks_pvalue", "two_proportions", "welch"]
+
+
+def two_proportions(x_a: float, n_a: float, x_d: float, n_d: float, *, exact_ok: bool = True) -> tuple[float | None, str]:
+    """Two-sided p-value for H0: the two proportions are equal.
+
+    Returns ``(p, method)``; ``p`` is ``None`` when a group is empty.
+    """
+    if n_a <= 0 or n_d <= 0:
+        return None, "a group is empty"
+    x = x_a + x_d
+    n = n_a + n_d
+    p = x / n
+    expected = [n_a * p, n_a * (1 - p), n_d * p, n_d * (1 - p)]
+    whole = all(abs(v - round(v)) < 1e-9 for v in (x_a, n_a, x_d, n_d))
+    if exact_ok and whole and min(expected) < 5:
+        return fisher_exact(round(x_a), round(n_a), round(x_d), round(n_d)), "fisher-exact"
+    if p <= 0 or p >= 1:
+        return 1.0, "z-test (no variation)"
+    se = math.sqrt(p * (1 - p) * (1 / n_a + 1 / n_d))
+    z = (x_a / n_a - x_d / n_d) / se
+    return math.erfc(abs(z) / math.sqrt(2)), "z-test"
+
+
+def _log_comb(n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
+    from scipy.special import gammaln
+
+    return gammaln(np.asarray(n) + 1) - gammaln(np.asarray(k) + 1) - gammaln(np.asarray(n) - np.asarray(k) + 1)
+
+
+def fisher_exact(x_a: int, n_a: int, x_d: int, n_d: int) -> float:
+    """Two-sided Fisher exact test on the 2x2 table (x_a, n_a - x_a; x_d, n_d - x_d).
+
+    The two-sided p-value sums the probabilities of all tables at most as
+    likely as the observed one (the convention of R and SciPy).
+    """
+    k = x_a + x_d
+    lo, hi = max(0, k - n_d), min(k, n_a)
+    support = np.arange(lo, hi + 1)
+    logp = _log_comb(n_a, support) + _log_comb(n_d, k - support) - _log_comb(n_a + n_d, k)
+    probs = np.exp(logp - logp.max())
+    probs /= probs.sum()
+    observed = probs[x_a - lo]
+    return float(min(1.0, probs[probs <= observed * (1 + 1e-7)].sum()))
+
+
+def chi2_independence(table: np.ndarray) -> float | None:
+    """p-value of Pearson's chi-square test of independence of a 2 x K table."""
+    from scipy.special import chdtrc
+
+    t = np.asarray(table, dtype=np.float64)
+    t = t[:, t.sum(axis=0) > 0]
+    if t.shape[1] < 2 or (t.sum(axis=1) <= 0).any():
+        return None
+    expected = t.sum(axis=1, keepdims=True) * t.sum(axis=0, keepdims=True) / t.sum()
+    stat = float(((t - expected) ** 2 / expected).sum())
+    return float(chdtrc(t.shape[1] - 1, stat))
+
+
+def welch(mean_a: float, var_a: float, n_a: float, mean_d: float, var_d: float, n_d: float) -> tuple[float | None, float | None]:
+    """Welch's t-test for a difference of means: returns (p-value, standard error)."""
+    from scipy.special import stdtr
+
+    if n_a < 2 or n_d < 2:
+        return None, None
+    va, vd = var_a / n_a, var_d / n_d
+    se = math.sqrt(va + vd)
+    if se == 0:
+        return (1.0 if mean_a == mean_d else 0.0), 0.0
+    t = (mean_a - mean_d) / se
+    df = (va + vd) ** 2 / (va**2 / (n_a - 1) + vd**2 / (n_d - 1)) if (va + vd) > 0 else n_a + n_d - 2
+    return float(2 * stdtr(df, -abs(t))), se
+
+
+def ks_pvalue(stat: float, n_a: float, n_d: float) -> float | None:
+    """Asymptotic two-sample Kolmogorov-Smirnov p-value (Kolmogorov distribution)."""
+    from scipy.special import kolmogorov
+
+    if n_a <= 0 or n_d <= 0:
+        return None
+    en = math.sqrt(n_a * n_d / (n_a + n_d))
+    return float(kolmogorov(en * stat))
