@@ -14,6 +14,7 @@ from assay._errors import ConfigError, DataError, did_you_mean, list_some
 from assay._tabulate import CountTable, as_frame, tabulate
 from assay.bias import _metrics  # noqa: F401  (registers the metrics)
 from assay.bias._cells import A, D, Cells
+from assay.bias._fliptest import FlipTestContext
 from assay.bias._registry import Metric, MetricValue, Stage, resolve
 from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
 from assay.bias._spec import CATEGORICAL_MAX_DISTINCT, Facet, FacetInput, Label
@@ -197,10 +198,10 @@ def audit(
     }
     ft_context = None
     if has_pred and any(m.name == "FT" for _, ms in stages for m in ms):
-        from assay.bias._fliptest import FlipTestContext
+        say("FlipTest: nearest neighbours on a sample of rows")
 
         ft_context = FlipTestContext.build(
-            frame, columns=columns, facet_types=facet_types, cuts=cuts, label=lab, predicted_label=predicted_label,
+            frame, columns=columns, facet_keys={k: e for k, e in keys.items() if k.startswith("f:")}, label=lab, predicted_label=predicted_label,
             probability=probability, probability_threshold=probability_threshold, positive_values=lab.values,
             exclude={lab.column, predicted_label, probability, group_variable, sample_weight} - {None},
             options=fliptest or {}, seed=seed, confidence_level=confidence_level,
@@ -230,7 +231,7 @@ def audit(
                 if label_kind not in m.label_kinds:
                     continue
                 if m.evaluate is not None:
-                    mv = m.evaluate(ft_context.for_comparison(cmp) if ft_context is not None else None)
+                    mv = m.evaluate(ft_context.for_comparison(table, cmp) if ft_context is not None else None)
                     out.append(_from_value(m, mv))
                     continue
                 out.append(_evaluate(m, cells, point_t, rep_t, w2_t, confidence_level))
@@ -473,10 +474,10 @@ def _column_stats(frame: nw.LazyFrame[Any], schema: Any, lab: Label, facets: lis
     if not wanted:
         return {}
     exprs = []
-    for c in wanted:
-        exprs += [nw.col(c).n_unique().alias(f"{c}\x00nu"), nw.col(c).min().alias(f"{c}\x00min"), nw.col(c).max().alias(f"{c}\x00max")]
+    for i, c in enumerate(wanted):
+        exprs += [nw.col(c).n_unique().alias(f"nu{i}"), nw.col(c).min().alias(f"min{i}"), nw.col(c).max().alias(f"max{i}")]
     row = frame.select(*exprs).collect().to_arrow().to_pylist()[0]
-    return {c: {"n_unique": row[f"{c}\x00nu"], "min": row[f"{c}\x00min"], "max": row[f"{c}\x00max"]} for c in wanted}
+    return {c: {"n_unique": row[f"nu{i}"], "min": row[f"min{i}"], "max": row[f"max{i}"]} for i, c in enumerate(wanted)}
 
 
 def _resolve_label(lab: Label, schema: Any, stats: dict[str, dict[str, Any]]) -> Label:

@@ -401,6 +401,9 @@ def ge(c: Cells) -> np.ndarray:
     return np.where(mu > 0, total / (2 * n), np.nan)
 
 
+from assay.bias import _fliptest  # noqa: E402,F401  (registers FT after GE, Clarify's order)
+
+
 # -- added from Fairlearn and AIF360 ---------------------------------------------
 @register(
     "DPR", "post_training",

@@ -1,0 +1,211 @@
+"""Audit configuration: SageMaker Clarify's ``analysis_config.json`` keys, as they are, plus assay's extensions.
+
+A Clarify user's config runs unchanged. Keys that only make sense on AWS
+(``predictor``, ``methods.shap``, ``methods.report``) are accepted and
+reported as ignored, with what to do instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from assay._errors import ConfigError, did_you_mean
+
+__all__ = ["CLARIFY_KEYS", "EXTENSION_KEYS", "audit_config", "load_config"]
+
+#: Keys of Clarify's analysis configuration that assay reads.
+CLARIFY_KEYS = {
+    "version", "dataset_type", "dataset_uri", "headers", "label", "label_values_or_threshold",
+    "predicted_label", "probability", "probability_threshold", "facet", "group_variable", "methods",
+    "predictor", "excluded_columns", "joinsource_name_or_index", "features", "label_headers",
+    "predicted_label_dataset_uri", "predicted_label_headers", "segment_config",
+}  # fmt: skip
+
+#: assay's own keys (documented in docs/configuration.md).
+EXTENSION_KEYS = {
+    "label_type", "sample_weight", "confidence_level", "bootstrap_replicates", "seed",
+    "min_group_size", "fliptest",
+}  # fmt: skip
+
+_METHOD_KEYS = {"pre_training_bias", "post_training_bias", "shap", "pdp", "report", "asymmetric_shapley_value"}
+
+
+def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """Read a YAML or JSON config file (or take a dict) and check its keys."""
+    if isinstance(source, Mapping):
+        cfg = dict(source)
+        base = None
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ConfigError(f"config file {str(path)!r} does not exist")
+        text = path.read_text(encoding="utf-8")
+        try:
+            if path.suffix.lower() == ".json":
+                cfg = json.loads(text)
+            else:
+                import yaml
+
+                cfg = yaml.safe_load(text)
+        except (json.JSONDecodeError, Exception) as exc:  # yaml.YAMLError and friends
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"cannot parse config {str(path)!r}: {first}") from exc
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"config {str(path)!r} must be a mapping of keys to values, got {type(cfg).__name__}")
+        base = path.parent
+    known = CLARIFY_KEYS | EXTENSION_KEYS
+    for key in cfg:
+        if key not in known:
+            raise ConfigError(f"unknown config key {key!r}.{did_you_mean(key, known)} Known keys: {', '.join(sorted(known))}")
+    methods = cfg.get("methods") or {}
+    if not isinstance(methods, dict):
+        raise ConfigError("'methods' must be a mapping, e.g. {pre_training_bias: {methods: all}}")
+    for key in methods:
+        if key not in _METHOD_KEYS:
+            raise ConfigError(f"unknown key methods.{key}.{did_you_mean(key, _METHOD_KEYS)} Known: {', '.join(sorted(_METHOD_KEYS))}")
+    if base is not None:
+        cfg["__base__"] = str(base)
+    return cfg
+
+
+def _column(value: Any, headers: list[str] | None, key: str) -> str | None:
+    """A column given by name, or by index into ``headers`` (Clarify allows both)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ConfigError(f"{key} must be a column name or index, got {value!r}")
+    if isinstance(value, int):
+        if not headers:
+            raise ConfigError(f"{key} is the index {value}, which needs 'headers' to name the columns")
+        if not 0 <= value < len(headers):
+            raise ConfigError(f"{key} index {value} is out of range: headers has {len(headers)} names")
+        return headers[value]
+    return str(value)
+
+
+def audit_kwargs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Translate a checked config into keyword arguments of :func:`assay.audit`, plus notes."""
+    notes: list[str] = []
+    headers = cfg.get("headers")
+    if headers is not None and (not isinstance(headers, list) or not all(isinstance(h, str) for h in headers)):
+        raise ConfigError("'headers' must be a list of column names")
+    if "label" not in cfg:
+        raise ConfigError("the config has no 'label': name the column that holds the observed outcome")
+    if "facet" not in cfg:
+        raise ConfigError("the config has no 'facet': list the sensitive columns, e.g. facet: [{name_or_index: sex}]")
+    facets_cfg = cfg["facet"]
+    if isinstance(facets_cfg, dict):
+        facets_cfg = [facets_cfg]
+    if not isinstance(facets_cfg, list) or not facets_cfg:
+        raise ConfigError("'facet' must be a non-empty list of {name_or_index, value_or_threshold}")
+    facets = []
+    for f in facets_cfg:
+        if isinstance(f, str):
+            f = {"name_or_index": f}
+        if not isinstance(f, dict):
+            raise ConfigError(f"each facet must be a mapping with name_or_index, got {f!r}")
+        f = dict(f)
+        names = f.get("name_or_index")
+        if isinstance(names, list):
+            f["name_or_index"] = [_column(n, headers, "facet name_or_index") for n in names]
+        else:
+            f["name_or_index"] = _column(names, headers, "facet name_or_index")
+        facets.append(f)
+    methods = cfg.get("methods") or {"pre_training_bias": {"methods": "all"}, "post_training_bias": {"methods": "all"}}
+    pre = (methods.get("pre_training_bias") or {}).get("methods") if "pre_training_bias" in methods else None
+    post = (methods.get("post_training_bias") or {}).get("methods") if "post_training_bias" in methods else None
+    if "pre_training_bias" in methods and pre is None:
+        pre = "all"
+    if "post_training_bias" in methods and post is None:
+        post = "all"
+    for ignored in ("shap", "pdp", "asymmetric_shapley_value"):
+        if ignored in methods:
+            notes.append(f"methods.{ignored} is not part of the bias audit; it is ignored here")
+    if "report" in methods:
+        notes.append("methods.report is ignored: assay audit writes analysis.json and prints a table")
+    predicted = _column(cfg.get("predicted_label"), headers, "predicted_label")
+    probability = _column(cfg.get("probability"), headers, "probability")
+    if post and predicted is None and probability is None:
+        if "predictor" in cfg:
+            notes.append(
+                "post_training_bias is skipped: Clarify got predictions from the 'predictor' endpoint, and assay does not call "
+                "endpoints. Add the model's predictions as a column and name it in predicted_label (or its score in probability)."
+            )
+        else:
+            notes.append("post_training_bias is skipped: name the predictions column in predicted_label (or a score in probability)")
+        post = None
+    elif "predictor" in cfg:
+        notes.append("'predictor' is ignored: predictions are read from the data")
+    for key in ("joinsource_name_or_index", "segment_config", "predicted_label_dataset_uri", "predicted_label_headers", "label_headers", "features"):
+        if key in cfg:
+            notes.append(f"{key!r} is not supported yet and is ignored")
+    ptype = cfg.get("probability_threshold", 0.5)
+    try:
+        ptype = float(ptype)
+    except (TypeError, ValueError):
+        raise ConfigError(f"probability_threshold must be a number, got {cfg.get('probability_threshold')!r}") from None
+    kwargs: dict[str, Any] = {
+        "label": _column(cfg["label"], headers, "label"),
+        "label_values_or_threshold": cfg.get("label_values_or_threshold"),
+        "facets": facets,
+        "predicted_label": predicted,
+        "probability": probability,
+        "probability_threshold": ptype,
+        "group_variable": _column(cfg.get("group_variable"), headers, "group_variable"),
+        "sample_weight": _column(cfg.get("sample_weight"), headers, "sample_weight"),
+        "pre_training_methods": pre,
+        "post_training_methods": post,
+        "headers": headers,
+    }
+    for key, kind in (("label_type", str), ("confidence_level", float), ("bootstrap_replicates", int), ("seed", int), ("min_group_size", int)):
+        if key in cfg:
+            try:
+                kwargs[key] = kind(cfg[key])
+            except (TypeError, ValueError):
+                raise ConfigError(f"{key} must be {kind.__name__}, got {cfg[key]!r}") from None
+    fl = dict(cfg.get("fliptest") or {})
+    if cfg.get("excluded_columns"):
+        fl.setdefault("exclude", list(cfg["excluded_columns"]))
+    if fl:
+        kwargs["fliptest"] = fl
+    return kwargs, notes
+
+
+def audit_config(
+    config: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    data: Any = None,
+    progress: Callable[[str], None] | None = None,
+    **overrides: Any,
+) -> Any:
+    """Run :func:`assay.audit` from a config file or dict.
+
+    ``data`` (a table or a path) overrides the config's ``dataset_uri``;
+    ``overrides`` replace keyword arguments (e.g. ``bootstrap_replicates``).
+    """
+    from assay._tabulate import read_dataset
+    from assay.bias import audit
+
+    cfg = load_config(config)
+    kwargs, notes = audit_kwargs(cfg)
+    if data is None:
+        uri = cfg.get("dataset_uri")
+        if not uri:
+            raise ConfigError("no data: set dataset_uri in the config or pass the data (--data PATH on the command line)")
+        uri = str(uri)
+        if uri.startswith(("s3://", "http://", "https://")):
+            raise ConfigError(f"dataset_uri {uri!r} is remote; assay reads local files. Download it and give the local path.")
+        base = cfg.get("__base__")
+        if base and not os.path.isabs(uri) and not Path(uri).exists() and (Path(base) / uri).exists():
+            uri = str(Path(base) / uri)
+        data = read_dataset(uri, dataset_type=cfg.get("dataset_type"), headers=kwargs.get("headers"))
+    elif isinstance(data, (str, os.PathLike)):
+        data = read_dataset(data, dataset_type=cfg.get("dataset_type"), headers=kwargs.get("headers"))
+    kwargs.update(overrides)
+    result = audit(data, progress=progress, **kwargs)
+    result.warnings[:0] = notes
+    return result

@@ -1,0 +1,164 @@
+"""Counterfactual FlipTest (FT): the one post-training metric that needs rows, not counts.
+
+For each member of facet d, the k nearest members of facet a (on the other
+features, standardised, categorical features one-hot encoded; the facet's own
+columns left out) stand in for "the same person in the other group". With
+F+ = d members predicted negative whose counterfactual majority is positive
+and F- = d members predicted positive whose counterfactual is negative,
+
+    FT = (|F+| - |F-|) / n_d
+
+so a positive FT means d is disfavoured, as Clarify's documentation defines
+it (smclarify's code has the opposite sign). It runs on a seeded random
+sample of at most ``max_rows`` rows (default 20,000); its interval is the
+normal interval of the mean of the per-row flips (+1, -1, 0) over the d rows
+in the sample, and its test the matching z-test of FT = 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+
+from assay.bias._registry import MetricValue, register
+
+__all__ = ["FlipTestContext"]
+
+DEFAULT_MAX_ROWS = 20_000
+
+
+@dataclass
+class FlipTestContext:
+    features: np.ndarray  # (rows, p) standardised design matrix of the sample
+    facet_cols: dict[str, np.ndarray]  # table key -> per-row facet key value
+    feature_groups: dict[str, list[int]]  # source column -> design-matrix columns
+    predicted: np.ndarray  # bool per row
+    sampled_from: int
+    k: int
+    level: float
+    table: Any = None
+    cmp: Any = None
+
+    @classmethod
+    def build(
+        cls,
+        frame: nw.LazyFrame[Any],
+        *,
+        columns: list[str],
+        facet_keys: dict[str, nw.Expr],
+        label: Any,
+        predicted_label: str | None,
+        probability: str | None,
+        probability_threshold: float,
+        positive_values: Any,
+        exclude: set[str],
+        options: dict[str, Any],
+        seed: int,
+        confidence_level: float,
+    ) -> FlipTestContext:
+        from assay._errors import ConfigError
+
+        unknown = set(options) - {"max_rows", "k", "exclude", "features"}
+        if unknown:
+            raise ConfigError(f"unknown fliptest option(s) {sorted(unknown)}; known: max_rows, k, exclude, features")
+        max_rows = int(options.get("max_rows", DEFAULT_MAX_ROWS))
+        exclude = set(exclude) | set(options.get("exclude") or [])
+        features = options.get("features") or [c for c in columns if c not in exclude]
+        pred_expr = (nw.col(probability) > probability_threshold) if probability else nw.col(predicted_label)
+        lf = frame.select(*[nw.col(c) for c in features], pred_expr.alias("__pred"), *[e.alias(k) for k, e in facet_keys.items()])
+        total = int(frame.select(nw.len()).collect().to_arrow().column(0)[0].as_py())
+        table = lf.collect().to_arrow() if total <= max_rows * 5 else _sample_large(lf, max_rows, seed)
+        rng = np.random.default_rng(seed)
+        n = table.num_rows
+        take = np.sort(rng.choice(n, size=min(n, max_rows), replace=False)) if n > max_rows else np.arange(n)
+        table = table.take(take)
+        pred_raw = table.column("__pred").to_pylist()
+        if probability or label.threshold is not None:
+            predicted = np.array([bool(v) for v in pred_raw])
+        else:
+            from assay.bias._audit import _match
+
+            predicted = np.array([any(_match(v, p) for p in positive_values or ()) for v in pred_raw])
+        blocks, groups, start = [], {}, 0
+        for c in features:
+            if c in facet_keys:
+                continue
+            col = table.column(c)
+            values = col.to_numpy(zero_copy_only=False)
+            if np.issubdtype(values.dtype, np.number) or values.dtype == bool:
+                x = values.astype(np.float64)
+                x = np.where(np.isnan(x), np.nanmean(x) if np.isfinite(x).any() else 0.0, x)
+                sd = x.std()
+                block = ((x - x.mean()) / sd if sd > 0 else np.zeros_like(x))[:, None]
+            else:
+                cats, inv = np.unique(np.asarray([str(v) for v in values]), return_inverse=True)
+                block = np.eye(len(cats))[inv] if len(cats) <= 200 else np.zeros((len(values), 0))
+            blocks.append(block)
+            groups[c] = list(range(start, start + block.shape[1]))
+            start += block.shape[1]
+        design = np.hstack(blocks) if blocks else np.zeros((table.num_rows, 0))
+        facets = {k: np.asarray(table.column(k).to_pylist(), dtype=object) for k in facet_keys}
+        return cls(design, facets, groups, predicted, total, int(options.get("k", 5)), confidence_level)
+
+    def for_comparison(self, table: Any, cmp: Any) -> FlipTestContext:
+        return FlipTestContext(self.features, self.facet_cols, self.feature_groups, self.predicted, self.sampled_from, self.k, self.level, table, cmp)
+
+
+def _sample_large(lf: nw.LazyFrame[Any], max_rows: int, seed: int) -> Any:
+    """A seeded sample of a large lazy frame, done by its engine where possible."""
+    native = nw.to_native(lf)
+    if type(native).__module__.startswith("duckdb"):
+        rel = native.query("t", f"SELECT * FROM t USING SAMPLE reservoir({int(max_rows)} ROWS) REPEATABLE ({int(seed)})")
+        return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
+    return lf.collect().to_arrow()
+
+
+@register(
+    "FT", "post_training", clarify=True, kind="evaluate",
+    description="Counterfactual FlipTest (FT)",
+    formula="(|F+| - |F-|) / n_d, counterfactuals from the k = 5 nearest neighbours in facet a",
+    range=("-1", "1"), ideal="0", reference="SageMaker Clarify bias metrics documentation",
+    needs=("predicted_label", "features"), test_name="z-test on the mean flip",
+    smclarify="smclarify's FT has the opposite sign to its documentation (it counts d predicted positive whose neighbours are negative as F+), refuses non-numeric features, and does not scale features; assay follows the documented sign, one-hot encodes categorical features and standardises numeric ones.",
+)  # fmt: skip
+def fliptest(ctx: FlipTestContext | None) -> MetricValue:
+    if ctx is None or ctx.cmp is None:
+        return MetricValue(None, reason="FlipTest needs predicted labels and the feature columns")
+    table, cmp = ctx.table, ctx.cmp
+    wanted = {tuple(table.levels[k][table.keys[k][i]] for k in cmp.keys) for i in np.flatnonzero(cmp.d_mask & (table.count > 0))}
+    rows = list(zip(*(ctx.facet_cols[k] for k in cmp.keys), strict=True))
+    d = np.fromiter((r in wanted for r in rows), dtype=bool, count=len(rows))
+    own = {c for c in cmp.facet.columns}
+    keep = [i for c, idx in ctx.feature_groups.items() if c not in own for i in idx]
+    x = ctx.features[:, keep]
+    nd, na = int(d.sum()), int((~d).sum())
+    if nd == 0 or na == 0:
+        return MetricValue(None, reason="facet d or a has no row in the FlipTest sample")
+    if x.shape[1] == 0:
+        return MetricValue(None, reason="no feature columns are left for the nearest-neighbour search")
+    from sklearn.neighbors import KNeighborsClassifier
+
+    k = 1 if na <= 9 else min(ctx.k, na)
+    ya = ctx.predicted[~d]
+    if ya.all() or not ya.any():
+        counter = np.full(nd, bool(ya[0]))
+    else:
+        counter = KNeighborsClassifier(n_neighbors=k).fit(x[~d], ya).predict(x[d]).astype(bool)
+    own_pred = ctx.predicted[d]
+    flips = (counter & ~own_pred).astype(float) - (~counter & own_pred).astype(float)
+    value = float(flips.mean())
+    note = f"on a random sample of {len(d):,} of {ctx.sampled_from:,} rows" if len(d) < ctx.sampled_from else None
+    if nd < 2:
+        return MetricValue(value, note=note)
+    se = float(flips.std(ddof=1) / math.sqrt(nd))
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(0.5 + ctx.level / 2)
+    if se == 0:
+        return MetricValue(value, (value, value), p_value=1.0 if value == 0 else 0.0, test="z-test on the mean flip", note=note)
+    p = math.erfc(abs(value / se) / math.sqrt(2))
+    return MetricValue(value, (max(-1.0, value - z * se), min(1.0, value + z * se)), p_value=p, test="z-test on the mean flip", note=note)

@@ -1,0 +1,118 @@
+"""Typer commands. Everything here is also one call in ``import assay``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.console import Console
+
+from assay._errors import AssayError
+
+app = typer.Typer(
+    name="assay",
+    help="Responsible-ML audits with confidence intervals. Start with `assay demo`, then `assay audit CONFIG --out DIR`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def audit(
+    config: Annotated[Path, typer.Argument(help="Analysis config (YAML or JSON); Clarify's analysis_config.json works as is.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for analysis.json (created if missing).")],
+    data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table (readable) or json (analysis.json on stdout).")] = "table",
+    show: Annotated[str, typer.Option("--show", help="In the table: all metrics, or only significant disparities.")] = "all",
+    replicates: Annotated[int | None, typer.Option("--replicates", help="Bootstrap replicates (default 1000, or the config's).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed for the bootstrap.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+) -> None:
+    """Measure bias in data (pre-training) and predictions (post-training); write OUT/analysis.json."""
+    from assay._config import audit_config
+
+    if fmt not in ("table", "json"):
+        _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
+    if show not in ("all", "significant"):
+        _fail(AssayError(f"--show must be all or significant, got {show!r}"))
+    overrides: dict[str, Any] = {}
+    if replicates is not None:
+        overrides["bootstrap_replicates"] = replicates
+    if seed is not None:
+        overrides["seed"] = seed
+    progress = None if (quiet or fmt == "json") else (lambda msg: err.print(f"[dim]{msg}...[/]"))
+    try:
+        result = audit_config(config, data=data, progress=progress, **overrides)
+    except AssayError as exc:
+        _fail(exc)
+        return
+    payload = result.to_json()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / "analysis.json"
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        tmp.replace(target)  # never leave a half-written analysis.json
+    except OSError as exc:
+        _fail(AssayError(f"cannot write {out / 'analysis.json'}: {exc.strerror or exc}"))
+    if fmt == "json":
+        sys.stdout.write(payload + "\n")
+        return
+    from assay.cli._render import render_audit
+
+    render_audit(result, Console(), show=show)  # type: ignore[arg-type]
+    Console().print(f"\nWrote [bold]{target}[/]")
+
+
+@app.command()
+def metrics(
+    stage: Annotated[str | None, typer.Option("--stage", help="pre_training or post_training")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """List the bias metrics: name, stage, formula, range, ideal value, reference."""
+    from assay.bias import METRICS
+
+    rows = [m for m in METRICS.values() if stage is None or m.stage == stage]
+    if fmt == "json":
+        sys.stdout.write(json.dumps([{"name": m.name, "stage": m.stage, "description": m.description, "formula": m.formula,
+                                      "range": list(m.range), "ideal": m.ideal, "reference": m.reference,
+                                      "test": m.test_name} for m in rows], indent=2) + "\n")  # fmt: skip
+        return
+    from rich.table import Table
+
+    t = Table("name", "stage", "description", "formula", "range", "ideal", "test", show_lines=False)
+    for m in rows:
+        t.add_row(m.name, m.stage.replace("_training", ""), m.description, m.formula, f"[{m.range[0]}, {m.range[1]}]", m.ideal, m.test_name or "")
+    Console().print(t)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the demo's outputs.")] = Path("demo-output"),
+    replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates.")] = 1000,
+) -> None:
+    """Train a model on UCI Adult (train split), audit data and predictions on the test split."""
+    from assay.cli._demo import run_demo
+
+    try:
+        run_demo(out, replicates=replicates, console=Console())
+    except AssayError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    """Entry point of the ``assay`` command."""
+    app()
+
+
+Format = Literal["table", "json"]

@@ -1,0 +1,94 @@
+"""Readable terminal tables of an audit: metrics down, facet values across."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from rich.console import Console
+from rich.table import Table
+
+from assay.bias._results import AuditResult, FacetValueResult, StageResult, _display
+
+
+def _cell(value: float | None, significant: bool | None, ci: list[float | None]) -> str:
+    if value is None:
+        return "[dim]null[/]"
+    text = f"{value:.3f}" if abs(value) < 100 else f"{value:.3g}"
+    if significant:
+        return f"[bold red]{text}*[/]"
+    return text
+
+
+def render_stage(stage: StageResult, title: str, console: Console, *, show: Literal["all", "significant"]) -> None:
+    for facet, values in stage.facets.items():
+        names: list[tuple[str, object]] = []
+        for fv in values:
+            for m in fv.metrics:
+                key = (m.name, m.label_value)
+                if key not in names:
+                    names.append(key)
+        per_table = max(1, (console.width - 14) // 13)
+        for start in range(0, len(values), per_table):
+            _table(stage, title, facet, values[start : start + per_table], names, console, show)
+
+
+def _table(stage: StageResult, title: str, facet: str, values: list[FacetValueResult], names: list[tuple[str, object]], console: Console, show: str) -> None:
+    if True:  # noqa: SIM108
+        t = Table(title=f"{title}: facet [bold]{facet}[/] (label {stage.label} = {stage.label_value_or_threshold})", title_justify="left")
+        t.add_column("metric", no_wrap=True)
+        for fv in values:
+            t.add_column(_header(fv), justify="right", min_width=8, overflow="fold")
+        shown = 0
+        for name, cls in names:
+            cells = []
+            any_sig = False
+            for fv in values:
+                m = next((x for x in fv.metrics if x.name == name and x.label_value == cls), None)
+                if m is None:
+                    cells.append("")
+                    continue
+                any_sig = any_sig or bool(m.significant)
+                cells.append(_cell(m.value, m.significant, m.ci))
+            if show == "significant" and not any_sig:
+                continue
+            shown += 1
+            t.add_row(name if cls is None else f"{name} [{cls}]", *cells)
+        if shown:
+            console.print(t)
+
+
+def _header(fv: FacetValueResult) -> str:
+    small = " [yellow](small)[/]" if fv.group.small else ""
+    name = _display(fv.value_or_threshold).replace(" & ", " &\n")
+    return f"{name}\nn={fv.group.size:,}{small}"
+
+
+def render_audit(result: AuditResult, console: Console, *, show: Literal["all", "significant"] = "all") -> None:
+    ds = result.dataset
+    console.print(
+        f"[bold]assay audit[/]: {ds['rows']:,} rows"
+        + (f", weighted by {ds['sample_weight']}" if ds.get("weighted") else "")
+        + f"; label type {ds['label_type']}; {result.settings['bootstrap_replicates']} bootstrap replicates, "
+        f"{result.settings['confidence_level']:.0%} intervals"
+    )
+    total = sig = undefined = 0
+    for stage in (result.pre_training, result.post_training):
+        if stage is None:
+            continue
+        for values in stage.facets.values():
+            for fv in values:
+                for m in fv.metrics:
+                    total += 1
+                    sig += bool(m.significant)
+                    undefined += m.value is None
+    if result.pre_training is not None:
+        render_stage(result.pre_training, "Pre-training (data)", console, show=show)
+    if result.post_training is not None:
+        render_stage(result.post_training, "Post-training (predictions)", console, show=show)
+    console.print(
+        f"[bold red]*[/] = distinguishable from noise (Benjamini-Hochberg q <= {result.settings['alpha']:.2g} across all "
+        f"{total} results); {sig} significant, {undefined} undefined (null, reason in analysis.json). "
+        "Intervals, p-values and group sizes are in analysis.json."
+    )
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
