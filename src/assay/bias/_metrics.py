@@ -240,7 +240,11 @@ def _cdd(c: Cells, *, pred: bool) -> np.ndarray:
     return c.div((weight * dd).sum(axis=-1), total, "no stratum has both outcomes")
 
 
-_CDD_SMCLARIFY = "smclarify counts a stratum with no accepted or no rejected rows as DD = 0 in the weighted average; assay leaves such strata out and says how many."
+_CDD_SMCLARIFY = (
+    "smclarify sets a term with a zero denominator to 0, so a stratum with no accepted rows enters the average with "
+    "DD = n_d(0)/n(0) (the share of d among its rejected) and one with no rejected rows with DD = -n_d(1)/n(1); "
+    "DD is undefined there, and assay leaves such strata out of the weighted average and says how many."
+)
 
 
 @register(
