@@ -149,15 +149,17 @@ def tabulate(
     sums = dict(sums or {})
     if sums and not weight:
         raise NotImplementedError("additive sums are computed with weights; pass weight")
+    extra: list[nw.Expr] = []
     aggs = [nw.len().alias("__count")]
     if weight:
         w = nw.col(weight).cast(nw.Float64)
-        aggs += [w.sum().alias("__weight"), (w * w).sum().alias("__weight_sq")]
-        aggs += [(expr.cast(nw.Float64) * w).sum().alias(f"__sum_{name}") for name, expr in sums.items()]
-        aggs.append((w < 0).cast(nw.Int64).sum().alias("__neg_weight"))
-        aggs.append(w.is_null().cast(nw.Int64).sum().alias("__null_weight"))
+        extra += [w.alias("__w"), (w * w).alias("__w2"), (w < 0).cast(nw.Int64).alias("__neg"), w.is_null().cast(nw.Int64).alias("__nul")]
+        extra += [(expr.cast(nw.Float64) * w).alias(f"__s_{name}") for name, expr in sums.items()]
+        aggs += [nw.col("__w").sum().alias("__weight"), nw.col("__w2").sum().alias("__weight_sq")]
+        aggs += [nw.col("__neg").sum().alias("__neg_weight"), nw.col("__nul").sum().alias("__null_weight")]
+        aggs += [nw.col(f"__s_{name}").sum().alias(f"__sum_{name}") for name in sums]
     key_names = [f"__key_{i}" for i in range(len(keys))]
-    grouped = frame.with_columns(*[expr.alias(k) for k, expr in zip(key_names, keys.values(), strict=True)])
+    grouped = frame.with_columns(*[expr.alias(k) for k, expr in zip(key_names, keys.values(), strict=True)], *extra)
     result = grouped.group_by(*key_names, drop_null_keys=False).agg(*aggs).collect()
     table = result.to_arrow()
 

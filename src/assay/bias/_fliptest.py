@@ -12,7 +12,8 @@ so a positive FT means d is disfavoured, as Clarify's documentation defines
 it (smclarify's code has the opposite sign). It runs on a seeded random
 sample of at most ``max_rows`` rows (default 20,000); its interval is the
 normal interval of the mean of the per-row flips (+1, -1, 0) over the d rows
-in the sample, and its test the matching z-test of FT = 0.
+in the sample, and its test the matching z-test of FT = 0. Sample weights are
+not used by FlipTest.
 """
 
 from __future__ import annotations

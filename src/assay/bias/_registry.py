@@ -132,7 +132,7 @@ def resolve(names: list[str] | str, stage: Stage) -> list[Metric]:
         m = lookup.get(str(n).upper())
         if m is None:
             raise ConfigError(
-                f"{stage} metric {n!r} does not exist.{did_you_mean(str(n), [x.name for x in pool])} "
+                f"{stage} metric {n!r} does not exist.{did_you_mean(str(n), [x.name for x in pool], n=2)} "
                 f"Known: {', '.join(x.name for x in pool)}, or \"all\"."
             )
         if m not in out:

@@ -1,0 +1,121 @@
+"""Bad input gets one clear error that names the column, key or value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import assay
+from assay import ConfigError, DataError
+
+
+@pytest.fixture
+def df() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 200
+    return pd.DataFrame({
+        "sex": rng.choice(["Female", "Male"], n), "race": rng.choice(["A", "B", "C"], n),
+        "income": rng.choice(["<=50K", ">50K"], n), "pred": rng.choice(["<=50K", ">50K"], n), "age": rng.integers(18, 80, n),
+    })  # fmt: skip
+
+
+def run(df, **kw):
+    base = {"label": "income", "label_values_or_threshold": [">50K"], "facets": ["sex"], "bootstrap_replicates": 0}
+    base.update(kw)
+    return assay.audit(df, **base)
+
+
+def test_facet_not_a_column(df):
+    with pytest.raises(DataError, match=r"facet 'gender' is not a column.*Columns: sex, race"):
+        run(df, facets=["gender"])
+    with pytest.raises(DataError, match=r"Did you mean 'sex'"):
+        run(df, facets=["Sex"])
+
+
+def test_label_not_a_column(df):
+    with pytest.raises(DataError, match=r"label 'incme' is not a column.*Did you mean 'income'"):
+        run(df, label="incme")
+
+
+def test_label_with_one_class(df):
+    df["income"] = ">50K"
+    with pytest.raises(DataError, match=r"label 'income' has one class only \('>50K'\)"):
+        run(df)
+
+
+def test_positive_value_never_occurs(df):
+    with pytest.raises(DataError, match=r"positive label value '>50k' never occurs in 'income'.*Did you mean '>50K'"):
+        run(df, label_values_or_threshold=[">50k"])
+
+
+def test_facet_value_never_occurs(df):
+    with pytest.raises(DataError, match=r"facet value 'female' never occurs in 'sex'.*Did you mean 'Female'"):
+        run(df, facets=[{"name_or_index": "sex", "value_or_threshold": ["female"]}])
+
+
+def test_nan_in_facet(df):
+    df.loc[[3, 7], "sex"] = None
+    with pytest.raises(DataError, match=r"facet 'sex' has 2 missing values"):
+        run(df)
+
+
+def test_facet_with_one_value_has_no_group_to_compare(df):
+    df["sex"] = "Female"
+    with pytest.raises(DataError, match=r"facet 'sex' has one value only"):
+        run(df)
+
+
+def test_threshold_that_empties_a_group(df):
+    with pytest.raises(DataError, match=r"facet 'age': no row is above the threshold 200"):
+        run(df, facets=[{"name_or_index": "age", "value_or_threshold": [200]}])
+
+
+def test_misspelt_config_key():
+    from assay._config import load_config
+
+    with pytest.raises(ConfigError, match=r"unknown config key 'lable'.*Did you mean 'label'"):
+        load_config({"lable": "income"})
+    with pytest.raises(ConfigError, match=r"unknown key methods.pre_training_bais.*Did you mean 'pre_training_bias'"):
+        load_config({"methods": {"pre_training_bais": {}}})
+
+
+def test_unknown_metric(df):
+    with pytest.raises(ConfigError, match=r"pre_training metric 'DLP' does not exist. Did you mean .*'DPL'"):
+        run(df, pre_training_methods=["DLP"])
+
+
+def test_unreadable_and_missing_files(tmp_path):
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"this is not parquet")
+    with pytest.raises(DataError, match=r"cannot read .*broken.parquet' as parquet"):
+        run(str(bad))
+    with pytest.raises(FileNotFoundError, match=r"does not exist"):
+        run(str(tmp_path / "nope.csv"))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("sex,income\n")
+    with pytest.raises(DataError, match=r"no rows"):
+        run(str(empty))
+
+
+def test_negative_weights(df):
+    df["w"] = 1.0
+    df.loc[0, "w"] = -1.0
+    with pytest.raises(DataError, match=r"sample weight column 'w' has 1 negative values"):
+        run(df, sample_weight="w")
+
+
+def test_undefined_is_null_with_reason(df):
+    df["pred"] = "<=50K"  # nobody predicted positive
+    r = run(df, predicted_label="pred")
+    di = r.metric("post_training", "sex", "Female", "DI")
+    assert di.value is None and "no predicted positives" in di.reason
+    assert di.significant is None
+    assert any("no row is predicted positive" in w for w in r.warnings)
+
+
+def test_small_groups_are_flagged(df):
+    r = run(df, facets=["race"], min_group_size=100)
+    fv = r.facet_value("pre_training", "race", "A")
+    assert fv.group.small is True
+    assert any("below the minimum group size 100" in w for w in r.warnings)
