@@ -6,12 +6,12 @@ from assay.bias._results import AuditResult, FacetValueResult, GroupStats, Metri
 from assay.bias._spec import Facet, Label
 
 __all__ = [
-    "METRICS",
     "AuditResult",
     "Facet",
     "FacetValueResult",
     "GroupStats",
     "Label",
+    "METRICS",
     "Metric",
     "MetricResult",
     "MetricValue",

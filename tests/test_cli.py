@@ -1,0 +1,112 @@
+"""The CLI as a user runs it: a subprocess, real files, Clarify's own config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+def assay(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "assay.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def clarify_csv(adult_scored, tmp_path_factory) -> Path:
+    """Adult in the shape of Clarify's documentation example: a header-less CSV, Target/Age/Gender/Income/Occupation."""
+    d = tmp_path_factory.mktemp("clarify")
+    df = adult_scored.assign(Target=adult_scored["y"], Gender=(adult_scored["sex"] == "Female").astype(int))
+    df = df[["Target", "age", "Gender", "capital-gain", "occupation"]]
+    df.to_csv(d / "train.csv", index=False, header=False)
+    return d / "train.csv"
+
+
+def test_clarify_docs_config_runs_unchanged(clarify_csv, tmp_path):
+    out = tmp_path / "out"
+    r = assay("audit", str(DATA / "clarify_analysis_config.json"), "--data", str(clarify_csv), "--out", str(out), "--replicates", "200")
+    assert r.returncode == 0, r.stderr
+    result = json.loads((out / "analysis.json").read_text())
+    pre = result["pre_training_bias_metrics"]
+    assert pre["label"] == "Target" and pre["label_value_or_threshold"] == "1"
+    [gender] = pre["facets"]["Gender"]
+    assert gender["value_or_threshold"] == 1
+    names = [m["name"] for m in gender["metrics"]]
+    assert names == ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"]
+    assert all(m["value"] is not None and m["ci"][0] is not None for m in gender["metrics"])
+    # no predictions in the data: post-training is skipped, and the reason is said
+    assert "post_training_bias_metrics" not in result
+    assert any("predictor" in w for w in result["warnings"])
+    assert "DPL" in r.stdout and "Wrote" in r.stdout
+
+
+def test_json_format_and_python_api_agree(adult_scored, tmp_path):
+    import assay as lib
+
+    path = tmp_path / "scored.parquet"
+    adult_scored.to_parquet(path)
+    cfg = tmp_path / "audit.yaml"
+    cfg.write_text(
+        f"dataset_uri: {path}\nlabel: income\nlabel_values_or_threshold: ['>50K']\npredicted_label: pred\n"
+        "facet:\n  - name_or_index: sex\n  - name_or_index: [sex, race]\nbootstrap_replicates: 100\nseed: 7\n"
+    )
+    r = assay("audit", str(cfg), "--out", str(tmp_path / "o"), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    cli = json.loads(r.stdout)
+    api = lib.audit_config(cfg).to_dict()
+    assert cli["post_training_bias_metrics"] == api["post_training_bias_metrics"]
+    inter = cli["post_training_bias_metrics"]["facets"]["sex x race"]
+    assert len(inter) == 10 and inter[0]["value_or_threshold"] == ["Female", "Amer-Indian-Eskimo"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("label: incme\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\n", "label 'incme' is not a column"),
+        ("lable: income\n", "unknown config key 'lable'. Did you mean 'label'?"),
+        ("label: income\nlabel_values_or_threshold: ['>50k']\nfacet: [{name_or_index: sex}]\n", "Did you mean '>50K'?"),
+        ("label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: Sex}]\n", "facet 'Sex' is not a column"),
+        ("label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\nbootstrap_replicates: many\n", "bootstrap_replicates must be int"),
+        ("label: [unclosed\n", "cannot parse config"),
+    ],
+)
+def test_bad_input_is_one_clear_line(adult_scored, tmp_path, config, message):
+    path = tmp_path / "d.parquet"
+    adult_scored.head(500).to_parquet(path)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(config)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "analysis.json").write_text("previous result")
+    r = assay("audit", str(cfg), "--data", str(path), "--out", str(out))
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert (out / "analysis.json").read_text() == "previous result"  # nothing stored is lost
+
+
+def test_missing_data_file(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dataset_uri: nowhere.parquet\nlabel: y\nlabel_values_or_threshold: [1]\nfacet: [{name_or_index: g}]\n")
+    r = assay("audit", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_metrics_listing():
+    r = assay("metrics", "--format", "json")
+    assert r.returncode == 0
+    names = [m["name"] for m in json.loads(r.stdout)]
+    for n in ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL", "DPPL", "DI", "DCAcc", "DCR", "RD", "SD", "DAR", "DRR", "AD", "TE", "CDDPL", "GE", "FT",
+              "EqOddsD", "EqOddsR", "EqOppD", "AOD", "FPRD", "FNRD", "FDRD", "FORD", "DPR"]:  # fmt: skip
+        assert n in names
+
+
+def test_demo_runs(tmp_path):
+    r = assay("demo", "--out", str(tmp_path / "demo"), "--replicates", "100")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "demo" / "analysis.json").exists()
+    assert "Outputs" in r.stdout
