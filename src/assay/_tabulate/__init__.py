@@ -3,4 +3,4 @@
 from assay._tabulate._engine import DATASET_TYPES, as_frame, read_dataset
 from assay._tabulate._tensor import CountTable, tabulate
 
-__all__ = ["DATASET_TYPES", "CountTable", "as_frame", "read_dataset", "tabulate"]
+__all__ = ["CountTable", "DATASET_TYPES", "as_frame", "read_dataset", "tabulate"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ADULT_COLUMNS", "GERMAN_COLUMNS", "load_adult", "load_german"]
+__all__ = ["ADULT_COLUMNS", "GERMAN_COLUMNS", "german_value_maps", "load_adult", "load_german"]
 
 ADULT_COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
