@@ -1,0 +1,137 @@
+"""Time the full bias audit: assay's CLI on a 10M-row Parquet file against AIF360 and Fairlearn.
+
+Usage: python benchmarks/bench_audit.py [--rows 10000000] [--peer-rows 1000000] [--fairlearn-rows 300000]
+
+The data is UCI Adult's test split, scored by a logistic regression and
+resampled with replacement to the requested size. The audit: facets sex, race
+and sex x race (each value against the rest), every pre- and post-training
+metric, 1,000 bootstrap replicates (assay only: the peers have no intervals).
+The peers compute the comparable subset (AIF360: SPD, DI, EOD, AOD, FPR/FNR
+differences per comparison; Fairlearn: a MetricFrame of selection rate, TPR,
+FPR, accuracy, precision, with differences and ratios). Rows per second are
+compared, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def scored_adult() -> pd.DataFrame:
+    from sklearn.linear_model import LogisticRegression
+
+    from assay.datasets import load_adult
+
+    train, test = load_adult("train"), load_adult("test")
+    cols = ["age", "education-num", "hours-per-week", "capital-gain", "capital-loss"]
+    model = LogisticRegression(max_iter=2000).fit(np.log1p(train[cols]), train["income"] == ">50K")
+    return pd.DataFrame({
+        "sex": test["sex"], "race": test["race"], "y": (test["income"] == ">50K").astype(np.int8),
+        "yhat": model.predict(np.log1p(test[cols])).astype(np.int8),
+    }).reset_index(drop=True)  # fmt: skip
+
+
+def resample(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    idx = np.random.default_rng(seed).integers(0, len(df), n)
+    return df.iloc[idx].reset_index(drop=True)
+
+
+def time_assay_cli(path: Path, workdir: Path) -> tuple[float, float]:
+    cfg = workdir / "audit.yaml"
+    cfg.write_text(
+        f"dataset_uri: {path}\nlabel: y\nlabel_values_or_threshold: [1]\npredicted_label: yhat\n"
+        "facet:\n  - name_or_index: sex\n  - name_or_index: race\n  - name_or_index: [sex, race]\n"
+        "bootstrap_replicates: 1000\nseed: 0\n"
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "assay.cli", "audit", str(cfg), "--out", str(workdir / "out"), "--quiet", "--show", "significant"],
+                       capture_output=True, text=True)  # fmt: skip
+    elapsed = time.perf_counter() - t0
+    if r.returncode:
+        raise SystemExit(r.stderr)
+    rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024  # MiB (Linux reports KiB)
+    return elapsed, rss
+
+
+def comparisons(df: pd.DataFrame):
+    for col in ("sex", "race"):
+        for v in sorted(df[col].unique()):
+            yield (df[col] == v).to_numpy()
+    for (s, r), _ in df.groupby(["sex", "race"]):
+        yield ((df["sex"] == s) & (df["race"] == r)).to_numpy()
+
+
+def time_aif360(df: pd.DataFrame) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from aif360.sklearn import metrics as am
+    t0 = time.perf_counter()
+    for d in comparisons(df):
+        y = pd.Series(df["y"].to_numpy(), index=pd.Index(np.where(d, "d", "a"), name="g"))
+        p = df["yhat"].to_numpy()
+        kw = {"prot_attr": "g", "priv_group": "a", "pos_label": 1}
+        am.statistical_parity_difference(y, p, **kw)
+        am.disparate_impact_ratio(y, p, **kw)
+        am.equal_opportunity_difference(y, p, **kw)
+        am.average_odds_difference(y, p, **kw)
+        am.difference(am.specificity_score, y, p, **kw)
+        am.difference(am.precision_score if hasattr(am, "precision_score") else am.sensitivity_score, y, p, **kw)
+    return time.perf_counter() - t0
+
+
+def time_fairlearn(df: pd.DataFrame) -> float:
+    from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
+    from sklearn.metrics import accuracy_score, precision_score
+
+    metrics = {"selection_rate": selection_rate, "tpr": true_positive_rate, "fpr": false_positive_rate,
+               "accuracy": accuracy_score, "precision": precision_score}  # fmt: skip
+    t0 = time.perf_counter()
+    for sf in (df["sex"], df["race"], df[["sex", "race"]]):
+        mf = MetricFrame(metrics=metrics, y_true=df["y"], y_pred=df["yhat"], sensitive_features=sf)
+        mf.difference()
+        mf.ratio()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--peer-rows", type=int, default=1_000_000)
+    ap.add_argument("--fairlearn-rows", type=int, default=300_000)
+    args = ap.parse_args()
+    base = scored_adult()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        path = work / "adult_resampled.parquet"
+        big = resample(base, args.rows)
+        pq.write_table(pa.Table.from_pandas(big, preserve_index=False), path, row_group_size=1_000_000)
+        del big
+        print(f"data: {args.rows:,} rows resampled from scored Adult test; {path.stat().st_size / 2**20:.0f} MiB Parquet; {os.cpu_count()} CPUs")
+        assay_s, rss = time_assay_cli(path, work)
+        print(f"assay CLI (startup + read + audit, all metrics, 1,000 replicates): {assay_s:.2f} s, peak RSS {rss:.0f} MiB, {args.rows / assay_s:,.0f} rows/s")
+        peer = resample(base, args.peer_rows, seed=1)
+        aif_s = time_aif360(peer)
+        print(f"AIF360 ({args.peer_rows:,} rows, subset of metrics, no intervals): {aif_s:.2f} s, {args.peer_rows / aif_s:,.0f} rows/s")
+        fl = resample(base, args.fairlearn_rows, seed=2)
+        fl_s = time_fairlearn(fl)
+        print(f"Fairlearn ({args.fairlearn_rows:,} rows, MetricFrame, no intervals): {fl_s:.2f} s, {args.fairlearn_rows / fl_s:,.0f} rows/s")
+        ours = args.rows / assay_s
+        print(f"ratio of rows/s: assay / AIF360 = {ours / (args.peer_rows / aif_s):,.0f}x; assay / Fairlearn = {ours / (args.fairlearn_rows / fl_s):,.0f}x")
+
+
+if __name__ == "__main__":
+    main()
