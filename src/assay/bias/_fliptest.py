@@ -141,14 +141,16 @@ def fliptest(ctx: FlipTestContext | None) -> MetricValue:
         return MetricValue(None, reason="facet d or a has no row in the FlipTest sample")
     if x.shape[1] == 0:
         return MetricValue(None, reason="no feature columns are left for the nearest-neighbour search")
-    from sklearn.neighbors import KNeighborsClassifier
+    from scipy.spatial import cKDTree
 
     k = 1 if na <= 9 else min(ctx.k, na)
     ya = ctx.predicted[~d]
     if ya.all() or not ya.any():
         counter = np.full(nd, bool(ya[0]))
     else:
-        counter = KNeighborsClassifier(n_neighbors=k).fit(x[~d], ya).predict(x[d]).astype(bool)
+        _, idx = cKDTree(x[~d]).query(x[d], k=k)
+        votes = ya[np.asarray(idx).reshape(nd, -1)].mean(axis=1)
+        counter = votes > 0.5  # majority of the k neighbours; a tie goes to the negative class
     own_pred = ctx.predicted[d]
     flips = (counter & ~own_pred).astype(float) - (~counter & own_pred).astype(float)
     value = float(flips.mean())
