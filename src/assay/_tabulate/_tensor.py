@@ -147,8 +147,6 @@ def tabulate(
     ``frame``: pandas, polars, pyarrow or DuckDB.
     """
     sums = dict(sums or {})
-    if sums and not weight:
-        raise NotImplementedError("additive sums are computed with weights; pass weight")
     extra: list[nw.Expr] = []
     aggs = [nw.len().alias("__count")]
     if weight:
@@ -157,7 +155,9 @@ def tabulate(
         extra += [(expr.cast(nw.Float64) * w).alias(f"__s_{name}") for name, expr in sums.items()]
         aggs += [nw.col("__w").sum().alias("__weight"), nw.col("__w2").sum().alias("__weight_sq")]
         aggs += [nw.col("__neg").sum().alias("__neg_weight"), nw.col("__nul").sum().alias("__null_weight")]
-        aggs += [nw.col(f"__s_{name}").sum().alias(f"__sum_{name}") for name in sums]
+    else:
+        extra += [expr.cast(nw.Float64).alias(f"__s_{name}") for name, expr in sums.items()]
+    aggs += [nw.col(f"__s_{name}").sum().alias(f"__sum_{name}") for name in sums]
     key_names = [f"__key_{i}" for i in range(len(keys))]
     grouped = frame.with_columns(*[expr.alias(k) for k, expr in zip(key_names, keys.values(), strict=True)], *extra)
     result = grouped.group_by(*key_names, drop_null_keys=False).agg(*aggs).collect()

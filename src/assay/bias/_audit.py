@@ -117,7 +117,7 @@ def audit(
         raise DataError(f"probability column {probability!r} must hold numeric scores, but its type is {schema[probability]}")
 
     say("inspecting column types")
-    stats = _column_stats(frame, schema, lab, facet_list, predicted_label)
+    stats = _column_stats(frame, schema, lab, facet_list)
     lab = _resolve_label(lab, schema, stats)
     facet_types = _resolve_facet_types(facet_list, schema, stats)
 
@@ -157,7 +157,7 @@ def audit(
     # -- label and prediction classes ------------------------------------------
     label_levels = table.levels["y"]
     warnings: list[str] = []
-    pos_label = _positive_mask(label_levels, lab, role="label")
+    pos_label = _positive_mask(label_levels, lab)
     if has_pred:
         pred_levels = table.levels["p"]
         if probability is not None or lab.threshold is not None:
@@ -203,7 +203,7 @@ def audit(
         ft_context = FlipTestContext.build(
             frame, columns=columns, facet_keys={k: e for k, e in keys.items() if k.startswith("f:")}, label=lab, predicted_label=predicted_label,
             probability=probability, probability_threshold=probability_threshold, positive_values=lab.values,
-            exclude={lab.column, predicted_label, probability, group_variable, sample_weight} - {None},
+            exclude={lab.column, predicted_label, probability, group_variable, sample_weight} - {None}, total=table.n_rows,
             options=fliptest or {}, seed=seed, confidence_level=confidence_level,
         )  # fmt: skip
 
@@ -462,7 +462,7 @@ def _check_column(col: str, columns: list[str], role: str) -> None:
         )
 
 
-def _column_stats(frame: nw.LazyFrame[Any], schema: Any, lab: Label, facets: list[Facet], pred: str | None) -> dict[str, dict[str, Any]]:
+def _column_stats(frame: nw.LazyFrame[Any], schema: Any, lab: Label, facets: list[Facet]) -> dict[str, dict[str, Any]]:
     """Distinct counts, min and max of the numeric columns whose type must be inferred."""
     wanted: list[str] = []
     if schema[lab.column].is_numeric():
@@ -585,7 +585,7 @@ def _match(level: Any, value: Any) -> bool:
         return str(level).strip() == str(value).strip()
 
 
-def _positive_mask(levels: list[Any], lab: Label, *, role: str) -> np.ndarray:
+def _positive_mask(levels: list[Any], lab: Label) -> np.ndarray:
     if lab.threshold is not None:
         mask = np.array([bool(v) for v in levels])
         if mask.all() or not mask.any():
@@ -686,26 +686,25 @@ def _categorical(f: Facet, table: CountTable, code: np.ndarray, key: str, out: l
 
 
 def _intersections(f: Facet, table: CountTable, codes: list[np.ndarray], present: np.ndarray, shown: list[list[Any]], out: list[_Comparison]) -> None:
-    if True:  # noqa: SIM108
-        combos = sorted({tuple(int(c[i]) for c in codes) for i in range(table.n_cells) if present[i]})
-        stacked = np.stack(codes, axis=1)
-        if len(combos) < 2:
-            raise DataError(f"intersection {f.name} has one combination only; there is nothing to compare")
-        if f.values is None:
-            for combo in combos:
-                d = (stacked == np.array(combo)).all(axis=1)
-                vals = [shown[j][combo[j]] for j in range(len(combo))]
-                out.append(_Comparison(f, [_show(v) for v in vals], {col: _show(v) for col, v in zip(f.columns, vals, strict=True)}, d))
-        else:
-            d = np.zeros(table.n_cells, dtype=bool)
-            for want in f.values:
-                match_combo = [c for c in combos if all(_match(shown[j][c[j]], want[j]) for j in range(len(c)))]
-                if not match_combo:
-                    raise DataError(f"combination {list(want)!r} of {f.name} never occurs in the data")
-                for c in match_combo:
-                    d |= (stacked == np.array(c)).all(axis=1)
-            value = [_show(v) for v in f.values[0]] if len(f.values) == 1 else [[_show(x) for x in v] for v in f.values]
-            out.append(_Comparison(f, value, {col: value[i] if len(f.values) == 1 else None for i, col in enumerate(f.columns)}, d))
+    combos = sorted({tuple(int(c[i]) for c in codes) for i in range(table.n_cells) if present[i]})
+    stacked = np.stack(codes, axis=1)
+    if len(combos) < 2:
+        raise DataError(f"intersection {f.name} has one combination only; there is nothing to compare")
+    if f.values is None:
+        for combo in combos:
+            d = (stacked == np.array(combo)).all(axis=1)
+            vals = [shown[j][combo[j]] for j in range(len(combo))]
+            out.append(_Comparison(f, [_show(v) for v in vals], {col: _show(v) for col, v in zip(f.columns, vals, strict=True)}, d))
+    else:
+        d = np.zeros(table.n_cells, dtype=bool)
+        for want in f.values:
+            match_combo = [c for c in combos if all(_match(shown[j][c[j]], want[j]) for j in range(len(c)))]
+            if not match_combo:
+                raise DataError(f"combination {list(want)!r} of {f.name} never occurs in the data")
+            for c in match_combo:
+                d |= (stacked == np.array(c)).all(axis=1)
+        value = [_show(v) for v in f.values[0]] if len(f.values) == 1 else [[_show(x) for x in v] for v in f.values]
+        out.append(_Comparison(f, value, {col: value[i] if len(f.values) == 1 else None for i, col in enumerate(f.columns)}, d))
 
 
 def _bin_label(b: int, cut: tuple[float, ...], st: dict[str, Any], *, single: bool) -> str:

@@ -83,13 +83,7 @@ class Cells:
     @cached_property
     def binary(self) -> np.ndarray:
         """Counts by group, binary label and binary prediction: (..., 2, 2, 2) as [g, y, yhat]."""
-        t = self.t.sum(axis=-4)  # (..., 2, K, J)
-        y1 = t[..., self.positive_label, :].sum(axis=-2)
-        y0 = t[..., ~self.positive_label, :].sum(axis=-2)
-        yy = np.stack([y0, y1], axis=-2)  # (..., 2, 2, J)
-        p1 = yy[..., self.positive_pred].sum(axis=-1)
-        p0 = yy[..., ~self.positive_pred].sum(axis=-1)
-        return np.stack([p0, p1], axis=-1)
+        return self.strata.sum(axis=-4)
 
     @cached_property
     def strata(self) -> np.ndarray:

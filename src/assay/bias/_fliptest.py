@@ -19,7 +19,7 @@ not used by FlipTest.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import narwhals as nw
@@ -57,6 +57,7 @@ class FlipTestContext:
         probability_threshold: float,
         positive_values: Any,
         exclude: set[str],
+        total: int,
         options: dict[str, Any],
         seed: int,
         confidence_level: float,
@@ -71,7 +72,6 @@ class FlipTestContext:
         features = options.get("features") or [c for c in columns if c not in exclude]
         pred_expr = (nw.col(probability) > probability_threshold) if probability else nw.col(predicted_label)
         lf = frame.select(*[nw.col(c) for c in features], pred_expr.alias("__pred"), *[e.alias(k) for k, e in facet_keys.items()])
-        total = int(frame.select(nw.len()).collect().to_arrow().column(0)[0].as_py())
         table = lf.collect().to_arrow() if total <= max_rows * 5 else _sample_large(lf, max_rows, seed)
         rng = np.random.default_rng(seed)
         n = table.num_rows
@@ -106,7 +106,7 @@ class FlipTestContext:
         return cls(design, facets, groups, predicted, total, int(options.get("k", 5)), confidence_level)
 
     def for_comparison(self, table: Any, cmp: Any) -> FlipTestContext:
-        return FlipTestContext(self.features, self.facet_cols, self.feature_groups, self.predicted, self.sampled_from, self.k, self.level, table, cmp)
+        return replace(self, table=table, cmp=cmp)
 
 
 def _sample_large(lf: nw.LazyFrame[Any], max_rows: int, seed: int) -> Any:

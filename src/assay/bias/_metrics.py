@@ -60,7 +60,7 @@ def _either(t1: Callable[[Cells], tuple[float | None, str]], t2: Callable[[Cells
 
 def _label_distribution_test(c: Cells) -> tuple[float | None, str]:
     dist = c.label_dist
-    if dist.shape[-1] == 2 or not c.has_pred and dist.shape[-1] == 2:
+    if dist.shape[-1] == 2:
         return _label_rate_test(c)
     w2 = c.extra.get("w2")
     table = np.asarray(dist, dtype=np.float64)

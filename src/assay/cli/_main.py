@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -114,5 +114,3 @@ def main() -> None:
     """Entry point of the ``assay`` command."""
     app()
 
-
-Format = Literal["table", "json"]

@@ -10,7 +10,7 @@ from rich.table import Table
 from assay.bias._results import AuditResult, FacetValueResult, StageResult, _display
 
 
-def _cell(value: float | None, significant: bool | None, ci: list[float | None]) -> str:
+def _cell(value: float | None, significant: bool | None) -> str:
     if value is None:
         return "[dim]null[/]"
     text = f"{value:.3f}" if abs(value) < 100 else f"{value:.3g}"
@@ -33,28 +33,27 @@ def render_stage(stage: StageResult, title: str, console: Console, *, show: Lite
 
 
 def _table(stage: StageResult, title: str, facet: str, values: list[FacetValueResult], names: list[tuple[str, object]], console: Console, show: str) -> None:
-    if True:  # noqa: SIM108
-        t = Table(title=f"{title}: facet [bold]{facet}[/] (label {stage.label} = {stage.label_value_or_threshold})", title_justify="left")
-        t.add_column("metric", no_wrap=True)
+    t = Table(title=f"{title}: facet [bold]{facet}[/] (label {stage.label} = {stage.label_value_or_threshold})", title_justify="left")
+    t.add_column("metric", no_wrap=True)
+    for fv in values:
+        t.add_column(_header(fv), justify="right", min_width=8, overflow="fold")
+    shown = 0
+    for name, cls in names:
+        cells = []
+        any_sig = False
         for fv in values:
-            t.add_column(_header(fv), justify="right", min_width=8, overflow="fold")
-        shown = 0
-        for name, cls in names:
-            cells = []
-            any_sig = False
-            for fv in values:
-                m = next((x for x in fv.metrics if x.name == name and x.label_value == cls), None)
-                if m is None:
-                    cells.append("")
-                    continue
-                any_sig = any_sig or bool(m.significant)
-                cells.append(_cell(m.value, m.significant, m.ci))
-            if show == "significant" and not any_sig:
+            m = next((x for x in fv.metrics if x.name == name and x.label_value == cls), None)
+            if m is None:
+                cells.append("")
                 continue
-            shown += 1
-            t.add_row(name if cls is None else f"{name} [{cls}]", *cells)
-        if shown:
-            console.print(t)
+            any_sig = any_sig or bool(m.significant)
+            cells.append(_cell(m.value, m.significant))
+        if show == "significant" and not any_sig:
+            continue
+        shown += 1
+        t.add_row(name if cls is None else f"{name} [{cls}]", *cells)
+    if shown:
+        console.print(t)
 
 
 def _header(fv: FacetValueResult) -> str:

@@ -2,14 +2,12 @@
 
 from assay.stats._bootstrap import percentile_interval
 from assay.stats._multiple import benjamini_hochberg
-from assay.stats._tests import chi2_independence, fisher_exact, ks_pvalue, two_proportions, welch
+from assay.stats._tests import chi2_independence, fisher_exact, two_proportions
 
 __all__ = [
     "benjamini_hochberg",
     "chi2_independence",
     "fisher_exact",
-    "ks_pvalue",
     "percentile_interval",
     "two_proportions",
-    "welch",
 ]

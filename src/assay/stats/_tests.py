@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["chi2_independence", "ks_pvalue", "two_proportions", "welch"]
+__all__ = ["chi2_independence", "fisher_exact", "two_proportions"]
 
 
 def two_proportions(x_a: float, n_a: float, x_d: float, n_d: float, *, exact_ok: bool = True) -> tuple[float | None, str]:
@@ -69,28 +69,3 @@ def chi2_independence(table: np.ndarray) -> float | None:
     expected = t.sum(axis=1, keepdims=True) * t.sum(axis=0, keepdims=True) / t.sum()
     stat = float(((t - expected) ** 2 / expected).sum())
     return float(chdtrc(t.shape[1] - 1, stat))
-
-
-def welch(mean_a: float, var_a: float, n_a: float, mean_d: float, var_d: float, n_d: float) -> tuple[float | None, float | None]:
-    """Welch's t-test for a difference of means: returns (p-value, standard error)."""
-    from scipy.special import stdtr
-
-    if n_a < 2 or n_d < 2:
-        return None, None
-    va, vd = var_a / n_a, var_d / n_d
-    se = math.sqrt(va + vd)
-    if se == 0:
-        return (1.0 if mean_a == mean_d else 0.0), 0.0
-    t = (mean_a - mean_d) / se
-    df = (va + vd) ** 2 / (va**2 / (n_a - 1) + vd**2 / (n_d - 1)) if (va + vd) > 0 else n_a + n_d - 2
-    return float(2 * stdtr(df, -abs(t))), se
-
-
-def ks_pvalue(stat: float, n_a: float, n_d: float) -> float | None:
-    """Asymptotic two-sample Kolmogorov-Smirnov p-value (Kolmogorov distribution)."""
-    from scipy.special import kolmogorov
-
-    if n_a <= 0 or n_d <= 0:
-        return None
-    en = math.sqrt(n_a * n_d / (n_a + n_d))
-    return float(kolmogorov(en * stat))
