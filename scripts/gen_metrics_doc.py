@@ -16,15 +16,24 @@ def render() -> str:
         "",
         "Facet *d* is the group named by a facet value, facet *a* the rest; `(1)` is the positive label, `'` marks",
         "predicted labels. A value that cannot be computed (a division by zero, an empty group) is `null` with a",
-        "reason, never 0 or infinity. Every value has a percentile bootstrap interval; the test named is used for",
-        "the p-value, and q-values are Benjamini-Hochberg across the whole report.",
+        "reason, never 0 or infinity. Metrics of counts have a percentile bootstrap interval (multinomial resamples of",
+        "the count tensor). Metrics of scores and continuous values (AUCD, BSD, CalD, MDL, MDP, MRD, MAED, RMSED) have",
+        "analytic intervals from per-group moments and histograms: DeLong's variance for AUC, Welch's t for differences",
+        "of means, the delta method for RMSE; the KS distances (KS2L, KS2P) a Poisson bootstrap over the histogram. The",
+        "test named gives the p-value, and q-values are Benjamini-Hochberg across the whole report. A positive value",
+        "means facet d is disfavoured, except where the formula says otherwise (Clarify's SD, DRR, DCR, TE).",
+        "",
+        "Score metrics need `probability` (a score column) and a binary (or thresholded) label; regression metrics",
+        "need a continuous label (a numeric label with one threshold), and post-training a numeric `predicted_label`.",
+        "Histograms are exact when a column has at most 2,000 distinct values, and use 2,000 equal-width bins",
+        "otherwise; the metric's note then states the bound on the binning error.",
         "",
     ]
     for stage in ("pre_training", "post_training"):
         lines += [f"## {stage.replace('_', '-').capitalize()} metrics", "", "| name | description | formula | range | ideal | test | reference |", "|---|---|---|---|---|---|---|"]
         for m in METRICS.values():
             if m.stage == stage:
-                lines.append(f"| {m.name} | {m.description} | `{m.formula}` | [{m.range[0]}, {m.range[1]}] | {m.ideal} | {m.test_name or '-'} | {m.reference} |")
+                lines.append(f"| {m.name} | {m.description} | `{_cell(m.formula)}` | [{m.range[0]}, {m.range[1]}] | {m.ideal} | {m.test_name or '-'} | {m.reference} |")
         lines.append("")
     lines += ["## Where smclarify (Clarify's open-source core) is wrong, and what assay does", ""]
     for m in METRICS.values():
@@ -43,6 +52,10 @@ def render() -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 if __name__ == "__main__":

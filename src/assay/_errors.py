@@ -35,6 +35,8 @@ def did_you_mean(word: str, choices: Iterable[str], *, n: int = 1) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest choice, or ``""``."""
     pool = [str(c) for c in choices]
     close = difflib.get_close_matches(str(word), pool, n=n, cutoff=0.6)
+    swapped = [c for c in pool if sorted(c.lower()) == sorted(str(word).lower()) and c not in close]
+    close = (swapped + close)[: max(n, len(swapped))]  # a transposition (DLP for DPL) is the likeliest slip
     if not close:
         lowered = {c.lower(): c for c in pool}
         if str(word).lower() in lowered:

@@ -13,11 +13,13 @@ import numpy as np
 from assay._errors import ConfigError, DataError, did_you_mean, list_some
 from assay._tabulate import CountTable, as_frame, tabulate
 from assay.bias import _metrics  # noqa: F401  (registers the metrics)
+from assay.bias import _values  # noqa: F401  (registers the score and regression metrics)
 from assay.bias._cells import A, D, Cells
 from assay.bias._fliptest import FlipTestContext
 from assay.bias._registry import Metric, MetricValue, Stage, resolve
 from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
 from assay.bias._spec import CATEGORICAL_MAX_DISTINCT, Facet, FacetInput, Label
+from assay.bias._values import Histogram, ValueInputs, build_context
 from assay.stats import benjamini_hochberg, percentile_interval
 
 __all__ = ["audit"]
@@ -117,8 +119,12 @@ def audit(
         raise DataError(f"probability column {probability!r} must hold numeric scores, but its type is {schema[probability]}")
 
     say("inspecting column types")
-    stats = _column_stats(frame, schema, lab, facet_list)
+    numeric = [c for c in (probability, lab.column, *(c for f in facet_list for c in f.columns)) if c is not None and schema[c].is_numeric()]
+    stats = _column_stats(frame, list(dict.fromkeys(numeric)))
     lab = _resolve_label(lab, schema, stats)
+    continuous = lab.threshold is not None
+    if continuous and predicted_label is not None and schema[predicted_label].is_numeric():
+        stats |= _column_stats(frame, [predicted_label])
     facet_types = _resolve_facet_types(facet_list, schema, stats)
 
     # -- one GROUP BY ---------------------------------------------------------
@@ -149,7 +155,12 @@ def audit(
     if group_variable is not None:
         keys["s"] = nw.col(group_variable)
     say("counting (one GROUP BY in the data's engine)")
-    table = tabulate(frame, keys, weight=sample_weight)
+    values = ValueInputs(
+        score=probability,
+        label_value=lab.column if continuous else None,
+        prediction=predicted_label if continuous and predicted_label in stats else None,
+    )
+    table = tabulate(frame, keys, weight=sample_weight, sums=values.sums())
     if table.n_rows == 0:
         raise DataError("the data has no rows")
     _check_missing(table, facet_list, lab, predicted_label or probability, group_variable)
@@ -184,6 +195,7 @@ def audit(
     if not stages:
         raise ConfigError("nothing to compute: no pre-training methods, and no predicted_label or probability for post-training")
 
+    value_hists = _value_histograms(frame, keys, stages, values, stats, label_kind, sample_weight, say)
     rng = np.random.default_rng(seed)
     say(f"bootstrap: {bootstrap_replicates} multinomial resamples of {table.n_cells} cells")
     draws = table.bootstrap(bootstrap_replicates, rng) if bootstrap_replicates else None
@@ -207,6 +219,7 @@ def audit(
             options=fliptest or {}, seed=seed, confidence_level=confidence_level,
         )  # fmt: skip
 
+    explicit = {"pre_training": not _is_all(pre_training_methods), "post_training": not _is_all(post_training_methods)}
     results: dict[Stage, dict[str, list[FacetValueResult]]] = {st: {} for st, _ in stages}
     for cmp in comparisons:
         idx = _flat_index(table, cmp.d_mask, group_variable is not None, has_pred, K, J)
@@ -225,14 +238,28 @@ def audit(
                 f"{cmp.facet.name}={_show(cmp.value)}: group sizes {group.size} (d) and {group.rest_size} (rest); "
                 f"below the minimum group size {min_group_size}, results are flagged as small"
             )
+        contexts: dict[str, Any] = {}
+        if ft_context is not None:
+            contexts["fliptest"] = ft_context.for_comparison(table, cmp)
+        for kind, hists in value_hists.items():
+            contexts[kind] = build_context(
+                kind, table, cmp.d_mask, pos_label, hists, cmp.keys, level=confidence_level, replicates=bootstrap_replicates,
+                rng=np.random.default_rng([seed, len(contexts)]), score_range=_range(stats.get(probability or "")) if kind == "score" else None,
+            )  # fmt: skip
         for stage, metrics in stages:
             out: list[MetricResult] = []
             for m in metrics:
                 if label_kind not in m.label_kinds:
+                    if explicit[stage]:
+                        out.append(_undefined(m, f"{m.name} applies to {' and '.join(sorted(m.label_kinds))} labels; this label is {label_kind}"))
                     continue
                 if m.evaluate is not None:
-                    mv = m.evaluate(ft_context.for_comparison(table, cmp) if ft_context is not None else None)
-                    out.append(_from_value(m, mv))
+                    ctx = contexts.get(m.context or "")
+                    if ctx is None:
+                        if explicit[stage]:
+                            out.append(_undefined(m, _missing_input(m)))
+                        continue
+                    out.append(_from_value(m, m.evaluate(ctx)))
                     continue
                 out.append(_evaluate(m, cells, point_t, rep_t, w2_t, confidence_level))
             if label_kind == "multiclass":
@@ -251,6 +278,9 @@ def audit(
                 group=group,
                 metrics=out,
             )
+            for kind in ("score", "regression"):
+                if kind in contexts:
+                    fv.value_stats = contexts[kind].group_figures(stage) or fv.value_stats
             if stage == "post_training":
                 fv.confusion_matrix = _confusion(cells(point_t), D)
                 fv.rest_confusion_matrix = _confusion(cells(point_t), A)
@@ -290,6 +320,8 @@ def audit(
             "predicted_label": predicted_label,
             "probability": probability,
             "group_variable": group_variable,
+            "value_histograms": {name: ("exact (distinct values)" if h.exact else f"{_values.MAX_BINS:,} equal-width bins from {h.lo:g}")
+                                 for hists in value_hists.values() for name, h in hists.items()},
         },
         warnings=warnings,
     )
@@ -331,6 +363,54 @@ def _evaluate(
         result.p_value = p
         result.test = how
     return result
+
+
+def _is_all(methods: Sequence[str] | str | None) -> bool:
+    return methods == "all" or (isinstance(methods, (list, tuple)) and list(methods) == ["all"])
+
+
+def _undefined(m: Metric, reason: str) -> MetricResult:
+    return MetricResult(name=m.name, description=m.description, value=None, ci=[None, None], reason=reason)
+
+
+def _missing_input(m: Metric) -> str:
+    return {
+        "score": f"{m.name} needs a score: give probability (a column of scores)",
+        "regression": f"{m.name} needs a continuous label" + (" and a numeric predicted_label" if m.stage == "post_training" else ""),
+        "fliptest": f"{m.name} needs predicted labels and the feature columns",
+    }.get(m.context or "", f"{m.name} cannot be computed for this audit")
+
+
+def _range(st: dict[str, Any] | None) -> tuple[float, float] | None:
+    return (float(st["min"]), float(st["max"])) if st and st.get("min") is not None else None
+
+
+def _value_histograms(
+    frame: nw.LazyFrame[Any],
+    keys: dict[str, nw.Expr],
+    stages: list[tuple[Stage, list[Metric]]],
+    values: ValueInputs,
+    stats: dict[str, dict[str, Any]],
+    label_kind: str,
+    weight: str | None,
+    say: Progress,
+) -> dict[str, dict[str, Histogram]]:
+    """The histograms the requested score and regression metrics need (one GROUP BY each)."""
+    wanted = {m.name for _, ms in stages for m in ms if m.context in ("score", "regression") and label_kind in m.label_kinds}
+    hkeys = {k: e for k, e in keys.items() if k.startswith("f:")} | {"y": keys["y"]}
+    out: dict[str, dict[str, Histogram]] = {}
+    if values.score is not None and wanted & {"AUCD", "BSD", "CalD"}:
+        say("score histogram by group (AUC, calibration)")
+        out["score"] = {"score": Histogram.build(frame, hkeys, values.score, stats[values.score], weight=weight, unit=True)}
+    if values.label_value is not None and wanted:
+        out["regression"] = {}
+        if "KS2L" in wanted:
+            say("label histogram by group (KS)")
+            out["regression"]["label"] = Histogram.build(frame, hkeys, values.label_value, stats[values.label_value], weight=weight, unit=False)
+        if values.prediction is not None and "KS2P" in wanted:
+            say("prediction histogram by group (KS)")
+            out["regression"]["prediction"] = Histogram.build(frame, hkeys, values.prediction, stats[values.prediction], weight=weight, unit=False)
+    return out
 
 
 def _from_value(m: Metric, mv: MetricValue) -> MetricResult:
@@ -462,15 +542,8 @@ def _check_column(col: str, columns: list[str], role: str) -> None:
         )
 
 
-def _column_stats(frame: nw.LazyFrame[Any], schema: Any, lab: Label, facets: list[Facet]) -> dict[str, dict[str, Any]]:
-    """Distinct counts, min and max of the numeric columns whose type must be inferred."""
-    wanted: list[str] = []
-    if schema[lab.column].is_numeric():
-        wanted.append(lab.column)
-    for f in facets:
-        for c in f.columns:
-            if schema[c].is_numeric() and c not in wanted:
-                wanted.append(c)
+def _column_stats(frame: nw.LazyFrame[Any], wanted: list[str]) -> dict[str, dict[str, Any]]:
+    """Distinct counts, min and max of numeric columns (to infer types and place bins), in one query."""
     if not wanted:
         return {}
     exprs = []

@@ -119,7 +119,7 @@ def _sample_large(lf: nw.LazyFrame[Any], max_rows: int, seed: int) -> Any:
 
 
 @register(
-    "FT", "post_training", clarify=True, kind="evaluate",
+    "FT", "post_training", clarify=True, kind="evaluate", context="fliptest",
     description="Counterfactual FlipTest (FT)",
     formula="(|F+| - |F-|) / n_d, counterfactuals from the k = 5 nearest neighbours in facet a",
     range=("-1", "1"), ideal="0", reference="SageMaker Clarify bias metrics documentation",
@@ -141,15 +141,13 @@ def fliptest(ctx: FlipTestContext | None) -> MetricValue:
         return MetricValue(None, reason="facet d or a has no row in the FlipTest sample")
     if x.shape[1] == 0:
         return MetricValue(None, reason="no feature columns are left for the nearest-neighbour search")
-    from scipy.spatial import cKDTree
-
     k = 1 if na <= 9 else min(ctx.k, na)
     ya = ctx.predicted[~d]
     if ya.all() or not ya.any():
         counter = np.full(nd, bool(ya[0]))
     else:
-        _, idx = cKDTree(x[~d]).query(x[d], k=k)
-        votes = ya[np.asarray(idx).reshape(nd, -1)].mean(axis=1)
+        idx = _nearest(x[d], x[~d], k)
+        votes = ya[idx].mean(axis=1)
         counter = votes > 0.5  # majority of the k neighbours; a tie goes to the negative class
     own_pred = ctx.predicted[d]
     flips = (counter & ~own_pred).astype(float) - (~counter & own_pred).astype(float)
@@ -165,3 +163,23 @@ def fliptest(ctx: FlipTestContext | None) -> MetricValue:
         return MetricValue(value, (value, value), p_value=1.0 if value == 0 else 0.0, test="z-test on the mean flip", note=note)
     p = math.erfc(abs(value / se) / math.sqrt(2))
     return MetricValue(value, (max(-1.0, value - z * se), min(1.0, value + z * se)), p_value=p, test="z-test on the mean flip", note=note)
+
+
+def _nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """Indices of the k nearest rows of ``ref`` for each row of ``query`` (Euclidean), shape (n, k).
+
+    A k-d tree in few dimensions; in many (one-hot encoded categories) a
+    chunked brute-force search with one matrix product per chunk, which is
+    several times faster there.
+    """
+    if ref.shape[1] <= 12:
+        from scipy.spatial import cKDTree
+
+        _, idx = cKDTree(ref).query(query, k=k)
+        return np.asarray(idx).reshape(len(query), -1)
+    ref_sq = (ref * ref).sum(axis=1)
+    out = np.empty((len(query), k), dtype=np.int64)
+    for start in range(0, len(query), chunk):
+        dist = ref_sq[None, :] - 2.0 * (query[start : start + chunk] @ ref.T)  # |q|^2 is the same for every candidate
+        out[start : start + chunk] = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    return out

@@ -34,7 +34,8 @@ class Metric:
 
     ``compute`` is a pure function of a :class:`Cells` and is vectorised over
     bootstrap replicates; metrics that need more than counts (FlipTest,
-    regression moments, scores) set ``evaluate`` instead, which returns a
+    regression moments, scores) set ``evaluate`` instead, which takes the
+    per-comparison object named by ``context`` and returns a
     :class:`MetricValue` with its own interval.
     """
 
@@ -55,6 +56,7 @@ class Metric:
     per_class: bool = False
     aliases: tuple[str, ...] = ()
     smclarify: str | None = None
+    context: str | None = None
 
 
 METRICS: dict[str, Metric] = {}
@@ -78,6 +80,7 @@ def register(
     aliases: tuple[str, ...] = (),
     smclarify: str | None = None,
     kind: Literal["counts", "evaluate"] = "counts",
+    context: Literal["fliptest", "score", "regression"] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a metric function (decorator)."""
 
@@ -102,6 +105,7 @@ def register(
             per_class=per_class,
             aliases=aliases,
             smclarify=smclarify,
+            context=context if kind == "evaluate" else None,
         )
         return fn
 

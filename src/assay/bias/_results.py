@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["AuditResult", "FacetValueResult", "GroupStats", "MetricResult", "StageResult", "SCHEMA_VERSION"]
 
 #: Version of the analysis.json schema (``schemas/analysis.schema.json``).
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 
 @dataclass
@@ -64,6 +64,7 @@ class FacetValueResult:
     facet_values: dict[str, Any] = field(default_factory=dict)
     confusion_matrix: dict[str, float] | None = None
     rest_confusion_matrix: dict[str, float] | None = None
+    value_stats: dict[str, dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -74,6 +75,8 @@ class FacetValueResult:
         if self.confusion_matrix is not None:
             d["confusion_matrix"] = {k: _clean(v) for k, v in self.confusion_matrix.items()}
             d["rest_confusion_matrix"] = {k: _clean(v) for k, v in (self.rest_confusion_matrix or {}).items()}
+        if self.value_stats is not None:
+            d["value_stats"] = _clean(self.value_stats)
         d["metrics"] = [m.to_dict() for m in self.metrics]
         return d
 

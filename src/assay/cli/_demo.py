@@ -14,7 +14,9 @@ dataset_uri: adult_test_scored.parquet
 dataset_type: application/x-parquet
 label: income
 label_values_or_threshold: [">50K"]
-predicted_label: predicted_income
+probability: score                  # the model's score: predicted positive is score > 0.5
+probability_threshold: 0.5
+excluded_columns: [predicted_income] # not a feature (FlipTest's neighbours use the other columns)
 facet:
   - name_or_index: sex
   - name_or_index: race
@@ -83,7 +85,7 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     for path, what in (
         (data_path, "the test split with the model's score and predicted label"),
         (config_path, "the audit config (Clarify's keys); rerun with: assay audit " + str(config_path) + " --out " + str(out)),
-        (target, "analysis.json: every metric with value, 95% CI, p-value, q-value, group sizes, confusion matrices"),
+        (target, "analysis.json: every metric with value, 95% CI, p-value, q-value, group sizes, confusion matrices, per-group AUC and calibration"),
         (out / "metrics.csv", "the same results as a tidy table, one row per metric"),
     ):
         console.print(f"  {path}  [dim]{what}[/]")
