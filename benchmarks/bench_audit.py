@@ -7,8 +7,10 @@ resampled with replacement to the requested size. The audit: facets sex, race
 and sex x race (each value against the rest), every pre- and post-training
 metric, 1,000 bootstrap replicates (assay only: the peers have no intervals).
 The peers compute the comparable subset (AIF360: SPD, DI, EOD, AOD, FPR/FNR
-differences per comparison; Fairlearn: a MetricFrame of selection rate, TPR,
-FPR, accuracy, precision, with differences and ratios). Rows per second are
+differences per comparison; Fairlearn: a MetricFrame of count, base rate,
+selection rate, TPR, FPR, TNR, FNR, accuracy and precision, the per-group
+quantities behind DPL, DPPL, DI, DPR, EqOdds, EqOpp, FPRD, FNRD, AD and DAR,
+with differences and ratios). Rows per second are
 compared, measured in the same run.
 """
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -56,15 +57,28 @@ def time_assay_cli(path: Path, workdir: Path) -> tuple[float, float]:
         "facet:\n  - name_or_index: sex\n  - name_or_index: race\n  - name_or_index: [sex, race]\n"
         "bootstrap_replicates: 1000\nseed: 0\n"
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "assay.cli", "audit", str(cfg), "--out", str(workdir / "out"), "--quiet", "--show", "significant"],
-                       capture_output=True, text=True)  # fmt: skip
+    args = ["audit", str(cfg), "--out", str(workdir / "out"), "--quiet", "--show", "significant"]
+    r = subprocess.run([sys.executable, "-c", _PEAK_MEMORY_WRAPPER, *args], capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
     if r.returncode:
         raise SystemExit(r.stderr)
-    rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024  # MiB (Linux reports KiB)
+    # the child's own high-water mark (VmHWM is reset by exec; RUSAGE_CHILDREN would count the pages of this
+    # process that a forked child shares before its exec)
+    rss = int(r.stderr.rsplit("VmHWM_KIB=", 1)[1].split()[0]) / 1024
     return elapsed, rss
+
+
+_PEAK_MEMORY_WRAPPER = """
+import atexit, sys, runpy
+def _peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write("VmHWM_KIB=" + line.split()[1] + "\\n")
+atexit.register(_peak)
+sys.argv = ["assay", *sys.argv[1:]]
+runpy.run_module("assay.cli", run_name="__main__")
+"""
 
 
 def comparisons(df: pd.DataFrame):
@@ -94,10 +108,15 @@ def time_aif360(df: pd.DataFrame) -> float:
 
 
 def time_fairlearn(df: pd.DataFrame) -> float:
-    from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
+    from fairlearn.metrics import (MetricFrame, count, false_negative_rate, false_positive_rate, selection_rate,
+                                   true_negative_rate, true_positive_rate)  # fmt: skip
     from sklearn.metrics import accuracy_score, precision_score
 
-    metrics = {"selection_rate": selection_rate, "tpr": true_positive_rate, "fpr": false_positive_rate,
+    def base_rate(y_true, y_pred):  # DPL's rate: the share of positive labels
+        return float(np.mean(y_true))
+
+    metrics = {"count": count, "base_rate": base_rate, "selection_rate": selection_rate, "tpr": true_positive_rate,
+               "fpr": false_positive_rate, "tnr": true_negative_rate, "fnr": false_negative_rate,
                "accuracy": accuracy_score, "precision": precision_score}  # fmt: skip
     t0 = time.perf_counter()
     for sf in (df["sex"], df["race"], df[["sex", "race"]]):

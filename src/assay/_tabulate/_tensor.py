@@ -163,23 +163,24 @@ def tabulate(
     result = grouped.group_by(*key_names, drop_null_keys=False).agg(*aggs).collect()
     table = result.to_arrow()
 
-    count = np.asarray(table.column("__count").to_numpy(zero_copy_only=False), dtype=np.float64)
+    def col(name: str) -> np.ndarray:
+        # to_pylist: the result is small, and pyarrow's to_numpy imports pandas (0.3 s of start-up)
+        return np.array([math.nan if v is None else float(v) for v in table.column(name).to_pylist()], dtype=np.float64)
+
+    count = col("__count")
     if weight:
-        neg = int(np.asarray(table.column("__neg_weight").to_numpy(zero_copy_only=False)).sum())
-        nul = int(np.asarray(table.column("__null_weight").to_numpy(zero_copy_only=False)).sum())
+        neg = int(np.nansum(col("__neg_weight")))
+        nul = int(np.nansum(col("__null_weight")))
         if nul:
             raise DataError(f"sample weight column {weight!r} has {nul} missing values; weights must be numbers >= 0 on every row.")
         if neg:
             raise DataError(f"sample weight column {weight!r} has {neg} negative values; weights must be >= 0.")
 
-    def col(name: str) -> np.ndarray:
-        return np.nan_to_num(np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.float64))
-
     cols = {name: table.column(k).to_pylist() for name, k in zip(keys, key_names, strict=True)}
     return _regroup(
         cols,
         count,
-        col("__weight") if weight else count,
-        col("__weight_sq") if weight else count,
-        {name: col(f"__sum_{name}") for name in sums},
+        np.nan_to_num(col("__weight")) if weight else count,
+        np.nan_to_num(col("__weight_sq")) if weight else count,
+        {name: np.nan_to_num(col(f"__sum_{name}")) for name in sums},
     )

@@ -431,12 +431,10 @@ def _join(a: str | None, b: str) -> str:
 
 
 def _aggregate_draws(draws: np.ndarray, idx: np.ndarray, m: int) -> np.ndarray:
-    """Sum bootstrap cell draws (R, C) into comparison cells (R, m)."""
-    from scipy.sparse import csr_matrix
-
-    c = draws.shape[1]
-    mat = csr_matrix((np.ones(c), (np.arange(c), idx)), shape=(c, m))
-    return np.asarray(mat.T.dot(draws.T).T)
+    """Sum bootstrap cell draws (R, C) into comparison cells (R, m): one matrix product with a 0/1 map."""
+    onehot = np.zeros((draws.shape[1], m))
+    onehot[np.arange(draws.shape[1]), idx] = 1.0
+    return draws @ onehot
 
 
 def _flat_index(table: CountTable, d_mask: np.ndarray, strata: bool, pred: bool, K: int, J: int) -> np.ndarray:

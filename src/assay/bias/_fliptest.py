@@ -35,7 +35,7 @@ DEFAULT_MAX_ROWS = 20_000
 @dataclass
 class FlipTestContext:
     features: np.ndarray  # (rows, p) standardised design matrix of the sample
-    facet_cols: dict[str, np.ndarray]  # table key -> per-row facet key value
+    facet_cols: dict[str, tuple[np.ndarray, dict[Any, int]]]  # table key -> (per-row code, value -> code)
     feature_groups: dict[str, list[int]]  # source column -> design-matrix columns
     predicted: np.ndarray  # bool per row
     sampled_from: int
@@ -75,9 +75,14 @@ class FlipTestContext:
         table = lf.collect().to_arrow() if total <= max_rows * 5 else _sample_large(lf, max_rows, seed)
         rng = np.random.default_rng(seed)
         n = table.num_rows
-        take = np.sort(rng.choice(n, size=min(n, max_rows), replace=False)) if n > max_rows else np.arange(n)
-        table = table.take(take)
-        pred_raw = table.column("__pred").to_pylist()
+        take = np.sort(rng.choice(n, size=max_rows, replace=False)) if n > max_rows else None
+
+        def column(name: str) -> list[Any]:
+            # lists, not pyarrow's take/to_numpy, which import pandas (0.3 s) for a few thousand rows
+            values = table.column(name).to_pylist()
+            return values if take is None else [values[i] for i in take]
+
+        pred_raw = column("__pred")
         if probability or label.threshold is not None:
             predicted = np.array([bool(v) for v in pred_raw])
         else:
@@ -88,10 +93,9 @@ class FlipTestContext:
         for c in features:
             if c in facet_keys:
                 continue
-            col = table.column(c)
-            values = col.to_numpy(zero_copy_only=False)
-            if np.issubdtype(values.dtype, np.number) or values.dtype == bool:
-                x = values.astype(np.float64)
+            values = column(c)
+            if all(v is None or isinstance(v, (int, float)) for v in values):
+                x = np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
                 x = np.where(np.isnan(x), np.nanmean(x) if np.isfinite(x).any() else 0.0, x)
                 sd = x.std()
                 block = ((x - x.mean()) / sd if sd > 0 else np.zeros_like(x))[:, None]
@@ -101,12 +105,18 @@ class FlipTestContext:
             blocks.append(block)
             groups[c] = list(range(start, start + block.shape[1]))
             start += block.shape[1]
-        design = np.hstack(blocks) if blocks else np.zeros((table.num_rows, 0))
-        facets = {k: np.asarray(table.column(k).to_pylist(), dtype=object) for k in facet_keys}
+        design = np.hstack(blocks) if blocks else np.zeros((len(predicted), 0))
+        facets = {k: _factorize(column(k)) for k in facet_keys}
         return cls(design, facets, groups, predicted, total, int(options.get("k", 5)), confidence_level)
 
     def for_comparison(self, table: Any, cmp: Any) -> FlipTestContext:
         return replace(self, table=table, cmp=cmp)
+
+
+def _factorize(values: list[Any]) -> tuple[np.ndarray, dict[Any, int]]:
+    index: dict[Any, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values))
+    return codes, index
 
 
 def _sample_large(lf: nw.LazyFrame[Any], max_rows: int, seed: int) -> Any:
@@ -130,9 +140,16 @@ def fliptest(ctx: FlipTestContext | None) -> MetricValue:
     if ctx is None or ctx.cmp is None:
         return MetricValue(None, reason="FlipTest needs predicted labels and the feature columns")
     table, cmp = ctx.table, ctx.cmp
-    wanted = {tuple(table.levels[k][table.keys[k][i]] for k in cmp.keys) for i in np.flatnonzero(cmp.d_mask & (table.count > 0))}
-    rows = list(zip(*(ctx.facet_cols[k] for k in cmp.keys), strict=True))
-    d = np.fromiter((r in wanted for r in rows), dtype=bool, count=len(rows))
+    # a sampled row is in d when its combination of facet values is one of d's cells
+    row_code = np.zeros(len(ctx.predicted), dtype=np.int64)
+    cell_code = np.zeros(table.n_cells, dtype=np.int64)
+    for k in cmp.keys:
+        codes, index = ctx.facet_cols[k]
+        radix = len(index) + 1  # + 1: a cell value absent from the sample
+        to_sample = np.array([index.get(v, len(index)) for v in table.levels[k]], dtype=np.int64)
+        row_code = row_code * radix + codes
+        cell_code = cell_code * radix + to_sample[table.keys[k]]
+    d = np.isin(row_code, cell_code[cmp.d_mask & (table.count > 0)])
     own = {c for c in cmp.facet.columns}
     keep = [i for c, idx in ctx.feature_groups.items() if c not in own for i in idx]
     x = ctx.features[:, keep]
@@ -170,8 +187,12 @@ def _nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> n
 
     A k-d tree in few dimensions; in many (one-hot encoded categories) a
     chunked brute-force search with one matrix product per chunk, which is
-    several times faster there.
+    several times faster there. Identical query rows (common when the
+    features are a few categories) are searched once.
     """
+    unique, inverse = np.unique(query, axis=0, return_inverse=True)
+    if len(unique) < len(query):
+        return _nearest(unique, ref, k, chunk)[inverse.reshape(-1)]
     if ref.shape[1] <= 12:
         from scipy.spatial import cKDTree
 
