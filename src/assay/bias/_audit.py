@@ -215,7 +215,7 @@ def audit(
         ft_context = FlipTestContext.build(
             frame, columns=columns, facet_keys={k: e for k, e in keys.items() if k.startswith("f:")}, label=lab, predicted_label=predicted_label,
             probability=probability, probability_threshold=probability_threshold, positive_values=lab.values,
-            exclude={lab.column, predicted_label, probability, group_variable, sample_weight} - {None}, total=table.n_rows,
+            exclude={c for c in (lab.column, predicted_label, probability, group_variable, sample_weight) if c is not None}, total=table.n_rows,
             options=fliptest or {}, seed=seed, confidence_level=confidence_level,
         )  # fmt: skip
 
@@ -288,11 +288,11 @@ def audit(
 
     # -- multiple testing across the report -------------------------------------
     alpha = 1 - confidence_level
-    all_metrics = [m for st in results.values() for vals in st.values() for fv in vals for m in fv.metrics]
-    qs = benjamini_hochberg([m.p_value if m.value is not None else None for m in all_metrics])
-    for m, q in zip(all_metrics, qs, strict=True):
-        m.q_value = q
-        m.significant = None if q is None else bool(q <= alpha)
+    all_results = [r for st in results.values() for vals in st.values() for fv in vals for r in fv.metrics]
+    qs = benjamini_hochberg([r.p_value if r.value is not None else None for r in all_results])
+    for r, q in zip(all_results, qs, strict=True):
+        r.q_value = q
+        r.significant = None if q is None else bool(q <= alpha)
 
     label_desc = _label_description(lab)
     stage_results = {st: StageResult(lab.column, label_desc, facets) for st, facets in results.items()}

@@ -70,7 +70,7 @@ class FlipTestContext:
         max_rows = int(options.get("max_rows", DEFAULT_MAX_ROWS))
         exclude = set(exclude) | set(options.get("exclude") or [])
         features = options.get("features") or [c for c in columns if c not in exclude]
-        pred_expr = (nw.col(probability) > probability_threshold) if probability else nw.col(predicted_label)
+        pred_expr = (nw.col(probability) > probability_threshold) if probability else nw.col(str(predicted_label))
         lf = frame.select(*[nw.col(c) for c in features], pred_expr.alias("__pred"), *[e.alias(k) for k, e in facet_keys.items()])
         table = lf.collect().to_arrow() if total <= max_rows * 5 else _sample_large(lf, max_rows, seed)
         rng = np.random.default_rng(seed)

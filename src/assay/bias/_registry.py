@@ -133,12 +133,12 @@ def resolve(names: list[str] | str, stage: Stage) -> list[Metric]:
             lookup[a.upper()] = m
     out: list[Metric] = []
     for n in names:
-        m = lookup.get(str(n).upper())
-        if m is None:
+        found = lookup.get(str(n).upper())
+        if found is None:
             raise ConfigError(
                 f"{stage} metric {n!r} does not exist.{did_you_mean(str(n), [x.name for x in pool], n=2)} "
                 f"Known: {', '.join(x.name for x in pool)}, or \"all\"."
             )
-        if m not in out:
-            out.append(m)
+        if found not in out:
+            out.append(found)
     return out
