@@ -7,7 +7,7 @@ from types import ModuleType
 
 from assay._errors import AssayError
 
-_EXTRAS = {"polars": "polars"}
+_EXTRAS = {"polars": "polars", "skops": "explain"}
 
 
 class MissingDependencyError(AssayError, ImportError):
