@@ -69,7 +69,7 @@ def explain(
     baseline: Any = None,
     background_size: int = 100,
     max_rows: int | None = 1000,
-    repeats: int = 2,
+    repeats: int = 3,
     algorithm: str = "auto",
     agg_method: str = "mean_abs",
     use_logit: bool = False,

@@ -58,8 +58,10 @@ def as_model_function(model: Any, *, use_logit: bool = False, output: Output = "
         label = getattr(model, "__qualname__", name)
 
         def call(frame: Any) -> np.ndarray:
-            out = np.asarray(model(frame), dtype=np.float64)
-            return out.reshape(len(frame), -1)[:, -1] if out.ndim == 2 else out
+            out = np.asarray(model(frame))
+            if out.ndim == 2 and out.shape[1] in (1, 2):  # a column, or (P(negative), P(positive))
+                out = out[:, -1]
+            return out
 
         return ModelFunction(call, "raw", f"the callable {label}", model)
     raise ConfigError(f"cannot use {name} as a model: give a fitted estimator with predict or predict_proba, or a callable that maps a table to scores")

@@ -126,7 +126,8 @@ def sampled_shapley(
     unbiased, and exactly additive, since each walk's steps sum to
     f(x) - f(z_b). Only the orders are random, so the variance is
     sum_b w_b^2 s_b^2 / repeats, with s_b^2 the sample variance of c_bj over j
-    (hence repeats >= 2). Each chain costs M - 1 model evaluations.
+    (hence repeats >= 2), widened by Satterthwaite's small-sample factor
+    (see :func:`_small_df_factor`). Each chain costs M - 1 model evaluations.
     """
     n, m, b = len(x), x.shape[1], len(background)
     if repeats < 2:
@@ -163,8 +164,25 @@ def sampled_shapley(
         pair_mean = ((contrib[:, :pairs] + contrib[:, pairs:]) / 2).reshape(k, repeats, b, m)
         per_z = pair_mean.mean(axis=1)  # (k, B, M)
         phi[idx] = np.einsum("b,kbm->km", w, per_z)
-        var_z = pair_mean.var(axis=1, ddof=1)  # (k, B, M)
-        se[idx] = np.sqrt(np.einsum("b,kbm->km", w * w, var_z) / repeats)
+        part = (w * w)[None, :, None] * pair_mean.var(axis=1, ddof=1) / repeats  # (k, B, M): each row's share of the variance
+        var = part.sum(axis=1)
+        se[idx] = np.sqrt(var) * _small_df_factor(var, (part**2).sum(axis=1) / (repeats - 1))
         if progress:
             progress(int(idx[-1]) + 1, n)
     return ShapleyEstimate(phi, se, base, fx, n * chain_rows + n + b)
+
+
+def _small_df_factor(var: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Widen standard errors whose variance estimate rests on few degrees of freedom.
+
+    The variance is a sum of per-background-row terms with ``repeats - 1``
+    degrees of freedom each; when a few rows dominate it (a feature that
+    matters for few background rows), Satterthwaite's effective degrees of
+    freedom are small and a normal 2-SE interval would be too narrow. The
+    factor t(0.975, df) / z(0.975) makes +-1.96 SE the t interval.
+    """
+    from scipy.stats import t
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(spread > 0, var * var / spread, np.inf)
+    return np.where(np.isfinite(df), t.ppf(0.975, np.maximum(df, 1.0)) / 1.959963984540054, 1.0)

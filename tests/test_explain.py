@@ -1,0 +1,146 @@
+"""Explanations: exactness against closed forms, calibration of standard errors, by-group proxies, errors."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import assay.explain as ex
+from assay._errors import ConfigError, DataError
+from assay.datasets import load_adult
+from assay.explain._shapley import exact_shapley, sampled_shapley
+
+NUMERIC = ["age", "education-num", "hours-per-week", "capital-gain", "capital-loss"]
+
+
+@pytest.fixture(scope="module")
+def adult():
+    return load_adult("train"), load_adult("test")
+
+
+def test_exact_enumeration_equals_linear_shap_closed_form(adult):
+    from sklearn.linear_model import LogisticRegression
+
+    train, test = adult
+    model = LogisticRegression(max_iter=2000).fit(np.log1p(train[NUMERIC]), train["income"] == ">50K")
+    x = np.log1p(test[NUMERIC].iloc[:30]).reset_index(drop=True)
+    bg = np.log1p(train[NUMERIC].sample(40, random_state=0)).reset_index(drop=True)
+    est = exact_shapley(model.decision_function, x, bg, np.ones(len(bg)))
+    closed = model.coef_[0] * (x.to_numpy() - bg.to_numpy().mean(axis=0))  # interventional SHAP of a linear model
+    np.testing.assert_allclose(est.values, closed, atol=1e-10)
+    assert est.expected_value == pytest.approx(model.decision_function(bg).mean(), abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def small_model(adult):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    train, test = adult
+    cols = NUMERIC + ["race"]
+    enc = {v: i for i, v in enumerate(sorted(train["race"].unique()))}
+    prep = lambda d: d[cols].assign(race=d["race"].map(enc).astype(float))  # noqa: E731
+    model = HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(prep(train), train["income"] == ">50K")
+    return model, prep(train), prep(test)
+
+
+def test_sampling_is_additive_unbiased_and_its_standard_errors_are_calibrated(small_model):
+    model, train, test = small_model
+    f = model.decision_function
+    x = test.iloc[:40].reset_index(drop=True)
+    bg = train.sample(50, random_state=1).reset_index(drop=True)
+    w = np.ones(len(bg))
+    exact = exact_shapley(f, x, bg, w)
+    z, errs = [], []
+    for seed in range(6):
+        est = sampled_shapley(f, x, bg, w, repeats=3, rng=np.random.default_rng(seed))
+        np.testing.assert_allclose(est.values.sum(axis=1), est.prediction - est.expected_value, atol=1e-9)
+        err = est.values - exact.values
+        errs.append(err)
+        z.append(np.abs(err)[est.se > 0] / est.se[est.se > 0])
+    z = np.concatenate(z)
+    assert 0.92 <= np.mean(z <= 2) <= 0.98  # about 95% within 2 SE
+    assert 0.62 <= np.mean(z <= 1) <= 0.80  # about 68% within 1 SE (a little more: the small-df widening)
+    bias = np.mean(errs, axis=0)  # averaged over seeds: no systematic error
+    assert np.abs(bias).mean() < 0.5 * np.abs(errs[0]).mean()
+    assert est.model_rows < exact.model_rows
+
+
+@pytest.fixture(scope="module")
+def pipeline_without_sex(adult):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    train, _ = adult
+    features = [c for c in train.columns if c not in ("income", "fnlwgt", "sex")]
+    cat = [c for c in features if not pd.api.types.is_numeric_dtype(train[c])]
+    model = make_pipeline(
+        ColumnTransformer([("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), cat)], remainder="passthrough"),
+        HistGradientBoostingClassifier(max_iter=60, categorical_features=list(range(len(cat))), random_state=0),
+    )
+    return model.fit(train[features], train["income"] == ">50K"), features
+
+
+def test_explain_a_pipeline_by_group_shows_proxies_of_a_removed_facet(adult, pipeline_without_sex):
+    _, test = adult
+    model, features = pipeline_without_sex
+    r = ex.explain(test, model, use_logit=True, facets=["sex"], max_rows=150, bootstrap_replicates=200, pdp_top_k=2)
+    assert r.features == features  # from the pipeline's feature_names_in_; sex is not among them
+    assert r.method["output"] == "log_odds" and r.method["name"] == "sampling"
+    assert r.method["additivity_max_error"] < 1e-9
+    sex = r.by_group["sex"]
+    assert sex["facet_is_feature"] is False
+    assert sex["proxies"][0]["feature"] == "relationship"  # husband / wife: the strongest proxy of sex in Adult
+    female = next(v for v in sex["values"] if v["value"] == "Female")
+    carried = female["carried_by_facet_and_proxies"]
+    assert 0 < carried["d"] < 1 and carried["ci"][0] <= carried["difference"] <= carried["ci"][1]
+    imp = r.global_importance["mean_abs"]
+    assert all(imp[f]["ci"][0] <= imp[f]["value"] <= imp[f]["ci"][1] for f in features)
+    local = r.local_frame()
+    np.testing.assert_allclose(local[features].sum(axis=1) + local["expected_value"], local["prediction"], atol=1e-9)
+    assert len(r.pdp) == 2 and len(r.pdp[0]["model_predictions"]) == len(r.pdp[0]["feature_values"])
+    doc = json.loads(json.dumps(r.to_dict()))
+    assert set(doc["kernel_shap"]["label0"]["global_shap_values"]) == set(features)
+
+
+def test_explain_errors_name_the_problem(adult, pipeline_without_sex):
+    _, test = adult
+    model, _ = pipeline_without_sex
+    with pytest.raises(DataError, match=r"expects feature column\(s\) 'relationship'"):
+        ex.explain(test.drop(columns=["relationship"]), model, max_rows=20)
+    with pytest.raises(ConfigError, match="agg_method must be one of mean_abs, median, mean_sq"):
+        ex.explain(test, model, agg_method="mean")
+    with pytest.raises(DataError, match=r"returned shape \(5, 3\) for 5 rows"):
+        ex.explain(test[NUMERIC], lambda d: np.zeros((len(d), 3)), max_rows=20)
+    with pytest.raises(DataError, match="could not score the data's feature columns .*ValueError: boom"):
+        ex.explain(test[NUMERIC], lambda d: (_ for _ in ()).throw(ValueError("boom")), max_rows=20)
+    with pytest.raises(DataError, match="facet 'gender' is not a column"):
+        ex.explain(test, model, facets=["gender"], max_rows=20)
+
+
+def test_load_model_prefers_skops_and_warns_on_pickles(tmp_path, small_model):
+    import joblib
+    import skops.io as sio
+
+    model, _, test = small_model
+    joblib.dump(model, tmp_path / "m.joblib")
+    with pytest.warns(UserWarning, match="runs code stored in it"):
+        loaded = ex.load_model(str(tmp_path / "m.joblib"))
+    np.testing.assert_allclose(loaded.predict_proba(test.iloc[:5]), model.predict_proba(test.iloc[:5]))
+    sio.dump(model, tmp_path / "m.skops")
+    with pytest.raises(ConfigError, match="types that skops does not trust by default: .*TreePredictor"):
+        ex.load_model(str(tmp_path / "m.skops"))
+    trusted = sio.get_untrusted_types(file=tmp_path / "m.skops")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no pickle warning for skops
+        loaded = ex.load_model(str(tmp_path / "m.skops"), trusted=trusted)
+    np.testing.assert_allclose(loaded.predict_proba(test.iloc[:5]), model.predict_proba(test.iloc[:5]))
+    fn = ex.load_model("numpy:ones_like")
+    assert fn is np.ones_like
+    with pytest.raises(ConfigError, match="does not exist"):
+        ex.load_model(str(tmp_path / "missing.skops"))
