@@ -144,3 +144,36 @@ def test_load_model_prefers_skops_and_warns_on_pickles(tmp_path, small_model):
     assert fn is np.ones_like
     with pytest.raises(ConfigError, match="does not exist"):
         ex.load_model(str(tmp_path / "missing.skops"))
+
+
+def test_cli_explain_adds_to_analysis_json_and_writes_local_values(tmp_path, adult):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+
+    train, test = adult
+    model = LogisticRegression(max_iter=2000).fit(train[NUMERIC], train["income"] == ">50K")
+    sio.dump(model, tmp_path / "model.skops")
+    test.iloc[:400].to_parquet(tmp_path / "data.parquet", index=False)
+    (tmp_path / "explain.yaml").write_text(
+        "dataset_uri: data.parquet\nlabel: income\nmodel: model.skops\nfacet: [{name_or_index: sex}]\n"
+        "methods:\n  shap: {use_logit: true, agg_method: median}\n  pdp: {top_k_features: 2}\n"
+        "explain: {max_rows: 100, bootstrap_replicates: 100}\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "analysis.json").write_text(json.dumps({"version": "1.0", "pre_training_bias_metrics": {"label": "income"}}))
+    r = CliRunner().invoke(app, ["explain", str(tmp_path / "explain.yaml"), "--out", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "analysis.json").read_text())
+    assert doc["pre_training_bias_metrics"] == {"label": "income"}  # what was there is kept
+    e = doc["explanations"]
+    assert e["agg_method"] == "median" and e["method"]["rows_explained"] == 100
+    assert set(e["kernel_shap"]["label0"]["global_shap_values"]) == set(NUMERIC)
+    local = pd.read_csv(out / "explanations_shap" / "out.csv")
+    assert len(local) == 100
+    np.testing.assert_allclose(local[NUMERIC].sum(axis=1) + local["expected_value"], local["prediction"], atol=1e-9)
+    bad = CliRunner().invoke(app, ["explain", str(tmp_path / "explain.yaml"), "--out", str(out), "--data", str(tmp_path / "nope.parquet")])
+    assert bad.exit_code == 2 and "does not exist" in bad.output

@@ -15,7 +15,7 @@ from typing import Any
 
 from assay._errors import ConfigError, did_you_mean
 
-__all__ = ["CLARIFY_KEYS", "EXTENSION_KEYS", "audit_config", "load_config"]
+__all__ = ["CLARIFY_KEYS", "EXTENSION_KEYS", "audit_config", "explain_config", "load_config"]
 
 #: Keys of Clarify's analysis configuration that assay reads.
 CLARIFY_KEYS = {
@@ -28,8 +28,12 @@ CLARIFY_KEYS = {
 #: assay's own keys (documented in docs/configuration.md).
 EXTENSION_KEYS = {
     "label_type", "sample_weight", "confidence_level", "bootstrap_replicates", "seed",
-    "min_group_size", "fliptest",
+    "min_group_size", "fliptest", "model", "model_trusted_types", "explain",
 }  # fmt: skip
+
+_SHAP_KEYS = {"baseline", "num_samples", "agg_method", "use_logit", "save_local_shap_values", "seed", "num_clusters", "features_to_explain"}
+_PDP_KEYS = {"grid_resolution", "features", "top_k_features"}
+_EXPLAIN_KEYS = {"max_rows", "background_size", "repeats", "algorithm", "proxies", "bootstrap_replicates", "confidence_level"}
 
 _METHOD_KEYS = {"pre_training_bias", "post_training_bias", "shap", "pdp", "report", "asymmetric_shapley_value"}
 
@@ -209,3 +213,99 @@ def audit_config(
     result = audit(data, progress=progress, **kwargs)
     result.warnings[:0] = notes
     return result
+
+
+def _read(cfg: Mapping[str, Any], data: Any, headers: Any) -> Any:
+    """The config's data set (``dataset_uri``), or ``data`` when given."""
+    from assay._tabulate import read_dataset
+
+    if data is None:
+        uri = cfg.get("dataset_uri")
+        if not uri:
+            raise ConfigError("no data: set dataset_uri in the config or pass the data (--data PATH on the command line)")
+        uri = str(uri)
+        if uri.startswith(("s3://", "http://", "https://")):
+            raise ConfigError(f"dataset_uri {uri!r} is remote; assay reads local files. Download it and give the local path.")
+        base = cfg.get("__base__")
+        if base and not os.path.isabs(uri) and not Path(uri).exists() and (Path(base) / uri).exists():
+            uri = str(Path(base) / uri)
+        return read_dataset(uri, dataset_type=cfg.get("dataset_type"), headers=headers)
+    if isinstance(data, (str, os.PathLike)):
+        return read_dataset(data, dataset_type=cfg.get("dataset_type"), headers=headers)
+    return data
+
+
+def explain_config(
+    config: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    data: Any = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Any, dict[str, Any]]:
+    """Run :func:`assay.explain.explain` from a config: ``model``, ``methods.shap``, ``methods.pdp``, ``explain``.
+
+    Returns the result and the output options (``save_local_shap_values``).
+    """
+    from assay.explain import explain, load_model
+
+    cfg = load_config(config)
+    headers = cfg.get("headers")
+    if "model" not in cfg:
+        raise ConfigError("the config has no 'model': give a saved model (model: model.skops, .joblib or .pkl) or model: module:function")
+    methods = cfg.get("methods") or {}
+    shap_cfg = dict(methods.get("shap") or {})
+    pdp_cfg = dict(methods.get("pdp") or {})
+    extra = dict(cfg.get("explain") or {})
+    for section, got, known in (("methods.shap", shap_cfg, _SHAP_KEYS), ("methods.pdp", pdp_cfg, _PDP_KEYS), ("explain", extra, _EXPLAIN_KEYS)):
+        for key in got:
+            if key not in known:
+                raise ConfigError(f"unknown key {section}.{key}.{did_you_mean(key, known)} Known: {', '.join(sorted(known))}")
+    base = Path(cfg["__base__"]) if cfg.get("__base__") else None
+    model = load_model(str(cfg["model"]), base_dir=base, trusted=list(cfg.get("model_trusted_types") or []))
+    notes: list[str] = []
+    if "num_samples" in shap_cfg:
+        notes.append("methods.shap.num_samples (Kernel SHAP's coalition budget) is not used: assay samples feature orders "
+                     "exhaustively over the background; set explain.repeats (default 3) to trade time for precision")  # fmt: skip
+    if "num_clusters" in shap_cfg:
+        raise ConfigError("methods.shap.num_clusters (a k-prototypes baseline) is not supported yet; give baseline rows, or leave it out for a random sample")
+    baseline = shap_cfg.get("baseline")
+    if isinstance(baseline, str):
+        baseline = _read({"dataset_type": None, "__base__": cfg.get("__base__")}, baseline if Path(baseline).exists() or base is None else str(base / baseline), headers)
+    elif isinstance(baseline, list):
+        import pandas as pd
+
+        baseline = pd.DataFrame(baseline)
+    frame = _read(cfg, data, headers)
+    exclude = [c for c in (cfg.get("label"), cfg.get("predicted_label"), cfg.get("probability")) if isinstance(c, str)]
+    exclude += list(cfg.get("excluded_columns") or [])
+    facets = []
+    for f in cfg.get("facet") or []:
+        name = f.get("name_or_index") if isinstance(f, dict) else f
+        if isinstance(name, str):
+            facets.append(name)
+    kwargs: dict[str, Any] = {
+        "exclude": exclude,
+        "facets": facets,
+        "baseline": baseline,
+        "agg_method": shap_cfg.get("agg_method", "mean_abs"),
+        "use_logit": bool(shap_cfg.get("use_logit", False)),
+        "seed": int(shap_cfg.get("seed", cfg.get("seed", 0))),
+        "headers": headers,
+    }
+    if shap_cfg.get("features_to_explain"):
+        kwargs["features"] = list(shap_cfg["features_to_explain"])
+    if pdp_cfg.get("features"):
+        kwargs["pdp_features"] = list(pdp_cfg["features"])
+    if "top_k_features" in pdp_cfg:
+        kwargs["pdp_top_k"] = int(pdp_cfg["top_k_features"])
+    if "grid_resolution" in pdp_cfg:
+        kwargs["grid_resolution"] = int(pdp_cfg["grid_resolution"])
+    for key, kind in (("max_rows", int), ("background_size", int), ("repeats", int), ("algorithm", str), ("proxies", int),
+                      ("bootstrap_replicates", int), ("confidence_level", float)):  # fmt: skip
+        if key in extra:
+            try:
+                kwargs[key] = kind(extra[key])
+            except (TypeError, ValueError):
+                raise ConfigError(f"explain.{key} must be {kind.__name__}, got {extra[key]!r}") from None
+    result = explain(frame, model, progress=progress, **kwargs)
+    result.warnings[:0] = notes
+    return result, {"save_local_shap_values": bool(shap_cfg.get("save_local_shap_values", True))}

@@ -74,6 +74,63 @@ def audit(
     Console().print(f"\nWrote [bold]{target}[/]")
 
 
+def _write_atomic(target: Path, payload: str) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        tmp.replace(target)  # never leave a half-written file
+    except OSError as exc:
+        _fail(AssayError(f"cannot write {target}: {exc.strerror or exc}"))
+
+
+@app.command()
+def explain(
+    config: Annotated[Path, typer.Argument(help="Config with model: PATH (.skops, .joblib, .pkl) or module:function, dataset_uri, methods.shap, methods.pdp.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'explanations' to OUT/analysis.json, local values to OUT/explanations_shap/.")],
+    data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+) -> None:
+    """Explain a model's scores: Shapley values with standard errors, global importance with CIs, by group, PDP/ICE."""
+    import warnings as _warnings
+
+    from assay._config import explain_config
+
+    progress = None if quiet else (lambda msg: err.print(f"[dim]{msg}...[/]"))
+    try:
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            result, options = explain_config(config, data=data, progress=progress)
+        for w in caught:
+            err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+    except AssayError as exc:
+        _fail(exc)
+        return
+    target = out / "analysis.json"
+    doc: dict[str, Any] = {}
+    if target.exists():
+        try:
+            doc = json.loads(target.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            _fail(AssayError(f"{target} exists but is not valid JSON ({exc}); move it away or choose another --out"))
+    doc.setdefault("version", "1.0")
+    doc["explanations"] = result.to_dict()
+    _write_atomic(target, json.dumps(doc, indent=2))
+    written = [target]
+    if options["save_local_shap_values"]:
+        local = result.local_frame()
+        csv = out / "explanations_shap" / "out.csv"
+        _write_atomic(csv, local[["expected_value", "prediction", *result.features]].to_csv(index=False))
+        parquet = out / "explanations_shap" / "local_shap.parquet"
+        local.to_parquet(parquet, index=False)
+        written += [csv, parquet]
+    from assay.cli._render import render_explain
+
+    render_explain(result, Console())
+    for path in written:
+        Console().print(f"Wrote [bold]{path}[/]")
+
+
 @app.command()
 def metrics(
     stage: Annotated[str | None, typer.Option("--stage", help="pre_training or post_training")] = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -91,3 +91,46 @@ def render_audit(result: AuditResult, console: Console, *, show: Literal["all", 
     )
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
+
+
+def render_explain(result: Any, console: Console) -> None:
+    """Global importance with intervals, and by-group proxy shares, as terminal tables."""
+    from rich.table import Table
+
+    m = result.method
+    console.print(f"[bold]assay explain[/]: {m['model']}; {m['description']}")
+    console.print(f"{m['rows_explained']:,} rows, {m['features']} features, background: {m['baseline']}; "
+                  f"{m['model_rows_evaluated']:,} model evaluations; largest standard error {m['max_standard_error']:.3g}")  # fmt: skip
+    level = int(round(m["confidence_level"] * 100))
+    t = Table(title=f"Global importance ({result.agg_method}, {level}% CI over rows)")
+    t.add_column("feature")
+    for agg in ("mean_abs", "median", "mean_sq"):
+        t.add_column(agg, justify="right")
+    imp = result.global_importance
+    for f in sorted(result.features, key=lambda f: -imp[result.agg_method][f]["value"]):
+        cells = []
+        for agg in ("mean_abs", "median", "mean_sq"):
+            v = imp[agg][f]
+            lo, hi = v["ci"]
+            cells.append(f"{v['value']:.3f} [{lo:.3f}, {hi:.3f}]" if lo == lo else f"{v['value']:.3f}")
+        t.add_row(f, *cells)
+    console.print(t)
+    for facet, info in result.by_group.items():
+        proxies = ", ".join(f"{p['feature']} ({p['association']:.2f})" for p in info["proxies"])
+        own = "is a feature" if info["facet_is_feature"] else "is not a feature"
+        g = Table(title=f"By {facet} ({facet} {own}; strongest proxies: {proxies})")
+        g.add_column("group")
+        g.add_column("rows", justify="right")
+        g.add_column("share carried by facet + proxies: group / rest", justify="right")
+        g.add_column(f"difference [{level}% CI]", justify="right")
+        for v in info["values"]:
+            c = v.get("carried_by_facet_and_proxies")
+            if c is None:
+                g.add_row(str(v["value"]), str(v["rows"]), v.get("reason", ""), "")
+                continue
+            lo, hi = c["ci"]
+            ci = f" [{lo:+.3f}, {hi:+.3f}]" if lo is not None else ""
+            g.add_row(str(v["value"]), f"{v['rows']:,}", f"{c['d']:.3f} / {c['rest']:.3f}", f"{c['difference']:+.3f}{ci}")
+        console.print(g)
+    for w in result.warnings:
+        console.print(f"[yellow]note:[/] {w}")
