@@ -191,45 +191,35 @@ def audit_config(
     ``data`` (a table or a path) overrides the config's ``dataset_uri``;
     ``overrides`` replace keyword arguments (e.g. ``bootstrap_replicates``).
     """
-    from assay._tabulate import read_dataset
     from assay.bias import audit
 
     cfg = load_config(config)
     kwargs, notes = audit_kwargs(cfg)
-    if data is None:
-        uri = cfg.get("dataset_uri")
-        if not uri:
-            raise ConfigError("no data: set dataset_uri in the config or pass the data (--data PATH on the command line)")
-        uri = str(uri)
-        if uri.startswith(("s3://", "http://", "https://")):
-            raise ConfigError(f"dataset_uri {uri!r} is remote; assay reads local files. Download it and give the local path.")
-        base = cfg.get("__base__")
-        if base and not os.path.isabs(uri) and not Path(uri).exists() and (Path(base) / uri).exists():
-            uri = str(Path(base) / uri)
-        data = read_dataset(uri, dataset_type=cfg.get("dataset_type"), headers=kwargs.get("headers"))
-    elif isinstance(data, (str, os.PathLike)):
-        data = read_dataset(data, dataset_type=cfg.get("dataset_type"), headers=kwargs.get("headers"))
+    data = _read(cfg, data, kwargs.get("headers"))
     kwargs.update(overrides)
     result = audit(data, progress=progress, **kwargs)
     result.warnings[:0] = notes
     return result
 
 
+def _local_path(uri: Any, base: str | None, key: str) -> str:
+    """A local path from a config value, tried from the current directory, then from the config's."""
+    uri = str(uri)
+    if uri.startswith(("s3://", "http://", "https://")):
+        raise ConfigError(f"{key} {uri!r} is remote; assay reads local files. Download it and give the local path.")
+    if base and not os.path.isabs(uri) and not Path(uri).exists() and (Path(base) / uri).exists():
+        return str(Path(base) / uri)
+    return uri
+
+
 def _read(cfg: Mapping[str, Any], data: Any, headers: Any) -> Any:
-    """The config's data set (``dataset_uri``), or ``data`` when given."""
+    """The config's data set (``dataset_uri``), or ``data`` (a table or a path) when given."""
     from assay._tabulate import read_dataset
 
     if data is None:
-        uri = cfg.get("dataset_uri")
-        if not uri:
+        if not cfg.get("dataset_uri"):
             raise ConfigError("no data: set dataset_uri in the config or pass the data (--data PATH on the command line)")
-        uri = str(uri)
-        if uri.startswith(("s3://", "http://", "https://")):
-            raise ConfigError(f"dataset_uri {uri!r} is remote; assay reads local files. Download it and give the local path.")
-        base = cfg.get("__base__")
-        if base and not os.path.isabs(uri) and not Path(uri).exists() and (Path(base) / uri).exists():
-            uri = str(Path(base) / uri)
-        return read_dataset(uri, dataset_type=cfg.get("dataset_type"), headers=headers)
+        data = _local_path(cfg["dataset_uri"], cfg.get("__base__"), "dataset_uri")
     if isinstance(data, (str, os.PathLike)):
         return read_dataset(data, dataset_type=cfg.get("dataset_type"), headers=headers)
     return data
@@ -269,7 +259,9 @@ def explain_config(
         raise ConfigError("methods.shap.num_clusters (a k-prototypes baseline) is not supported yet; give baseline rows, or leave it out for a random sample")
     baseline = shap_cfg.get("baseline")
     if isinstance(baseline, str):
-        baseline = _read({"dataset_type": None, "__base__": cfg.get("__base__")}, baseline if Path(baseline).exists() or base is None else str(base / baseline), headers)
+        from assay._tabulate import read_dataset
+
+        baseline = read_dataset(_local_path(baseline, cfg.get("__base__"), "methods.shap.baseline"), headers=headers)
     elif isinstance(baseline, list):
         import pandas as pd
 

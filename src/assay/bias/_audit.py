@@ -16,7 +16,7 @@ from assay.bias import _metrics  # noqa: F401  (registers the metrics)
 from assay.bias import _values  # noqa: F401  (registers the score and regression metrics)
 from assay.bias._cells import A, D, Cells
 from assay.bias._fliptest import FlipTestContext
-from assay.bias._registry import Metric, MetricValue, Stage, resolve
+from assay.bias._registry import Metric, MetricValue, Stage, is_all, resolve
 from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
 from assay.bias._spec import CATEGORICAL_MAX_DISTINCT, Facet, FacetInput, Label
 from assay.bias._values import Histogram, ValueInputs, build_context
@@ -219,7 +219,8 @@ def audit(
             options=fliptest or {}, seed=seed, confidence_level=confidence_level,
         )  # fmt: skip
 
-    explicit = {"pre_training": not _is_all(pre_training_methods), "post_training": not _is_all(post_training_methods)}
+    explicit = {"pre_training": not is_all(pre_training_methods), "post_training": not is_all(post_training_methods)}
+    value_rng = np.random.default_rng([seed, 1])  # KS bootstraps; separate from the count-tensor draws
     results: dict[Stage, dict[str, list[FacetValueResult]]] = {st: {} for st, _ in stages}
     for cmp in comparisons:
         idx = _flat_index(table, cmp.d_mask, group_variable is not None, has_pred, K, J)
@@ -244,7 +245,7 @@ def audit(
         for kind, hists in value_hists.items():
             contexts[kind] = build_context(
                 kind, table, cmp.d_mask, pos_label, hists, cmp.keys, level=confidence_level, replicates=bootstrap_replicates,
-                rng=np.random.default_rng([seed, len(contexts)]), score_range=_range(stats.get(probability or "")) if kind == "score" else None,
+                rng=value_rng, score_range=_range(stats.get(probability or "")) if kind == "score" else None,
             )  # fmt: skip
         for stage, metrics in stages:
             out: list[MetricResult] = []
@@ -365,10 +366,6 @@ def _evaluate(
     return result
 
 
-def _is_all(methods: Sequence[str] | str | None) -> bool:
-    return methods == "all" or (isinstance(methods, (list, tuple)) and list(methods) == ["all"])
-
-
 def _undefined(m: Metric, reason: str) -> MetricResult:
     return MetricResult(name=m.name, description=m.description, value=None, ci=[None, None], reason=reason)
 
@@ -396,20 +393,20 @@ def _value_histograms(
     say: Progress,
 ) -> dict[str, dict[str, Histogram]]:
     """The histograms the requested score and regression metrics need (one GROUP BY each)."""
-    wanted = {m.name for _, ms in stages for m in ms if m.context in ("score", "regression") and label_kind in m.label_kinds}
+    wanted = [m for _, ms in stages for m in ms if label_kind in m.label_kinds]
+    kinds = {m.context for m in wanted}
+    needs = {n for m in wanted for n in m.needs}
     hkeys = {k: e for k, e in keys.items() if k.startswith("f:")} | {"y": keys["y"]}
     out: dict[str, dict[str, Histogram]] = {}
-    if values.score is not None and wanted & {"AUCD", "BSD", "CalD"}:
+    if values.score is not None and "score" in kinds:
         say("score histogram by group (AUC, calibration)")
         out["score"] = {"score": Histogram.build(frame, hkeys, values.score, stats[values.score], weight=weight, unit=True)}
-    if values.label_value is not None and wanted:
+    if values.label_value is not None and "regression" in kinds:
         out["regression"] = {}
-        if "KS2L" in wanted:
-            say("label histogram by group (KS)")
-            out["regression"]["label"] = Histogram.build(frame, hkeys, values.label_value, stats[values.label_value], weight=weight, unit=False)
-        if values.prediction is not None and "KS2P" in wanted:
-            say("prediction histogram by group (KS)")
-            out["regression"]["prediction"] = Histogram.build(frame, hkeys, values.prediction, stats[values.prediction], weight=weight, unit=False)
+        for name, column in (("label", values.label_value), ("prediction", values.prediction)):
+            if column is not None and f"{name}_histogram" in needs:
+                say(f"{name} histogram by group (KS)")
+                out["regression"][name] = Histogram.build(frame, hkeys, column, stats[column], weight=weight, unit=False)
     return out
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from assay.bias._cells import Cells
 
-__all__ = ["METRICS", "Metric", "MetricValue", "Stage", "metrics_for", "register"]
+__all__ = ["METRICS", "Metric", "MetricValue", "Stage", "is_all", "metrics_for", "register"]
 
 Stage = Literal["pre_training", "post_training"]
 Test = Callable[[Cells], tuple[float | None, str]]
@@ -117,12 +117,17 @@ def metrics_for(stage: Stage) -> Iterator[Metric]:
     return (m for m in METRICS.values() if m.stage == stage)
 
 
+def is_all(names: object) -> bool:
+    """``"all"`` (or ``["all"]``): every metric of a stage."""
+    return names == "all" or (isinstance(names, (list, tuple)) and list(names) == ["all"])
+
+
 def resolve(names: list[str] | str, stage: Stage) -> list[Metric]:
     """Metrics named in a config (``"all"`` or a list; Clarify's spellings accepted)."""
     from assay._errors import ConfigError, did_you_mean
 
     pool = list(metrics_for(stage))
-    if names == "all" or names == ["all"]:
+    if is_all(names):
         return pool
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",")]

@@ -477,7 +477,7 @@ def mean_label_difference(ctx: ValueContext) -> MetricValue:
     description="Two-sample Kolmogorov-Smirnov distance of labels (KS2L)",
     formula="max over t of |F_a(t) - F_d(t)|, F the empirical distribution of the label",
     range=("0", "1"), ideal="0", reference="Kolmogorov (1933), Smirnov (1948)",
-    test_name="Kolmogorov-Smirnov",
+    needs=("label_histogram",), test_name="Kolmogorov-Smirnov",
 )  # fmt: skip
 def ks_labels(ctx: ValueContext) -> MetricValue:
     return _ks(ctx, "label")
@@ -527,7 +527,7 @@ def rmse_difference(ctx: ValueContext) -> MetricValue:
     "KS2P", "post_training", kind="evaluate", context="regression", label_kinds=("continuous",),
     description="Two-sample Kolmogorov-Smirnov distance of predictions (KS2P)",
     formula="max over t of |F'_a(t) - F'_d(t)|, F' the empirical distribution of the predicted value",
-    range=("0", "1"), ideal="0", reference="Kolmogorov (1933), Smirnov (1948)", needs=("predicted_label",),
+    range=("0", "1"), ideal="0", reference="Kolmogorov (1933), Smirnov (1948)", needs=("predicted_label", "prediction_histogram"),
     test_name="Kolmogorov-Smirnov",
 )  # fmt: skip
 def ks_predictions(ctx: ValueContext) -> MetricValue:

@@ -27,6 +27,16 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(2)
 
 
+def _write_atomic(target: Path, payload: str) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_text(payload, encoding="utf-8")
+        tmp.replace(target)  # never leave a half-written file
+    except OSError as exc:
+        _fail(AssayError(f"cannot write {target}: {exc.strerror or exc}"))
+
+
 @app.command()
 def audit(
     config: Annotated[Path, typer.Argument(help="Analysis config (YAML or JSON); Clarify's analysis_config.json works as is.")],
@@ -57,14 +67,8 @@ def audit(
         _fail(exc)
         return
     payload = result.to_json()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / "analysis.json"
-        tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(payload, encoding="utf-8")
-        tmp.replace(target)  # never leave a half-written analysis.json
-    except OSError as exc:
-        _fail(AssayError(f"cannot write {out / 'analysis.json'}: {exc.strerror or exc}"))
+    target = out / "analysis.json"
+    _write_atomic(target, payload)
     if fmt == "json":
         sys.stdout.write(payload + "\n")
         return
@@ -72,16 +76,6 @@ def audit(
 
     render_audit(result, Console(), show=show)  # type: ignore[arg-type]
     Console().print(f"\nWrote [bold]{target}[/]")
-
-
-def _write_atomic(target: Path, payload: str) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(payload, encoding="utf-8")
-        tmp.replace(target)  # never leave a half-written file
-    except OSError as exc:
-        _fail(AssayError(f"cannot write {target}: {exc.strerror or exc}"))
 
 
 @app.command()

@@ -332,13 +332,11 @@ def _pdp(fn: ModelFunction, frame: Any, x: Any, features: list[str], resolution:
         if numeric:
             grid = np.unique(np.quantile(col.dropna().astype(float), np.linspace(0.05, 0.95, resolution)))
             grid_values: list[Any] = [float(g) for g in grid]
-        else:
-            counts = col.astype(str).value_counts()
-            grid_values = list(counts.index[:30])
-            if not (pd.api.types.is_numeric_dtype(col)):
-                grid_values = [v for v in col.dropna().unique() if str(v) in set(grid_values)]
-            else:
-                grid_values = sorted(col.dropna().unique().tolist())[:30]
+        elif pd.api.types.is_numeric_dtype(col):  # few distinct values: each of them (at most 30)
+            grid_values = sorted(col.dropna().unique().tolist())[:30]
+        else:  # categories: the 30 most frequent, in order of appearance
+            frequent = set(col.astype(str).value_counts().index[:30])
+            grid_values = [v for v in col.dropna().unique() if str(v) in frequent]
         reps = pd.concat([sample] * len(grid_values), ignore_index=True)
         column = np.repeat(np.asarray(grid_values, dtype=object), len(sample))
         if isinstance(x[f].dtype, pd.CategoricalDtype):
