@@ -96,6 +96,10 @@ def test_unreadable_and_missing_files(tmp_path):
     empty.write_text("sex,income\n")
     with pytest.raises(DataError, match=r"no rows"):
         run(str(empty))
+    zero = tmp_path / "zero.csv"
+    zero.write_bytes(b"")
+    with pytest.raises(DataError, match=r"dataset file '.*zero.csv' is empty \(0 bytes\)"):
+        run(str(zero))
 
 
 def test_negative_weights(df):

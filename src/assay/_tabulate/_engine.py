@@ -70,6 +70,9 @@ def read_dataset(
         raise DataFileNotFoundError(f"dataset {path!r} does not exist (no file matches it). Hint: paths are relative to the directory you run from.")
     if os.path.isdir(matches[0]):
         raise DataError(f"dataset {path!r} is a directory; give a file or a glob such as '{path.rstrip('/')}/*.parquet'.")
+    empty = [m for m in matches if os.path.getsize(m) == 0]
+    if empty:
+        raise DataError(f"dataset file {empty[0]!r} is empty (0 bytes); expected a table with a header row and data rows.")
     kind = _kind(path, dataset_type)
     con = _connection()
     files = matches if len(matches) > 1 else matches[0]
