@@ -16,6 +16,7 @@ from assay.explain._shapley import ShapleyEstimate, exact_shapley, sampled_shapl
 __all__ = ["ExplainResult", "explain"]
 
 AGG_METHODS = ("mean_abs", "median", "mean_sq")
+ALGORITHMS = ("auto", "tree", "linear", "exact", "sampling")
 Progress = Callable[[str], None]
 
 
@@ -98,14 +99,17 @@ def explain(
         ``background_size`` rows of ``data``.
     max_rows : explain a seeded sample of at most this many rows (None: all).
     repeats : antithetic pairs of feature orders per background row (>= 2).
-    algorithm : ``auto``, ``exact`` (all coalitions), ``sampling``.
+    algorithm : ``auto`` (the first that applies: ``tree`` or ``linear``, read
+        from the model and exact; ``exact`` enumeration when it costs no more
+        than sampling; ``sampling``), or one of ``tree``, ``linear``, ``exact``
+        (all coalitions), ``sampling``.
     facets : columns to disaggregate importance by (they need not be features).
     """
     say = progress or (lambda msg: None)
     if agg_method not in AGG_METHODS:
         raise ConfigError(f"agg_method must be one of {', '.join(AGG_METHODS)}, got {agg_method!r}")
-    if algorithm not in ("auto", "exact", "sampling"):
-        raise ConfigError(f"algorithm must be auto, exact or sampling, got {algorithm!r}")
+    if algorithm not in ALGORITHMS:
+        raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
     frame = _to_pandas(data, headers)
     fn = model if isinstance(model, ModelFunction) else as_model_function(model, use_logit=use_logit)
     feats = _features(frame, fn, features, exclude, facets)
@@ -135,20 +139,24 @@ def explain(
     _check_callable(fn, x.iloc[:5], feats)
 
     m, b = len(feats), len(bg)
-    sampling_rows = 2 * repeats * b * max(m - 1, 1)
-    use_exact = algorithm == "exact" or (algorithm == "auto" and 2**m * b <= sampling_rows)
-    if algorithm == "exact" and m > 16:
-        raise ConfigError(f"exact enumeration of {m} features needs 2^{m} coalitions per row; use algorithm: sampling")
-    say(f"{'exact enumeration' if use_exact else 'permutation sampling'} over {m} features, {b} background rows, {len(x):,} rows")
-    est: ShapleyEstimate
-    if use_exact:
-        est = exact_shapley(fn.predict, x, bg, weights)
-        how = {"name": "exact", "description": f"exact interventional Shapley values: all 2^{m} coalitions against every background row"}
-    else:
-        est = sampled_shapley(fn.predict, x, bg, weights, repeats=repeats, rng=rng)
-        how = {"name": "sampling",
-               "description": "interventional Shapley values by antithetic permutation sampling, exhaustive over the background "
-                              f"({repeats} antithetic pairs of feature orders per background row); each value has a standard error"}  # fmt: skip
+    est: ShapleyEstimate | None = None
+    how: dict[str, Any] = {}
+    if algorithm in ("auto", "tree", "linear"):
+        est, how = _exact(fn, x, bg, weights, algorithm, say)
+    if est is None:
+        sampling_rows = 2 * repeats * b * max(m - 1, 1)
+        use_exact = algorithm == "exact" or (algorithm == "auto" and 2**m * b <= sampling_rows)
+        if algorithm == "exact" and m > 16:
+            raise ConfigError(f"exact enumeration of {m} features needs 2^{m} coalitions per row; use algorithm: sampling")
+        say(f"{'exact enumeration' if use_exact else 'permutation sampling'} over {m} features, {b} background rows, {len(x):,} rows")
+        if use_exact:
+            est = exact_shapley(fn.predict, x, bg, weights)
+            how |= {"name": "exact", "description": f"exact interventional Shapley values: all 2^{m} coalitions against every background row"}
+        else:
+            est = sampled_shapley(fn.predict, x, bg, weights, repeats=repeats, rng=rng)
+            how |= {"name": "sampling",
+                    "description": "interventional Shapley values by antithetic permutation sampling, exhaustive over the background "
+                                   f"({repeats} antithetic pairs of feature orders per background row); each value has a standard error"}  # fmt: skip
     import pandas as pd
 
     local = pd.DataFrame(est.values, columns=feats)
@@ -178,6 +186,25 @@ def explain(
         say(f"partial dependence and ICE for {len(top)} features")
         result.pdp = _pdp(fn, frame, rows[feats], top, grid_resolution, rng)
     return result
+
+
+def _exact(fn: ModelFunction, x: Any, bg: Any, weights: np.ndarray, algorithm: str, say: Progress) -> tuple[ShapleyEstimate | None, dict[str, Any]]:
+    """Exact attributions read from the model's structure, or None and the reason (an error when asked for explicitly)."""
+    from assay.explain._exact import exact_explainer
+
+    fx = np.asarray(fn.predict(x), dtype=np.float64)
+    fz = np.asarray(fn.predict(bg), dtype=np.float64)
+    found = exact_explainer(fn, x, bg, fx, fz)
+    if isinstance(found, str) or (algorithm != "auto" and found.name != algorithm):
+        reason = found if isinstance(found, str) else f"the model is read as a {found.name} model"
+        if algorithm != "auto":
+            raise ConfigError(f"algorithm {algorithm!r} does not apply: {reason}")
+        return None, {"exact_unavailable": reason}
+    say(f"{found.name} SHAP (exact) over {x.shape[1]} features, {len(bg)} background rows, {len(x):,} rows")
+    phi = found.run(x, bg, weights)
+    w = weights / weights.sum()
+    est = ShapleyEstimate(phi, np.zeros_like(phi), float(fz @ w), fx, len(x) + len(bg))
+    return est, {"name": found.name, "description": found.description}
 
 
 # == inputs ======================================================================

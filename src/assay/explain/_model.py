@@ -39,7 +39,11 @@ def as_model_function(model: Any, *, use_logit: bool = False, output: Output = "
     if hasattr(model, "predict_proba") and output in ("auto", "probability", "log_odds"):
         want_logit = use_logit or output == "log_odds"
 
+        margin = _margin(model) if want_logit else None
+
         def proba(frame: Any) -> np.ndarray:
+            if margin is not None:
+                return np.asarray(margin(frame), dtype=np.float64).reshape(-1)
             p = np.asarray(model.predict_proba(frame), dtype=np.float64)
             if p.ndim != 2 or p.shape[1] != 2:
                 raise DataError(f"{name}.predict_proba returned shape {p.shape}; assay explains binary classifiers and regressors (one score per row)")
@@ -65,6 +69,27 @@ def as_model_function(model: Any, *, use_logit: bool = False, output: Output = "
 
         return ModelFunction(call, "raw", f"the callable {label}", model)
     raise ConfigError(f"cannot use {name} as a model: give a fitted estimator with predict or predict_proba, or a callable that maps a table to scores")
+
+
+_LOG_ODDS_DECISION = ("LogisticRegression", "LogisticRegressionCV", "HistGradientBoostingClassifier", "GradientBoostingClassifier")
+
+
+def _margin(model: Any) -> Callable[[Any], np.ndarray] | None:
+    """The model's own log-odds for binary classifiers that have them (exact, where log(p / (1 - p)) saturates)."""
+    final = model[-1] if hasattr(model, "steps") else model
+    classes = getattr(final, "classes_", None)
+    if classes is None or len(classes) != 2:
+        return None
+    module, name = type(final).__module__, type(final).__name__
+    if name in _LOG_ODDS_DECISION and getattr(final, "loss", "log_loss") == "log_loss" and hasattr(model, "decision_function"):
+        return model.decision_function  # type: ignore[no-any-return]
+    if name == "SGDClassifier" and getattr(final, "loss", "") == "log_loss":
+        return model.decision_function  # type: ignore[no-any-return]
+    if module.startswith("lightgbm"):
+        return lambda frame: model.predict(frame, raw_score=True)
+    if module.startswith("xgboost"):
+        return lambda frame: model.predict(frame, output_margin=True)
+    return None
 
 
 def load_model(spec: str, *, base_dir: Path | None = None, trusted: list[str] | None = None) -> Any:
