@@ -159,7 +159,7 @@ def test_cli_explain_adds_to_analysis_json_and_writes_local_values(tmp_path, adu
     test.iloc[:400].to_parquet(tmp_path / "data.parquet", index=False)
     (tmp_path / "explain.yaml").write_text(
         "dataset_uri: data.parquet\nlabel: income\nmodel: model.skops\nfacet: [{name_or_index: sex}]\n"
-        "methods:\n  shap: {use_logit: true, agg_method: median}\n  pdp: {top_k_features: 2}\n"
+        "methods:\n  shap: {use_logit: true, agg_method: median, num_clusters: 5}\n  pdp: {top_k_features: 2}\n"
         "explain: {max_rows: 100, bootstrap_replicates: 100}\n"
     )
     out = tmp_path / "out"
@@ -171,9 +171,44 @@ def test_cli_explain_adds_to_analysis_json_and_writes_local_values(tmp_path, adu
     assert doc["pre_training_bias_metrics"] == {"label": "income"}  # what was there is kept
     e = doc["explanations"]
     assert e["agg_method"] == "median" and e["method"]["rows_explained"] == 100
+    assert e["method"]["name"] == "linear" and e["method"]["background_rows"] == 5  # exact, against 5 k-prototypes centres
     assert set(e["kernel_shap"]["label0"]["global_shap_values"]) == set(NUMERIC)
     local = pd.read_csv(out / "explanations_shap" / "out.csv")
     assert len(local) == 100
     np.testing.assert_allclose(local[NUMERIC].sum(axis=1) + local["expected_value"], local["prediction"], atol=1e-9)
     bad = CliRunner().invoke(app, ["explain", str(tmp_path / "explain.yaml"), "--out", str(out), "--data", str(tmp_path / "nope.parquet")])
     assert bad.exit_code == 2 and "does not exist" in bad.output
+
+
+def test_kprototypes_baseline_keeps_categories_and_finds_planted_clusters():
+    from assay.explain._baseline import kprototypes
+
+    rng = np.random.default_rng(4)
+    sizes = [600, 300, 100]
+    parts = [
+        pd.DataFrame({"x": rng.normal(mu, 1.0, n), "colour": rng.choice(cols, n, p=[0.9, 0.1]), "flag": flag})
+        for n, mu, cols, flag in zip(sizes, (0.0, 10.0, 20.0), (["red", "blue"], ["green", "red"], ["blue", "green"]), (True, False, True))
+    ]
+    frame = pd.concat(parts, ignore_index=True)
+    centres, weights = kprototypes(frame, 3, rng=np.random.default_rng(0))
+    order = np.argsort(centres["x"].to_numpy())
+    np.testing.assert_allclose(weights[order], np.array(sizes) / 1000, atol=0.01)  # weights are the cluster shares
+    assert list(centres["colour"].iloc[order]) == ["red", "green", "blue"]  # modes, real categories, not averaged codes
+    assert list(centres["flag"].iloc[order]) == [True, False, True]
+    np.testing.assert_allclose(centres["x"].iloc[order], [p["x"].mean() for p in parts], atol=0.2)
+    with pytest.raises(ValueError, match="at least 1"):
+        kprototypes(frame, 0, rng=np.random.default_rng(0))
+
+
+def test_explain_with_a_weighted_kprototypes_baseline(pipeline_without_sex, adult):
+    model, _ = pipeline_without_sex
+    train, test = adult
+    r = ex.explain(test, model, use_logit=True, num_clusters=8, max_rows=50, pdp_features=[], bootstrap_replicates=0)
+    assert r.method["background_rows"] == 8 and "k-prototypes" in r.method["baseline"]
+    assert r.method["name"] == "tree" and r.method["additivity_max_error"] < 1e-9
+    centres, weights = r.background, r.background_weights
+    assert len(centres) == 8 and weights.sum() == pytest.approx(1.0) and len(set(weights)) > 1
+    assert set(centres["relationship"]) <= set(train["relationship"])  # categories stay categories that exist
+    assert r.expected_value == pytest.approx(float(model.decision_function(centres) @ weights), abs=1e-9)  # the weighted game
+    with pytest.raises(ConfigError, match="num_clusters must be a whole number"):
+        ex.explain(test, model, num_clusters="eight")

@@ -255,8 +255,6 @@ def explain_config(
     if "num_samples" in shap_cfg:
         notes.append("methods.shap.num_samples (Kernel SHAP's coalition budget) is not used: assay samples feature orders "
                      "exhaustively over the background; set explain.repeats (default 3) to trade time for precision")  # fmt: skip
-    if "num_clusters" in shap_cfg:
-        raise ConfigError("methods.shap.num_clusters (a k-prototypes baseline) is not supported yet; give baseline rows, or leave it out for a random sample")
     baseline = shap_cfg.get("baseline")
     if isinstance(baseline, str):
         from assay._tabulate import read_dataset
@@ -279,6 +277,7 @@ def explain_config(
         "facets": facets,
         "baseline": baseline,
         "agg_method": shap_cfg.get("agg_method", "mean_abs"),
+        "num_clusters": shap_cfg.get("num_clusters"),
         "use_logit": bool(shap_cfg.get("use_logit", False)),
         "seed": int(shap_cfg.get("seed", cfg.get("seed", 0))),
         "headers": headers,

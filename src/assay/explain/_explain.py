@@ -35,6 +35,8 @@ class ExplainResult:
     by_group: dict[str, Any] = field(default_factory=dict)
     pdp: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    background: Any = None  # the background rows (pandas DataFrame) the game is played against
+    background_weights: Any = None  # their weights, summing to 1
 
     def to_dict(self) -> dict[str, Any]:
         from assay.bias._results import _clean
@@ -69,6 +71,7 @@ def explain(
     exclude: Sequence[str] = (),
     baseline: Any = None,
     background_size: int = 100,
+    num_clusters: int | None = None,
     max_rows: int | None = 1000,
     repeats: int = 3,
     algorithm: str = "auto",
@@ -96,7 +99,9 @@ def explain(
     features : the columns the model takes; default: the estimator's
         ``feature_names_in_``, else every column not in ``exclude`` or ``facets``.
     baseline : background rows (a table); default a seeded sample of
-        ``background_size`` rows of ``data``.
+        ``background_size`` rows of ``data``, or with ``num_clusters`` a
+        k-prototypes summary of the data (categorical columns kept as
+        categories), each centre weighted by its cluster's size.
     max_rows : explain a seeded sample of at most this many rows (None: all).
     repeats : antithetic pairs of feature orders per background row (>= 2).
     algorithm : ``auto`` (the first that applies: ``tree`` or ``linear``, read
@@ -110,6 +115,8 @@ def explain(
         raise ConfigError(f"agg_method must be one of {', '.join(AGG_METHODS)}, got {agg_method!r}")
     if algorithm not in ALGORITHMS:
         raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    if num_clusters is not None and (isinstance(num_clusters, bool) or not isinstance(num_clusters, int) or num_clusters < 1):
+        raise ConfigError(f"num_clusters must be a whole number of at least 1, got {num_clusters!r}")
     frame = _to_pandas(data, headers)
     fn = model if isinstance(model, ModelFunction) else as_model_function(model, use_logit=use_logit)
     feats = _features(frame, fn, features, exclude, facets)
@@ -123,7 +130,14 @@ def explain(
         rows = frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
         warnings.append(f"explained a seeded random sample of {max_rows:,} of {len(frame):,} rows (max_rows)")
     rows = rows.reset_index(drop=True)
-    if baseline is None:
+    weights: np.ndarray | None = None
+    if baseline is None and num_clusters is not None:
+        from assay.explain._baseline import kprototypes
+
+        say(f"summarising the data into {num_clusters} k-prototypes centres")
+        bg, weights = kprototypes(frame[feats], int(num_clusters), rng=rng)
+        baseline_desc = f"{len(bg)} k-prototypes centres of {min(len(frame), 20_000):,} rows, weighted by cluster size"
+    elif baseline is None:
         k = min(background_size, len(frame))
         bg = frame.iloc[np.sort(rng.choice(len(frame), size=k, replace=False))][feats].reset_index(drop=True)
         baseline_desc = f"a seeded random sample of {k} rows of the data"
@@ -134,7 +148,9 @@ def explain(
             raise DataError(f"the baseline lacks the feature column(s) {', '.join(map(repr, missing))}")
         bg = bg[feats].reset_index(drop=True)
         baseline_desc = f"{len(bg)} given rows"
-    weights = np.ones(len(bg))
+    if len(bg) == 0:
+        raise DataError("the baseline has no rows")
+    weights = np.ones(len(bg)) if weights is None else weights
     x = rows[feats]
     _check_callable(fn, x.iloc[:5], feats)
 
@@ -177,7 +193,8 @@ def explain(
         "bootstrap_replicates": bootstrap_replicates,
         "seed": seed,
     }
-    result = ExplainResult(feats, local, se, est.expected_value, est.prediction, method, importance, agg_method, warnings=warnings)
+    result = ExplainResult(feats, local, se, est.expected_value, est.prediction, method, importance, agg_method, warnings=warnings,
+                           background=bg, background_weights=weights / weights.sum())  # fmt: skip
     if facets:
         say("importance by group, and the share carried by each facet's proxies")
         result.by_group = _by_group(frame, rows, est.values, feats, facets, proxies, confidence_level, bootstrap_replicates, rng)
