@@ -67,6 +67,55 @@ def _predict(predict: Predict, frame: Any, n: int) -> np.ndarray:
     return out
 
 
+def _differs(frame_x: Any, frame_z: Any, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), B, M) bool: feature j of explained row r differs from background row b (missing equals missing)."""
+    import pandas as pd
+
+    out = np.empty((len(rows), len(frame_z), frame_x.shape[1]), dtype=bool)
+    for j, name in enumerate(frame_x.columns):
+        xv, zv = frame_x[name].to_numpy()[rows], frame_z[name].to_numpy()
+        xnan, znan = np.asarray(pd.isna(xv)), np.asarray(pd.isna(zv))
+        if xv.dtype == object or zv.dtype == object:
+            xv, zv = xv.astype(object), zv.astype(object)
+        with np.errstate(invalid="ignore"):
+            neq = np.asarray(xv[:, None] != zv[None, :], dtype=bool)
+        out[:, :, j] = np.where(xnan[:, None] | znan[None, :], xnan[:, None] != znan[None, :], neq)
+    return out
+
+
+def _evaluate(predict: Predict, frame_x: Any, frame_z: Any, rows: np.ndarray, zs: np.ndarray, mask: np.ndarray,
+              differs: np.ndarray, row0: int, fx: np.ndarray, fz: np.ndarray) -> tuple[np.ndarray, int]:  # fmt: skip
+    """f at the hybrid points (x_rows[mask], z_zs[~mask]), calling the model once per distinct point.
+
+    Only features where x and z differ matter, so a point is known without a
+    call when it takes none of them from x (it is z) or all of them (it is
+    x), and points that agree on the differing features are one point.
+    Returns the values and the number of model rows evaluated.
+    """
+    m = mask.shape[1]
+    if m > 62:  # no bit codes: evaluate everything
+        return _predict(predict, _hybrid(frame_x, frame_z, rows, zs, mask), len(rows)), len(rows)
+    bits = np.int64(1) << np.arange(m, dtype=np.int64)
+    d = differs[rows - row0, zs] @ bits  # (R,) features that differ
+    code = (mask @ bits) & d
+    out = np.where(code == 0, fz[zs], fx[rows])
+    todo = np.flatnonzero((code != 0) & (code != d))
+    if not len(todo):
+        return out, 0
+    pair = (rows[todo] - row0) * len(frame_z) + zs[todo]
+    if int(pair.max()) < 2 ** (62 - m):  # one integer key per point
+        uniq_key, inverse = np.unique((pair << m) | code[todo], return_inverse=True)
+        u_pair, u_code = uniq_key >> m, uniq_key & ((np.int64(1) << m) - 1)
+    else:
+        uniq, inverse = np.unique(np.stack([pair, code[todo]], axis=1), axis=0, return_inverse=True)
+        u_pair, u_code = uniq[:, 0], uniq[:, 1]
+    umask = (u_code[:, None] & bits[None, :]) != 0
+    u_rows, u_zs = u_pair // len(frame_z) + row0, u_pair % len(frame_z)
+    preds = _predict(predict, _hybrid(frame_x, frame_z, u_rows, u_zs, umask), len(u_pair))
+    out[todo] = preds[inverse.ravel()]
+    return out, len(u_pair)
+
+
 def exact_shapley(
     predict: Predict,
     x: Any,
@@ -85,13 +134,15 @@ def exact_shapley(
     per_row = 2**m * b
     step = max(1, chunk_rows // per_row)
     v = np.empty((n, 2**m))
+    evaluated = 0
     for start in range(0, n, step):
         idx = np.arange(start, min(n, start + step))
         rows = np.repeat(idx, 2**m * b)
         mask = np.tile(np.repeat(coalitions, b, axis=0), (len(idx), 1))
         zs = np.tile(np.arange(b), len(idx) * 2**m)
-        preds = _predict(predict, _hybrid(x, background, rows, zs, mask), len(rows)).reshape(len(idx), 2**m, b)
-        v[idx] = preds @ w
+        preds, used = _evaluate(predict, x, background, rows, zs, mask, _differs(x, background, idx), start, fx, fz)
+        evaluated += used
+        v[idx] = preds.reshape(len(idx), 2**m, b) @ w
         if progress:
             progress(int(idx[-1]) + 1, n)
     size = coalitions.sum(axis=1)
@@ -104,7 +155,7 @@ def exact_shapley(
         s = size[without]
         weight = fact[s] * fact[m - s - 1] / fact[m]
         phi[:, i] = (v[:, with_i] - v[:, without]) @ weight
-    return ShapleyEstimate(phi, np.zeros_like(phi), float(fz @ w), fx, n * per_row + n + b)
+    return ShapleyEstimate(phi, np.zeros_like(phi), float(fz @ w), fx, evaluated + n + b)
 
 
 def sampled_shapley(
@@ -142,6 +193,7 @@ def sampled_shapley(
     chain_rows = 2 * pairs * max(m - 1, 0)
     step = max(1, chunk_rows // max(chain_rows, 1))
     zs_row = np.tile(np.arange(b), repeats)  # pair p uses background row p % b
+    evaluated = 0
     for start in range(0, n, step):
         idx = np.arange(start, min(n, start + step))
         k = len(idx)
@@ -156,7 +208,8 @@ def sampled_shapley(
         if m > 1:
             rows = np.repeat(idx, 2 * pairs * (m - 1))
             flat_z = np.repeat(zs.reshape(-1), m - 1)
-            preds = _predict(predict, _hybrid(x, background, rows, flat_z, mask.reshape(-1, m)), len(rows))
+            preds, used = _evaluate(predict, x, background, rows, flat_z, mask.reshape(-1, m), _differs(x, background, idx), start, fx, fz)
+            evaluated += used
             values[:, :, 1:m] = preds.reshape(k, 2 * pairs, m - 1)
         steps = np.diff(values, axis=2)  # (k, 2P, M): step t adds feature order[..., t]
         contrib = np.empty_like(steps)
@@ -169,7 +222,7 @@ def sampled_shapley(
         se[idx] = np.sqrt(var) * _small_df_factor(var, (part**2).sum(axis=1) / (repeats - 1))
         if progress:
             progress(int(idx[-1]) + 1, n)
-    return ShapleyEstimate(phi, se, base, fx, n * chain_rows + n + b)
+    return ShapleyEstimate(phi, se, base, fx, evaluated + n + b)
 
 
 def _small_df_factor(var: np.ndarray, spread: np.ndarray) -> np.ndarray:

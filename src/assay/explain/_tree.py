@@ -77,8 +77,8 @@ class TreeEnsemble:
 
     def predict(self, v: np.ndarray) -> np.ndarray:
         """The ensemble's output for each row of ``v`` (to check that it was read right)."""
-        gl = self.go_left(v, self.path_node)
-        ok = gl == self.path_left
+        used, at = np.unique(self.path_node, return_inverse=True)
+        ok = self.go_left(v, used)[:, at] == self.path_left
         starts = self.path_start[:-1]
         has_path = self.path_start[1:] > starts
         reach = np.ones((len(v), len(self.leaf_value)), dtype=bool)
