@@ -89,13 +89,16 @@ def pipeline_without_sex(adult):
 def test_explain_a_pipeline_by_group_shows_proxies_of_a_removed_facet(adult, pipeline_without_sex):
     _, test = adult
     model, features = pipeline_without_sex
-    r = ex.explain(test, model, use_logit=True, facets=["sex"], max_rows=150, bootstrap_replicates=200, pdp_top_k=2)
+    r = ex.explain(test, model, use_logit=True, facets=["sex", "race"], max_rows=150, bootstrap_replicates=200, pdp_top_k=2)
     assert r.features == features  # from the pipeline's feature_names_in_; sex is not among them
     assert r.method["output"] == "log_odds" and r.method["name"] == "tree"  # exact TreeSHAP through the encoder
     assert r.method["additivity_max_error"] < 1e-9
     sex = r.by_group["sex"]
     assert sex["facet_is_feature"] is False
     assert sex["proxies"][0]["feature"] == "relationship"  # husband / wife: the strongest proxy of sex in Adult
+    race = {v["value"]: v for v in r.by_group["race"]["values"]}
+    assert race["White"]["small_group"] is False and race["Black"]["small_group"] is (race["Black"]["rows"] < 30)
+    assert race["Other"]["small_group"] is True and any("fewer than 30 explained rows" in w and "race=Other" in w for w in r.warnings)
     female = next(v for v in sex["values"] if v["value"] == "Female")
     carried = female["carried_by_facet_and_proxies"]
     assert 0 < carried["d"] < 1 and carried["ci"][0] <= carried["difference"] <= carried["ci"][1]
@@ -212,3 +215,16 @@ def test_explain_with_a_weighted_kprototypes_baseline(pipeline_without_sex, adul
     assert r.expected_value == pytest.approx(float(model.decision_function(centres) @ weights), abs=1e-9)  # the weighted game
     with pytest.raises(ConfigError, match="num_clusters must be a whole number"):
         ex.explain(test, model, num_clusters="eight")
+
+
+def test_rows_split_over_processes_give_the_same_values(small_model):
+    model, train, test = small_model
+    f = model.decision_function  # a plain function: sampling
+    seen = []
+    runs = [ex.explain(test, f, features=list(train.columns), n_jobs=jobs, max_rows=200, background_size=100, pdp_features=[],
+                       bootstrap_replicates=0, on_rows=lambda done, total: seen.append((done, total)))
+            for jobs in (1, 2)]  # fmt: skip
+    assert runs[0].method["name"] == "sampling" and runs[1].method["n_jobs"] == 2
+    np.testing.assert_array_equal(runs[0].local.to_numpy(), runs[1].local.to_numpy())  # seeded per block of rows
+    np.testing.assert_array_equal(runs[0].se.to_numpy(), runs[1].se.to_numpy())
+    assert seen[-1] == (200, 200) and len(seen) > 2  # progress after each block

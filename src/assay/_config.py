@@ -33,7 +33,7 @@ EXTENSION_KEYS = {
 
 _SHAP_KEYS = {"baseline", "num_samples", "agg_method", "use_logit", "save_local_shap_values", "seed", "num_clusters", "features_to_explain"}
 _PDP_KEYS = {"grid_resolution", "features", "top_k_features"}
-_EXPLAIN_KEYS = {"max_rows", "background_size", "repeats", "algorithm", "proxies", "bootstrap_replicates", "confidence_level"}
+_EXPLAIN_KEYS = {"max_rows", "background_size", "repeats", "algorithm", "proxies", "bootstrap_replicates", "confidence_level", "n_jobs"}
 
 _METHOD_KEYS = {"pre_training_bias", "post_training_bias", "shap", "pdp", "report", "asymmetric_shapley_value"}
 
@@ -225,11 +225,19 @@ def _read(cfg: Mapping[str, Any], data: Any, headers: Any) -> Any:
     return data
 
 
+def _whole(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
+        raise ConfigError(f"{key} must be a whole number, got {value!r}")
+    return int(value)
+
+
 def explain_config(
     config: str | os.PathLike[str] | Mapping[str, Any],
     *,
     data: Any = None,
     progress: Callable[[str], None] | None = None,
+    on_rows: Callable[[int, int], None] | None = None,
+    n_jobs: int | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Run :func:`assay.explain.explain` from a config: ``model``, ``methods.shap``, ``methods.pdp``, ``explain``.
 
@@ -279,7 +287,8 @@ def explain_config(
         "agg_method": shap_cfg.get("agg_method", "mean_abs"),
         "num_clusters": shap_cfg.get("num_clusters"),
         "use_logit": bool(shap_cfg.get("use_logit", False)),
-        "seed": int(shap_cfg.get("seed", cfg.get("seed", 0))),
+        "seed": _whole(shap_cfg.get("seed", cfg.get("seed", 0)), "methods.shap.seed"),
+        "min_group_size": _whole(cfg.get("min_group_size", 30), "min_group_size"),
         "headers": headers,
     }
     if shap_cfg.get("features_to_explain"):
@@ -291,12 +300,16 @@ def explain_config(
     if "grid_resolution" in pdp_cfg:
         kwargs["grid_resolution"] = int(pdp_cfg["grid_resolution"])
     for key, kind in (("max_rows", int), ("background_size", int), ("repeats", int), ("algorithm", str), ("proxies", int),
-                      ("bootstrap_replicates", int), ("confidence_level", float)):  # fmt: skip
-        if key in extra:
+                      ("bootstrap_replicates", int), ("confidence_level", float), ("n_jobs", int)):  # fmt: skip
+        if key == "max_rows" and key in extra and extra[key] is None:
+            kwargs[key] = None  # every row
+        elif key in extra:
             try:
                 kwargs[key] = kind(extra[key])
             except (TypeError, ValueError):
                 raise ConfigError(f"explain.{key} must be {kind.__name__}, got {extra[key]!r}") from None
-    result = explain(frame, model, progress=progress, **kwargs)
+    if n_jobs is not None:
+        kwargs["n_jobs"] = n_jobs
+    result = explain(frame, model, progress=progress, on_rows=on_rows, **kwargs)
     result.warnings[:0] = notes
     return result, {"save_local_shap_values": bool(shap_cfg.get("save_local_shap_values", True))}

@@ -34,6 +34,35 @@ min_group_size: 30
 """
 
 
+EXPLAIN_CONFIG = """\
+# assay explain config written by `assay demo`. Clarify's methods.shap / methods.pdp keys,
+# plus assay's extensions (model, model_trusted_types, explain).
+dataset_uri: adult_test_scored.parquet
+label: income
+model: model.skops                  # saved with skops: loading it runs no code
+model_trusted_types:                # types skops asks you to confirm; listed because this file was written by assay demo
+  - functools.partial
+  - sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor
+  - sklearn.utils.validation.check_array
+facet:
+  - name_or_index: sex
+  - name_or_index: race
+methods:
+  shap:
+    use_logit: true                 # log-odds: exact TreeSHAP (probabilities are not a sum over trees)
+    num_clusters: 20                # baseline: 20 k-prototypes centres of the data, weighted by cluster size
+    agg_method: mean_abs
+    save_local_shap_values: true
+    seed: 0
+  pdp:
+    top_k_features: 4
+    grid_resolution: 15
+explain:
+  max_rows: 2000                    # a seeded sample of the test rows
+  bootstrap_replicates: 1000
+"""
+
+
 def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     import numpy as np
     from sklearn.compose import ColumnTransformer
@@ -80,12 +109,32 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     frame = result.to_frame()
     frame.to_csv(out / "metrics.csv", index=False)
     render_audit(result, console, show="significant")
-    console.print(f"\naudit took {elapsed:.2f} s. The table shows the metrics with at least one significant disparity; all are in the files.")
+    console.print(f"\naudit took {elapsed:.2f} s. The table shows the metrics with at least one significant disparity; all are in the files.\n")
+
+    import skops.io as sio
+
+    from assay._config import explain_config
+    from assay.cli._main import write_explanations
+    from assay.cli._render import render_explain
+
+    sio.dump(model, out / "model.skops")
+    explain_path = out / "explain.yaml"
+    explain_path.write_text(EXPLAIN_CONFIG, encoding="utf-8")
+    t0 = time.perf_counter()
+    explained, _ = explain_config(explain_path, progress=lambda msg: console.print(f"[dim]{msg}...[/]"))
+    elapsed = time.perf_counter() - t0
+    write_explanations(explained, out, save_local=True)
+    render_explain(explained, console)
+    console.print(f"\nexplanations took {elapsed:.2f} s.")
     console.print("[bold]Outputs[/]:")
     for path, what in (
         (data_path, "the test split with the model's score and predicted label"),
         (config_path, "the audit config (Clarify's keys); rerun with: assay audit " + str(config_path) + " --out " + str(out)),
-        (target, "analysis.json: every metric with value, 95% CI, p-value, q-value, group sizes, confusion matrices, per-group AUC and calibration"),
+        (out / "model.skops", "the trained model (skops: safe to load)"),
+        (explain_path, "the explain config; rerun with: assay explain " + str(explain_path) + " --out " + str(out)),
+        (target, "analysis.json: every metric with value, 95% CI, p-value, q-value, group sizes, confusion matrices, per-group AUC and "
+                 "calibration; and 'explanations': global importance with CIs, importance by group, PDP/ICE"),
         (out / "metrics.csv", "the same results as a tidy table, one row per metric"),
+        (out / "explanations_shap" / "out.csv", "one row of Shapley values per explained row (local_shap.parquet adds standard errors)"),
     ):
         console.print(f"  {path}  [dim]{what}[/]")

@@ -83,46 +83,63 @@ def explain(
     config: Annotated[Path, typer.Argument(help="Config with model: PATH (.skops, .joblib, .pkl) or module:function, dataset_uri, methods.shap, methods.pdp.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'explanations' to OUT/analysis.json, local values to OUT/explanations_shap/.")],
     data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Processes to split the rows over (-1: all cores); overrides explain.n_jobs.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
 ) -> None:
     """Explain a model's scores: Shapley values with standard errors, global importance with CIs, by group, PDP/ICE."""
     import warnings as _warnings
 
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
     from assay._config import explain_config
 
     progress = None if quiet else (lambda msg: err.print(f"[dim]{msg}...[/]"))
+    bar = Progress("[dim]rows explained[/]", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                   console=err, transient=True, disable=quiet)  # fmt: skip
+    task = bar.add_task("rows", total=None)
+    on_rows = None if quiet else (lambda done, total: bar.update(task, completed=done, total=total))
     try:
-        with _warnings.catch_warnings(record=True) as caught:
+        with _warnings.catch_warnings(record=True) as caught, bar:
             _warnings.simplefilter("always")
-            result, options = explain_config(config, data=data, progress=progress)
+            result, options = explain_config(config, data=data, progress=progress, on_rows=on_rows, n_jobs=jobs)
         for w in caught:
             err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
     except AssayError as exc:
         _fail(exc)
         return
+    try:
+        written = write_explanations(result, out, save_local=options["save_local_shap_values"])
+    except AssayError as exc:
+        _fail(exc)
+        return
+    from assay.cli._render import render_explain
+
+    render_explain(result, Console())
+    for path in written:
+        Console().print(f"Wrote [bold]{path}[/]")
+
+
+def write_explanations(result: Any, out: Path, *, save_local: bool) -> list[Path]:
+    """Add ``explanations`` to OUT/analysis.json (keeping what is there) and write the local values; the paths written."""
     target = out / "analysis.json"
     doc: dict[str, Any] = {}
     if target.exists():
         try:
             doc = json.loads(target.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            _fail(AssayError(f"{target} exists but is not valid JSON ({exc}); move it away or choose another --out"))
+            raise AssayError(f"{target} exists but is not valid JSON ({exc}); move it away or choose another --out") from None
     doc.setdefault("version", "1.0")
     doc["explanations"] = result.to_dict()
     _write_atomic(target, json.dumps(doc, indent=2))
     written = [target]
-    if options["save_local_shap_values"]:
+    if save_local:
         local = result.local_frame()
         csv = out / "explanations_shap" / "out.csv"
         _write_atomic(csv, local[["expected_value", "prediction", *result.features]].to_csv(index=False))
         parquet = out / "explanations_shap" / "local_shap.parquet"
         local.to_parquet(parquet, index=False)
         written += [csv, parquet]
-    from assay.cli._render import render_explain
-
-    render_explain(result, Console())
-    for path in written:
-        Console().print(f"Wrote [bold]{path}[/]")
+    return written
 
 
 @app.command()

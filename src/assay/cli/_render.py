@@ -99,8 +99,11 @@ def render_explain(result: Any, console: Console) -> None:
 
     m = result.method
     console.print(f"[bold]assay explain[/]: {m['model']}; {m['description']}")
+    precision = "exact: no sampling error" if m["name"] != "sampling" else f"largest standard error {m['max_standard_error']:.3g}"
     console.print(f"{m['rows_explained']:,} rows, {m['features']} features, background: {m['baseline']}; "
-                  f"{m['model_rows_evaluated']:,} model evaluations; largest standard error {m['max_standard_error']:.3g}")  # fmt: skip
+                  f"{m['model_rows_evaluated']:,} model evaluations; {precision}")  # fmt: skip
+    if m.get("exact_unavailable"):
+        console.print(f"[dim]not exact because {m['exact_unavailable']}[/]")
     level = int(round(m["confidence_level"] * 100))
     t = Table(title=f"Global importance ({result.agg_method}, {level}% CI over rows)")
     t.add_column("feature")
@@ -130,7 +133,8 @@ def render_explain(result: Any, console: Console) -> None:
                 continue
             lo, hi = c["ci"]
             ci = f" [{lo:+.3f}, {hi:+.3f}]" if lo is not None else ""
-            g.add_row(str(v["value"]), f"{v['rows']:,}", f"{c['d']:.3f} / {c['rest']:.3f}", f"{c['difference']:+.3f}{ci}")
+            small = " [yellow](small)[/]" if v.get("small_group") else ""
+            g.add_row(f"{v['value']}{small}", f"{v['rows']:,}", f"{c['d']:.3f} / {c['rest']:.3f}", f"{c['difference']:+.3f}{ci}")
         console.print(g)
     for w in result.warnings:
         console.print(f"[yellow]note:[/] {w}")

@@ -79,14 +79,17 @@ def explain(
     use_logit: bool = False,
     facets: Sequence[str] = (),
     proxies: int = 3,
+    min_group_size: int = 30,
     pdp_features: Sequence[str] | None = None,
     pdp_top_k: int = 10,
     grid_resolution: int = 15,
     confidence_level: float = 0.95,
     bootstrap_replicates: int = 1000,
     seed: int = 0,
+    n_jobs: int | None = 1,
     headers: Sequence[str] | None = None,
     progress: Progress | None = None,
+    on_rows: Callable[[int, int], None] | None = None,
 ) -> ExplainResult:
     """Explain a model's scores on ``data`` with interventional Shapley values.
 
@@ -109,6 +112,12 @@ def explain(
         than sampling; ``sampling``), or one of ``tree``, ``linear``, ``exact``
         (all coalitions), ``sampling``.
     facets : columns to disaggregate importance by (they need not be features).
+    min_group_size : groups with fewer explained rows are flagged ``small_group``.
+    n_jobs : processes to split the explained rows over (-1: all cores). Models
+        that already use every core (LightGBM, XGBoost, HistGradientBoosting)
+        gain little; single-threaded models and plain functions gain most.
+    progress : called with a message at each stage.
+    on_rows : called with (rows done, rows in all) after each block of rows.
     """
     say = progress or (lambda msg: None)
     if agg_method not in AGG_METHODS:
@@ -157,8 +166,9 @@ def explain(
     m, b = len(feats), len(bg)
     est: ShapleyEstimate | None = None
     how: dict[str, Any] = {}
+    blocks = _Blocks(len(x), n_jobs, on_rows)
     if algorithm in ("auto", "tree", "linear"):
-        est, how = _exact(fn, x, bg, weights, algorithm, say)
+        est, how = _exact(fn, x, bg, weights, algorithm, say, blocks)
     if est is None:
         sampling_rows = 2 * repeats * b * max(m - 1, 1)
         use_exact = algorithm == "exact" or (algorithm == "auto" and 2**m * b <= sampling_rows)
@@ -166,13 +176,14 @@ def explain(
             raise ConfigError(f"exact enumeration of {m} features needs 2^{m} coalitions per row; use algorithm: sampling")
         say(f"{'exact enumeration' if use_exact else 'permutation sampling'} over {m} features, {b} background rows, {len(x):,} rows")
         if use_exact:
-            est = exact_shapley(fn.predict, x, bg, weights)
+            est = blocks.run(_Enumerate(fn.predict, x, bg, weights), 2**m * b)
             how |= {"name": "exact", "description": f"exact interventional Shapley values: all 2^{m} coalitions against every background row"}
         else:
-            est = sampled_shapley(fn.predict, x, bg, weights, repeats=repeats, rng=rng)
+            est = blocks.run(_Sample(fn.predict, x, bg, weights, repeats, seed), sampling_rows)
             how |= {"name": "sampling",
                     "description": "interventional Shapley values by antithetic permutation sampling, exhaustive over the background "
                                    f"({repeats} antithetic pairs of feature orders per background row); each value has a standard error"}  # fmt: skip
+    how["n_jobs"] = blocks.n_jobs
     import pandas as pd
 
     local = pd.DataFrame(est.values, columns=feats)
@@ -198,6 +209,13 @@ def explain(
     if facets:
         say("importance by group, and the share carried by each facet's proxies")
         result.by_group = _by_group(frame, rows, est.values, feats, facets, proxies, confidence_level, bootstrap_replicates, rng)
+        small = [f"{facet}={v['value']} ({v['rows']})" for facet, info in result.by_group.items() for v in info["values"] if v["rows"] < min_group_size]
+        for facet, info in result.by_group.items():
+            for v in info["values"]:
+                v["small_group"] = v["rows"] < min_group_size
+        if small:
+            warnings.append(f"groups with fewer than {min_group_size} explained rows: {', '.join(small)}; their importance and "
+                            "shares rest on few rows (wide intervals); explain more rows (max_rows) to narrow them")  # fmt: skip
     top = list(pdp_features) if pdp_features is not None else sorted(feats, key=lambda f: -importance["mean_abs"][f]["value"])[:pdp_top_k]
     if top:
         say(f"partial dependence and ICE for {len(top)} features")
@@ -205,7 +223,8 @@ def explain(
     return result
 
 
-def _exact(fn: ModelFunction, x: Any, bg: Any, weights: np.ndarray, algorithm: str, say: Progress) -> tuple[ShapleyEstimate | None, dict[str, Any]]:
+def _exact(fn: ModelFunction, x: Any, bg: Any, weights: np.ndarray, algorithm: str, say: Progress,
+           blocks: _Blocks) -> tuple[ShapleyEstimate | None, dict[str, Any]]:  # fmt: skip
     """Exact attributions read from the model's structure, or None and the reason (an error when asked for explicitly)."""
     from assay.explain._exact import exact_explainer
 
@@ -218,10 +237,81 @@ def _exact(fn: ModelFunction, x: Any, bg: Any, weights: np.ndarray, algorithm: s
             raise ConfigError(f"algorithm {algorithm!r} does not apply: {reason}")
         return None, {"exact_unavailable": reason}
     say(f"{found.name} SHAP (exact) over {x.shape[1]} features, {len(bg)} background rows, {len(x):,} rows")
-    phi = found.run(x, bg, weights)
     w = weights / weights.sum()
-    est = ShapleyEstimate(phi, np.zeros_like(phi), float(fz @ w), fx, len(x) + len(bg))
+    est = blocks.run(_Structured(found.run, x, bg, weights, fx, float(fz @ w)), 50)  # blocks of 5,000 rows
+    est.model_rows = len(x) + len(bg)
     return est, {"name": found.name, "description": found.description}
+
+
+# == work in blocks of rows (progress, bounded memory, several processes) =========
+class _Blocks:
+    """Runs an estimator over blocks of explained rows: sequentially with progress, or in ``n_jobs`` processes."""
+
+    def __init__(self, n: int, n_jobs: int | None, on_rows: Callable[[int, int], None] | None) -> None:
+        import os
+
+        cores = os.cpu_count() or 1
+        jobs = 1 if n_jobs is None else (cores + 1 + n_jobs if n_jobs < 0 else n_jobs)
+        self.n, self.n_jobs, self.on_rows = n, max(1, min(jobs, cores)), on_rows
+
+    def run(self, work: Callable[[np.ndarray, int], ShapleyEstimate], cost_per_row: int) -> ShapleyEstimate:
+        """``work(rows, block_number)`` over blocks of about 250,000 model rows (their size does not depend on n_jobs,
+        so that seeded draws do not either)."""
+        size = max(1, 250_000 // max(cost_per_row, 1))
+        parts = [np.arange(i, min(self.n, i + size)) for i in range(0, self.n, size)] or [np.arange(0)]
+        done, out = 0, []
+        if self.n_jobs > 1 and len(parts) > 1:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=self.n_jobs, return_as="generator")(delayed(work)(idx, i) for i, idx in enumerate(parts))
+        else:
+            results = (work(idx, i) for i, idx in enumerate(parts))
+        for idx, est in zip(parts, results):
+            out.append(est)
+            done += len(idx)
+            if self.on_rows:
+                self.on_rows(done, self.n)
+        return ShapleyEstimate(np.vstack([e.values for e in out]), np.vstack([e.se for e in out]), out[0].expected_value,
+                               np.concatenate([e.prediction for e in out]), sum(e.model_rows for e in out))  # fmt: skip
+
+
+@dataclass
+class _Sample:
+    predict: Callable[[Any], np.ndarray]
+    x: Any
+    bg: Any
+    weights: np.ndarray
+    repeats: int
+    seed: int
+
+    def __call__(self, idx: np.ndarray, block: int) -> ShapleyEstimate:
+        rng = np.random.default_rng([self.seed, block])  # the same draws whatever the number of processes
+        return sampled_shapley(self.predict, self.x.iloc[idx], self.bg, self.weights, repeats=self.repeats, rng=rng)
+
+
+@dataclass
+class _Enumerate:
+    predict: Callable[[Any], np.ndarray]
+    x: Any
+    bg: Any
+    weights: np.ndarray
+
+    def __call__(self, idx: np.ndarray, block: int) -> ShapleyEstimate:
+        return exact_shapley(self.predict, self.x.iloc[idx], self.bg, self.weights)
+
+
+@dataclass
+class _Structured:
+    run: Callable[[Any, Any, np.ndarray], np.ndarray]
+    x: Any
+    bg: Any
+    weights: np.ndarray
+    fx: np.ndarray
+    expected: float
+
+    def __call__(self, idx: np.ndarray, block: int) -> ShapleyEstimate:
+        phi = self.run(self.x.iloc[idx], self.bg, self.weights)
+        return ShapleyEstimate(phi, np.zeros_like(phi), self.expected, self.fx[idx], 0)
 
 
 # == inputs ======================================================================

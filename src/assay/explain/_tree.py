@@ -374,7 +374,7 @@ def tree_shap(
     column_feature: np.ndarray,
     n_features: int,
     *,
-    max_entries: int = 4_000_000,
+    max_entries: int = 1_000_000,
 ) -> np.ndarray | str:
     """(n, n_features) exact interventional Shapley values of the ensemble's output, or why not."""
     from scipy import sparse
