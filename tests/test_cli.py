@@ -108,5 +108,16 @@ def test_metrics_listing():
 def test_demo_runs(tmp_path):
     r = assay("demo", "--out", str(tmp_path / "demo"), "--replicates", "100")
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "demo" / "analysis.json").exists()
     assert "Outputs" in r.stdout
+    import jsonschema
+    from importlib import resources
+
+    doc = json.loads((tmp_path / "demo" / "analysis.json").read_text())
+    jsonschema.validate(doc, json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text()))
+    assert doc["pre_training_bias_metrics"]["facets"] and doc["post_training_bias_metrics"]["facets"]
+    e = doc["explanations"]
+    assert e["method"]["name"] == "tree" and e["method"]["background_rows"] == 20 and e["method"]["additivity_max_error"] < 1e-9
+    assert set(e["by_group"]) == {"sex", "race"} and len(e["pdp"]) == 4
+    rerun = assay("explain", str(tmp_path / "demo" / "explain.yaml"), "--out", str(tmp_path / "demo"), "-q")  # what the demo tells the user
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads((tmp_path / "demo" / "analysis.json").read_text())["explanations"]["global_importance"] == e["global_importance"]

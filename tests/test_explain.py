@@ -179,6 +179,17 @@ def test_cli_explain_adds_to_analysis_json_and_writes_local_values(tmp_path, adu
     local = pd.read_csv(out / "explanations_shap" / "out.csv")
     assert len(local) == 100
     np.testing.assert_allclose(local[NUMERIC].sum(axis=1) + local["expected_value"], local["prediction"], atol=1e-9)
+    import jsonschema
+    from importlib import resources
+
+    schema = json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text())
+    fresh = tmp_path / "fresh"
+    assert CliRunner().invoke(app, ["explain", str(tmp_path / "explain.yaml"), "--out", str(fresh), "-q"]).exit_code == 0
+    jsonschema.validate(json.loads((fresh / "analysis.json").read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):  # the schema does check: a method name it does not know
+        broken = json.loads((fresh / "analysis.json").read_text())
+        broken["explanations"]["method"]["name"] = "kernel"
+        jsonschema.validate(broken, schema)
     bad = CliRunner().invoke(app, ["explain", str(tmp_path / "explain.yaml"), "--out", str(out), "--data", str(tmp_path / "nope.parquet")])
     assert bad.exit_code == 2 and "does not exist" in bad.output
 
