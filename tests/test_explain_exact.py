@@ -36,6 +36,7 @@ def _ordinal(cols: list[str] = CATEGORICAL):
 
 
 def _models(x: pd.DataFrame, y: np.ndarray, hours: np.ndarray):
+    import catboost as cb
     import lightgbm as lgb
     import xgboost as xgb
     from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingClassifier, RandomForestClassifier, RandomForestRegressor
@@ -50,6 +51,9 @@ def _models(x: pd.DataFrame, y: np.ndarray, hours: np.ndarray):
     yield "lightgbm, pandas categories", lgb.LGBMClassifier(n_estimators=40, num_leaves=15, verbose=-1, random_state=0).fit(xc, y), xc, True
     yield "lightgbm regressor, zero as missing", lgb.LGBMRegressor(n_estimators=20, verbose=-1, zero_as_missing=True).fit(xc, hours), xc, False
     yield ("xgboost, native categories", xgb.XGBClassifier(n_estimators=30, max_depth=4, enable_categorical=True, tree_method="hist").fit(xc, y), xc, True)
+    numeric = x[NUMERIC].astype(float)
+    yield "catboost, numeric columns with missing values", cb.CatBoostClassifier(iterations=30, depth=4, verbose=0, random_seed=0).fit(numeric, y), numeric, True
+    yield "catboost regressor", cb.CatBoostRegressor(iterations=20, depth=3, verbose=0, random_seed=0).fit(numeric, hours), numeric, False
     yield ("hist gradient boosting in a pipeline",
            make_pipeline(_ordinal(), HistGradientBoostingClassifier(categorical_features=list(range(ncat)), max_iter=30, random_state=0)).fit(x, y), x, True)  # fmt: skip
     yield ("random forest on one-hot columns",
@@ -127,6 +131,12 @@ def test_auto_falls_back_to_sampling_with_the_reason(data):
     gbm = HistGradientBoostingClassifier(max_iter=10).fit(filled, y)
     r = ex.explain(filled, gbm, max_rows=20, background_size=10, pdp_features=[], bootstrap_replicates=0)  # probability: not a sum over trees
     assert "use_logit: true" in r.method["exact_unavailable"]
+    import catboost as cb
+
+    with_categories = x[NUMERIC + ["sex"]].fillna({"age": 38.0})
+    ctr = cb.CatBoostClassifier(iterations=20, depth=3, verbose=0, cat_features=["sex"], random_seed=0).fit(with_categories, y)
+    r = ex.explain(with_categories, ctr, use_logit=True, max_rows=20, background_size=10, pdp_features=[], bootstrap_replicates=0)
+    assert r.method["name"] in ("exact", "sampling") and "target statistics (CTRs)" in r.method["exact_unavailable"]
     with pytest.raises(ConfigError, match="algorithm 'tree' does not apply: .*plain function"):
         ex.explain(filled, lambda d: d["age"].to_numpy() / 10.0, algorithm="tree", max_rows=10, pdp_features=[])
     with pytest.raises(ConfigError, match="algorithm 'linear' does not apply: the model is read as a tree model"):

@@ -89,6 +89,8 @@ def _margin(model: Any) -> Callable[[Any], np.ndarray] | None:
         return lambda frame: model.predict(frame, raw_score=True)
     if module.startswith("xgboost"):
         return lambda frame: model.predict(frame, output_margin=True)
+    if module.startswith("catboost"):
+        return lambda frame: model.predict(frame, prediction_type="RawFormulaVal")
     return None
 
 

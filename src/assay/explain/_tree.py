@@ -150,6 +150,8 @@ def read_ensemble(model: Any, output: str) -> TreeEnsemble | str:
         return _lightgbm(model, output)
     if module.startswith("xgboost"):
         return _xgboost(model, output)
+    if module.startswith("catboost"):
+        return _catboost(model, output)
     if module.startswith("sklearn"):
         return _sklearn(model, output)
     return f"{type(model).__name__} is not a tree ensemble assay reads"
@@ -231,6 +233,52 @@ def _xgboost(model: Any, output: str) -> TreeEnsemble | str:
 
         b.tree(0, children)
     return b.build(base=base, description=f"XGBoost, {b.trees} trees")
+
+
+def _catboost(model: Any, output: str) -> TreeEnsemble | str:
+    import json
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.json")
+        model.save_model(path, format="json")
+        with open(path, encoding="utf-8") as fh:
+            dump = json.load(fh)
+    info = dump.get("features_info", {})
+    if info.get("categorical_features") or info.get("ctrs"):
+        return "CatBoost's categorical features are split on target statistics (CTRs) of combinations, not on the columns themselves"
+    if "oblivious_trees" not in dump:
+        return "only CatBoost's symmetric (oblivious) trees are read"
+    loss = str(dump.get("model_info", {}).get("params", {}).get("loss_function", {}).get("type", ""))
+    if loss in ("Logloss", "CrossEntropy") and output != "log_odds":
+        return "a CatBoost classifier's probability is not a sum over trees; use_logit: true explains its log-odds exactly"
+    if loss.startswith("MultiClass"):
+        return "multiclass CatBoost models are not supported by the tree path"
+    flat = {f["feature_index"]: f["flat_feature_index"] for f in info.get("float_features", [])}
+    nan_right = {f["feature_index"]: f.get("nan_value_treatment") == "AsTrue" for f in info.get("float_features", [])}
+    scale, bias = dump.get("scale_and_bias", [1.0, [0.0]])
+    b = _Builder()
+    for tree in dump["oblivious_trees"]:
+        splits = tree["splits"]
+        if any(sp.get("split_type") != "FloatFeature" for sp in splits):
+            return "a CatBoost tree splits on something other than a numeric column"
+        depth, values = len(splits), tree["leaf_values"]
+        if len(values) != 2**depth:
+            return "a CatBoost tree with several outputs per leaf (multiclass) is not supported"
+
+        def children(item: tuple[int, int], splits: Any = splits, values: Any = values, depth: int = depth) -> tuple[Any, ...]:
+            level, index = item  # the leaf index's bit `level` is split `level`'s outcome (value > border)
+            if level == depth:
+                return (values[index],)
+            sp = splits[level]
+            f = int(sp["float_feature_index"])
+            nid = b.node(flat.get(f, f), float(sp["border"]), nan_left=not nan_right.get(f, False))
+            return nid, (level + 1, index), (level + 1, index | (1 << level))
+
+        b.tree((0, 0), children)
+    bias_value = float(np.ravel(bias)[0]) if np.size(bias) else 0.0
+    return b.build(base=bias_value, scale=float(scale), description=f"CatBoost, {b.trees} trees")
 
 
 def _sklearn(model: Any, output: str) -> TreeEnsemble | str:
