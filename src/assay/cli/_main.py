@@ -86,7 +86,7 @@ def explain(
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Processes to split the rows over (-1: all cores); overrides explain.n_jobs.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
 ) -> None:
-    """Explain a model's scores: Shapley values with standard errors, global importance with CIs, by group, PDP/ICE."""
+    """Explain a model's scores with Shapley values (exact for tree and linear models, sampled with standard errors otherwise): global importance with CIs, by group, PDP/ICE."""
     import warnings as _warnings
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
