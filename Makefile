@@ -16,6 +16,7 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
+	sh scripts/system-deps.sh
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@ $(STAMP_RUN)
 

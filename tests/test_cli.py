@@ -118,6 +118,7 @@ def test_demo_runs(tmp_path):
     e = doc["explanations"]
     assert e["method"]["name"] == "tree" and e["method"]["background_rows"] == 20 and e["method"]["additivity_max_error"] < 1e-9
     assert set(e["by_group"]) == {"sex", "race"} and len(e["pdp"]) == 4
+    assert "UCI Adult income model" in (tmp_path / "demo" / "report.html").read_text()
     rerun = assay("explain", str(tmp_path / "demo" / "explain.yaml"), "--out", str(tmp_path / "demo"), "-q")  # what the demo tells the user
     assert rerun.returncode == 0, rerun.stderr
     assert json.loads((tmp_path / "demo" / "analysis.json").read_text())["explanations"]["global_importance"] == e["global_importance"]

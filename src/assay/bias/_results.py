@@ -105,6 +105,12 @@ class AuditResult:
     settings: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """Rich display in notebooks: the same page as ``assay report``."""
+        from assay.report import notebook_html
+
+        return notebook_html(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         from assay import __version__
 

@@ -126,6 +126,9 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     write_explanations(explained, out, save_local=True)
     render_explain(explained, console)
     console.print(f"\nexplanations took {elapsed:.2f} s.")
+    from assay.report import write_report
+
+    write_report(out, title="assay demo: UCI Adult income model")
     console.print("[bold]Outputs[/]:")
     for path, what in (
         (data_path, "the test split with the model's score and predicted label"),
@@ -134,6 +137,7 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
         (explain_path, "the explain config; rerun with: assay explain " + str(explain_path) + " --out " + str(out)),
         (target, "analysis.json: every metric with value, 95% CI, p-value, q-value, group sizes, confusion matrices, per-group AUC and "
                  "calibration; and 'explanations': global importance with CIs, importance by group, PDP/ICE"),
+        (out / "report.html", "the report: open it in a browser (tables with intervals, plots, definitions, limits; no network needed)"),
         (out / "metrics.csv", "the same results as a tidy table, one row per metric"),
         (out / "explanations_shap" / "out.csv", "one row of Shapley values per explained row (local_shap.parquet adds standard errors)"),
     ):

@@ -46,6 +46,7 @@ def audit(
     show: Annotated[str, typer.Option("--show", help="In the table: all metrics, or only significant disparities.")] = "all",
     replicates: Annotated[int | None, typer.Option("--replicates", help="Bootstrap replicates (default 1000, or the config's).")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed for the bootstrap.")] = None,
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
 ) -> None:
     """Measure bias in data (pre-training) and predictions (post-training); write OUT/analysis.json."""
@@ -68,14 +69,49 @@ def audit(
         return
     payload = result.to_json()
     target = out / "analysis.json"
+    kept = _previous_explanations(target)
+    if kept is not None:  # an explanation written earlier into the same directory stays
+        payload = json.dumps(json.loads(payload) | {"explanations": kept}, indent=2)
     _write_atomic(target, payload)
+    written = [target] + (_report(out) if report else [])
     if fmt == "json":
-        sys.stdout.write(payload + "\n")
+        sys.stdout.write(result.to_json() + "\n")
         return
     from assay.cli._render import render_audit
 
     render_audit(result, Console(), show=show)  # type: ignore[arg-type]
-    Console().print(f"\nWrote [bold]{target}[/]")
+    for path in written:
+        Console().print(f"Wrote [bold]{path}[/]")
+
+
+def _previous_explanations(target: Path) -> Any:
+    if not target.exists():
+        return None
+    try:
+        return json.loads(target.read_text(encoding="utf-8")).get("explanations")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _report(out: Path, *, pdf: bool = False, title: str | None = None) -> list[Path]:
+    from assay.report import write_report
+
+    try:
+        return write_report(out, pdf=pdf, title=title)
+    except AssayError as exc:
+        _fail(exc)
+        return []
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="Directory with analysis.json (from assay audit and/or assay explain).")],
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print DIRECTORY/report.pdf (needs Chromium or Chrome).")] = False,
+    title: Annotated[str | None, typer.Option("--title", help="Page title (default: assay report).")] = None,
+) -> None:
+    """Write DIRECTORY/report.html: a self-contained page (tables with intervals, plots, definitions, limits) from analysis.json."""
+    for path in _report(directory, pdf=pdf, title=title):
+        Console().print(f"Wrote [bold]{path}[/]")
 
 
 @app.command()
@@ -84,6 +120,7 @@ def explain(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'explanations' to OUT/analysis.json, local values to OUT/explanations_shap/.")],
     data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Processes to split the rows over (-1: all cores); overrides explain.n_jobs.")] = None,
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
 ) -> None:
     """Explain a model's scores with Shapley values (exact for tree and linear models, sampled with standard errors otherwise): global importance with CIs, by group, PDP/ICE."""
@@ -115,6 +152,8 @@ def explain(
     from assay.cli._render import render_explain
 
     render_explain(result, Console())
+    if report:
+        written += _report(out)
     for path in written:
         Console().print(f"Wrote [bold]{path}[/]")
 

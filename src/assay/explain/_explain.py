@@ -53,6 +53,15 @@ class ExplainResult:
             "warnings": self.warnings,
         })  # fmt: skip
 
+    def _repr_html_(self) -> str:
+        """Rich display in notebooks: the explanation part of ``assay report``."""
+        from assay import __version__
+        from assay.bias._results import SCHEMA_VERSION
+        from assay.report import notebook_html
+
+        return notebook_html({"version": "1.0", "schema_version": SCHEMA_VERSION, "generator": {"name": "assay", "version": __version__},
+                              "explanations": self.to_dict()})  # fmt: skip
+
     def local_frame(self) -> Any:
         """Local attributions with the expected value, the prediction and each attribution's standard error."""
         out = self.local.copy()

@@ -1,0 +1,224 @@
+"""Inline SVG charts for reports: no scripts, no fonts to fetch, readable without colour.
+
+Every chart is an ``<svg role="img">`` with a ``<title>`` and a ``<desc>`` that
+states the data in words (what a screen reader reads, and the alt text of the
+figure). Colours come from the Okabe-Ito palette (distinguishable with the
+common colour-vision deficiencies); the heatmap uses a blue-white-orange
+diverging scale and prints each cell's value, so no reading depends on colour.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+__all__ = ["PALETTE", "bar_chart", "heatmap", "line_chart"]
+
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
+
+
+def _fmt(v: float) -> str:
+    if v == 0 or not math.isfinite(v):
+        return "0" if v == 0 else "n/a"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.3g}" if abs(v) < 0.01 else f"{v:.3f}".rstrip("0").rstrip(".")
+
+
+def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    if hi <= lo:
+        return [lo]
+    step = 10 ** math.floor(math.log10((hi - lo) / n))
+    for m in (1, 2, 2.5, 5, 10):
+        if (hi - lo) / (step * m) <= n:
+            step *= m
+            break
+    start = math.ceil(lo / step) * step
+    return [round(start + i * step, 12) for i in range(int((hi - start) / step) + 1)]
+
+
+def _open(width: int, height: int, title: str, desc: str, ident: str) -> list[str]:
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-labelledby="{ident}-t {ident}-d" {FONT} font-size="12">',
+        f'<title id="{ident}-t">{escape(title)}</title>',
+        f'<desc id="{ident}-d">{escape(desc)}</desc>',
+    ]
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    cis: Sequence[tuple[float | None, float | None]] | None = None,
+    *,
+    title: str,
+    ident: str,
+    axis_label: str,
+    reference: float | None = 0.0,
+    notes: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
+) -> str:
+    """Horizontal bars with interval whiskers and a reference line; missing values are marked, not drawn as 0."""
+    cis = cis or [(None, None)] * len(labels)
+    notes = notes or [""] * len(labels)
+    label_w = min(260, 14 + 7 * max((len(s) for s in labels), default=4))
+    plot_w, row_h, top = 300, 26, 10
+    width, height = label_w + plot_w + 110, top + row_h * len(labels) + 44
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    finite += [c for pair in cis for c in pair if c is not None and math.isfinite(c)]
+    finite += [reference] if reference is not None else []
+    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    if hi == lo:
+        lo, hi = lo - 1, hi + 1
+    pad = (hi - lo) * 0.05
+    lo, hi = lo - pad, hi + pad
+
+    def x(v: float) -> float:
+        return label_w + (v - lo) / (hi - lo) * plot_w
+
+    words = []
+    for name, v, (a, b) in zip(labels, values, cis):
+        words.append(f"{name}: " + ("undefined" if v is None else _fmt(v) + (f" (interval {_fmt(a)} to {_fmt(b)})" if a is not None and b is not None else "")))
+    out = _open(width, height, title, f"{axis_label}. " + "; ".join(words) + ".", ident)
+    axis_y = top + row_h * len(labels)
+    for t in _ticks(lo, hi):
+        out.append(f'<line x1="{x(t):.1f}" y1="{top}" x2="{x(t):.1f}" y2="{axis_y}" stroke="#e3e3e3"/>')
+        out.append(f'<text x="{x(t):.1f}" y="{axis_y + 14}" text-anchor="middle" fill="#333">{_fmt(t)}</text>')
+    out.append(f'<text x="{label_w + plot_w / 2:.1f}" y="{axis_y + 32}" text-anchor="middle" fill="#111">{escape(axis_label)}</text>')
+    if reference is not None:
+        out.append(f'<line x1="{x(reference):.1f}" y1="{top - 4}" x2="{x(reference):.1f}" y2="{axis_y}" stroke="#444" stroke-dasharray="4 3"/>')
+    base = reference if reference is not None and lo <= reference <= hi else lo
+    for i, (name, v, (a, b), note) in enumerate(zip(labels, values, cis, notes)):
+        cy = top + row_h * i + row_h / 2
+        out.append(f'<text x="{label_w - 8}" y="{cy + 4:.1f}" text-anchor="end" fill="#111">{escape(name)}</text>')
+        if v is None or not math.isfinite(v):
+            out.append(f'<text x="{label_w + 6}" y="{cy + 4:.1f}" fill="#555" font-style="italic">undefined</text>')
+            continue
+        color = (colors[i] if colors else PALETTE[0])
+        x0, x1 = sorted((x(base), x(v)))
+        out.append(f'<rect x="{x0:.1f}" y="{cy - 8:.1f}" width="{max(x1 - x0, 1):.1f}" height="16" fill="{color}" fill-opacity="0.85"/>')
+        if a is not None and b is not None:
+            out.append(f'<line x1="{x(a):.1f}" y1="{cy:.1f}" x2="{x(b):.1f}" y2="{cy:.1f}" stroke="#000" stroke-width="1.5"/>')
+            for end in (a, b):
+                out.append(f'<line x1="{x(end):.1f}" y1="{cy - 5:.1f}" x2="{x(end):.1f}" y2="{cy + 5:.1f}" stroke="#000" stroke-width="1.5"/>')
+        text = _fmt(v) + (f" {note}" if note else "")
+        out.append(f'<text x="{label_w + plot_w + 8}" y="{cy + 4:.1f}" fill="#111">{escape(text)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _diverging(t: float) -> str:
+    """t in [-1, 1] -> blue (negative), white (0), orange (positive)."""
+    t = max(-1.0, min(1.0, t))
+    end = (33, 102, 172) if t < 0 else (230, 97, 1)
+    r, g, b = (round(255 + (c - 255) * abs(t)) for c in end)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def heatmap(
+    rows: Sequence[str],
+    cols: Sequence[str],
+    values: dict[tuple[str, str], tuple[float | None, int]],
+    *,
+    title: str,
+    ident: str,
+    row_label: str,
+    col_label: str,
+    metric: str,
+) -> str:
+    """A grid of cells coloured by value (diverging around 0), each labelled with its value and group size."""
+    cell_w, cell_h = 92, 40
+    left = max(70, min(240, 20 + 7 * max((len(r) for r in rows), default=4)))
+    top = 40 + min(130, 6 * max((len(c) for c in cols), default=4))  # room for the slanted column names
+    width, height = max(left + cell_w * len(cols) + 20, 600), top + cell_h * len(rows) + 40
+    finite = [abs(v) for v, _ in values.values() if v is not None and math.isfinite(v)]
+    scale = max(finite) if finite else 1.0
+    words = [f"{r} and {c}: " + ("no rows" if (r, c) not in values else ("undefined" if values[(r, c)][0] is None else _fmt(values[(r, c)][0] or 0.0)) + f" (n={values[(r, c)][1]})")
+             for r in rows for c in cols if (r, c) in values]  # fmt: skip
+    out = _open(width, height, title, f"{metric} by {row_label} (rows) and {col_label} (columns). " + "; ".join(words) + ".", ident)
+    out.append(f'<text x="{left + cell_w * len(cols) / 2:.1f}" y="14" text-anchor="middle" fill="#111" font-weight="600">{escape(col_label)}</text>')
+    out.append(f'<text x="4" y="{top - 8}" fill="#111" font-weight="600">{escape(row_label)}</text>')
+    for j, c in enumerate(cols):
+        cx = left + cell_w * j + cell_w / 2
+        out.append(f'<text x="{cx:.1f}" y="{top - 8}" text-anchor="start" fill="#111" transform="rotate(-40 {cx:.1f} {top - 8})">{escape(c)}</text>')
+    for i, r in enumerate(rows):
+        cy = top + cell_h * i
+        out.append(f'<text x="{left - 8}" y="{cy + cell_h / 2 + 4:.1f}" text-anchor="end" fill="#111">{escape(r)}</text>')
+        for j, c in enumerate(cols):
+            cx = left + cell_w * j
+            if (r, c) not in values:
+                out.append(f'<rect x="{cx}" y="{cy}" width="{cell_w - 2}" height="{cell_h - 2}" fill="#f4f4f4" stroke="#ccc"/>')
+                out.append(f'<text x="{cx + cell_w / 2:.1f}" y="{cy + cell_h / 2 + 4:.1f}" text-anchor="middle" fill="#666">no rows</text>')
+                continue
+            v, n = values[(r, c)]
+            fill = _diverging((v or 0.0) / scale) if v is not None else "#f4f4f4"
+            dark = v is not None and abs(v) / scale > 0.6
+            out.append(f'<rect x="{cx}" y="{cy}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{fill}" stroke="#999"/>')
+            text = "undefined" if v is None else _fmt(v)
+            color = "#fff" if dark else "#111"
+            out.append(f'<text x="{cx + cell_w / 2:.1f}" y="{cy + 17}" text-anchor="middle" fill="{color}" font-weight="600">{text}</text>')
+            out.append(f'<text x="{cx + cell_w / 2:.1f}" y="{cy + 31}" text-anchor="middle" fill="{color}" font-size="10">n={n:,}</text>')
+    out.append(f'<text x="4" y="{height - 12}" fill="#333" font-size="11">Blue: below 0; orange: above 0 (full colour at +-{_fmt(scale)}); n: rows.</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def line_chart(
+    xs: Sequence[float | str],
+    series: Sequence[tuple[str, Sequence[float]]],
+    *,
+    title: str,
+    ident: str,
+    x_label: str,
+    y_label: str,
+    faint: Sequence[Sequence[float]] = (),
+) -> str:
+    """Lines over a numeric or categorical x axis; ``faint`` lines (ICE curves) are drawn thin and grey underneath."""
+    width, height, left, right, top, bottom = 520, 280, 60, 20, 14, 50
+    categorical = any(isinstance(v, str) for v in xs)
+    pos = list(range(len(xs))) if categorical else [float(v) for v in xs]  # type: ignore[arg-type]
+    x_lo, x_hi = (min(pos), max(pos)) if pos else (0.0, 1.0)
+    if x_hi == x_lo:
+        x_lo, x_hi = x_lo - 1, x_hi + 1
+    ys = [v for _, s in series for v in s] + [v for s in faint for v in s]
+    y_lo, y_hi = (min(ys), max(ys)) if ys else (0.0, 1.0)
+    if y_hi == y_lo:
+        y_lo, y_hi = y_lo - 1, y_hi + 1
+    pad = (y_hi - y_lo) * 0.05
+    y_lo, y_hi = y_lo - pad, y_hi + pad
+
+    def px(v: float) -> float:
+        return left + (v - x_lo) / (x_hi - x_lo) * (width - left - right)
+
+    def py(v: float) -> float:
+        return top + (1 - (v - y_lo) / (y_hi - y_lo)) * (height - top - bottom)
+
+    main = series[0][1] if series else []
+    words = "; ".join(f"{x}: {_fmt(y)}" for x, y in zip(xs, main))
+    out = _open(width, height, title, f"{y_label} against {x_label}. {series[0][0] if series else ''}: {words}.", ident)
+    for t in _ticks(y_lo, y_hi):
+        out.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" stroke="#e3e3e3"/>')
+        out.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end" fill="#333">{_fmt(t)}</text>')
+    if categorical:
+        for p, label in zip(pos, xs):
+            out.append(f'<text x="{px(p):.1f}" y="{height - bottom + 16}" text-anchor="end" fill="#333" font-size="10" '
+                       f'transform="rotate(-30 {px(p):.1f} {height - bottom + 16})">{escape(str(label)[:18])}</text>')  # fmt: skip
+    else:
+        for t in _ticks(x_lo, x_hi):
+            out.append(f'<text x="{px(t):.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="#333">{_fmt(t)}</text>')
+    out.append(f'<text x="{left + (width - left - right) / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#111">{escape(x_label)}</text>')
+    out.append(f'<text x="14" y="{top + (height - top - bottom) / 2:.1f}" text-anchor="middle" fill="#111" '
+               f'transform="rotate(-90 14 {top + (height - top - bottom) / 2:.1f})">{escape(y_label)}</text>')  # fmt: skip
+    for s in faint:
+        pts = " ".join(f"{px(p):.1f},{py(v):.1f}" for p, v in zip(pos, s))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="#9a9a9a" stroke-opacity="0.35" stroke-width="1"/>')
+    for k, (name, s) in enumerate(series):
+        color = PALETTE[k % len(PALETTE)]
+        pts = " ".join(f"{px(p):.1f},{py(v):.1f}" for p, v in zip(pos, s))
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2.5"/>')
+        for p, v in zip(pos, s):
+            out.append(f'<circle cx="{px(p):.1f}" cy="{py(v):.1f}" r="3" fill="{color}"/>')
+    out.append("</svg>")
+    return "\n".join(out)
