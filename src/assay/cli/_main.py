@@ -22,6 +22,12 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 
+def _add_card_commands() -> None:
+    from assay.cli._card import card_app
+
+    app.add_typer(card_app, name="card")
+
+
 def _fail(exc: Exception) -> None:
     err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(2)
@@ -220,6 +226,9 @@ def demo(
         run_demo(out, replicates=replicates, console=Console())
     except AssayError as exc:
         _fail(exc)
+
+
+_add_card_commands()
 
 
 def main() -> None:

@@ -1,0 +1,330 @@
+"""A card store: immutable versions, a hash-chained log of review actions, Ed25519-signed approvals.
+
+Layout of a store directory::
+
+    versions/0001.json   {"version": 1, "content_hash": "sha256:...", "content": {...}}   written once, never changed
+    log.jsonl            one action per line: seq, time, action, version, content_hash,
+                         from_status, to_status, by, reason, prev (the previous line's hash),
+                         approvals also public_key, key_id and signature; hash (of the line without it)
+
+Status moves only through recorded actions: create (-> Draft), submit (Draft ->
+PendingReview), approve (PendingReview -> Approved, signed), reject
+(PendingReview -> Draft), archive (any -> Archived, final). An approval is
+signed with the reviewer's Ed25519 key over the card name, version, content
+hash, action, reviewer, reason, time and the previous entry's hash, so anyone
+with the public key can check who approved which exact content. Changing an
+approved card's content creates a new Draft version. :meth:`CardStore.verify`
+recomputes every hash and signature: an edited version file, an edited,
+removed or reordered log line, or a forged approval is reported. Against
+someone who can rewrite the whole store and sign with their own key, only a
+list of trusted reviewer keys (``trusted_keys``) helps: verify then reports
+approvals by any other key.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assay._errors import AssayError, ConfigError
+
+__all__ = ["CardStore", "Verification", "content_hash", "generate_key", "key_id", "load_private_key", "load_public_key"]
+
+TRANSITIONS = {  # action -> (allowed from, to)
+    "submit": (("Draft",), "PendingReview"),
+    "approve": (("PendingReview",), "Approved"),
+    "reject": (("PendingReview",), "Draft"),
+    "archive": (("Draft", "PendingReview", "Approved"), "Archived"),
+}
+GENESIS = "0" * 64
+
+
+def _canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    """``sha256:`` + the hex digest of the content's canonical JSON (sorted keys, no spaces)."""
+    return "sha256:" + hashlib.sha256(_canonical(content)).hexdigest()
+
+
+def _entry_hash(entry: dict[str, Any]) -> str:
+    return hashlib.sha256(_canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
+
+
+def _signed_payload(card: str, entry: dict[str, Any]) -> bytes:
+    keys = ("seq", "time", "action", "version", "content_hash", "from_status", "to_status", "by", "reason", "prev", "key_id")
+    return _canonical({"card": card, **{k: entry[k] for k in keys}})
+
+
+# == keys ===========================================================================
+def generate_key(prefix: str | Path, *, passphrase: bytes | None = None) -> tuple[Path, Path]:
+    """Write PREFIX.key (private, PEM, mode 0600) and PREFIX.pub (public, PEM); refuse to overwrite."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private, public = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    for p in (private, public):
+        if p.exists():
+            raise AssayError(f"{p} exists; choose another --out, or move it away (assay never overwrites a key)")
+    key = Ed25519PrivateKey.generate()
+    enc = serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+    private.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public
+
+
+def load_private_key(path: str | Path, *, passphrase: bytes | None = None) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"key file {p} does not exist; `assay card keygen --out NAME` makes one")
+    try:
+        key = serialization.load_pem_private_key(p.read_bytes(), password=passphrase)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"{p} is not a readable private key ({e}); if it is encrypted, set ASSAY_KEY_PASSPHRASE") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"{p} is a {type(key).__name__}; approvals are signed with Ed25519 keys (`assay card keygen`)")
+    return key
+
+
+def load_public_key(path: str | Path) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"public key file {p} does not exist")
+    try:
+        key = serialization.load_pem_public_key(p.read_bytes())
+    except ValueError as e:
+        raise ConfigError(f"{p} is not a PEM public key ({e})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ConfigError(f"{p} is not an Ed25519 public key")
+    return key
+
+
+def _raw_public(key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return bytes(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
+def key_id(public_key: Any) -> str:
+    """The first 16 hex digits of the SHA-256 of the raw public key."""
+    return hashlib.sha256(_raw_public(public_key)).hexdigest()[:16]
+
+
+# == the store ======================================================================
+@dataclass
+class Verification:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    approvals: list[dict[str, Any]] = field(default_factory=list)
+    entries: int = 0
+    versions: int = 0
+
+
+class CardStore:
+    """One model card's versions and review log, in a directory."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "log.jsonl"
+
+    def _version_path(self, version: int) -> Path:
+        return self.path / "versions" / f"{version:04d}.json"
+
+    # -- reading -----------------------------------------------------------------------
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.log_path.exists():
+            return []
+        out = []
+        for i, line in enumerate(self.log_path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise AssayError(f"{self.log_path} line {i} is not JSON: the log was damaged; run assay card verify") from None
+        return out
+
+    def _require(self) -> list[dict[str, Any]]:
+        entries = self.entries()
+        if not entries:
+            raise ConfigError(f"{self.path} holds no model card; `assay card build ANALYSIS_DIR --info INFO.yaml --store {self.path} --by NAME` creates one")
+        return entries
+
+    def latest(self) -> int:
+        return max(int(e["version"]) for e in self._require())
+
+    def status(self, version: int | None = None) -> str:
+        entries = self._require()
+        version = version or max(int(e["version"]) for e in entries)
+        states = [e["to_status"] for e in entries if e["version"] == version]
+        if not states:
+            raise ConfigError(f"{self.path} has no version {version}")
+        return str(states[-1])
+
+    def read(self, version: int | None = None) -> dict[str, Any]:
+        version = version or self.latest()
+        p = self._version_path(version)
+        if not p.exists():
+            raise ConfigError(f"{self.path} has no version {version}")
+        return dict(json.loads(p.read_text(encoding="utf-8")))
+
+    def history(self, version: int) -> list[dict[str, Any]]:
+        return [e for e in self._require() if e["version"] == version]
+
+    @property
+    def name(self) -> str:
+        return str(self.read(1)["content"]["model_overview"]["model_name"])
+
+    # -- writing -----------------------------------------------------------------------
+    def _append(self, entry: dict[str, Any], key: Any = None) -> dict[str, Any]:
+        entries = self.entries()
+        entry = {"seq": len(entries) + 1, "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **entry,
+                 "prev": entries[-1]["hash"] if entries else GENESIS, "key_id": key_id(key.public_key()) if key is not None else None}  # fmt: skip
+        if key is not None:
+            card = entry["card"] if "card" in entry else str(self.read(1)["content"]["model_overview"]["model_name"])
+            entry["public_key"] = base64.b64encode(_raw_public(key.public_key())).decode()
+            entry["signature"] = base64.b64encode(key.sign(_signed_payload(card, entry))).decode()
+        entry["hash"] = _entry_hash(entry)
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return entry
+
+    def add_version(self, content: dict[str, Any], *, by: str) -> tuple[int, bool]:
+        """Store ``content`` as a new Draft version unless it equals the latest; (version, created)."""
+        _need(by, "--by (who builds the card)")
+        digest = content_hash(content)
+        entries = self.entries()
+        if entries:
+            latest = max(int(e["version"]) for e in entries)
+            if self.status(latest) == "Archived":
+                raise AssayError(f"the card in {self.path} is Archived: no more versions can be added (it can still be exported and verified)")
+            if self.read(latest)["content_hash"] == digest:
+                return latest, False
+            if self.name != content["model_overview"]["model_name"]:
+                raise ConfigError(f"{self.path} holds the card of {self.name!r}, not {content['model_overview']['model_name']!r}; use another --store")
+            version = latest + 1
+        else:
+            version = 1
+        target = self._version_path(version)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "x", encoding="utf-8") as fh:  # exclusive: a version is written once
+            json.dump({"version": version, "content_hash": digest, "content": content}, fh, indent=2, sort_keys=True, ensure_ascii=False)
+        self._append({"action": "create", "version": version, "content_hash": digest, "from_status": None, "to_status": "Draft", "by": by,
+                      "reason": "new version" if version > 1 else "card created"})  # fmt: skip
+        return version, True
+
+    def act(self, action: str, *, by: str, reason: str, key: Any = None) -> dict[str, Any]:
+        """Record a review action on the latest version; approvals need the reviewer's Ed25519 private key."""
+        if action not in TRANSITIONS:
+            raise ConfigError(f"unknown action {action!r}; one of {', '.join(TRANSITIONS)}")
+        _need(by, "--by (the reviewer's name)")
+        _need(reason, "--reason")
+        version = self.latest()
+        current = self.status(version)
+        allowed, to = TRANSITIONS[action]
+        if current not in allowed:
+            raise AssayError(f"cannot {action} version {version}: it is {current}; {action} applies to {' or '.join(allowed)}")
+        if action == "approve":
+            if key is None:
+                raise ConfigError("an approval must be signed: give --key with the reviewer's Ed25519 private key (`assay card keygen`)")
+            submitters = [e["by"] for e in self.history(version) if e["action"] in ("create", "submit")]
+            if by in submitters:
+                raise AssayError(f"{by} created or submitted version {version}; a different person must approve it")
+        record = self.read(version)
+        return self._append({"action": action, "version": version, "content_hash": record["content_hash"], "from_status": current, "to_status": to,
+                             "by": by, "reason": reason}, key if action == "approve" else None)  # fmt: skip
+
+    # -- checking ----------------------------------------------------------------------
+    def verify(self, *, trusted_keys: list[Any] | None = None) -> Verification:
+        """Recompute every hash, link, transition and signature; a list of problems (empty when intact)."""
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        problems: list[str] = []
+        entries = self.entries()
+        if not entries:
+            return Verification(False, [f"{self.log_path} is missing or empty"])
+        trusted = {key_id(k) for k in trusted_keys or []}
+        prev = GENESIS
+        status: dict[int, str] = {}
+        version_hash: dict[int, str] = {}
+        approvals = []
+        card = None
+        for i, e in enumerate(entries, 1):
+            where = f"log entry {i} ({e.get('action')} of version {e.get('version')})"
+            if e.get("seq") != i:
+                problems.append(f"{where}: sequence number {e.get('seq')} where {i} was expected (an entry was removed, inserted or reordered)")
+            if e.get("prev") != prev:
+                problems.append(f"{where}: does not link to the entry before it (an entry was removed, inserted, reordered or edited)")
+            if e.get("hash") != _entry_hash(e):
+                problems.append(f"{where}: its content does not match its hash (the entry was edited)")
+            prev = e.get("hash", "")
+            v = int(e.get("version", 0))
+            if e.get("action") == "create":
+                if v in status:
+                    problems.append(f"{where}: version {v} is created twice")
+                version_hash[v] = e.get("content_hash", "")
+                try:
+                    record = self.read(v)
+                except (ConfigError, json.JSONDecodeError):
+                    problems.append(f"{where}: the version file {self._version_path(v)} is missing or unreadable")
+                    record = None
+                if record is not None:
+                    if content_hash(record["content"]) != record.get("content_hash") or record.get("content_hash") != e.get("content_hash"):
+                        problems.append(f"version {v}: the content of {self._version_path(v)} does not match the hash recorded when it was created (the card was edited)")
+                    card = card or record["content"]["model_overview"]["model_name"]
+                status[v] = "Draft"
+                continue
+            allowed, to = TRANSITIONS.get(e.get("action", ""), ((), None))
+            if v not in status:
+                problems.append(f"{where}: acts on a version that was never created")
+            elif status[v] not in allowed or e.get("to_status") != to or e.get("from_status") != status[v]:
+                problems.append(f"{where}: {status[v]} -> {e.get('to_status')} is not an allowed transition")
+            if e.get("content_hash") != version_hash.get(v):
+                problems.append(f"{where}: names content {e.get('content_hash')} but version {v} is {version_hash.get(v)}")
+            if e.get("action") == "approve":
+                try:
+                    pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(e.get("public_key", "")))
+                    pub.verify(base64.b64decode(e.get("signature", "")), _signed_payload(card or "", e))
+                    good = key_id(pub) == e.get("key_id")
+                except (InvalidSignature, ValueError, TypeError):
+                    good = False
+                if not good:
+                    problems.append(f"{where}: the approval signature does not verify (the approval record or the card was altered, or it was not signed by the key it names)")
+                elif trusted_keys is not None and e.get("key_id") not in trusted:
+                    problems.append(f"{where}: signed by key {e.get('key_id')}, which is not among the trusted reviewer keys")
+                approvals.append({"version": v, "by": e.get("by"), "time": e.get("time"), "key_id": e.get("key_id"), "content_hash": e.get("content_hash"), "valid": good})
+            status[v] = e.get("to_status", status.get(v, ""))
+        on_disk = sorted(int(p.stem) for p in (self.path / "versions").glob("*.json")) if (self.path / "versions").exists() else []
+        extra = [v for v in on_disk if v not in version_hash]
+        if extra:
+            problems.append(f"version file(s) {extra} are not in the log (added outside assay)")
+        return Verification(not problems, problems, approvals, len(entries), len(version_hash))
+
+
+def _need(value: str, what: str) -> None:
+    if not value or not str(value).strip():
+        raise ConfigError(f"{what} is required")
