@@ -231,3 +231,25 @@ def test_cli_card_flow_and_verify_exit_codes(analysed, tmp_path):
     version.write_text(version.read_text().replace('"risk_rating": "High"', '"risk_rating": "Low"'))
     tampered = run("verify", store)
     assert tampered.exit_code == 1 and "was edited" in tampered.output
+
+
+def test_card_html_renders_in_chromium_without_errors_or_network(doc, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from assay.report._report import chromium
+
+    store, _ = _signed_store(doc, tmp_path)
+    page_path = tmp_path / "card.html"
+    page_path.write_text(export_card(store, "html"))
+    browser_path = chromium()
+    assert browser_path, "Chromium is needed for this test; `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page()
+        messages, requests = [], []
+        page.on("console", lambda m: messages.append(m.text))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(page_path.resolve().as_uri())
+        assert messages == [] and [u for u in requests if not u.startswith("file://")] == []
+        assert page.locator("text=Approved").first.is_visible() and page.locator("caption").count() == page.locator("table").count()
+        browser.close()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assay._errors import ConfigError
+from assay.report._report import value_name as _value_name
 
 __all__ = ["INFO_TEMPLATE", "RISK_RATINGS", "build_content", "to_html", "to_markdown", "to_sagemaker"]
 
@@ -102,13 +103,6 @@ def _load_info(info: str | Path | dict[str, Any]) -> dict[str, Any]:
     if rating not in RISK_RATINGS:
         raise ConfigError(f"risk_rating must be one of {', '.join(RISK_RATINGS)}, got {rating!r}")
     return data
-
-
-def _value_name(v: dict[str, Any]) -> str:
-    val = v.get("value_or_threshold")
-    if isinstance(val, list):
-        return " & ".join(" & ".join(map(str, x)) if isinstance(x, list) else str(x) for x in val)
-    return str(val)
 
 
 def build_content(analysis: dict[str, Any], info: str | Path | dict[str, Any]) -> dict[str, Any]:

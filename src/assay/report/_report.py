@@ -69,7 +69,8 @@ def _stages(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return [(stage, title, doc[key]) for key, (stage, title) in STAGES.items() if isinstance(doc.get(key), dict)]
 
 
-def _value_name(v: dict[str, Any]) -> str:
+def value_name(v: dict[str, Any]) -> str:
+    """How a facet value is named in reports and cards: intersections joined with ' & '."""
     val = v.get("value_or_threshold")
     if isinstance(val, list):
         return " & ".join(" & ".join(map(str, x)) if isinstance(x, list) else str(x) for x in val)
@@ -146,7 +147,7 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any] | None:
                     total += 1
                     if m.get("significant"):
                         sig += 1
-                        findings.append({"stage": title, "facet": facet, "group": _value_name(v), "metric": m["name"], "cell": _cell(m, stage=stage, facet=facet, value=_value_name(v), metric=m["name"]),
+                        findings.append({"stage": title, "facet": facet, "group": value_name(v), "metric": m["name"], "cell": _cell(m, stage=stage, facet=facet, value=value_name(v), metric=m["name"]),
                                          "n": v["group"]["size"], "rest": v["group"]["rest_size"], "small": v["group"].get("small", False)})  # fmt: skip
         counts.append({"stage": title, "total": total, "significant": sig})
     if not counts:
@@ -161,7 +162,7 @@ def _facets(doc: dict[str, Any]) -> dict[str, Any] | None:
     chart = 0
     for stage, title, body in _stages(doc):
         for facet, values in body.get("facets", {}).items():
-            groups = [{"name": _value_name(v), "n": v["group"]["size"], "rest": v["group"]["rest_size"], "small": v["group"].get("small", False)} for v in values]
+            groups = [{"name": value_name(v), "n": v["group"]["size"], "rest": v["group"]["rest_size"], "small": v["group"].get("small", False)} for v in values]
             names: list[str] = []
             for v in values:
                 names += [m["name"] for m in v.get("metrics", []) if m["name"] not in names]
@@ -170,7 +171,7 @@ def _facets(doc: dict[str, Any]) -> dict[str, Any] | None:
                 cells = []
                 for v in values:
                     m = next((m for m in v.get("metrics", []) if m["name"] == name), None)
-                    cells.append(_cell(m, stage=stage, facet=facet, value=_value_name(v), metric=name) if m else None)
+                    cells.append(_cell(m, stage=stage, facet=facet, value=value_name(v), metric=name) if m else None)
                 table.append({"metric": name, "cells": cells})
             charts = []
             for name in [h for h in HEADLINE[stage] if h in names][:3]:
@@ -278,10 +279,10 @@ def _limits(doc: dict[str, Any]) -> dict[str, Any] | None:
             for v in values:
                 g = v["group"]
                 if g.get("small"):
-                    small.append(f"{facet} = {_value_name(v)} ({title.lower()}): {g['size']:,} rows against {g['rest_size']:,}")
+                    small.append(f"{facet} = {value_name(v)} ({title.lower()}): {g['size']:,} rows against {g['rest_size']:,}")
                 for m in v.get("metrics", []):
                     if m.get("value") is None:
-                        undefined.setdefault(m.get("reason") or "no reason given", []).append(f"{m['name']} for {facet} = {_value_name(v)}")
+                        undefined.setdefault(m.get("reason") or "no reason given", []).append(f"{m['name']} for {facet} = {value_name(v)}")
     warnings = list(doc.get("warnings", [])) + list((doc.get("explanations") or {}).get("warnings", []))
     return {"small": small, "undefined": sorted(undefined.items(), key=lambda kv: -len(kv[1])), "warnings": warnings,
             "min_group_size": doc.get("settings", {}).get("min_group_size")}  # fmt: skip
