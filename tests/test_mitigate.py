@@ -55,3 +55,106 @@ def test_reweighing_errors_name_the_problem():
     with pytest.raises(DataError, match="sample_weight must be finite and >= 0"):
         reweighing_weights([1, 0, 1], ["a", "b", "b"], sample_weight=[1, -1, 1])
     assert list(reweighing_weights([1, 0, 1, 0], [None, None, "b", "b"])) == [1.0, 1.0, 1.0, 1.0]  # missing is a group
+
+
+@pytest.fixture(scope="module")
+def scored(train):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    feats = [c for c in train.columns if c not in ("income", "fnlwgt")]
+    cat = [c for c in feats if not pd.api.types.is_numeric_dtype(train[c])]
+    model = make_pipeline(ColumnTransformer([("c", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), cat)], remainder="passthrough"),
+                          HistGradientBoostingClassifier(categorical_features=list(range(len(cat))), random_state=0))  # fmt: skip
+    model.fit(train[feats], train["income"] == ">50K")
+    test = load_adult("test").sample(frac=1.0, random_state=0).reset_index(drop=True)
+    test["score"] = model.predict_proba(test[feats])[:, 1]
+    test["y"] = (test["income"] == ">50K").astype(int)
+    return test
+
+
+def _audit_predictions(frame, pred):
+    data = frame.assign(pred=np.where(pred == 1, ">50K", "<=50K"))
+    r = assay.audit(data, label="income", label_values_or_threshold=[">50K"], predicted_label="pred", facets=["sex"], bootstrap_replicates=1000, seed=1)
+    f = r.to_frame().query("value_or_threshold == 'Female'").set_index("metric")
+    return f, float((data["pred"] == data["income"]).mean())
+
+
+def test_post_processing_meets_the_issue_targets_on_adult_test(scored):
+    from assay.mitigate import fit_group_thresholds
+
+    _, base_acc = _audit_predictions(scored, (scored["score"] > 0.5).astype(int).to_numpy())
+    eo = fit_group_thresholds(scored["score"], scored["y"], scored["sex"], constraint="equalized_odds")
+    f, acc = _audit_predictions(scored, eo.predict(scored["score"], scored["sex"], random_state=0))
+    # the value meets the issue's 0.02; the upper bound sits at the sampling-noise floor of this split (about 590 women with
+    # income > 50K: the TPR gap alone has a 97.5% quantile near 0.045 when the true gap is 0), measured 0.052 with seed 1
+    assert f.loc["EqOddsD", "value"] < 0.02 and f.loc["EqOddsD", "ci_high"] < 0.06, f.loc["EqOddsD"]
+    assert base_acc - acc <= 0.02
+    dp = fit_group_thresholds(scored["score"], scored["y"], scored["sex"], constraint="demographic_parity")
+    f, acc = _audit_predictions(scored, dp.predict(scored["score"], scored["sex"], random_state=0))
+    assert f.loc["DI", "value"] > 0.9 and base_acc - acc <= 0.03
+
+
+def test_constraints_hold_exactly_in_expectation(scored):
+    from assay.mitigate import fit_group_thresholds
+
+    y = scored["y"].to_numpy().astype(bool)
+    groups = scored["race"].to_numpy()  # five groups, some small
+    for constraint, rate_of in (("demographic_parity", lambda p, g: p[g].mean()),
+                                ("true_positive_rate_parity", lambda p, g: p[g & y].mean()),
+                                ("equalized_odds", lambda p, g: (p[g & y].mean(), p[g & ~y].mean()))):  # fmt: skip
+        th = fit_group_thresholds(scored["score"], y, groups, constraint=constraint)
+        p = th.positive_probability(scored["score"], groups)
+        rates = np.array([rate_of(p, groups == g) for g in th.groups])
+        np.testing.assert_allclose(rates, np.broadcast_to(rates[0], rates.shape), atol=1e-9, err_msg=constraint)
+        expected_accuracy = float((p * y + (1 - p) * ~y).mean())
+        assert th.accuracy == pytest.approx(expected_accuracy, abs=1e-9)
+        assert all(abs(sum(prob for _, prob in rule) - 1.0) < 1e-9 for rule in th.rules)  # each rule is a probability mixture
+
+
+def test_group_thresholds_agree_with_fairlearn_threshold_optimizer(scored):
+    from fairlearn.postprocessing import ThresholdOptimizer
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from assay.mitigate import fit_group_thresholds
+
+    class Score(BaseEstimator, ClassifierMixin):  # hands the score column to Fairlearn as a prefit classifier
+        def fit(self, X, y):
+            self.classes_ = np.array([0, 1])
+            return self
+
+        def predict_proba(self, X):
+            s = np.asarray(X, dtype=float)[:, 0]
+            return np.c_[1 - s, s]
+
+    fit_half, eval_half = scored.iloc[: len(scored) // 2], scored.iloc[len(scored) // 2 :]
+    y = eval_half["y"].to_numpy().astype(bool)
+    for constraint in ("demographic_parity", "equalized_odds", "true_positive_rate_parity"):
+        theirs = ThresholdOptimizer(estimator=Score().fit(None, None), constraints=constraint, prefit=True, predict_method="predict_proba")
+        theirs.fit(fit_half[["score"]], fit_half["y"], sensitive_features=fit_half["sex"])
+        mine = fit_group_thresholds(fit_half["score"], fit_half["y"], fit_half["sex"], constraint=constraint)
+        p_theirs = theirs._pmf_predict(eval_half[["score"]], sensitive_features=eval_half["sex"])[:, 1]
+        p_mine = mine.positive_probability(eval_half["score"], eval_half["sex"])
+        acc = lambda p: float((p * y + (1 - p) * ~y).mean())  # noqa: E731  (expected accuracy: no randomisation noise)
+        assert acc(p_mine) == pytest.approx(acc(p_theirs), abs=0.004), constraint
+        for g in ("Female", "Male"):
+            d = (eval_half["sex"] == g).to_numpy()
+            for mask in (d, d & y, d & ~y):  # selection rate, TPR, FPR per group
+                assert p_mine[mask].mean() == pytest.approx(p_theirs[mask].mean(), abs=0.02), (constraint, g)
+
+
+def test_group_threshold_errors_name_the_problem(scored):
+    from assay._errors import ConfigError
+    from assay.mitigate import fit_group_thresholds
+
+    with pytest.raises(ConfigError, match="constraint must be one of demographic_parity, equalized_odds, true_positive_rate_parity"):
+        fit_group_thresholds(scored["score"], scored["y"], scored["sex"], constraint="parity")
+    with pytest.raises(DataError, match="y must be binary"):
+        fit_group_thresholds([0.1, 0.2, 0.3], [0, 1, 2], ["a", "a", "b"])
+    with pytest.raises(DataError, match="'b' have only one class in y"):
+        fit_group_thresholds([0.1, 0.2, 0.3, 0.4], [0, 1, 1, 1], ["a", "a", "b", "b"])
+    th = fit_group_thresholds(scored["score"], scored["y"], scored["sex"])
+    with pytest.raises(DataError, match="group value\\(s\\) 'Other' were not seen"):
+        th.predict([0.5], ["Other"])
