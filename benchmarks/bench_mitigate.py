@@ -21,12 +21,8 @@ import pandas as pd
 def main() -> None:
     from fairlearn.postprocessing import ThresholdOptimizer
     from sklearn.base import BaseEstimator, ClassifierMixin
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OrdinalEncoder
 
-    from assay.datasets import load_adult
+    from assay.datasets import adult_model, load_adult
     from assay.mitigate import fit_group_thresholds
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,9 +31,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     train, test = load_adult("train"), load_adult("test")
     feats = [c for c in train.columns if c not in ("income", "fnlwgt")]
-    cat = [c for c in feats if not pd.api.types.is_numeric_dtype(train[c])]
-    model = make_pipeline(ColumnTransformer([("c", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), cat)], remainder="passthrough"),
-                          HistGradientBoostingClassifier(categorical_features=list(range(len(cat))), random_state=0))  # fmt: skip
+    model = adult_model(feats)
     model.fit(train[feats], train["income"] == ">50K")
     score = model.predict_proba(test[feats])[:, 1]
     idx = np.random.default_rng(0).integers(0, len(test), args.rows)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import assay
-from assay.datasets import load_adult
+from assay.datasets import adult_model, load_adult
 
 
 @pytest.fixture(scope="session")
@@ -30,20 +30,11 @@ def adult_scored() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def analysed(tmp_path_factory) -> Path:
     """Audit (score, intersectional facet, continuous facet) and explanation of a real model, in one analysis.json."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OrdinalEncoder
-
     from assay.explain import explain
 
     train, test = load_adult("train"), load_adult("test").sample(6000, random_state=0).reset_index(drop=True)
     features = [c for c in train.columns if c not in ("income", "fnlwgt", "sex")]
-    cat = [c for c in features if not pd.api.types.is_numeric_dtype(train[c])]
-    model = make_pipeline(
-        ColumnTransformer([("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), cat)], remainder="passthrough"),
-        HistGradientBoostingClassifier(max_iter=50, categorical_features=list(range(len(cat))), random_state=0),
-    ).fit(train[features], train["income"] == ">50K")
+    model = adult_model(features, max_iter=50).fit(train[features], train["income"] == ">50K")
     test["score"] = model.predict_proba(test[features])[:, 1]
     result = assay.audit(test, label="income", label_values_or_threshold=[">50K"], probability="score", group_variable="education",
                          facets=["sex", "race", ["sex", "race"], assay.Facet(("age",), threshold=40)], bootstrap_replicates=200)  # fmt: skip

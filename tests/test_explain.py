@@ -11,7 +11,7 @@ import pytest
 
 import assay.explain as ex
 from assay._errors import ConfigError, DataError
-from assay.datasets import load_adult
+from assay.datasets import adult_model, load_adult
 from assay.explain._shapley import exact_shapley, sampled_shapley
 
 NUMERIC = ["age", "education-num", "hours-per-week", "capital-gain", "capital-loss"]
@@ -71,18 +71,9 @@ def test_sampling_is_additive_unbiased_and_its_standard_errors_are_calibrated(sm
 
 @pytest.fixture(scope="module")
 def pipeline_without_sex(adult):
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OrdinalEncoder
-
     train, _ = adult
     features = [c for c in train.columns if c not in ("income", "fnlwgt", "sex")]
-    cat = [c for c in features if not pd.api.types.is_numeric_dtype(train[c])]
-    model = make_pipeline(
-        ColumnTransformer([("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), cat)], remainder="passthrough"),
-        HistGradientBoostingClassifier(max_iter=60, categorical_features=list(range(len(cat))), random_state=0),
-    )
+    model = adult_model(features, max_iter=60)
     return model.fit(train[features], train["income"] == ">50K"), features
 
 

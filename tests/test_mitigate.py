@@ -10,7 +10,7 @@ import pytest
 
 import assay
 from assay._errors import DataError
-from assay.datasets import load_adult
+from assay.datasets import adult_model, load_adult
 from assay.mitigate import reweighing_weights
 
 
@@ -59,15 +59,8 @@ def test_reweighing_errors_name_the_problem():
 
 @pytest.fixture(scope="module")
 def scored(train):
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OrdinalEncoder
-
     feats = [c for c in train.columns if c not in ("income", "fnlwgt")]
-    cat = [c for c in feats if not pd.api.types.is_numeric_dtype(train[c])]
-    model = make_pipeline(ColumnTransformer([("c", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), cat)], remainder="passthrough"),
-                          HistGradientBoostingClassifier(categorical_features=list(range(len(cat))), random_state=0))  # fmt: skip
+    model = adult_model(feats)
     model.fit(train[feats], train["income"] == ">50K")
     test = load_adult("test").sample(frac=1.0, random_state=0).reset_index(drop=True)
     test["score"] = model.predict_proba(test[feats])[:, 1]

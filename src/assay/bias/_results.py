@@ -16,6 +16,13 @@ __all__ = ["AuditResult", "FacetValueResult", "GroupStats", "MetricResult", "Sta
 SCHEMA_VERSION = "1.2.0"
 
 
+def document_header() -> dict[str, Any]:
+    """The fields every analysis.json starts with: Clarify's version, the schema version, and what wrote it."""
+    from assay import __version__
+
+    return {"version": "1.0", "schema_version": SCHEMA_VERSION, "generator": {"name": "assay", "version": __version__}}
+
+
 @dataclass
 class MetricResult:
     """One metric for one facet value: value, interval, test and, if undefined, why."""
@@ -112,12 +119,7 @@ class AuditResult:
         return notebook_html(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
-        from assay import __version__
-
-        out: dict[str, Any] = {
-            "version": "1.0",
-            "schema_version": SCHEMA_VERSION,
-            "generator": {"name": "assay", "version": __version__},
+        out: dict[str, Any] = document_header() | {
             "dataset": {k: _clean(v) for k, v in self.dataset.items()},
             "settings": {k: _clean(v) for k, v in self.settings.items()},
             "warnings": list(self.warnings),

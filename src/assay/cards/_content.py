@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assay._errors import ConfigError
-from assay.report._report import value_name as _value_name
+from assay.report import value_name as _value_name
 
 __all__ = ["INFO_TEMPLATE", "RISK_RATINGS", "build_content", "to_html", "to_markdown", "to_sagemaker"]
 

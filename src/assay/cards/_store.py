@@ -170,11 +170,12 @@ class CardStore:
             raise ConfigError(f"{self.path} holds no model card; `assay card build ANALYSIS_DIR --info INFO.yaml --store {self.path} --by NAME` creates one")
         return entries
 
-    def latest(self) -> int:
-        return max(int(e["version"]) for e in self._require())
+    def latest(self, entries: list[dict[str, Any]] | None = None) -> int:
+        return max(int(e["version"]) for e in entries or self._require())
 
-    def status(self, version: int | None = None) -> str:
-        entries = self._require()
+    def status(self, version: int | None = None, entries: list[dict[str, Any]] | None = None) -> str:
+        """A version's status (default: the latest's), replayed from the log (or from ``entries`` already read)."""
+        entries = entries or self._require()
         version = version or max(int(e["version"]) for e in entries)
         states = [e["to_status"] for e in entries if e["version"] == version]
         if not states:
@@ -188,8 +189,8 @@ class CardStore:
             raise ConfigError(f"{self.path} has no version {version}")
         return dict(json.loads(p.read_text(encoding="utf-8")))
 
-    def history(self, version: int) -> list[dict[str, Any]]:
-        return [e for e in self._require() if e["version"] == version]
+    def history(self, version: int, entries: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        return [e for e in entries or self._require() if e["version"] == version]
 
     @property
     def name(self) -> str:
@@ -201,7 +202,7 @@ class CardStore:
         entry = {"seq": len(entries) + 1, "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **entry,
                  "prev": entries[-1]["hash"] if entries else GENESIS, "key_id": key_id(key.public_key()) if key is not None else None}  # fmt: skip
         if key is not None:
-            card = entry["card"] if "card" in entry else str(self.read(1)["content"]["model_overview"]["model_name"])
+            card = self.name
             entry["public_key"] = base64.b64encode(_raw_public(key.public_key())).decode()
             entry["signature"] = base64.b64encode(key.sign(_signed_payload(card, entry))).decode()
         entry["hash"] = _entry_hash(entry)
@@ -218,8 +219,8 @@ class CardStore:
         digest = content_hash(content)
         entries = self.entries()
         if entries:
-            latest = max(int(e["version"]) for e in entries)
-            if self.status(latest) == "Archived":
+            latest = self.latest(entries)
+            if self.status(latest, entries) == "Archived":
                 raise AssayError(f"the card in {self.path} is Archived: no more versions can be added (it can still be exported and verified)")
             if self.read(latest)["content_hash"] == digest:
                 return latest, False
@@ -242,15 +243,16 @@ class CardStore:
             raise ConfigError(f"unknown action {action!r}; one of {', '.join(TRANSITIONS)}")
         _need(by, "--by (the reviewer's name)")
         _need(reason, "--reason")
-        version = self.latest()
-        current = self.status(version)
+        entries = self._require()  # read the log once for the checks
+        version = self.latest(entries)
+        current = self.status(version, entries)
         allowed, to = TRANSITIONS[action]
         if current not in allowed:
             raise AssayError(f"cannot {action} version {version}: it is {current}; {action} applies to {' or '.join(allowed)}")
         if action == "approve":
             if key is None:
                 raise ConfigError("an approval must be signed: give --key with the reviewer's Ed25519 private key (`assay card keygen`)")
-            submitters = [e["by"] for e in self.history(version) if e["action"] in ("create", "submit")]
+            submitters = [e["by"] for e in self.history(version, entries) if e["action"] in ("create", "submit")]
             if by in submitters:
                 raise AssayError(f"{by} created or submitted version {version}; a different person must approve it")
         record = self.read(version)

@@ -57,10 +57,10 @@ def build(
 ) -> None:
     """Fill a card from analysis.json and the YAML; store it as a new Draft version (unchanged content: no new version)."""
     from assay.cards import CardStore, build_content
-    from assay.report._report import _load
+    from assay.report import load_analysis
 
     def go() -> None:
-        content = build_content(_load(analysis), info)
+        content = build_content(load_analysis(analysis), info)
         version, created = CardStore(store).add_version(content, by=by)
         s = CardStore(store)
         if created:

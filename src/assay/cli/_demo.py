@@ -65,28 +65,16 @@ explain:
 
 def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     import numpy as np
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OrdinalEncoder
-
     from assay._config import audit_config
     from assay.cli._render import render_audit
-    from assay.datasets import load_adult
+    from assay.datasets import adult_model, load_adult
 
     out.mkdir(parents=True, exist_ok=True)
     console.print("[bold]assay demo[/]: UCI Adult (census income), bundled with assay; provenance in assay/datasets/PROVENANCE.md")
     train, test = load_adult("train"), load_adult("test")
     features = [c for c in train.columns if c not in ("income", "fnlwgt")]
-    categorical = [c for c in features if train[c].dtype == object or str(train[c].dtype).startswith(("str", "string"))]
     t0 = time.perf_counter()
-    model = make_pipeline(
-        ColumnTransformer(
-            [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), categorical)],
-            remainder="passthrough",
-        ),
-        HistGradientBoostingClassifier(categorical_features=list(range(len(categorical))), random_state=0),
-    )
+    model = adult_model(features)
     model.fit(train[features], (train["income"] == ">50K").astype(int))
     proba = model.predict_proba(test[features])[:, 1]
     scored = test.copy()

@@ -173,13 +173,9 @@ def write_explanations(result: Any, out: Path, *, save_local: bool) -> list[Path
             doc = json.loads(target.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise AssayError(f"{target} exists but is not valid JSON ({exc}); move it away or choose another --out") from None
-    from assay import __version__
-    from assay.bias._results import SCHEMA_VERSION
+    from assay.bias._results import document_header
 
-    doc.setdefault("version", "1.0")
-    doc["schema_version"] = SCHEMA_VERSION
-    doc["generator"] = {"name": "assay", "version": __version__}
-    doc["explanations"] = result.to_dict()
+    doc = doc | document_header() | {"explanations": result.to_dict()}
     _write_atomic(target, json.dumps(doc, indent=2))
     written = [target]
     if save_local:

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ADULT_COLUMNS", "GERMAN_COLUMNS", "german_value_maps", "load_adult", "load_german"]
+__all__ = ["ADULT_CATEGORICAL", "ADULT_COLUMNS", "GERMAN_COLUMNS", "adult_model", "german_value_maps", "load_adult", "load_german"]
 
 ADULT_COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
     "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
     "hours-per-week", "native-country", "income",
 ]  # fmt: skip
+
+ADULT_CATEGORICAL = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "sex", "native-country"]
 
 GERMAN_COLUMNS = [
     "status", "duration", "credit_history", "purpose", "credit_amount", "savings",
@@ -88,3 +90,21 @@ def german_value_maps() -> dict[str, dict[str, str]]:
     """The meaning of each German-credit code, from the UCI documentation."""
     with open(_path("german_values_maps.json")) as fh:
         return json.load(fh)
+
+
+def adult_model(features: list[str], *, max_iter: int = 100, random_state: int = 0) -> Any:
+    """The unfitted model the demo, tests and benchmarks train on Adult: ordinal-encoded categories into HistGradientBoosting.
+
+    The categorical columns among ``features`` are encoded first (unknown values as -1) and declared categorical to the
+    booster; the numeric ones pass through after them.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    categorical = [c for c in features if c in ADULT_CATEGORICAL]
+    return make_pipeline(
+        ColumnTransformer([("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), categorical)], remainder="passthrough"),
+        HistGradientBoostingClassifier(max_iter=max_iter, categorical_features=list(range(len(categorical))), random_state=random_state),
+    )

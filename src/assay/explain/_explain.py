@@ -55,12 +55,10 @@ class ExplainResult:
 
     def _repr_html_(self) -> str:
         """Rich display in notebooks: the explanation part of ``assay report``."""
-        from assay import __version__
-        from assay.bias._results import SCHEMA_VERSION
+        from assay.bias._results import document_header
         from assay.report import notebook_html
 
-        return notebook_html({"version": "1.0", "schema_version": SCHEMA_VERSION, "generator": {"name": "assay", "version": __version__},
-                              "explanations": self.to_dict()})  # fmt: skip
+        return notebook_html(document_header() | {"explanations": self.to_dict()})
 
     def local_frame(self) -> Any:
         """Local attributions with the expected value, the prediction and each attribution's standard error."""
@@ -217,11 +215,8 @@ def explain(
                            background=bg, background_weights=weights / weights.sum())  # fmt: skip
     if facets:
         say("importance by group, and the share carried by each facet's proxies")
-        result.by_group = _by_group(frame, rows, est.values, feats, facets, proxies, confidence_level, bootstrap_replicates, rng)
-        small = [f"{facet}={v['value']} ({v['rows']})" for facet, info in result.by_group.items() for v in info["values"] if v["rows"] < min_group_size]
-        for facet, info in result.by_group.items():
-            for v in info["values"]:
-                v["small_group"] = v["rows"] < min_group_size
+        result.by_group = _by_group(frame, rows, est.values, feats, facets, proxies, confidence_level, bootstrap_replicates, rng, min_group_size)
+        small = [f"{facet}={v['value']} ({v['rows']})" for facet, info in result.by_group.items() for v in info["values"] if v["small_group"]]
         if small:
             warnings.append(f"groups with fewer than {min_group_size} explained rows: {', '.join(small)}; their importance and "
                             "shares rest on few rows (wide intervals); explain more rows (max_rows) to narrow them")  # fmt: skip
@@ -417,7 +412,7 @@ def _association(frame: Any, facet: str, feature: str) -> float:
 
 
 def _by_group(frame: Any, rows: Any, phi: np.ndarray, feats: list[str], facets: Sequence[str], proxies: int, level: float,
-              replicates: int, rng: np.random.Generator) -> dict[str, Any]:  # fmt: skip
+              replicates: int, rng: np.random.Generator, min_group_size: int) -> dict[str, Any]:  # fmt: skip
     out: dict[str, Any] = {}
     absphi = np.abs(phi)
     for facet in facets:
@@ -429,7 +424,7 @@ def _by_group(frame: Any, rows: Any, phi: np.ndarray, feats: list[str], facets: 
         values = []
         for value in sorted(set(groups)):
             d = groups == value
-            entry: dict[str, Any] = {"value": value, "rows": int(d.sum()), "rest_rows": int((~d).sum())}
+            entry: dict[str, Any] = {"value": value, "rows": int(d.sum()), "rest_rows": int((~d).sum()), "small_group": bool(d.sum() < min_group_size)}
             if d.sum() == 0 or (~d).sum() == 0:
                 entry["reason"] = "no explained row in this group or in the rest"
                 values.append(entry)

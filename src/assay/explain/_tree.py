@@ -22,7 +22,7 @@ the attributions are exact for the input features themselves.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -218,7 +218,7 @@ def _xgboost(model: Any, output: str) -> TreeEnsemble | str:
         cats_nodes, cats_seg, cats_size, cats = (tree.get(k, []) for k in ("categories_nodes", "categories_segments", "categories_sizes", "categories"))
         cat_of = {int(nid): (int(cats_seg[i]), int(cats_size[i])) for i, nid in enumerate(cats_nodes)}
 
-        def children(i: int, tree: Any = tree) -> tuple[Any, ...]:
+        def children(i: int) -> tuple[Any, ...]:  # called at once, in this iteration
             if left[i] == -1:
                 return (cond[i],)
             if split_type[i] == 1:  # categorical: the listed categories go right
@@ -318,8 +318,7 @@ def _sklearn(model: Any, output: str) -> TreeEnsemble | str:
         b = _Builder()
         for est in model.estimators_[:, 0]:
             _sk_tree(b, est.tree_, lambda v: v[0, 0])
-        ens = b.build(base=float(np.ravel(init)[0]), scale=float(model.learning_rate), description=f"{name}, {b.trees} trees")
-        return ens
+        return b.build(base=float(np.ravel(init)[0]), scale=float(model.learning_rate), description=f"{name}, {b.trees} trees")
     if name.startswith(("DecisionTree", "ExtraTree", "RandomForest", "ExtraTrees")):
         if classifier and output != "probability":
             return f"{name}'s probability is a sum over trees, its log-odds are not; explain the probability (use_logit: false)"

@@ -21,7 +21,7 @@ from typing import Any
 from assay._errors import AssayError, ConfigError
 from assay.report._svg import PALETTE, bar_chart, heatmap, line_chart
 
-__all__ = ["SECTIONS", "Section", "fmt", "notebook_html", "render_report", "write_report"]
+__all__ = ["SECTIONS", "Section", "fmt", "load_analysis", "notebook_html", "render_report", "value_name", "write_report"]
 
 STAGES = {"pre_training_bias_metrics": ("pre_training", "Data, pre-training"), "post_training_bias_metrics": ("post_training", "Model, post-training")}
 HEADLINE = {"pre_training": ["DPL", "MDL", "KS2L"], "post_training": ["DPPL", "DI", "EqOddsD", "AUCD", "MDP"]}
@@ -294,7 +294,7 @@ def render_report(doc: dict[str, Any] | str | Path, *, title: str | None = None)
     import jinja2
 
     if not isinstance(doc, dict):
-        doc = _load(Path(doc))
+        doc = load_analysis(Path(doc))
     env = jinja2.Environment(loader=jinja2.PackageLoader("assay.report", "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)  # fmt: skip
     env.filters["fmt"] = fmt
@@ -315,7 +315,9 @@ def notebook_html(doc: dict[str, Any], *, height: int = 640) -> str:
             f'style="width: 100%; height: {height}px; border: 1px solid #ddd;"></iframe>')  # fmt: skip
 
 
-def _load(path: Path) -> dict[str, Any]:
+def load_analysis(path: str | Path) -> dict[str, Any]:
+    """An analysis.json document (a directory holding it, or the file), with a clear error when it is missing or holds no results."""
+    path = Path(path)
     target = path / "analysis.json" if path.is_dir() else path
     if not target.exists():
         raise ConfigError(f"{target} does not exist; run assay audit or assay explain with --out {path} first")
@@ -331,7 +333,7 @@ def _load(path: Path) -> dict[str, Any]:
 def write_report(directory: str | Path, *, pdf: bool = False, title: str | None = None) -> list[Path]:
     """Write DIRECTORY/report.html (and report.pdf with ``pdf``) from DIRECTORY/analysis.json; the paths written."""
     directory = Path(directory)
-    html = render_report(_load(directory), title=title)
+    html = render_report(load_analysis(directory), title=title)
     target = directory / "report.html"
     tmp = target.with_suffix(".html.tmp")
     tmp.write_text(html, encoding="utf-8")

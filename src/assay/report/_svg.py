@@ -39,6 +39,14 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return [round(start + i * step, 12) for i in range(int((hi - start) / step) + 1)]
 
 
+def _extent(values: Sequence[float], *, pad: float) -> tuple[float, float]:
+    """The axis range of ``values`` (0..1 when empty, +-1 around a single value), widened by ``pad`` of its span on each side."""
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    if hi == lo:
+        lo, hi = lo - 1, hi + 1
+    return lo - pad * (hi - lo), hi + pad * (hi - lo)
+
+
 def _open(width: int, height: int, title: str, desc: str, ident: str) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
@@ -69,11 +77,7 @@ def bar_chart(
     finite = [v for v in values if v is not None and math.isfinite(v)]
     finite += [c for pair in cis for c in pair if c is not None and math.isfinite(c)]
     finite += [reference] if reference is not None else []
-    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
-    if hi == lo:
-        lo, hi = lo - 1, hi + 1
-    pad = (hi - lo) * 0.05
-    lo, hi = lo - pad, hi + pad
+    lo, hi = _extent(finite, pad=0.05)
 
     def x(v: float) -> float:
         return label_w + (v - lo) / (hi - lo) * plot_w
@@ -179,15 +183,8 @@ def line_chart(
     width, height, left, right, top, bottom = 520, 280, 60, 20, 14, 50
     categorical = any(isinstance(v, str) for v in xs)
     pos = list(range(len(xs))) if categorical else [float(v) for v in xs]  # type: ignore[arg-type]
-    x_lo, x_hi = (min(pos), max(pos)) if pos else (0.0, 1.0)
-    if x_hi == x_lo:
-        x_lo, x_hi = x_lo - 1, x_hi + 1
-    ys = [v for _, s in series for v in s] + [v for s in faint for v in s]
-    y_lo, y_hi = (min(ys), max(ys)) if ys else (0.0, 1.0)
-    if y_hi == y_lo:
-        y_lo, y_hi = y_lo - 1, y_hi + 1
-    pad = (y_hi - y_lo) * 0.05
-    y_lo, y_hi = y_lo - pad, y_hi + pad
+    x_lo, x_hi = _extent(pos, pad=0.0)
+    y_lo, y_hi = _extent([v for _, s in series for v in s] + [v for s in faint for v in s], pad=0.05)
 
     def px(v: float) -> float:
         return left + (v - x_lo) / (x_hi - x_lo) * (width - left - right)
