@@ -32,6 +32,8 @@ test-all: $(STAMP_TEST)
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_explain.py
+	$(BIN)/python benchmarks/bench_explain_jobs.py
+	$(BIN)/python benchmarks/bench_mitigate.py
 
 lint: $(STAMP_TEST)
 	$(BIN)/python -m mypy src
