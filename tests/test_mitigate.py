@@ -48,7 +48,7 @@ def test_reweighing_equals_aif360(train):
 
 
 def test_reweighing_errors_name_the_problem():
-    with pytest.raises(DataError, match="sensitive_features has 3 rows and y has 2"):
+    with pytest.raises(DataError, match="sensitive_features has 3 rows and the data has 2"):
         reweighing_weights([1, 0], ["a", "b", "c"])
     with pytest.raises(DataError, match="1 missing labels"):
         reweighing_weights(pd.Series([1, None, 0]), ["a", "b", "c"])
@@ -100,7 +100,8 @@ def test_constraints_hold_exactly_in_expectation(scored):
     groups = scored["race"].to_numpy()  # five groups, some small
     for constraint, rate_of in (("demographic_parity", lambda p, g: p[g].mean()),
                                 ("true_positive_rate_parity", lambda p, g: p[g & y].mean()),
-                                ("equalized_odds", lambda p, g: (p[g & y].mean(), p[g & ~y].mean()))):  # fmt: skip
+                                ("equalized_odds", lambda p, g: (p[g & y].mean(), p[g & ~y].mean())),
+                                ("predictive_parity", lambda p, g: (p * y)[g].sum() / p[g].sum())):  # fmt: skip
         th = fit_group_thresholds(scored["score"], y, groups, constraint=constraint)
         p = th.positive_probability(scored["score"], groups)
         rates = np.array([rate_of(p, groups == g) for g in th.groups])
@@ -108,6 +109,39 @@ def test_constraints_hold_exactly_in_expectation(scored):
         expected_accuracy = float((p * y + (1 - p) * ~y).mean())
         assert th.accuracy == pytest.approx(expected_accuracy, abs=1e-9)
         assert all(abs(sum(prob for _, prob in rule) - 1.0) < 1e-9 for rule in th.rules)  # each rule is a probability mixture
+    both = scored[["sex", "race"]]  # intersectional groups: ten of them, the smallest with 30-odd rows
+    th = fit_group_thresholds(scored["score"], y, both, constraint="equalized_odds", objective="balanced_accuracy")
+    assert len(th.groups) == 10 and "Female & Black" in th.groups
+    p = th.positive_probability(scored["score"], both)
+    keys = scored["sex"] + " & " + scored["race"]
+    tpr = [p[(keys == g).to_numpy() & y].mean() for g in th.groups]
+    np.testing.assert_allclose(tpr, tpr[0], atol=1e-9)
+    balanced = 0.5 * p[y].mean() + 0.5 * (1 - p[~y].mean())
+    assert th.objective_value == pytest.approx(balanced, abs=1e-9)
+
+
+def test_reject_option_classification_follows_its_definition(scored):
+    from assay.mitigate import fit_reject_option
+
+    s, y, sex = scored["score"].to_numpy(), scored["y"].to_numpy().astype(bool), scored["sex"].to_numpy()
+    plain = {g: float((s[sex == g] > 0.5).mean()) for g in ("Female", "Male")}
+    for constraint in ("demographic_parity", "equalized_odds"):
+        roc = fit_reject_option(s, y, sex, constraint=constraint, bound=0.05, max_bins=len(s))  # a bin per distinct score: exact
+        c, m = roc.operating_point["threshold"], roc.operating_point["margin"]
+        assert roc.operating_point["bound_met"] == 1.0 and m > 0
+        # by hand: in [c - m, c + m] women (the deprived group here) are accepted and men refused; elsewhere score > c
+        critical = (s >= c - m) & (s <= c + m)
+        decision = np.where(critical, sex == "Female", s > c)
+        np.testing.assert_array_equal(roc.predict(s, sex), decision.astype(int))
+        sel = {g: decision[sex == g].mean() for g in ("Female", "Male")}
+        tpr = {g: decision[(sex == g) & y].mean() for g in ("Female", "Male")}
+        fpr = {g: decision[(sex == g) & ~y].mean() for g in ("Female", "Male")}
+        gap = abs(sel["Female"] - sel["Male"]) if constraint == "demographic_parity" else \
+            max(abs(tpr["Female"] - tpr["Male"]), abs(fpr["Female"] - fpr["Male"]))  # fmt: skip
+        assert gap <= 0.05
+        assert roc.accuracy == pytest.approx(float((decision == y).mean()), abs=1e-12)
+        assert roc.group_rates["Female"]["selection_rate"] == pytest.approx(sel["Female"], abs=1e-12)
+    assert plain["Male"] - plain["Female"] > 0.1  # there was a gap to close
 
 
 def test_group_thresholds_agree_with_fairlearn_threshold_optimizer(scored):

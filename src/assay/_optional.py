@@ -7,7 +7,7 @@ from types import ModuleType
 
 from assay._errors import AssayError
 
-_EXTRAS = {"polars": "polars", "skops": "explain"}
+_EXTRAS = {"polars": "polars", "skops": "explain", "fairlearn": "mitigate"}
 
 
 class MissingDependencyError(AssayError, ImportError):

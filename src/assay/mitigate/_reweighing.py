@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from assay._errors import DataError
+from assay.mitigate._groups import group_codes
 
-__all__ = ["reweighing_weights"]
+__all__ = ["resample_indices", "reweighing_weights"]
 
 
 def reweighing_weights(y: Any, sensitive_features: Any, *, sample_weight: Any = None) -> np.ndarray:
@@ -31,32 +32,57 @@ def reweighing_weights(y: Any, sensitive_features: Any, *, sample_weight: Any = 
     Examples
     --------
     >>> w = reweighing_weights([1, 1, 0, 0, 1, 0], ["a", "a", "a", "b", "b", "b"])
-    >>> [round(v, 3) for v in w]
+    >>> [round(float(v), 3) for v in w]
     [0.75, 0.75, 1.5, 0.75, 1.5, 0.75]
     """
     import pandas as pd
 
     labels = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y.to_numpy(dtype=object)).reset_index(drop=True)
-    groups = pd.DataFrame(sensitive_features).reset_index(drop=True)
-    if groups.ndim != 2 or groups.shape[1] == 0:
-        raise DataError("sensitive_features must be one column or several")
-    if len(groups) != len(labels):
-        raise DataError(f"sensitive_features has {len(groups)} rows and y has {len(labels)}; they must describe the same rows")
     if labels.isna().any():
         raise DataError(f"y has {int(labels.isna().sum())} missing labels; reweighing needs a label on every row")
+    g_code, _ = group_codes(sensitive_features, len(labels))
     w = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).reshape(-1)
     if len(w) != len(labels):
         raise DataError(f"sample_weight has {len(w)} values for {len(labels)} rows")
     if not np.isfinite(w).all() or (w < 0).any():
         raise DataError("sample_weight must be finite and >= 0 on every row")
-    g_code = groups.astype(object).where(groups.notna(), "__missing__").apply(tuple, axis=1).factorize()[0] if groups.shape[1] > 1 else \
-        pd.factorize(groups.iloc[:, 0].astype(object).where(groups.iloc[:, 0].notna(), "__missing__"))[0]  # fmt: skip
     y_code = pd.factorize(labels)[0]
     n_g, n_y = int(g_code.max()) + 1, int(y_code.max()) + 1
     cell = np.bincount(g_code * n_y + y_code, weights=w, minlength=n_g * n_y).reshape(n_g, n_y)  # the (group, label) count tensor
     total = cell.sum()
     if total <= 0:
-        raise DataError("the sample weights sum to 0")
+        raise DataError("the sample weights are all zero; at least one row needs a positive weight")
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(cell > 0, cell.sum(axis=1, keepdims=True) * cell.sum(axis=0, keepdims=True) / (total * cell), 0.0)
     return np.asarray(w * factor[g_code, y_code])
+
+
+def resample_indices(y: Any, sensitive_features: Any, *, sample_weight: Any = None, random_state: int | None = 0) -> np.ndarray:
+    """Row indices of a resample in which the label is independent of the groups (uniform sampling, Kamiran and Calders).
+
+    Each (group, label) cell is drawn, with replacement when it must grow,
+    to its expected size under independence, W(g) W(y) / W, rounded
+    (largest remainders, so the sample keeps the data's size). With
+    ``sample_weight``, rows are drawn in proportion to their weights.
+    For estimators that take no sample weights.
+    """
+    w = reweighing_weights(y, sensitive_features, sample_weight=sample_weight)
+    import pandas as pd
+
+    g_code, _ = group_codes(sensitive_features, len(w))
+    y_code = pd.factorize(pd.Series(np.asarray(y, dtype=object)))[0]
+    cell = g_code * (int(y_code.max()) + 1) + y_code
+    base = np.ones(len(w)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    target = np.bincount(cell, weights=w)
+    have = np.bincount(cell, weights=base)
+    want = target / target.sum() * len(w)  # expected size of each cell under independence
+    size = np.floor(want).astype(np.int64)
+    size[np.argsort(-(want - size))[: len(w) - size.sum()]] += 1  # largest remainders
+    rng = np.random.default_rng(random_state)
+    out = []
+    for c in np.flatnonzero(size):
+        rows = np.flatnonzero(cell == c)
+        p = base[rows] / have[c] if have[c] > 0 else None
+        exact = size[c] <= len(rows) and sample_weight is None
+        out.append(rng.choice(rows, size=size[c], replace=not exact, p=p))
+    return np.sort(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
