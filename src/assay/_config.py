@@ -28,7 +28,7 @@ CLARIFY_KEYS = {
 #: assay's own keys (documented in docs/configuration.md).
 EXTENSION_KEYS = {
     "label_type", "sample_weight", "confidence_level", "bootstrap_replicates", "seed",
-    "min_group_size", "fliptest", "model", "model_trusted_types", "explain",
+    "min_group_size", "fliptest", "model", "model_trusted_types", "explain", "mitigate", "test_dataset_uri",
 }  # fmt: skip
 
 _SHAP_KEYS = {"baseline", "num_samples", "agg_method", "use_logit", "save_local_shap_values", "seed", "num_clusters", "features_to_explain"}
@@ -313,3 +313,77 @@ def explain_config(
     result = explain(frame, model, progress=progress, on_rows=on_rows, **kwargs)
     result.warnings[:0] = notes
     return result, {"save_local_shap_values": bool(shap_cfg.get("save_local_shap_values", True))}
+
+
+_MITIGATE_KEYS = {"methods", "validation_fraction", "test_fraction", "metric", "seed", "bootstrap_replicates", "confidence_level"}
+
+
+def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any], *, data: Any = None,
+                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run :func:`assay.mitigate.compare_mitigations` from a config; the ``mitigation`` section of analysis.json.
+
+    Keys: ``dataset_uri`` (training data), ``test_dataset_uri`` (held-out data; else ``mitigate.test_fraction`` of
+    the data is held out), ``label``, ``label_values_or_threshold``, ``facet``, ``model: module:function`` (returns an
+    unfitted classifier; called with ``features=`` when it takes them), ``features`` or ``excluded_columns``, and
+    ``mitigate: {methods, validation_fraction, metric, seed, bootstrap_replicates, confidence_level, test_fraction}``.
+    """
+    import importlib
+
+    import numpy as np
+
+    from assay.mitigate._compare import compare_mitigations
+
+    cfg = load_config(config)
+    opts = dict(cfg.get("mitigate") or {})
+    for key in opts:
+        if key not in _MITIGATE_KEYS:
+            raise ConfigError(f"unknown key mitigate.{key}.{did_you_mean(key, _MITIGATE_KEYS)} Known: {', '.join(sorted(_MITIGATE_KEYS))}")
+    kwargs, _ = audit_kwargs({k: v for k, v in cfg.items() if k not in ("methods", "predicted_label", "probability")})
+    label = kwargs["label"]
+    values = kwargs["label_values_or_threshold"]
+    if values is None:
+        raise ConfigError("label_values_or_threshold is required: the positive label values (e.g. ['>50K']) or a number (label > it is positive)")
+
+    def positive(col: Any) -> Any:
+        if isinstance(values, (int, float)) and not isinstance(values, bool):
+            return (col.astype(float) > float(values)).astype(int).to_numpy()
+        return col.isin(list(values) if isinstance(values, list) else [values]).astype(int).to_numpy()
+
+    spec = cfg.get("model")
+    if not isinstance(spec, str) or ":" not in spec:
+        raise ConfigError("mitigation retrains the model, so 'model' must be module:function returning an unfitted scikit-learn "
+                          f"classifier (e.g. assay.datasets:adult_model), got {spec!r}")  # fmt: skip
+    module, _, fn = spec.partition(":")
+    try:
+        make = getattr(importlib.import_module(module), fn)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"model {spec!r} cannot be imported ({exc})") from None
+    if not callable(make):
+        raise ConfigError(f"model {spec!r} is not a function")
+    from assay._tabulate import as_frame
+
+    def table(source: Any) -> Any:
+        return as_frame(source, headers=cfg.get("headers")).collect().to_pandas()
+
+    frame = table(_read(cfg, data, cfg.get("headers")))
+    seed = _whole(opts.get("seed", cfg.get("seed", 0)), "mitigate.seed")
+    if cfg.get("test_dataset_uri"):
+        from assay._tabulate import read_dataset
+
+        test = table(read_dataset(_local_path(cfg["test_dataset_uri"], cfg.get("__base__"), "test_dataset_uri"), headers=cfg.get("headers")))
+        train = frame
+    else:
+        frac = float(opts.get("test_fraction", 0.3))
+        if not 0 < frac < 1:
+            raise ConfigError(f"mitigate.test_fraction must be between 0 and 1, got {frac!r}")
+        order = np.random.default_rng(seed).permutation(len(frame))
+        cut = int(round(frac * len(frame)))
+        test, train = frame.iloc[order[:cut]].reset_index(drop=True), frame.iloc[order[cut:]].reset_index(drop=True)
+    facets = [f["name_or_index"] for f in kwargs["facets"]]
+    excluded = set(cfg.get("excluded_columns") or [])
+    features = list(cfg["features"]) if cfg.get("features") else [c for c in train.columns if c != label and c not in excluded]
+    return compare_mitigations(train, test, label=label, positive=positive, facets=facets, model=make, features=features,
+                               methods=opts.get("methods"), validation_fraction=float(opts.get("validation_fraction", 0.25)),
+                               metric=str(opts.get("metric", "EqOddsD")), seed=seed,
+                               bootstrap_replicates=_whole(opts.get("bootstrap_replicates", 1000), "mitigate.bootstrap_replicates"),
+                               confidence_level=float(opts.get("confidence_level", 0.95)), progress=progress)  # fmt: skip

@@ -166,6 +166,46 @@ def explain(
 
 def write_explanations(result: Any, out: Path, *, save_local: bool) -> list[Path]:
     """Add ``explanations`` to OUT/analysis.json (keeping what is there) and write the local values; the paths written."""
+    written = write_section(out, "explanations", result.to_dict())
+    if save_local:
+        local = result.local_frame()
+        csv = out / "explanations_shap" / "out.csv"
+        _write_atomic(csv, local[["expected_value", "prediction", *result.features]].to_csv(index=False))
+        parquet = out / "explanations_shap" / "local_shap.parquet"
+        local.to_parquet(parquet, index=False)
+        written += [csv, parquet]
+    return written
+
+
+@app.command()
+def mitigate(
+    config: Annotated[Path, typer.Argument(help="Config: dataset_uri, test_dataset_uri (or mitigate.test_fraction), label, label_values_or_threshold, facet, model: module:function, mitigate.methods.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'mitigation' to OUT/analysis.json (keeps what is there).")],
+    data: Annotated[str | None, typer.Option("--data", help="Training data path or glob; overrides dataset_uri in the config.")] = None,
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html with the trade-off table and Pareto plot.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+) -> None:
+    """Compare bias mitigation methods: each (and the unmitigated model) is trained, predicts held-out data and is audited; accuracy against disparity, with intervals."""
+    from assay._config import mitigate_config
+
+    progress = None if quiet else (lambda msg: err.print(f"[dim]{msg}...[/]"))
+    try:
+        section = mitigate_config(config, data=data, progress=progress)
+        written = write_section(out, "mitigation", section)
+    except AssayError as exc:
+        _fail(exc)
+        return
+    from assay.cli._render import render_mitigation
+
+    render_mitigation(section, Console())
+    if report:
+        written += _report(out)
+    for path in written:
+        Console().print(f"Wrote [bold]{path}[/]")
+
+
+def write_section(out: Path, key: str, section: Any) -> list[Path]:
+    """Set ``key`` in OUT/analysis.json, keeping everything else there; the paths written."""
     target = out / "analysis.json"
     doc: dict[str, Any] = {}
     if target.exists():
@@ -175,17 +215,8 @@ def write_explanations(result: Any, out: Path, *, save_local: bool) -> list[Path
             raise AssayError(f"{target} exists but is not valid JSON ({exc}); move it away or choose another --out") from None
     from assay.bias._results import document_header
 
-    doc = doc | document_header() | {"explanations": result.to_dict()}
-    _write_atomic(target, json.dumps(doc, indent=2))
-    written = [target]
-    if save_local:
-        local = result.local_frame()
-        csv = out / "explanations_shap" / "out.csv"
-        _write_atomic(csv, local[["expected_value", "prediction", *result.features]].to_csv(index=False))
-        parquet = out / "explanations_shap" / "local_shap.parquet"
-        local.to_parquet(parquet, index=False)
-        written += [csv, parquet]
-    return written
+    _write_atomic(target, json.dumps(doc | document_header() | {key: section}, indent=2))
+    return [target]
 
 
 @app.command()

@@ -138,3 +138,35 @@ def render_explain(result: Any, console: Console) -> None:
         console.print(g)
     for w in result.warnings:
         console.print(f"[yellow]note:[/] {w}")
+
+
+def _interval(d: dict[str, Any]) -> str:
+    if d.get("value") is None:
+        return f"undefined ({d.get('reason', '')})"
+    lo, hi = d.get("ci", [None, None])
+    return f"{d['value']:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "")
+
+
+def render_mitigation(section: dict[str, Any], console: Console) -> None:
+    """The trade-off table: accuracy and each disparity (worst group of the first facet) per method, Pareto front marked."""
+    from rich.table import Table
+
+    m = section["method"]
+    facet, metric = m["facets"][0], m["metric"]
+    console.print(f"[bold]assay mitigate[/]: {m['training_rows']:,} training rows, {m['test_rows']:,} test rows; groups: {m['groups']}; {m['design']}")
+    level = int(round(m["confidence_level"] * 100))
+    others = [k for k in ("DPPL", "DI", "EqOddsD", "DAR") if k != metric]
+    t = Table(title=f"Test data, {level}% intervals; disparity of the {facet} group farthest from parity")
+    for col in ("method", "accuracy", metric, *others, "front", "fit s"):
+        t.add_column(col, justify="left" if col == "method" else "right", overflow="fold")
+    for r in section["results"]:
+        if "error" in r:
+            t.add_row(r["title"], f"[red]failed: {r['error'][:60]}[/]", *[""] * (len(others) + 3))
+            continue
+        d = r["disparities"].get(facet, {})
+        value = [f"{d[k]['value']:.3f}" if d.get(k, {}).get("value") is not None else "undef." for k in others]
+        t.add_row(r["title"], _interval(r["accuracy"]), _interval(d.get(metric, {"value": None, "reason": "not computed"})), *value,
+                  "*" if r["pareto"] else "", f"{r['fit_seconds']:.1f}")  # fmt: skip
+    console.print(t)
+    console.print(f"[dim]* on the Pareto front of accuracy against |{metric}|: no other method is as accurate with a disparity as small. "
+                  "Every interval, group size and facet is in analysis.json and the report.[/]")  # fmt: skip

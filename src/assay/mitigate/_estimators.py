@@ -106,6 +106,16 @@ def _fit_params(owner: Any, method: str, sample_weight: Any, params: dict[str, A
     return out
 
 
+def _weights(estimator: Any, w: np.ndarray) -> dict[str, Any]:
+    """How to hand sample weights to ``estimator.fit``: a Pipeline without metadata routing takes them as ``laststep__sample_weight``."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils.metadata_routing import _routing_enabled
+
+    if isinstance(estimator, Pipeline) and not _routing_enabled():
+        return {f"{estimator.steps[-1][0]}__sample_weight": w}
+    return {"sample_weight": w}
+
+
 def _router(owner: Any, *methods: str) -> Any:
     from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 
@@ -296,7 +306,8 @@ class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         groups = _groups(self, X, sensitive_features)
         if self.method == "weights":
             w = reweighing_weights(y, groups, sample_weight=sample_weight)
-            self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=w, **_fit_params(self, "fit", None, fit_params))  # ours, always
+            params = _fit_params(self, "fit", None, fit_params)
+            self.estimator_ = clone(self.estimator).fit(X, y, **_weights(self.estimator, w), **params)  # our weights, always
         else:
             idx = resample_indices(y, groups, sample_weight=sample_weight, random_state=self.random_state)
             self.estimator_ = clone(self.estimator).fit(_rows(X, idx), np.asarray(y)[idx], **_fit_params(self, "fit", None, fit_params))
@@ -471,11 +482,12 @@ class _Reductions(MetaEstimatorMixin, BaseEstimator):
                     setattr(self, attr, getattr(self.estimator_, attr))
             return self
         moment = _fairlearn_moment(self.constraint, self.eps if bound is None else bound, self.loss)
+        weight_name = next(iter(_weights(self.estimator, np.ones(1))))  # a Pipeline takes laststep__sample_weight
         if self.method == "exponentiated_gradient":
             tolerance = self.eps if bound is None else 0.01  # Fairlearn's default for losses in [0, 1]
-            self.mitigator_ = red.ExponentiatedGradient(clone(self.estimator), moment, eps=tolerance, max_iter=self.max_iter)
+            self.mitigator_ = red.ExponentiatedGradient(clone(self.estimator), moment, eps=tolerance, max_iter=self.max_iter, sample_weight_name=weight_name)
         else:
-            self.mitigator_ = red.GridSearch(clone(self.estimator), moment, grid_size=self.grid_size)
+            self.mitigator_ = red.GridSearch(clone(self.estimator), moment, grid_size=self.grid_size, sample_weight_name=weight_name)
         with warnings.catch_warnings():
             for category in (FutureWarning, DeprecationWarning):  # Fairlearn's own, about pandas versions to come
                 warnings.filterwarnings("ignore", category=category, module="fairlearn")

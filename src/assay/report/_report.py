@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assay._errors import AssayError, ConfigError
-from assay.report._svg import PALETTE, bar_chart, heatmap, line_chart
+from assay.report._svg import PALETTE, bar_chart, heatmap, line_chart, scatter_chart
 
 __all__ = ["SECTIONS", "Section", "fmt", "load_analysis", "notebook_html", "render_report", "value_name", "write_report"]
 
@@ -257,6 +257,38 @@ def _explanations(doc: dict[str, Any]) -> dict[str, Any] | None:
     return {"method": ex["method"], "agg": agg, "importance": importance, "table": table, "groups": groups, "pdps": pdps, "warnings": ex.get("warnings", [])}
 
 
+@section("mitigation", "Mitigation: accuracy against disparity")
+def _mitigation(doc: dict[str, Any]) -> dict[str, Any] | None:
+    mit = doc.get("mitigation")
+    if not mit:
+        return None
+    m = mit["method"]
+    facet, metric = m["facets"][0], m["metric"]
+    ideal = 1.0 if metric == "DI" else 0.0
+    points, rows = [], []
+    for r in mit["results"]:
+        if "error" in r:
+            rows.append({"title": r["title"], "name": r["name"], "stage": r["stage"], "error": r["error"]})
+            continue
+        d = r["disparities"].get(facet, {}).get(metric, {})
+        if d.get("value") is not None:
+            lo, hi = d["ci"]
+            dist = abs(d["value"] - ideal)  # distance from parity; the interval folds the same way
+            ci_x = (None, None) if lo is None or hi is None else (0.0 if lo - ideal <= 0 <= hi - ideal else min(abs(lo - ideal), abs(hi - ideal)),
+                                                                   max(abs(lo - ideal), abs(hi - ideal)))  # fmt: skip
+            points.append((r["title"], dist, r["accuracy"]["value"], ci_x, tuple(r["accuracy"]["ci"]), bool(r["pareto"])))
+        cells = []
+        for k in ("DPPL", "DI", "EqOddsD", "DAR"):
+            v = r["disparities"].get(facet, {}).get(k, {})
+            cells.append({"metric": k, "v": v.get("value"), "lo": (v.get("ci") or [None, None])[0], "hi": (v.get("ci") or [None, None])[1],
+                          "group": v.get("group"), "size": v.get("size"), "rest": v.get("rest_size"), "reason": v.get("reason")})  # fmt: skip
+        rows.append({"title": r["title"], "name": r["name"], "stage": r["stage"], "accuracy": r["accuracy"], "cells": cells, "pareto": r["pareto"],
+                     "selection_rate": r["selection_rate"], "fit_seconds": r["fit_seconds"]})  # fmt: skip
+    svg = scatter_chart(points, title=f"Accuracy against distance from parity of {metric} ({facet}), each method with its intervals",
+                        ident="pareto", x_label=f"|{metric} - {ideal:g}| (worst group of {facet})", y_label="accuracy on the test data")  # fmt: skip
+    return {"method": m, "facet": facet, "metric": metric, "svg": svg, "rows": rows}
+
+
 @section("definitions", "Metric definitions and how to read them")
 def _definitions(doc: dict[str, Any]) -> dict[str, Any] | None:
     used: list[str] = []
@@ -325,8 +357,8 @@ def load_analysis(path: str | Path) -> dict[str, Any]:
         doc = json.loads(target.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise AssayError(f"{target} is not valid JSON ({e})") from None
-    if not isinstance(doc, dict) or not any(k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations")):
-        raise AssayError(f"{target} holds no audit or explanation results (no pre_training_bias_metrics, post_training_bias_metrics or explanations)")
+    if not isinstance(doc, dict) or not any(k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation")):
+        raise AssayError(f"{target} holds no audit, explanation or mitigation results (no pre_training_bias_metrics, post_training_bias_metrics, explanations or mitigation)")
     return doc
 
 

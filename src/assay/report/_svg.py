@@ -219,3 +219,53 @@ def line_chart(
             out.append(f'<circle cx="{px(p):.1f}" cy="{py(v):.1f}" r="3" fill="{color}"/>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+def scatter_chart(
+    points: Sequence[tuple[str, float, float, tuple[float | None, float | None], tuple[float | None, float | None], bool]],
+    *,
+    title: str,
+    ident: str,
+    x_label: str,
+    y_label: str,
+) -> str:
+    """Labelled points (name, x, y, x interval, y interval, highlighted) with interval whiskers on both axes; highlighted points
+    (the Pareto front) are joined by a line and drawn filled, the others hollow."""
+    width, height, left, right, top, bottom = 620, 360, 64, 150, 14, 50
+    xs = [v for _, x, _, (lo, hi), _, _ in points for v in (x, lo, hi) if v is not None]
+    ys = [v for _, _, y, _, (lo, hi), _ in points for v in (y, lo, hi) if v is not None]
+    x_lo, x_hi = _extent(xs + [0.0], pad=0.05)
+    y_lo, y_hi = _extent(ys, pad=0.08)
+
+    def px(v: float) -> float:
+        return left + (v - x_lo) / (x_hi - x_lo) * (width - left - right)
+
+    def py(v: float) -> float:
+        return top + (1 - (v - y_lo) / (y_hi - y_lo)) * (height - top - bottom)
+
+    words = "; ".join(f"{name}: {x_label} {_fmt(x)}, {y_label} {_fmt(y)}{' (on the front)' if front else ''}" for name, x, y, _, _, front in points)
+    out = _open(width, height, title, f"{y_label} against {x_label} for each method. {words}.", ident)
+    for t in _ticks(y_lo, y_hi):
+        out.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" stroke="#e3e3e3"/>')
+        out.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end" fill="#333">{_fmt(t)}</text>')
+    for t in _ticks(x_lo, x_hi):
+        out.append(f'<text x="{px(t):.1f}" y="{height - bottom + 16}" text-anchor="middle" fill="#333">{_fmt(t)}</text>')
+    out.append(f'<line x1="{px(0.0):.1f}" y1="{top}" x2="{px(0.0):.1f}" y2="{height - bottom}" stroke="#555" stroke-dasharray="4 3"/>')
+    out.append(f'<text x="{left + (width - left - right) / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#111">{escape(x_label)}</text>')
+    out.append(f'<text x="14" y="{top + (height - top - bottom) / 2:.1f}" text-anchor="middle" fill="#111" '
+               f'transform="rotate(-90 14 {top + (height - top - bottom) / 2:.1f})">{escape(y_label)}</text>')  # fmt: skip
+    front = sorted((x, y) for _, x, y, _, _, f in points if f)
+    if len(front) > 1:
+        out.append(f'<polyline points="{" ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in front)}" fill="none" stroke="{PALETTE[0]}" stroke-width="1.5"/>')
+    for k, (name, x, y, (xl, xh), (yl, yh), on_front) in enumerate(points):
+        color = PALETTE[k % len(PALETTE)]
+        if xl is not None and xh is not None:
+            out.append(f'<line x1="{px(xl):.1f}" y1="{py(y):.1f}" x2="{px(xh):.1f}" y2="{py(y):.1f}" stroke="{color}" stroke-width="1.2"/>')
+        if yl is not None and yh is not None:
+            out.append(f'<line x1="{px(x):.1f}" y1="{py(yl):.1f}" x2="{px(x):.1f}" y2="{py(yh):.1f}" stroke="{color}" stroke-width="1.2"/>')
+        fill = color if on_front else "#fff"
+        out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="5" fill="{fill}" stroke="{color}" stroke-width="2"/>')
+        mark = "\u25cf" if on_front else "\u25cb"
+        out.append(f'<text x="{width - right + 8}" y="{top + 14 + 16 * k}" fill="{color}" font-size="11">{mark} {escape(name[:24])}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
