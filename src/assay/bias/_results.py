@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["AuditResult", "FacetValueResult", "GroupStats", "MetricResult", "StageResult", "SCHEMA_VERSION"]
 
 #: Version of the analysis.json schema (``schemas/analysis.schema.json``).
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 
 def document_header() -> dict[str, Any]:
