@@ -122,3 +122,12 @@ def test_demo_runs(tmp_path):
     rerun = assay("explain", str(tmp_path / "demo" / "explain.yaml"), "--out", str(tmp_path / "demo"), "-q")  # what the demo tells the user
     assert rerun.returncode == 0, rerun.stderr
     assert json.loads((tmp_path / "demo" / "analysis.json").read_text())["explanations"]["global_importance"] == e["global_importance"]
+    m = doc["mitigation"]
+    assert [r["title"] for r in m["results"]] == ["none", "reweighing", "thresholds (demographic_parity)", "thresholds (equalized_odds)",
+                                                  "reject_option (demographic_parity, 0.05)"]  # fmt: skip
+    assert 'id="mitigation"' in (tmp_path / "demo" / "report.html").read_text()
+    rerun = assay("mitigate", str(tmp_path / "demo" / "mitigate.yaml"), "--out", str(tmp_path / "demo"), "-q")
+    assert rerun.returncode == 0, rerun.stderr
+    again = json.loads((tmp_path / "demo" / "analysis.json").read_text())
+    assert [r["accuracy"] for r in again["mitigation"]["results"]] == [r["accuracy"] for r in m["results"]]  # seeded: the same decisions
+    assert again["explanations"] == json.loads(json.dumps(e))  # the rest of the file is kept

@@ -255,3 +255,24 @@ mitigate:
     res = CliRunner().invoke(app, ["mitigate", str(bad), "--out", str(out)])
     assert res.exit_code != 0 and "unknown mitigation method 'reweighting'. Did you mean 'reweighing'?" in res.output
     assert json.loads((out / "analysis.json").read_text()) == doc  # nothing stored is lost to a bad config
+
+
+def test_reject_option_rule_equals_aif360s_for_the_same_threshold_and_margin(scored):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from aif360.sklearn.postprocessing import RejectOptionClassifier
+
+    from assay.mitigate import fit_reject_option
+
+    s, y, sex = scored["score"].to_numpy(), scored["y"].to_numpy(), scored["sex"].to_numpy()
+    roc = fit_reject_option(s, y, sex, constraint="demographic_parity", bound=0.05, max_bins=len(s))
+    c, m = roc.operating_point["threshold"], roc.operating_point["margin"]
+    probas = pd.DataFrame({"0": 1 - s, "1": s}, index=pd.Index(sex, name="sex"))
+    theirs = RejectOptionClassifier(prot_attr="sex", threshold=c, margin=m).fit(probas, pd.Series(y, index=probas.index), priv_group="Male")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p_theirs = theirs.predict(probas)
+    mine = roc.predict(s, sex)
+    # AIF360's critical region is open, ours closed: they may differ only on scores exactly at c - m, c or c + m
+    on_edge = np.isclose(s, c - m, rtol=0, atol=1e-12) | np.isclose(s, c, rtol=0, atol=1e-12) | np.isclose(s, c + m, rtol=0, atol=1e-12)
+    assert (mine != p_theirs)[~on_edge].sum() == 0 and on_edge.sum() <= 3

@@ -63,6 +63,32 @@ explain:
 """
 
 
+MITIGATE_CONFIG = """\
+# assay mitigate config written by `assay demo`: each method and the unmitigated model are trained on the
+# training split, predict the test split and are audited there (accuracy against disparity, with intervals).
+dataset_uri: adult_train.parquet
+test_dataset_uri: adult_test.parquet
+label: income
+label_values_or_threshold: [">50K"]
+facet:
+  - name_or_index: sex              # the first facet: the groups the mitigators act on
+  - name_or_index: [sex, race]
+excluded_columns: [fnlwgt]
+model: assay.datasets:adult_model   # module:function returning an unfitted classifier (mitigation retrains it)
+mitigate:
+  metric: EqOddsD                   # the disparity on the Pareto plot
+  validation_fraction: 0.25         # post-processing: thresholds fitted on this part of the training split
+  bootstrap_replicates: {replicates}
+  methods:
+    - reweighing
+    - {name: thresholds, constraint: demographic_parity}
+    - {name: thresholds, constraint: equalized_odds}
+    - {name: reject_option, constraint: demographic_parity, bound: 0.05}
+    # slower, with Fairlearn (pip install 'assay[mitigate]'):
+    # - {name: exponentiated_gradient, constraint: equalized_odds, eps: 0.02}
+"""
+
+
 def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     import numpy as np
     from assay._config import audit_config
@@ -114,6 +140,21 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     write_explanations(explained, out, save_local=True)
     render_explain(explained, console)
     console.print(f"\nexplanations took {elapsed:.2f} s.")
+    from assay._config import mitigate_config
+    from assay.cli._main import write_section
+    from assay.cli._render import render_mitigation
+
+    train.to_parquet(out / "adult_train.parquet", index=False)
+    test.to_parquet(out / "adult_test.parquet", index=False)
+    mitigate_path = out / "mitigate.yaml"
+    mitigate_path.write_text(MITIGATE_CONFIG.replace("{replicates}", str(replicates)), encoding="utf-8")
+    console.print()
+    t0 = time.perf_counter()
+    mitigation = mitigate_config(mitigate_path, progress=lambda msg: console.print(f"[dim]{msg}...[/]"))
+    elapsed = time.perf_counter() - t0
+    write_section(out, "mitigation", mitigation)
+    render_mitigation(mitigation, console)
+    console.print(f"\nmitigation took {elapsed:.2f} s.")
     from assay.report import write_report
 
     write_report(out, title="assay demo: UCI Adult income model")
@@ -123,8 +164,10 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
         (config_path, "the audit config (Clarify's keys); rerun with: assay audit " + str(config_path) + " --out " + str(out)),
         (out / "model.skops", "the trained model (skops: safe to load)"),
         (explain_path, "the explain config; rerun with: assay explain " + str(explain_path) + " --out " + str(out)),
+        (mitigate_path, "the mitigation config; rerun with: assay mitigate " + str(mitigate_path) + " --out " + str(out)),
         (target, "analysis.json: every metric with value, 95% CI, p-value, q-value, group sizes, confusion matrices, per-group AUC and "
-                 "calibration; and 'explanations': global importance with CIs, importance by group, PDP/ICE"),
+                 "calibration; 'explanations': global importance with CIs, importance by group, PDP/ICE; and 'mitigation': each method's "
+                 "accuracy and disparities on the test split"),
         (out / "report.html", "the report: open it in a browser (tables with intervals, plots, definitions, limits; no network needed)"),
         (out / "metrics.csv", "the same results as a tidy table, one row per metric"),
         (out / "explanations_shap" / "out.csv", "one row of Shapley values per explained row (local_shap.parquet adds standard errors)"),

@@ -246,7 +246,7 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the demo's outputs.")] = Path("demo-output"),
     replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates.")] = 1000,
 ) -> None:
-    """Train a model on UCI Adult (train split), audit data and predictions on the test split."""
+    """Train a model on UCI Adult (train split), audit data and predictions on the test split, explain it, compare mitigations, write the report."""
     from assay.cli._demo import run_demo
 
     try:

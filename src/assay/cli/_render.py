@@ -148,25 +148,26 @@ def _interval(d: dict[str, Any]) -> str:
 
 
 def render_mitigation(section: dict[str, Any], console: Console) -> None:
-    """The trade-off table: accuracy and each disparity (worst group of the first facet) per method, Pareto front marked."""
+    """The trade-off table: accuracy and disparities (worst group of the first facet) per method; * marks the Pareto front."""
+    from rich import box
     from rich.table import Table
 
     m = section["method"]
     facet, metric = m["facets"][0], m["metric"]
     console.print(f"[bold]assay mitigate[/]: {m['training_rows']:,} training rows, {m['test_rows']:,} test rows; groups: {m['groups']}; {m['design']}")
     level = int(round(m["confidence_level"] * 100))
-    others = [k for k in ("DPPL", "DI", "EqOddsD", "DAR") if k != metric]
-    t = Table(title=f"Test data, {level}% intervals; disparity of the {facet} group farthest from parity")
-    for col in ("method", "accuracy", metric, *others, "front", "fit s"):
-        t.add_column(col, justify="left" if col == "method" else "right", overflow="fold")
+    others = [k for k in ("DPPL", "DI", "EqOddsD") if k != metric][:2]
+    t = Table(title=f"On the test data, {level}% intervals; disparity of the {facet} group farthest from parity", box=box.SIMPLE_HEAD, padding=(0, 1))
+    t.add_column("method", overflow="fold")
+    for col in ("accuracy", metric, *others):
+        t.add_column(col, justify="right", no_wrap=True)
     for r in section["results"]:
         if "error" in r:
-            t.add_row(r["title"], f"[red]failed: {r['error'][:60]}[/]", *[""] * (len(others) + 3))
+            t.add_row(r["title"], f"[red]failed: {r['error'][:60]}[/]", *[""] * (len(others) + 1))
             continue
         d = r["disparities"].get(facet, {})
         value = [f"{d[k]['value']:.3f}" if d.get(k, {}).get("value") is not None else "undef." for k in others]
-        t.add_row(r["title"], _interval(r["accuracy"]), _interval(d.get(metric, {"value": None, "reason": "not computed"})), *value,
-                  "*" if r["pareto"] else "", f"{r['fit_seconds']:.1f}")  # fmt: skip
+        t.add_row(r["title"] + (" *" if r["pareto"] else ""), _interval(r["accuracy"]), _interval(d.get(metric, {"value": None, "reason": "not computed"})), *value)
     console.print(t)
     console.print(f"[dim]* on the Pareto front of accuracy against |{metric}|: no other method is as accurate with a disparity as small. "
-                  "Every interval, group size and facet is in analysis.json and the report.[/]")  # fmt: skip
+                  "DAR, fit times, every interval, group size and facet are in analysis.json and the report.[/]")  # fmt: skip

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from assay._errors import ConfigError, DataError, did_you_mean
+from assay.mitigate._thresholds import CONSTRAINTS, OBJECTIVES
 
 __all__ = ["METHODS", "compare_mitigations"]
 
@@ -30,6 +31,9 @@ METHODS = tuple(k for k in STAGE if k != "none")
 _PARAMS = {"reweighing": set(), "resampling": set(), "correlation_remover": {"alpha"},
            "exponentiated_gradient": {"constraint", "eps", "max_iter"}, "grid_search": {"constraint", "grid_size"},
            "thresholds": {"constraint", "objective"}, "reject_option": {"constraint", "objective", "bound"}}  # fmt: skip
+_CONSTRAINTS = {"thresholds": CONSTRAINTS, "reject_option": CONSTRAINTS[:3],
+                "exponentiated_gradient": ("demographic_parity", "equalized_odds", "true_positive_rate_parity", "error_rate_parity"),
+                "grid_search": ("demographic_parity", "equalized_odds", "true_positive_rate_parity", "error_rate_parity")}  # fmt: skip
 EVALUATED = ("DPPL", "DI", "EqOddsD", "DAR")
 DEFAULT_METHODS: list[Any] = ["reweighing", {"name": "thresholds", "constraint": "demographic_parity"},
                               {"name": "thresholds", "constraint": "equalized_odds"}, {"name": "reject_option", "constraint": "demographic_parity"}]  # fmt: skip
@@ -47,6 +51,17 @@ def _spec(entry: Any) -> tuple[str, dict[str, Any]]:
     unknown = set(params) - _PARAMS[name]
     if unknown:
         raise ConfigError(f"method {name}: unknown parameter(s) {', '.join(sorted(unknown))}; it takes {', '.join(sorted(_PARAMS[name])) or 'none'}")
+    allowed = _CONSTRAINTS.get(name, ())
+    if "constraint" in params and params["constraint"] not in allowed:
+        raise ConfigError(f"method {name}: constraint must be one of {', '.join(allowed)}, got {params['constraint']!r}")
+    if "objective" in params and params["objective"] not in OBJECTIVES:
+        raise ConfigError(f"method {name}: objective must be one of {', '.join(OBJECTIVES)}, got {params['objective']!r}")
+    for key in ("eps", "bound", "alpha"):
+        if key in params and (not isinstance(params[key], (int, float)) or isinstance(params[key], bool) or params[key] < 0):
+            raise ConfigError(f"method {name}: {key} must be a number >= 0, got {params[key]!r}")
+    for key in ("max_iter", "grid_size"):
+        if key in params and (not isinstance(params[key], int) or isinstance(params[key], bool) or params[key] < 1):
+            raise ConfigError(f"method {name}: {key} must be a whole number >= 1, got {params[key]!r}")
     return name, params
 
 

@@ -26,20 +26,20 @@ def _columns(sensitive_features: Any, n_rows: int | None) -> list[Any]:
 
     if sensitive_features is None:
         raise DataError("sensitive_features is required: the group of every row (one column, or several for intersectional groups)")
-    frame = sensitive_features if isinstance(sensitive_features, pd.DataFrame) else None
-    if frame is None:
-        if isinstance(sensitive_features, pd.Series):
-            frame = sensitive_features.to_frame()
-        else:
-            arr = np.asarray(sensitive_features, dtype=object)
-            if arr.ndim not in (1, 2):
-                raise DataError(f"sensitive_features must be one column or a table of columns, got an array of {arr.ndim} dimensions")
-            frame = pd.DataFrame(arr.reshape(len(arr), -1))
-    if frame.shape[1] == 0:
+    if isinstance(sensitive_features, pd.DataFrame):
+        cols = [sensitive_features.iloc[:, j] for j in range(sensitive_features.shape[1])]
+    elif isinstance(sensitive_features, pd.Series):
+        cols = [sensitive_features]
+    else:
+        arr = np.asarray(sensitive_features)
+        if arr.ndim not in (1, 2):
+            raise DataError(f"sensitive_features must be one column or a table of columns, got an array of {arr.ndim} dimensions")
+        cols = [arr] if arr.ndim == 1 else [arr[:, j] for j in range(arr.shape[1])]
+    if not cols:
         raise DataError("sensitive_features has no columns")
-    if n_rows is not None and len(frame) != n_rows:
-        raise DataError(f"sensitive_features has {len(frame)} rows and the data has {n_rows}; they must describe the same rows")
-    return [frame.iloc[:, j] for j in range(frame.shape[1])]
+    if n_rows is not None and len(cols[0]) != n_rows:
+        raise DataError(f"sensitive_features has {len(cols[0])} rows and the data has {n_rows}; they must describe the same rows")
+    return cols
 
 
 def _name(value: Any) -> str:

@@ -84,12 +84,13 @@ class GroupThresholds:
         s = np.asarray(score, dtype=np.float64)
         codes = known_group_codes(group, self.groups, len(s))
         b = np.searchsorted(self.edges, s, side="right")
-        out = np.zeros(len(s))
+        nb = len(self.edges) + 1
+        step = np.zeros((len(self.groups), nb + 1))  # P(positive | group, bin) = running sum of the rule's probabilities up to the bin
         for g, rule in enumerate(self.rules):
-            rows = codes == g
             for k, p in rule:
-                out[rows] += p * (b[rows] >= k)
-        return np.clip(out, 0.0, 1.0)
+                step[g, k] += p
+        table = np.clip(np.cumsum(step, axis=1), 0.0, 1.0)
+        return np.asarray(table[codes, b])
 
     def predict(self, score: Any, group: Any, *, random_state: int | np.random.Generator | None = 0,
                 method: Literal["systematic", "independent"] = "systematic") -> np.ndarray:  # fmt: skip

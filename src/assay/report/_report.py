@@ -285,7 +285,7 @@ def _mitigation(doc: dict[str, Any]) -> dict[str, Any] | None:
         rows.append({"title": r["title"], "name": r["name"], "stage": r["stage"], "accuracy": r["accuracy"], "cells": cells, "pareto": r["pareto"],
                      "selection_rate": r["selection_rate"], "fit_seconds": r["fit_seconds"]})  # fmt: skip
     svg = scatter_chart(points, title=f"Accuracy against distance from parity of {metric} ({facet}), each method with its intervals",
-                        ident="pareto", x_label=f"|{metric} - {ideal:g}| (worst group of {facet})", y_label="accuracy on the test data")  # fmt: skip
+                        ident="pareto", x_label=f"|{metric}{' - 1' if ideal else ''}| (worst group of {facet})", y_label="accuracy on the test data")  # fmt: skip
     return {"method": m, "facet": facet, "metric": metric, "svg": svg, "rows": rows}
 
 

@@ -231,7 +231,7 @@ def scatter_chart(
 ) -> str:
     """Labelled points (name, x, y, x interval, y interval, highlighted) with interval whiskers on both axes; highlighted points
     (the Pareto front) are joined by a line and drawn filled, the others hollow."""
-    width, height, left, right, top, bottom = 620, 360, 64, 150, 14, 50
+    width, height, left, right, top, bottom = 720, 360, 64, 260, 14, 50
     xs = [v for _, x, _, (lo, hi), _, _ in points for v in (x, lo, hi) if v is not None]
     ys = [v for _, _, y, _, (lo, hi), _ in points for v in (y, lo, hi) if v is not None]
     x_lo, x_hi = _extent(xs + [0.0], pad=0.05)
@@ -266,6 +266,6 @@ def scatter_chart(
         fill = color if on_front else "#fff"
         out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="5" fill="{fill}" stroke="{color}" stroke-width="2"/>')
         mark = "\u25cf" if on_front else "\u25cb"
-        out.append(f'<text x="{width - right + 8}" y="{top + 14 + 16 * k}" fill="{color}" font-size="11">{mark} {escape(name[:24])}</text>')
+        out.append(f'<text x="{width - right + 8}" y="{top + 14 + 16 * k}" fill="{color}" font-size="11">{mark} {escape(name[:44])}</text>')
     out.append("</svg>")
     return "\n".join(out)
