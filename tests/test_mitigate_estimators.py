@@ -164,3 +164,20 @@ def test_correlation_remover_zeroes_group_means_and_matches_fairlearn(adult):
     np.testing.assert_allclose(half, 0.5 * out + 0.5 * X.to_numpy(), atol=1e-8)
     with pytest.raises(DataError, match="column\\(s\\) 'sex' are not numeric"):
         CorrelationRemover(sensitive_columns="female").fit(Xs.assign(sex=sex.to_numpy()))
+
+
+def test_any_dataframe_polars_and_pyarrow(adult):
+    import polars as pl
+    import pyarrow as pa
+
+    X, y, sex = adult
+    Xs = X.assign(sex=sex.to_numpy())
+    model = make_pipeline(_DropSex(), LogisticRegression(max_iter=500))
+    ref = GroupThresholdClassifier(model, sensitive_columns="sex").fit(Xs, y)
+    for frame in (pl.from_pandas(Xs), pa.Table.from_pandas(Xs)):
+        clf = GroupThresholdClassifier(model, sensitive_columns="sex").fit(frame, y)
+        np.testing.assert_array_equal(clf.predict(frame), ref.predict(Xs))  # same rule, same per-row coins
+        np.testing.assert_allclose(CorrelationRemover(sensitive_columns="sex").fit_transform(frame),
+                                   CorrelationRemover(sensitive_columns="sex").fit_transform(Xs), atol=1e-10)
+        rw = ReweighingClassifier(LogisticRegression(max_iter=500)).fit(pl.from_pandas(X), y, sensitive_features=pl.Series(sex.to_numpy()))
+        assert rw.predict(pl.from_pandas(X)).shape == (len(X),)

@@ -34,11 +34,13 @@ NO_GROUPS = "no sensitive_features and no sensitive_columns were given: every ro
 
 # == shared plumbing ==============================================================
 def _table(X: Any) -> Any:
-    """X as given when it is a table or an array (dataframes pass through untouched), else as an array."""
+    """X as pandas for any dataframe (polars, pyarrow: converted once), as given for pandas, arrays and sparse matrices."""
     import scipy.sparse as sp
 
-    if hasattr(X, "iloc") or sp.issparse(X) or isinstance(X, np.ndarray) or hasattr(X, "to_pandas"):
+    if hasattr(X, "iloc") or sp.issparse(X) or isinstance(X, np.ndarray):
         return X.tocsr() if sp.issparse(X) and X.format in ("coo", "dia", "bsr") else X
+    if hasattr(X, "to_pandas"):  # polars DataFrame, pyarrow Table, narwhals frames
+        return X.to_pandas()
     if X is None:
         raise ValueError("X is None; expected a table or an array of rows")
     return np.asarray(X)
@@ -319,17 +321,17 @@ class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
-        return np.asarray(self.estimator_.predict(X))
+        return np.asarray(self.estimator_.predict(_table(X)))
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
-        return np.asarray(self.estimator_.predict_proba(X))
+        return np.asarray(self.estimator_.predict_proba(_table(X)))
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
-        return np.asarray(self.estimator_.decision_function(X))
+        return np.asarray(self.estimator_.decision_function(_table(X)))
 
 
 class CorrelationRemover(TransformerMixin, BaseEstimator):
