@@ -28,6 +28,7 @@ RESAMPLE = "resampling draws rows at random, so weight 2 is not the same as a re
         GroupThresholdClassifier(LogisticRegression()),
         GroupThresholdClassifier(LogisticRegression(), constraint="equalized_odds", objective="balanced_accuracy"),
         GroupThresholdClassifier(LogisticRegression(), method="reject_option"),
+        GroupThresholdClassifier(LogisticRegression(), constraint="predictive_parity", cv=3),
         ReweighingClassifier(LogisticRegression()),
         ReweighingClassifier(LogisticRegression(), method="resample"),
         CorrelationRemover(),
@@ -181,3 +182,18 @@ def test_any_dataframe_polars_and_pyarrow(adult):
                                    CorrelationRemover(sensitive_columns="sex").fit_transform(Xs), atol=1e-10)
         rw = ReweighingClassifier(LogisticRegression(max_iter=500)).fit(pl.from_pandas(X), y, sensitive_features=pl.Series(sex.to_numpy()))
         assert rw.predict(pl.from_pandas(X)).shape == (len(X),)
+
+
+def test_out_of_fold_thresholds_equal_thresholds_fitted_on_cross_fitted_scores(adult):
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from assay.mitigate import fit_group_thresholds
+
+    X, y, sex = adult
+    clf = GroupThresholdClassifier(LogisticRegression(max_iter=500), constraint="equalized_odds", cv=4, random_state=7).fit(X, y, sensitive_features=sex)
+    oof = cross_val_predict(LogisticRegression(max_iter=500), X, y, cv=StratifiedKFold(4, shuffle=True, random_state=7), method="predict_proba")[:, 1]
+    by_hand = fit_group_thresholds(oof, y, sex, constraint="equalized_odds")
+    assert clf.thresholds_.rules == by_hand.rules and clf.thresholds_.operating_point == by_hand.operating_point
+    np.testing.assert_allclose(clf.estimator_.coef_, LogisticRegression(max_iter=500).fit(X, y).coef_)  # the model itself sees all rows
+    with pytest.raises(ValueError, match="prefit=True .* or cv"):
+        GroupThresholdClassifier(clf.estimator_, prefit=True, cv=3).fit(X, y, sensitive_features=sex)

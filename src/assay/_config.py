@@ -28,7 +28,7 @@ CLARIFY_KEYS = {
 #: assay's own keys (documented in docs/configuration.md).
 EXTENSION_KEYS = {
     "label_type", "sample_weight", "confidence_level", "bootstrap_replicates", "seed",
-    "min_group_size", "fliptest", "model", "model_trusted_types", "explain", "mitigate", "test_dataset_uri",
+    "min_group_size", "fliptest", "model", "model_trusted_types", "explain", "mitigate", "test_dataset_uri", "decision_probability",
 }  # fmt: skip
 
 _SHAP_KEYS = {"baseline", "num_samples", "agg_method", "use_logit", "save_local_shap_values", "seed", "num_clusters", "features_to_explain"}
@@ -133,7 +133,8 @@ def audit_kwargs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         notes.append("methods.report is ignored: assay audit writes analysis.json and prints a table")
     predicted = _column(cfg.get("predicted_label"), headers, "predicted_label")
     probability = _column(cfg.get("probability"), headers, "probability")
-    if post and predicted is None and probability is None:
+    decision_probability = _column(cfg.get("decision_probability"), headers, "decision_probability")
+    if post and predicted is None and probability is None and decision_probability is None:
         if "predictor" in cfg:
             notes.append(
                 "post_training_bias is skipped: Clarify got predictions from the 'predictor' endpoint, and assay does not call "
@@ -159,6 +160,7 @@ def audit_kwargs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         "predicted_label": predicted,
         "probability": probability,
         "probability_threshold": ptype,
+        "decision_probability": decision_probability,
         "group_variable": _column(cfg.get("group_variable"), headers, "group_variable"),
         "sample_weight": _column(cfg.get("sample_weight"), headers, "sample_weight"),
         "pre_training_methods": pre,
@@ -315,7 +317,7 @@ def explain_config(
     return result, {"save_local_shap_values": bool(shap_cfg.get("save_local_shap_values", True))}
 
 
-_MITIGATE_KEYS = {"methods", "validation_fraction", "test_fraction", "metric", "seed", "bootstrap_replicates", "confidence_level"}
+_MITIGATE_KEYS = {"methods", "folds", "test_fraction", "metric", "seed", "bootstrap_replicates", "confidence_level"}
 
 
 def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any], *, data: Any = None,
@@ -325,7 +327,7 @@ def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any], *, data:
     Keys: ``dataset_uri`` (training data), ``test_dataset_uri`` (held-out data; else ``mitigate.test_fraction`` of
     the data is held out), ``label``, ``label_values_or_threshold``, ``facet``, ``model: module:function`` (returns an
     unfitted classifier; called with ``features=`` when it takes them), ``features`` or ``excluded_columns``, and
-    ``mitigate: {methods, validation_fraction, metric, seed, bootstrap_replicates, confidence_level, test_fraction}``.
+    ``mitigate: {methods, folds, metric, seed, bootstrap_replicates, confidence_level, test_fraction}``.
     """
     import importlib
 
@@ -338,7 +340,7 @@ def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any], *, data:
     for key in opts:
         if key not in _MITIGATE_KEYS:
             raise ConfigError(f"unknown key mitigate.{key}.{did_you_mean(key, _MITIGATE_KEYS)} Known: {', '.join(sorted(_MITIGATE_KEYS))}")
-    kwargs, _ = audit_kwargs({k: v for k, v in cfg.items() if k not in ("methods", "predicted_label", "probability")})
+    kwargs, _ = audit_kwargs({k: v for k, v in cfg.items() if k not in ("methods", "predicted_label", "probability", "decision_probability")})
     label = kwargs["label"]
     values = kwargs["label_values_or_threshold"]
     if values is None:
@@ -383,7 +385,7 @@ def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any], *, data:
     excluded = set(cfg.get("excluded_columns") or [])
     features = list(cfg["features"]) if cfg.get("features") else [c for c in train.columns if c != label and c not in excluded]
     return compare_mitigations(train, test, label=label, positive=positive, facets=facets, model=make, features=features,
-                               methods=opts.get("methods"), validation_fraction=float(opts.get("validation_fraction", 0.25)),
+                               methods=opts.get("methods"), folds=_whole(opts.get("folds", 5), "mitigate.folds"),
                                metric=str(opts.get("metric", "EqOddsD")), seed=seed,
                                bootstrap_replicates=_whole(opts.get("bootstrap_replicates", 1000), "mitigate.bootstrap_replicates"),
                                confidence_level=float(opts.get("confidence_level", 0.95)), progress=progress)  # fmt: skip

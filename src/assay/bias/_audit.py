@@ -45,6 +45,7 @@ def audit(
     predicted_label: str | None = None,
     probability: str | None = None,
     probability_threshold: float = 0.5,
+    decision_probability: str | None = None,
     group_variable: str | None = None,
     sample_weight: str | None = None,
     pre_training_methods: Sequence[str] | str | None = "all",
@@ -78,6 +79,12 @@ def audit(
         that makes a continuous label binary (``label > threshold``).
     predicted_label, probability : the model's output: predicted labels, or
         a score turned into a label as ``score > probability_threshold``.
+    decision_probability : for a randomised classifier (group thresholds,
+        exponentiated gradient), each row's probability of a positive
+        decision: every row counts as positive with that weight, so
+        post-training metrics are those of the classifier's expected
+        decisions, without the noise of its coin flips (probabilities are
+        rounded to 4 decimals to count them).
 
     Examples
     --------
@@ -101,9 +108,10 @@ def audit(
 
     lab = label if isinstance(label, Label) else _make_label(label, label_values_or_threshold, label_type)
     facet_list = _normalize_facets(facets)
-    if predicted_label is not None and probability is not None:
-        raise ConfigError("give either predicted_label or probability, not both")
+    if sum(c is not None for c in (predicted_label, probability, decision_probability)) > 1:
+        raise ConfigError("give one of predicted_label, probability and decision_probability, not several")
     for role, col in [("label", lab.column), ("predicted_label", predicted_label), ("probability", probability),
+                      ("decision_probability", decision_probability),
                       ("group_variable", group_variable), ("sample_weight", sample_weight)]:  # fmt: skip
         if col is not None:
             _check_column(col, columns, role)
@@ -111,10 +119,12 @@ def audit(
         for col in f.columns:
             _check_column(col, columns, "facet")
         for col in f.columns:
-            if col in (lab.column, predicted_label, probability):
+            if col in (lab.column, predicted_label, probability, decision_probability):
                 raise ConfigError(f"column {col!r} is both a facet and the label or prediction")
     if sample_weight is not None and not schema[sample_weight].is_numeric():
         raise DataError(f"sample weight column {sample_weight!r} must be numeric, but its type is {schema[sample_weight]}")
+    if decision_probability is not None and not schema[decision_probability].is_numeric():
+        raise DataError(f"decision_probability column {decision_probability!r} must hold probabilities in [0, 1], but its type is {schema[decision_probability]}")
     if probability is not None and not schema[probability].is_numeric():
         raise DataError(f"probability column {probability!r} must hold numeric scores, but its type is {schema[probability]}")
 
@@ -147,8 +157,11 @@ def audit(
         keys["y"] = nw.col(lab.column) > lab.threshold
     else:
         keys["y"] = nw.col(lab.column)
-    has_pred = predicted_label is not None or probability is not None
-    if probability is not None:
+    has_pred = predicted_label is not None or probability is not None or decision_probability is not None
+    soft = decision_probability is not None
+    if decision_probability is not None:
+        keys["p"] = nw.col(decision_probability).round(4)
+    elif probability is not None:
         keys["p"] = nw.col(probability) > probability_threshold
     elif predicted_label is not None:
         keys["p"] = nw.col(predicted_label) > lab.threshold if lab.threshold is not None else nw.col(predicted_label)
@@ -163,13 +176,22 @@ def audit(
     table = tabulate(frame, keys, weight=sample_weight, sums=values.sums())
     if table.n_rows == 0:
         raise DataError("the data has no rows")
-    _check_missing(table, facet_list, lab, predicted_label or probability, group_variable)
+    _check_missing(table, facet_list, lab, predicted_label or probability or decision_probability, group_variable)
 
     # -- label and prediction classes ------------------------------------------
     label_levels = table.levels["y"]
     warnings: list[str] = []
     pos_label = _positive_mask(label_levels, lab)
-    if has_pred:
+    collapse = None
+    if soft:
+        levels = np.asarray(table.levels["p"], dtype=np.float64)
+        if (levels < 0).any() or (levels > 1).any():
+            bad = levels[(levels < 0) | (levels > 1)]
+            raise DataError(f"decision_probability column {decision_probability!r} must hold probabilities in [0, 1]; found {bad[:3].tolist()}")
+        collapse = np.c_[1 - levels, levels]  # (levels, 2): each level's share of a negative and a positive decision
+        pred_levels: list[Any] = [False, True]
+        pos_pred = np.array([False, True])
+    elif has_pred:
         pred_levels = table.levels["p"]
         if probability is not None or lab.threshold is not None:
             pos_pred = np.array([bool(v) for v in pred_levels])
@@ -182,6 +204,8 @@ def audit(
     else:
         pred_levels, pos_pred = [None], np.array([False])
     label_kind = "continuous" if lab.threshold is not None else ("multiclass" if len(label_levels) > 2 else "binary")
+    if soft and label_kind == "multiclass":
+        raise ConfigError(f"decision_probability is the probability of one positive decision, but label {lab.column!r} has {len(label_levels)} classes")
     label_ordered = lab.threshold is not None or all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in label_levels)
 
     comparisons = _comparisons(table, facet_list, facet_types, stats, warnings)
@@ -209,7 +233,7 @@ def audit(
         "has_strata": group_variable is not None,
     }
     ft_context = None
-    if has_pred and any(m.name == "FT" for _, ms in stages for m in ms):
+    if has_pred and not soft and any(m.name == "FT" for _, ms in stages for m in ms):
         say("FlipTest: nearest neighbours on a sample of rows")
 
         ft_context = FlipTestContext.build(
@@ -223,12 +247,17 @@ def audit(
     value_rng = np.random.default_rng([seed, 1])  # KS bootstraps; separate from the count-tensor draws
     results: dict[Stage, dict[str, list[FacetValueResult]]] = {st: {} for st, _ in stages}
     for cmp in comparisons:
-        idx = _flat_index(table, cmp.d_mask, group_variable is not None, has_pred, K, J)
-        shape = (S, 2, K, J)
-        point_t = np.bincount(idx, weights=table.weight, minlength=S * 2 * K * J).reshape(shape)
-        raw_t = np.bincount(idx, weights=table.count, minlength=S * 2 * K * J).reshape(shape)
-        w2_t = np.bincount(idx, weights=table.weight_sq, minlength=S * 2 * K * J).reshape(shape) if table.weighted else None
-        rep_t = _aggregate_draws(draws, idx, S * 2 * K * J).reshape((-1, *shape)) if draws is not None else None
+        Jt = len(table.levels["p"]) if soft else J  # a soft prediction is counted by its probability level, then collapsed
+        idx = _flat_index(table, cmp.d_mask, group_variable is not None, has_pred, K, Jt)
+        shape = (S, 2, K, Jt)
+        point_t = np.bincount(idx, weights=table.weight, minlength=S * 2 * K * Jt).reshape(shape)
+        raw_t = np.bincount(idx, weights=table.count, minlength=S * 2 * K * Jt).reshape(shape)
+        w2_t = np.bincount(idx, weights=table.weight_sq, minlength=S * 2 * K * Jt).reshape(shape) if table.weighted else None
+        rep_t = _aggregate_draws(draws, idx, S * 2 * K * Jt).reshape((-1, *shape)) if draws is not None else None
+        if collapse is not None:  # expected decisions: a row at level q is q positive and 1 - q negative (after resampling rows)
+            point_t, raw_t = point_t @ collapse, raw_t @ collapse
+            w2_t = w2_t @ collapse if w2_t is not None else None
+            rep_t = rep_t @ collapse if rep_t is not None else None
 
         def cells(t: np.ndarray, *, pos_l: np.ndarray = pos_label, pos_p: np.ndarray = pos_pred, reasons: list[str] | None = None, extra: dict[str, Any] | None = None) -> Cells:
             return Cells(t, positive_label=pos_l, positive_pred=pos_p, reasons=reasons, extra=extra, **common)  # type: ignore[arg-type]
@@ -320,6 +349,7 @@ def audit(
             "probability_threshold": probability_threshold if probability is not None else None,
             "predicted_label": predicted_label,
             "probability": probability,
+            "decision_probability": decision_probability,
             "group_variable": group_variable,
             "value_histograms": {name: ("exact (distinct values)" if h.exact else f"{_values.MAX_BINS:,} equal-width bins from {h.lo:g}")
                                  for hists in value_hists.values() for name, h in hists.items()},

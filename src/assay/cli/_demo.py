@@ -77,7 +77,7 @@ excluded_columns: [fnlwgt]
 model: assay.datasets:adult_model   # module:function returning an unfitted classifier (mitigation retrains it)
 mitigate:
   metric: EqOddsD                   # the disparity on the Pareto plot
-  validation_fraction: 0.25         # post-processing: thresholds fitted on this part of the training split
+  folds: 5                          # post-processing: thresholds fitted on out-of-fold scores of the training split
   bootstrap_replicates: {replicates}
   methods:
     - reweighing

@@ -1,10 +1,14 @@
 """Run mitigators side by side and judge each on held-out data with the audit engine: performance against disparity.
 
 Every method, and the unmitigated model, is trained on the training data
-(post-processing: the model on part of it, the thresholds on the rest, since
-training scores are over-confident), predicts the test data, and the test
+(post-processing: the model on all of it, the thresholds on its out-of-fold
+scores, since training scores are over-confident), predicts the test data, and the test
 predictions are audited like any model's: each disparity with its interval
-and group sizes, accuracy with a Wilson interval. A method is on the Pareto
+and group sizes, accuracy with a Wilson interval. Randomised classifiers
+(group thresholds, exponentiated gradient) are judged by their expected
+decisions (each row counts as positive with its probability): the
+classifier's own rates, without the noise of one draw of its coins; the
+realised accuracy of the decisions ``predict`` returns is kept beside them. A method is on the Pareto
 front when no other method is at least as accurate with a disparity at
 least as small (one of the two strictly).
 """
@@ -80,8 +84,7 @@ def _wilson(k: float, n: float, level: float) -> list[float]:
 
 
 def compare_mitigations(train: Any, test: Any, *, label: str, positive: Callable[[Any], np.ndarray], facets: Sequence[Any],
-                        model: Callable[..., Any], features: Sequence[str], methods: Sequence[Any] | None = None,
-                        validation_fraction: float = 0.25, metric: str = "EqOddsD", seed: int = 0, bootstrap_replicates: int = 1000,
+                        model: Callable[..., Any], features: Sequence[str], methods: Sequence[Any] | None = None, folds: int = 5, metric: str = "EqOddsD", seed: int = 0, bootstrap_replicates: int = 1000,
                         confidence_level: float = 0.95, progress: Callable[[str], None] | None = None) -> dict[str, Any]:  # fmt: skip
     """Fit each method on ``train``, audit its predictions on ``test``; the ``mitigation`` section of analysis.json.
 
@@ -96,8 +99,8 @@ def compare_mitigations(train: Any, test: Any, *, label: str, positive: Callable
     say = progress or (lambda msg: None)
     if metric not in EVALUATED:
         raise ConfigError(f"metric must be one of {', '.join(EVALUATED)} (the disparity plotted against accuracy), got {metric!r}")
-    if not 0 < validation_fraction < 1:
-        raise ConfigError(f"validation_fraction must be between 0 and 1, got {validation_fraction!r}")
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise ConfigError(f"folds must be a whole number >= 2 (post-processing fits its thresholds on out-of-fold scores), got {folds!r}")
     specs = [_spec(m) for m in (DEFAULT_METHODS if methods is None else methods)]
     for frame, name in ((train, "training"), (test, "test")):
         missing = [c for c in [label, *features, *[c for f in facets for c in ([f] if isinstance(f, str) else f)]] if c not in frame.columns]
@@ -112,14 +115,11 @@ def compare_mitigations(train: Any, test: Any, *, label: str, positive: Callable
     def new_model(cols: Sequence[str] = features) -> Any:
         return model(features=list(cols)) if takes_features else model()
 
-    rng = np.random.default_rng(seed)
-    val = np.zeros(len(train), dtype=bool)
-    val[rng.permutation(len(train))[: int(round(validation_fraction * len(train)))]] = True
     results = []
     for name, params in [("none", {})] + specs:
         say(f"fitting {_title(name, params)}")
         try:
-            est, Xte, fit_seconds = _fit(name, params, new_model, X_train, y_train, g_train, X_test, g_test, train, features, group_cols, val, seed)
+            est, Xte, fit_seconds = _fit(name, params, new_model, X_train, y_train, g_train, X_test, g_test, train, features, group_cols, folds, seed)
         except ConfigError:
             raise
         except Exception as exc:  # a method the data or model cannot take: reported in its row, the others still run
@@ -128,24 +128,27 @@ def compare_mitigations(train: Any, test: Any, *, label: str, positive: Callable
             results.append({"name": name, "title": _title(name, params), "stage": STAGE[name], "params": params, "pareto": False,
                             "error": f"{type(exc).__name__}: {exc}"})  # fmt: skip
             continue
-        pred = (est.predict(Xte, sensitive_features=g_test) if name in ("thresholds", "reject_option") else est.predict(Xte)).astype(int)
-        results.append(_evaluate(test, y_test, pred, facets, name, params, fit_seconds, bootstrap_replicates, confidence_level, seed, assay))
+        post = name in ("thresholds", "reject_option")
+        pred = np.asarray(est.predict(Xte, sensitive_features=g_test) if post else est.predict(Xte)).astype(int)
+        randomised = name == "thresholds" or (name == "exponentiated_gradient" and getattr(est, "mitigator_", None) is not None)
+        q = (est.predict_proba(Xte, sensitive_features=g_test) if post else est.predict_proba(Xte))[:, 1] if randomised else pred.astype(float)
+        results.append(_evaluate(test, y_test, q, pred, facets, name, params, fit_seconds, bootstrap_replicates, confidence_level, seed, assay))
     _pareto(results, metric, facets[0])
     return {
         "method": {
-            "training_rows": len(train), "test_rows": len(test), "validation_fraction": validation_fraction,
+            "training_rows": len(train), "test_rows": len(test), "folds": int(folds),
             "groups": " x ".join(group_cols), "facets": [f if isinstance(f, str) else " x ".join(f) for f in facets],
             "features": list(features), "metric": metric, "performance": "accuracy", "seed": seed,
             "bootstrap_replicates": bootstrap_replicates, "confidence_level": confidence_level,
-            "design": ("every method is trained on the training data (post-processing: the model on "
-                       f"{1 - validation_fraction:.0%} of it, the thresholds on the other {validation_fraction:.0%}) and judged on the test data"),
+            "design": ("every method is trained on the training data (post-processing: the thresholds on out-of-fold scores from "
+                       f"{folds} folds of it) and judged on the test data; randomised classifiers by their expected decisions"),
         },  # fmt: skip
         "results": results,
     }
 
 
 def _fit(name: str, params: dict[str, Any], new_model: Callable[..., Any], X_train: Any, y_train: np.ndarray, g_train: Any, X_test: Any,
-         g_test: Any, train: Any, features: Sequence[str], group_cols: list[str], val: np.ndarray, seed: int) -> tuple[Any, Any, float]:  # fmt: skip
+         g_test: Any, train: Any, features: Sequence[str], group_cols: list[str], folds: int, seed: int) -> tuple[Any, Any, float]:  # fmt: skip
     """Fit one method; the fitted estimator, the test features it predicts from, and the seconds it took."""
     import pandas as pd
 
@@ -171,19 +174,19 @@ def _fit(name: str, params: dict[str, Any], new_model: Callable[..., Any], X_tra
                                    eps=float(params.get("eps", 0.01)), max_iter=int(params.get("max_iter", 50)),
                                    grid_size=int(params.get("grid_size", 10)), random_state=seed)  # fmt: skip
         est.fit(X_train, y_train, sensitive_features=g_train)
-    else:
-        base = new_model().fit(X_train[~val], y_train[~val])
-        est = GroupThresholdClassifier(base, prefit=True, method="thresholds" if name == "thresholds" else "reject_option",
+    else:  # the model on all the training data, the thresholds on its out-of-fold scores
+        est = GroupThresholdClassifier(new_model(), cv=folds, method="thresholds" if name == "thresholds" else "reject_option",
                                        constraint=params.get("constraint", "demographic_parity"), objective=params.get("objective", "accuracy"),
                                        bound=float(params.get("bound", 0.05)), random_state=seed)  # fmt: skip
-        est.fit(X_train[val], y_train[val], sensitive_features=g_train[val])
+        est.fit(X_train, y_train, sensitive_features=g_train)
     return est, Xte, time.perf_counter() - t0
 
 
-def _evaluate(test: Any, y: np.ndarray, pred: np.ndarray, facets: Sequence[Any], name: str, params: dict[str, Any], fit_seconds: float,
-              replicates: int, level: float, seed: int, assay: Any) -> dict[str, Any]:  # fmt: skip
-    frame = test.assign(__y=y, __pred=pred)
-    audit = assay.audit(frame, label="__y", label_values_or_threshold=[1], predicted_label="__pred", facets=list(facets),
+def _evaluate(test: Any, y: np.ndarray, q: np.ndarray, pred: np.ndarray, facets: Sequence[Any], name: str, params: dict[str, Any],
+              fit_seconds: float, replicates: int, level: float, seed: int, assay: Any) -> dict[str, Any]:  # fmt: skip
+    """Audit the decisions: a randomised classifier by its expected decisions ``q`` (P(positive) per row), others by ``pred``."""
+    frame = test.assign(__y=y, __q=q)
+    audit = assay.audit(frame, label="__y", label_values_or_threshold=[1], decision_probability="__q", facets=list(facets),
                         pre_training_methods=None, post_training_methods=list(EVALUATED), bootstrap_replicates=replicates,
                         confidence_level=level, seed=seed)  # fmt: skip
     table = audit.to_frame()
@@ -207,12 +210,25 @@ def _evaluate(test: Any, y: np.ndarray, pred: np.ndarray, facets: Sequence[Any],
                 "p_value": None if pd_isna(worst["p_value"]) else float(worst["p_value"]),
                 "worst_of": int(len(rows)),
             }  # fmt: skip
-    correct = float((pred == y).sum())
-    return {
+    correct = q * y + (1 - q) * (1 - y)  # each row's probability of a correct decision
+    deterministic = bool(np.isin(q, (0.0, 1.0)).all())
+    if deterministic:
+        ci = _wilson(float(correct.sum()), len(y), level)
+    else:  # a mean of numbers in [0, 1]: normal interval (n is large wherever mitigation is judged)
+        from scipy.stats import norm
+
+        half = float(norm.ppf(0.5 + level / 2)) * float(correct.std(ddof=1)) / math.sqrt(len(y))
+        ci = [float(correct.mean()) - half, float(correct.mean()) + half]
+    out = {
         "name": name, "title": _title(name, params), "stage": STAGE[name], "params": params, "fit_seconds": fit_seconds,
-        "accuracy": {"value": correct / len(y), "ci": _wilson(correct, len(y), level), "n": int(len(y))},
-        "selection_rate": float(pred.mean()), "disparities": disparities,
+        "decisions": "deterministic" if deterministic else "randomised: judged by the expected decisions (each row positive with its probability)",
+        "accuracy": {"value": float(correct.mean()), "ci": ci, "n": int(len(y))},
+        "selection_rate": float(q.mean()), "disparities": disparities,
     }  # fmt: skip
+    if not deterministic:
+        out["realised"] = {"accuracy": float((pred == y).mean()), "selection_rate": float(pred.mean()),
+                           "note": "one draw of the coin flips (the decisions predict() returns for these rows)"}  # fmt: skip
+    return out
 
 
 def pd_isna(v: Any) -> bool:

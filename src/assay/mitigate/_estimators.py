@@ -194,9 +194,14 @@ class GroupThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
     expectation on the fit data. ``method="reject_option"``: Kamiran's
     reject-option classification, disparity within ``bound``.
 
+    Training scores are over-confident, so the thresholds should not be
+    learnt from the scores of the rows the model was trained on. Two ways:
     ``prefit=True`` uses ``estimator`` as fitted and learns only the
-    thresholds from (X, y): fit it on data the model was not trained on,
-    since training scores are over-confident.
+    thresholds from (X, y), which should be data the model did not see;
+    ``cv=5`` (an int or a scikit-learn splitter) fits the model on all of
+    (X, y) and the thresholds on out-of-fold scores (each row scored by a
+    model fitted without it), as scikit-learn's TunedThresholdClassifierCV
+    does.
 
     Examples
     --------
@@ -212,9 +217,10 @@ class GroupThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
     """
 
     def __init__(self, estimator: Any, *, constraint: str = "demographic_parity", objective: str = "accuracy", method: str = "thresholds",
-                 bound: float = 0.05, prefit: bool = False, sensitive_columns: Any = None, random_state: int | None = 0,
+                 bound: float = 0.05, prefit: bool = False, cv: Any = None, sensitive_columns: Any = None, random_state: int | None = 0,
                  max_bins: int = 4096) -> None:  # fmt: skip
         self.estimator = estimator
+        self.cv = cv
         self.constraint = constraint
         self.objective = objective
         self.method = method
@@ -236,17 +242,20 @@ class GroupThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         if self.method not in ("thresholds", "reject_option"):
             raise ConfigError(f"method must be thresholds or reject_option, got {self.method!r}")
         X, y = _table(X), _target(y, classifier=True)
+        if self.prefit and self.cv is not None:
+            raise ConfigError("give prefit=True (thresholds from the given data's scores) or cv (out-of-fold scores), not both")
+        params = _fit_params(self, "fit", sample_weight, fit_params)
         if self.prefit:
             check_is_fitted(self.estimator)
             self.estimator_ = self.estimator
         else:
-            self.estimator_ = clone(self.estimator).fit(X, y, **_fit_params(self, "fit", sample_weight, fit_params))
+            self.estimator_ = clone(self.estimator).fit(X, y, **params)
         self.classes_ = np.asarray(self.estimator_.classes_)
         for attr in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, attr):
                 setattr(self, attr, getattr(self.estimator_, attr))
         groups = _groups(self, X, sensitive_features)
-        score = _positive_score(self.estimator_, X)
+        score = _positive_score(self.estimator_, X) if self.cv is None else self._out_of_fold(X, y, params)
         target = np.asarray(y) == self.classes_[1]
         if self.method == "thresholds":
             self.thresholds_ = fit_group_thresholds(score, target, groups, constraint=self.constraint, objective=self.objective,
@@ -255,6 +264,14 @@ class GroupThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
             self.thresholds_ = fit_reject_option(score, target, groups, constraint=self.constraint, bound=self.bound,
                                                  objective=self.objective, sample_weight=sample_weight, max_bins=self.max_bins)  # fmt: skip
         return self
+
+    def _out_of_fold(self, X: Any, y: np.ndarray, params: dict[str, Any]) -> np.ndarray:
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        splitter = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state) if isinstance(self.cv, (int, np.integer)) else self.cv
+        method = "predict_proba" if hasattr(self.estimator_, "predict_proba") else "decision_function"
+        oof = np.asarray(cross_val_predict(clone(self.estimator), X, y, cv=splitter, method=method, params=params or None))
+        return oof[:, 1] if oof.ndim == 2 else oof
 
     def _p(self, X: Any, sensitive_features: Any) -> np.ndarray:
         check_is_fitted(self, "thresholds_")

@@ -283,7 +283,7 @@ def _mitigation(doc: dict[str, Any]) -> dict[str, Any] | None:
             cells.append({"metric": k, "v": v.get("value"), "lo": (v.get("ci") or [None, None])[0], "hi": (v.get("ci") or [None, None])[1],
                           "group": v.get("group"), "size": v.get("size"), "rest": v.get("rest_size"), "reason": v.get("reason")})  # fmt: skip
         rows.append({"title": r["title"], "name": r["name"], "stage": r["stage"], "accuracy": r["accuracy"], "cells": cells, "pareto": r["pareto"],
-                     "selection_rate": r["selection_rate"], "fit_seconds": r["fit_seconds"]})  # fmt: skip
+                     "selection_rate": r["selection_rate"], "fit_seconds": r["fit_seconds"], "realised": r.get("realised")})  # fmt: skip
     svg = scatter_chart(points, title=f"Accuracy against distance from parity of {metric} ({facet}), each method with its intervals",
                         ident="pareto", x_label=f"|{metric}{' - 1' if ideal else ''}| (worst group of {facet})", y_label="accuracy on the test data")  # fmt: skip
     return {"method": m, "facet": facet, "metric": metric, "svg": svg, "rows": rows}
