@@ -356,10 +356,20 @@ def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any], *, data:
         raise ConfigError("mitigation retrains the model, so 'model' must be module:function returning an unfitted scikit-learn "
                           f"classifier (e.g. assay.datasets:adult_model), got {spec!r}")  # fmt: skip
     module, _, fn = spec.partition(":")
+    import sys
+
+    base = cfg.get("__base__")
+    added = bool(base) and str(base) not in sys.path
+    if added:
+        sys.path.insert(0, str(base))  # a module next to the config file is found
     try:
         make = getattr(importlib.import_module(module), fn)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"model {spec!r} cannot be imported ({exc})") from None
+        raise ConfigError(f"model {spec!r} cannot be imported ({exc}); give module:function importable from the config's directory "
+                          "or the Python path") from None  # fmt: skip
+    finally:
+        if added:
+            sys.path.remove(str(base))
     if not callable(make):
         raise ConfigError(f"model {spec!r} is not a function")
     from assay._tabulate import as_frame
