@@ -24,8 +24,10 @@ err = Console(stderr=True)
 
 def _add_card_commands() -> None:
     from assay.cli._card import card_app
+    from assay.cli._monitor import monitor_app
 
     app.add_typer(card_app, name="card")
+    app.add_typer(monitor_app, name="monitor")
 
 
 def _fail(exc: Exception) -> None:

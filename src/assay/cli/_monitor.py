@@ -1,0 +1,91 @@
+"""`assay monitor ...`: baselines and checks in Model Monitor's file shapes (thin: the work is in assay.monitor)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from assay._errors import AssayError
+
+monitor_app = typer.Typer(name="monitor", help="Monitoring: baseline statistics and constraints (Model Monitor's files), checks of new data against them.",
+                          no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+out = Console()
+err = Console(stderr=True)
+
+Data = Annotated[str, typer.Argument(help="Data: a Parquet or CSV file or glob (streamed in batches), read with bounded memory.")]
+Columns = Annotated[list[str] | None, typer.Option("--column", "-c", help="Only these columns (repeat the option).")]
+BatchRows = Annotated[int, typer.Option("--batch-rows", help="Rows per batch when streaming files.")]
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@monitor_app.command()
+def baseline(data: Data, out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for statistics.json and constraints.json.")],
+             column: Columns = None, batch_rows: BatchRows = 1_000_000) -> None:  # fmt: skip
+    """Profile DATA and write OUT/statistics.json and a suggested OUT/constraints.json (Model Monitor's shapes; edit the constraints)."""
+    from assay.monitor import profile
+    from assay.monitor._baseline import write_baseline
+
+    try:
+        p = profile(data, columns=column, batch_rows=batch_rows)
+        written = write_baseline(p, out_dir)
+    except AssayError as exc:
+        _fail(exc)
+        return
+    out.print(f"[bold]assay monitor baseline[/]: {p.rows:,} rows, {len(p.columns)} columns")
+    for path in written:
+        out.print(f"Wrote [bold]{path}[/]")
+
+
+@monitor_app.command()
+def check(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", help="Directory with statistics.json and constraints.json.")],
+          out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for constraint_violations.json and the data's statistics.json.")],
+          column: Columns = None, batch_rows: BatchRows = 1_000_000,
+          fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when there is a violation.")] = False) -> None:  # fmt: skip
+    """Check DATA against a baseline: data types, completeness, domains, missing/extra columns, drift per column with p- and q-values."""
+    from assay.monitor import profile
+    from assay.monitor._baseline import load_baseline, statistics
+    from assay.monitor._check import check as run_check
+
+    try:
+        base_profile, constraints = load_baseline(base)
+        p = profile(data, columns=column, batch_rows=batch_rows)
+        result = run_check(p, base_profile, constraints)
+    except AssayError as exc:
+        _fail(exc)
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, doc in (("constraint_violations.json", result), ("statistics.json", statistics(p))):
+        target = out_dir / name
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        tmp.replace(target)
+    _render(result, p.rows)
+    out.print(f"Wrote [bold]{out_dir / 'constraint_violations.json'}[/]")
+    if fail and result["violations"]:
+        raise typer.Exit(1)
+
+
+def _render(result: dict, rows: int) -> None:  # type: ignore[type-arg]
+    from rich import box
+    from rich.table import Table
+
+    v = result["violations"]
+    out.print(f"[bold]assay monitor check[/]: {rows:,} rows; {len(v)} violation(s)")
+    drift = [(n, f["drift"]) for n, f in result["features"].items() if "drift" in f]
+    t = Table(title="Drift by column (distance: KS for numbers, largest change of a category's share for categories)", box=box.SIMPLE_HEAD)
+    for col in ("column", "test", "distance", "threshold", "p", "q", "drifted"):
+        t.add_column(col, justify="left" if col in ("column", "test") else "right")
+    for n, d in sorted(drift, key=lambda nd: -nd[1]["distance"]):
+        t.add_row(n, d["statistic"], f"{d['distance']:.4f}", f"{d['threshold']:g}", f"{d['p_value']:.2g}", f"{d['q_value']:.2g}",
+                  "[bold red]yes[/]" if d["drifted"] else "no")  # fmt: skip
+    out.print(t)
+    for x in v:
+        out.print(f"[red]{x['constraint_check_type']}[/] {x['feature_name']}: {x['description']}", highlight=False)

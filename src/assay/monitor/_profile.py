@@ -1,0 +1,315 @@
+"""Profiles: a mergeable summary of a data set, a partition or a window of captured predictions.
+
+Per column: rows, missing values, the types the values have (integral,
+fractional, string), and for numbers count, sum, mean and the sum of squared
+deviations (merged with Chan's formula), min and max, a KLL quantile sketch
+(Apache DataSketches); for every column a HyperLogLog distinct estimate and
+the exact count of every value while there are at most ``exact_limit``
+distinct values (beyond that, a frequent-items sketch for categories and the
+KLL sketch for numbers). Merging two profiles is exact for everything but the
+sketches, which merge within their stated error; a profile serialises to JSON.
+
+The drift tests use the exact value counts when both sides have them (KS and
+chi-squared on the true distributions) and the sketches otherwise, with the
+sketches' rank error taken off the distance so that sketching cannot raise a
+false alarm.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assay._errors import DataError
+from assay.monitor import _hll
+
+__all__ = ["KLL_K", "ColumnProfile", "Profile", "profile"]
+
+KLL_K = 1000  # normalised rank error about 0.3% (DataSketches' bound at 99% confidence)
+EXACT_LIMIT = 4096
+FREQUENT_LG_K = 10  # frequent-items map of 1024 entries: exact for up to 768 distinct categories
+
+
+def _kll() -> Any:
+    import datasketches as ds
+
+    return ds.kll_doubles_sketch(KLL_K)
+
+
+def _frequent() -> Any:
+    import datasketches as ds
+
+    return ds.frequent_strings_sketch(FREQUENT_LG_K)
+
+
+@dataclass
+class ColumnProfile:
+    """The summary of one column."""
+
+    name: str
+    kind: str  # "numeric" (numbers and booleans) or "string"
+    rows: int = 0
+    missing: int = 0
+    integral: int = 0  # values that are whole numbers (or strings that parse as one)
+    fractional: int = 0  # other numbers (or strings that parse as one)
+    string: int = 0  # values that are not numbers
+    n: int = 0  # numeric values counted in the moments
+    total: float = 0.0
+    mean: float = 0.0
+    m2: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+    values: dict[Any, int] | None = field(default_factory=dict)  # exact counts while distinct <= EXACT_LIMIT
+    kll: Any = None
+    frequent: Any = None
+    hll: np.ndarray = field(default_factory=lambda: np.zeros(1 << _hll.P, dtype=np.uint8))
+
+    @property
+    def present(self) -> int:
+        return self.rows - self.missing
+
+    @property
+    def completeness(self) -> float | None:
+        return self.present / self.rows if self.rows else None
+
+    @property
+    def std(self) -> float | None:
+        return math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else None
+
+    @property
+    def distinct(self) -> float:
+        return float(len(self.values)) if self.values is not None else _hll.estimate(self.hll)
+
+    def merge(self, other: ColumnProfile) -> ColumnProfile:
+        """The profile of both parts (self is left unchanged)."""
+        if other.name != self.name:
+            raise DataError(f"cannot merge profiles of columns {self.name!r} and {other.name!r}")
+        kind = self.kind if self.kind == other.kind else "string"
+        out = ColumnProfile(self.name, kind, self.rows + other.rows, self.missing + other.missing, self.integral + other.integral,
+                            self.fractional + other.fractional, self.string + other.string)  # fmt: skip
+        out.n = self.n + other.n
+        out.total = self.total + other.total
+        if out.n:
+            delta = other.mean - self.mean
+            out.mean = self.mean + delta * other.n / out.n
+            out.m2 = self.m2 + other.m2 + delta * delta * self.n * other.n / out.n
+        out.minimum, out.maximum = min(self.minimum, other.minimum), max(self.maximum, other.maximum)
+        if self.values is not None and other.values is not None:
+            merged = dict(self.values)
+            for k, c in other.values.items():
+                merged[k] = merged.get(k, 0) + c
+            out.values = merged if len(merged) <= EXACT_LIMIT else None
+        else:
+            out.values = None
+        out.kll = _merge_sketch(self.kll, other.kll, _kll)
+        out.frequent = _merge_sketch(self.frequent, other.frequent, _frequent)
+        out.hll = np.maximum(self.hll, other.hll)
+        return out
+
+    def cdf(self, points: np.ndarray) -> np.ndarray:
+        """P(X <= x) at each point: exact from the value counts, else from the KLL sketch."""
+        if self.values is not None:
+            keys = np.array(sorted(self.values), dtype=np.float64)
+            counts = np.array([self.values[k] for k in sorted(self.values)], dtype=np.float64)
+            cum = np.cumsum(counts) / counts.sum() if counts.sum() else counts
+            i = np.searchsorted(keys, points, side="right")
+            return np.where(i > 0, cum[np.maximum(i - 1, 0)], 0.0)
+        if self.kll is None or self.kll.is_empty():
+            return np.zeros(len(points))
+        return np.asarray(self.kll.get_cdf(list(map(float, points))))[:-1]
+
+    def quantiles(self, qs: np.ndarray) -> np.ndarray:
+        if self.values is not None:
+            keys = np.array(sorted(self.values), dtype=np.float64)
+            counts = np.array([self.values[k] for k in sorted(self.values)], dtype=np.float64)
+            cum = np.cumsum(counts) / counts.sum()
+            return keys[np.minimum(np.searchsorted(cum, qs, side="left"), len(keys) - 1)]
+        return np.asarray([self.kll.get_quantile(float(q)) for q in qs])
+
+    def rank_error(self) -> float:
+        """The CDF's possible error: 0 for exact counts, else the KLL sketch's normalised rank error."""
+        return 0.0 if self.values is not None else float(self.kll.normalized_rank_error(False)) if self.kll is not None else 0.0
+
+    def category_counts(self) -> tuple[dict[str, int], int]:
+        """Counts of categories (exact, or the frequent-items sketch's lower bounds) and the count of the rest."""
+        if self.values is not None:
+            return {str(k): int(c) for k, c in self.values.items()}, 0
+        import datasketches as ds
+
+        items = self.frequent.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES) if self.frequent is not None else []
+        known = {str(v): int(lb) for v, _, lb, _ in items}
+        return known, max(0, self.present - sum(known.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        def b64(sk: Any) -> str | None:
+            return None if sk is None else base64.b64encode(sk.serialize()).decode()
+
+        return {"name": self.name, "kind": self.kind, "rows": self.rows, "missing": self.missing, "integral": self.integral,
+                "fractional": self.fractional, "string": self.string, "n": self.n, "total": self.total, "mean": self.mean,
+                "m2": self.m2, "min": None if self.n == 0 else self.minimum, "max": None if self.n == 0 else self.maximum,
+                "values": None if self.values is None else [[k, c] for k, c in self.values.items()],
+                "kll": b64(self.kll), "frequent": b64(self.frequent), "hll": base64.b64encode(self.hll.tobytes()).decode()}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ColumnProfile:
+        import datasketches as ds
+
+        out = cls(d["name"], d["kind"], d["rows"], d["missing"], d["integral"], d["fractional"], d["string"], d["n"], d["total"],
+                  d["mean"], d["m2"], math.inf if d["min"] is None else d["min"], -math.inf if d["max"] is None else d["max"])  # fmt: skip
+        out.values = None if d["values"] is None else {(tuple(k) if isinstance(k, list) else k): c for k, c in d["values"]}
+        out.kll = None if d["kll"] is None else ds.kll_doubles_sketch.deserialize(base64.b64decode(d["kll"]))
+        out.frequent = None if d["frequent"] is None else ds.frequent_strings_sketch.deserialize(base64.b64decode(d["frequent"]))
+        out.hll = np.frombuffer(base64.b64decode(d["hll"]), dtype=np.uint8).copy()
+        return out
+
+
+def _merge_sketch(a: Any, b: Any, new: Any) -> Any:
+    if a is None and b is None:
+        return None
+    out = new()
+    for sk in (a, b):
+        if sk is not None:
+            out.merge(sk)
+    return out
+
+
+@dataclass
+class Profile:
+    """Column profiles of one data set, partition or window, and its row count."""
+
+    rows: int
+    columns: dict[str, ColumnProfile]
+
+    def merge(self, other: Profile) -> Profile:
+        names = list(self.columns) + [c for c in other.columns if c not in self.columns]
+        cols = {}
+        for name in names:
+            a, b = self.columns.get(name), other.columns.get(name)
+            if a is None or b is None:  # a column one part lacks: all its rows there are missing
+                have = a or b
+                assert have is not None
+                absent = ColumnProfile(name, have.kind, rows=(other.rows if a is not None else self.rows), missing=(other.rows if a is not None else self.rows))
+                cols[name] = (a or absent).merge(b or absent)
+            else:
+                cols[name] = a.merge(b)
+        return Profile(self.rows + other.rows, cols)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "columns": [c.to_dict() for c in self.columns.values()]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Profile:
+        return cls(int(d["rows"]), {c["name"]: ColumnProfile.from_dict(c) for c in d["columns"]})
+
+
+def _column(name: str, s: Any) -> ColumnProfile:
+    """Profile one pandas Series."""
+    import pandas as pd
+
+    rows = len(s)
+    present = s[s.notna()]
+    numeric = pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+    p = ColumnProfile(name, "numeric" if numeric else "string", rows=rows, missing=rows - len(present))
+    if numeric:
+        x = present.to_numpy(dtype=np.float64)
+        whole = np.isfinite(x) & (np.floor(x) == x)
+        p.integral, p.fractional = int(whole.sum()), int(len(x) - whole.sum())
+    else:
+        text = present.astype(str)
+        parsed = pd.to_numeric(text, errors="coerce")
+        ok = parsed.notna().to_numpy()
+        whole = ok & (np.floor(parsed.fillna(0.5).to_numpy()) == parsed.fillna(0.5).to_numpy())
+        p.integral, p.fractional, p.string = int(whole.sum()), int(ok.sum() - whole.sum()), int(len(text) - ok.sum())
+        x = parsed.to_numpy(dtype=np.float64)[ok] if ok.all() and len(ok) else np.zeros(0)
+        present = text
+    if numeric or len(x):
+        finite = x[np.isfinite(x)]
+        p.n = int(len(finite))
+        if p.n:
+            p.total = float(finite.sum())
+            p.mean = p.total / p.n
+            p.m2 = float(((finite - p.mean) ** 2).sum())
+            p.minimum, p.maximum = float(finite.min()), float(finite.max())
+            p.kll = _kll()
+            p.kll.update(finite)
+    counts = present.value_counts(sort=False)
+    if len(counts) <= EXACT_LIMIT:
+        p.values = {(_plain(k)): int(c) for k, c in counts.items()}
+    else:
+        p.values = None
+    if not numeric:
+        p.frequent = _frequent()
+        for k, c in counts.items():
+            p.frequent.update(str(k), int(c))
+    p.hll = _hll.registers(present)
+    return p
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 1_000_000) -> Profile:
+    """The profile of a table (pandas, polars, pyarrow, a path or glob to Parquet/CSV), read in batches of ``batch_rows``.
+
+    Files are streamed (Parquet by record batches, CSV through DuckDB), so memory
+    stays bounded by the batch size however large the data is; each batch is
+    profiled and the profiles merged.
+    """
+    out: Profile | None = None
+    for batch in _batches(data, columns, batch_rows):
+        part = Profile(len(batch), {str(c): _column(str(c), batch[c]) for c in batch.columns})
+        out = part if out is None else out.merge(part)
+    if out is None:
+        raise DataError("the data has no rows to profile")
+    return out
+
+
+def _batches(data: Any, columns: list[str] | None, batch_rows: int) -> Any:
+    import os
+
+    import pandas as pd
+
+    if isinstance(data, (str, os.PathLike)):
+        import glob
+
+        path = os.fspath(data)
+        files = sorted(glob.glob(path)) if any(ch in path for ch in "*?[") else [path]
+        if not files or not all(os.path.exists(f) for f in files):
+            raise DataError(f"no file matches {path!r}")
+        if all(f.endswith(".parquet") for f in files):
+            import pyarrow.parquet as pq
+
+            for f in files:
+                for rb in pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns):
+                    yield rb.to_pandas()
+            return
+        import duckdb
+
+        con = duckdb.connect()
+        rel = con.sql(f"SELECT {', '.join(_quote(c) for c in columns) if columns else '*'} FROM read_csv_auto({[*files]!r})")
+        reader = rel.fetch_arrow_reader(batch_rows)
+        for rb in reader:
+            yield rb.to_pandas()
+        return
+    frame = data.to_pandas() if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    if columns is not None:
+        frame = frame[columns]
+    for start in range(0, max(len(frame), 1), batch_rows):
+        part = frame.iloc[start : start + batch_rows]
+        if len(part):
+            yield part
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

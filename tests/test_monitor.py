@@ -1,0 +1,157 @@
+"""Monitoring: profiles merge exactly, injected shifts are found without false alarms, Model Monitor's files work."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from assay._errors import ConfigError
+from assay.cli._main import app
+from assay.datasets import load_adult
+from assay.monitor import Profile, profile
+from assay.monitor._baseline import load_baseline, statistics, suggest_constraints, write_baseline
+from assay.monitor._check import check
+
+FEATURES = ["age", "workclass", "education", "education-num", "marital-status", "occupation", "relationship", "race", "sex",
+            "capital-gain", "capital-loss", "hours-per-week", "native-country"]  # fmt: skip  (Adult's 13 features)
+
+
+@pytest.fixture(scope="module")
+def adult():
+    return load_adult("train")
+
+
+def test_profiles_of_ten_partitions_merge_into_the_profile_of_the_whole(adult, tmp_path):
+    whole = profile(adult)
+    merged = None
+    for idx in np.array_split(np.random.default_rng(0).permutation(len(adult)), 10):
+        part = profile(adult.iloc[idx])
+        merged = part if merged is None else merged.merge(part)
+    assert merged.rows == whole.rows == len(adult)
+    for name, a in whole.columns.items():
+        b = merged.columns[name]
+        assert (a.rows, a.missing, a.integral, a.fractional, a.string, a.n) == (b.rows, b.missing, b.integral, b.fractional, b.string, b.n)
+        assert a.values == b.values, name  # exact value counts (every column but fnlwgt)
+        assert np.array_equal(a.hll, b.hll), name  # HyperLogLog registers merge exactly
+        assert a.mean == pytest.approx(b.mean, rel=1e-12) and a.m2 == pytest.approx(b.m2, rel=1e-9) and (a.minimum, a.maximum) == (b.minimum, b.maximum)
+        if a.kll is not None:  # the KLL sketch merges within its rank error
+            assert a.kll.n == b.kll.n
+            grid = np.linspace(0.01, 0.99, 99)
+            sorted_x = np.sort(adult[name].to_numpy(dtype=float))
+            q = np.asarray(b.kll.get_quantiles(list(grid)))
+            lo, hi = np.searchsorted(sorted_x, q, side="left") / len(sorted_x), np.searchsorted(sorted_x, q, side="right") / len(sorted_x)
+            eps = b.kll.normalized_rank_error(False)  # each returned quantile's true rank range holds the asked rank, within the error
+            assert ((lo - eps <= grid) & (grid <= hi + eps)).all(), name
+    fn = whole.columns["fnlwgt"]
+    assert fn.values is None and abs(fn.distinct - adult["fnlwgt"].nunique()) / adult["fnlwgt"].nunique() < 0.05  # HLL: 1.6% standard error
+    assert {k: c.distinct for k, c in whole.columns.items() if c.values is not None} == {k: adult[k].nunique() for k in adult if whole.columns[k].values is not None}
+    back = Profile.from_dict(json.loads(json.dumps(whole.to_dict())))  # JSON round trip
+    assert back.columns["age"].values == whole.columns["age"].values and back.columns["fnlwgt"].kll.n == whole.columns["fnlwgt"].kll.n
+    adult.to_parquet(tmp_path / "a.parquet", row_group_size=5000)
+    streamed = profile(tmp_path / "a.parquet", batch_rows=7000)  # five batches, merged
+    assert streamed.columns["education"].values == whole.columns["education"].values and streamed.rows == whole.rows
+
+
+def test_injected_shifts_are_found_and_unshifted_columns_are_not(adult):
+    pool = adult[FEATURES]
+    false_alarms, found = 0, {"age": 0, "hours-per-week": 0}
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        base = pool.iloc[rng.integers(0, len(pool), len(pool))].reset_index(drop=True)
+        cur = pool.iloc[rng.integers(0, len(pool), len(pool))].reset_index(drop=True)
+        bp = profile(base)
+        cons = suggest_constraints(bp)
+        null = check(profile(cur), bp, cons)
+        false_alarms += sum(v["constraint_check_type"] == "baseline_drift_check" for v in null["violations"])
+        shifted = cur.copy()
+        older = rng.random(len(shifted)) < 0.3
+        shifted.loc[older, "age"] += 5  # age + 5 years on 30% of rows
+        women = shifted["sex"] == "Female"
+        shifted.loc[women, "hours-per-week"] = (shifted.loc[women, "hours-per-week"] * 1.2).round().astype("int64")  # x1.2 for women
+        flagged = {v["feature_name"] for v in check(profile(shifted), bp, cons)["violations"] if v["constraint_check_type"] == "baseline_drift_check"}
+        for k in found:
+            found[k] += k in flagged
+        false_alarms += len(flagged - set(found))
+    print(f"20 seeds x 13 columns: {false_alarms} false alarms; shifts found {found}")
+    assert found == {"age": 20, "hours-per-week": 20}
+    assert false_alarms <= 1
+
+
+def test_drift_reports_effect_and_significance_and_respects_sample_size(adult):
+    base = profile(adult[["age", "sex"]])
+    cons = suggest_constraints(base)
+    small = adult[["age", "sex"]].sample(60, random_state=1)
+    d = check(profile(small), base, cons)["features"]["age"]["drift"]
+    assert d["ks_distance"] > 0.05 and d["p_value"] > 0.05 and not d["drifted"]  # a big-looking gap on 60 rows is noise here
+    big = adult[["age", "sex"]].assign(age=adult["age"] + 1)  # one year older: small effect, huge sample
+    d = check(profile(big), base, cons)["features"]["age"]["drift"]
+    assert d["p_value"] < 1e-10 and d["drifted"] and d["wasserstein_in_std"] == pytest.approx(1 / adult["age"].std(), rel=0.02)
+    cons["monitoring_config"]["distribution_constraints"]["comparison_threshold"] = 0.5  # the user's effect threshold is honoured
+    assert not check(profile(big), base, cons)["features"]["age"]["drift"]["drifted"]
+    # by hand: the KS distance of exact value counts is the largest CDF gap
+    a, b = adult["age"].to_numpy(), big["age"].to_numpy()
+    xs = np.union1d(a, b)
+    by_hand = np.abs(np.searchsorted(np.sort(a), xs, side="right") / len(a) - np.searchsorted(np.sort(b), xs, side="right") / len(b)).max()
+    assert d["ks_distance"] == pytest.approx(by_hand, abs=1e-12)
+
+
+def test_model_monitor_constraints_file_is_accepted(adult, tmp_path):
+    write_baseline(profile(adult), tmp_path)
+    # a constraints.json as Model Monitor's suggest_baseline writes it (its field names, LInfinity, threshold 0.1)
+    mm = {"version": 0.0,
+          "features": [{"name": "age", "inferred_type": "Integral", "completeness": 1.0, "num_constraints": {"is_non_negative": True}},
+                       {"name": "sex", "inferred_type": "String", "completeness": 1.0, "string_constraints": {"domains": ["Female", "Male"]}},
+                       {"name": "hours-per-week", "inferred_type": "Integral", "completeness": 1.0, "num_constraints": {"is_non_negative": True}}],
+          "monitoring_config": {"evaluate_constraints": "Enabled", "emit_metrics": "Enabled", "datatype_check_threshold": 1.0,
+                                "domain_content_threshold": 1.0,
+                                "distribution_constraints": {"perform_comparison": "Enabled", "comparison_threshold": 0.1,
+                                                             "comparison_method": "Robust", "categorical_comparison_threshold": 0.1,
+                                                             "categorical_drift_method": "LInfinity"}}}  # fmt: skip
+    (tmp_path / "constraints.json").write_text(json.dumps(mm))
+    base, cons = load_baseline(tmp_path)
+    bad = adult.assign(age=-adult["age"], scanner_id=1).head(500)
+    kinds = {(v["feature_name"], v["constraint_check_type"]) for v in check(profile(bad), base, cons)["violations"]}
+    assert ("age", "non_negative_check") in kinds and ("age", "baseline_drift_check") in kinds
+    assert ("scanner_id", "extra_column_check") in kinds and not any(k[0] == "workclass" for k in kinds)  # in the baseline, not constrained
+    # Model Monitor's statistics.json (no assay_profile): its buckets stand in for the distributions
+    stats = statistics(base)
+    del stats["assay_profile"]
+    (tmp_path / "statistics.json").write_text(json.dumps(stats))
+    base2, _ = load_baseline(tmp_path)
+    d = check(profile(adult.assign(age=adult["age"] + 10)), base2, cons)["features"]["age"]["drift"]
+    assert d["drifted"] and d["sketch_error"] > 0
+    (tmp_path / "constraints.json").write_text(json.dumps({**mm, "monitoring_config": {"distribution_constraints": {"categorical_drift_method": "Hellinger"}}}))
+    with pytest.raises(ConfigError, match="categorical_drift_method must be LInfinity or ChiSquared"):
+        load_baseline(tmp_path)
+
+
+def test_cli_baseline_and_check_name_each_violation(adult, tmp_path):
+    adult.to_parquet(tmp_path / "train.parquet")
+    cur = load_adult("test")
+    bad = cur.assign(age=cur["age"] + 5).drop(columns="race").assign(extra=1)
+    bad["workclass"] = bad["workclass"].where(bad.index % 5 != 0, "Robot")  # 20% outside the domain
+    bad["hours-per-week"] = bad["hours-per-week"].astype(float).where(bad.index % 4 != 0, 40.5)  # 25% not whole numbers
+    bad["education"] = bad["education"].where(bad.index % 10 != 0, None)
+    bad.to_parquet(tmp_path / "bad.parquet")
+    runner = CliRunner()
+    r = runner.invoke(app, ["monitor", "baseline", str(tmp_path / "train.parquet"), "--out", str(tmp_path / "base")])
+    assert r.exit_code == 0, r.output
+    stats = json.loads((tmp_path / "base" / "statistics.json").read_text())
+    age = next(f for f in stats["features"] if f["name"] == "age")
+    assert age["inferred_type"] == "Integral" and age["numerical_statistics"]["common"]["num_present"] == len(adult)
+    assert age["numerical_statistics"]["mean"] == pytest.approx(adult["age"].mean()) and len(age["numerical_statistics"]["distribution"]["kll"]["buckets"]) == 10
+    r = runner.invoke(app, ["monitor", "check", str(tmp_path / "bad.parquet"), "--baseline", str(tmp_path / "base"), "--out", str(tmp_path / "chk"), "--fail-on-violation"])
+    assert r.exit_code == 1, r.output
+    v = json.loads((tmp_path / "chk" / "constraint_violations.json").read_text())["violations"]
+    kinds = {(x["feature_name"], x["constraint_check_type"]) for x in v}
+    assert kinds >= {("race", "missing_column_check"), ("extra", "extra_column_check"), ("workclass", "categorical_values_check"),
+                     ("hours-per-week", "data_type_check"), ("education", "completeness_check"), ("age", "baseline_drift_check")}  # fmt: skip
+    assert all(x["feature_name"] not in ("sex", "occupation", "capital-gain") for x in v)
+    r = runner.invoke(app, ["monitor", "check", str(tmp_path / "bad.parquet"), "--baseline", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "statistics.json does not exist" in r.output
+    r = runner.invoke(app, ["monitor", "baseline", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "y")])
+    assert r.exit_code == 2 and "no file matches" in r.output
