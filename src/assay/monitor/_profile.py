@@ -207,45 +207,44 @@ class Profile:
 
 
 def _column(name: str, s: Any) -> ColumnProfile:
-    """Profile one pandas Series."""
+    """Profile one pandas Series. Types, distinct counts and sketches of categories work on the distinct values and
+    their counts (one hash pass), so a categorical column costs about one value_counts."""
     import pandas as pd
 
     rows = len(s)
     present = s[s.notna()]
     numeric = pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
     p = ColumnProfile(name, "numeric" if numeric else "string", rows=rows, missing=rows - len(present))
+    counts = present.value_counts(sort=False)
+    weights = counts.to_numpy(dtype=np.int64)
     if numeric:
         x = present.to_numpy(dtype=np.float64)
-        whole = np.isfinite(x) & (np.floor(x) == x)
-        p.integral, p.fractional = int(whole.sum()), int(len(x) - whole.sum())
+        keys = counts.index.to_numpy(dtype=np.float64)
+        whole = np.isfinite(keys) & (np.floor(keys) == keys)
+        p.integral, p.fractional = int(weights[whole].sum()), int(weights[~whole].sum())
     else:
-        text = present.astype(str)
-        parsed = pd.to_numeric(text, errors="coerce")
-        ok = parsed.notna().to_numpy()
-        whole = ok & (np.floor(parsed.fillna(0.5).to_numpy()) == parsed.fillna(0.5).to_numpy())
-        p.integral, p.fractional, p.string = int(whole.sum()), int(ok.sum() - whole.sum()), int(len(text) - ok.sum())
-        x = parsed.to_numpy(dtype=np.float64)[ok] if ok.all() and len(ok) else np.zeros(0)
-        present = text
-    if numeric or len(x):
-        finite = x[np.isfinite(x)]
-        p.n = int(len(finite))
-        if p.n:
-            p.total = float(finite.sum())
-            p.mean = p.total / p.n
-            p.m2 = float(((finite - p.mean) ** 2).sum())
-            p.minimum, p.maximum = float(finite.min()), float(finite.max())
-            p.kll = _kll()
-            p.kll.update(finite)
-    counts = present.value_counts(sort=False)
-    if len(counts) <= EXACT_LIMIT:
-        p.values = {(_plain(k)): int(c) for k, c in counts.items()}
-    else:
-        p.values = None
+        keys_text = pd.Series(counts.index.astype(str))
+        parsed = pd.to_numeric(keys_text, errors="coerce").to_numpy(dtype=np.float64)
+        ok = ~np.isnan(parsed)
+        whole = ok & (np.floor(np.where(ok, parsed, 0.5)) == np.where(ok, parsed, 0.5))
+        p.integral, p.fractional, p.string = int(weights[whole].sum()), int(weights[ok & ~whole].sum()), int(weights[~ok].sum())
+        x = np.repeat(parsed, weights) if len(ok) and ok.all() else np.zeros(0)  # strings that are all numbers also get moments
+    finite = x[np.isfinite(x)]
+    p.n = int(len(finite))
+    if p.n:
+        p.total = float(finite.sum())
+        p.mean = p.total / p.n
+        p.m2 = float(((finite - p.mean) ** 2).sum())
+        p.minimum, p.maximum = float(finite.min()), float(finite.max())
+        p.kll = _kll()
+        p.kll.update(finite)
+    p.values = {_plain(k): int(c) for k, c in zip(counts.index, weights)} if len(counts) <= EXACT_LIMIT else None
     if not numeric:
+        p.values = None if p.values is None else {str(k): c for k, c in p.values.items()}
         p.frequent = _frequent()
-        for k, c in counts.items():
-            p.frequent.update(str(k), int(c))
-    p.hll = _hll.registers(present)
+        for k, c in zip(counts.index.astype(str), weights):
+            p.frequent.update(k, int(c))
+    p.hll = _hll.registers(counts.index.astype(str) if not numeric else counts.index)
     return p
 
 
