@@ -34,6 +34,8 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_explain.py
 	$(BIN)/python benchmarks/bench_explain_jobs.py
 	$(BIN)/python benchmarks/bench_mitigate.py
+	test -x benchmarks/.venv-evidently/bin/python || ($(PYTHON) -m venv benchmarks/.venv-evidently && benchmarks/.venv-evidently/bin/pip install -q evidently 'pandas<3')
+	$(BIN)/python benchmarks/bench_monitor.py
 
 lint: $(STAMP_TEST)
 	$(BIN)/python -m mypy src

@@ -28,7 +28,7 @@ def _fail(exc: Exception) -> None:
 
 @monitor_app.command()
 def baseline(data: Data, out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for statistics.json and constraints.json.")],
-             column: Columns = None, batch_rows: BatchRows = 1_000_000) -> None:  # fmt: skip
+             column: Columns = None, batch_rows: BatchRows = 500_000) -> None:  # fmt: skip
     """Profile DATA and write OUT/statistics.json and a suggested OUT/constraints.json (Model Monitor's shapes; edit the constraints)."""
     from assay.monitor import profile
     from assay.monitor._baseline import write_baseline
@@ -47,7 +47,7 @@ def baseline(data: Data, out_dir: Annotated[Path, typer.Option("--out", "-o", he
 @monitor_app.command()
 def check(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", help="Directory with statistics.json and constraints.json.")],
           out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for constraint_violations.json and the data's statistics.json.")],
-          column: Columns = None, batch_rows: BatchRows = 1_000_000,
+          column: Columns = None, batch_rows: BatchRows = 500_000,
           fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when there is a violation.")] = False) -> None:  # fmt: skip
     """Check DATA against a baseline: data types, completeness, domains, missing/extra columns, drift per column with p- and q-values."""
     from assay.monitor import profile

@@ -258,17 +258,23 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 1_000_000) -> Profile:
+def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 500_000) -> Profile:
     """The profile of a table (pandas, polars, pyarrow, a path or glob to Parquet/CSV), read in batches of ``batch_rows``.
 
     Files are streamed (Parquet by record batches, CSV through DuckDB), so memory
     stays bounded by the batch size however large the data is; each batch is
     profiled and the profiles merged.
     """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     out: Profile | None = None
-    for batch in _batches(data, columns, batch_rows):
-        part = Profile(len(batch), {str(c): _column(str(c), batch[c]) for c in batch.columns})
-        out = part if out is None else out.merge(part)
+    with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8))) as pool:  # columns in parallel: hashing and sorting release the GIL
+        for batch in _batches(data, columns, batch_rows):
+            names = [str(c) for c in batch.columns]
+            cols = list(pool.map(lambda c: _column(c[0], batch[c[1]]), zip(names, batch.columns)))
+            part = Profile(len(batch), dict(zip(names, cols)))
+            out = part if out is None else out.merge(part)
     if out is None:
         raise DataError("the data has no rows to profile")
     return out
