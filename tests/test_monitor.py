@@ -155,3 +155,81 @@ def test_cli_baseline_and_check_name_each_violation(adult, tmp_path):
     assert r.exit_code == 2 and "statistics.json does not exist" in r.output
     r = runner.invoke(app, ["monitor", "baseline", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "y")])
     assert r.exit_code == 2 and "no file matches" in r.output
+
+
+def test_model_quality_matches_scikit_learn_and_intervals_cover():
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+
+    from assay.monitor._quality import model_quality
+
+    rng = np.random.default_rng(0)
+    y = rng.random(20000) < 0.3
+    s = np.clip(0.3 + 0.3 * (y - 0.3) + rng.normal(0, 0.2, len(y)), 0, 1)
+    q = model_quality(y, s > 0.5, score=s, replicates=500)["metrics"]
+    for name, ref in (("accuracy", accuracy_score), ("precision", precision_score), ("recall", recall_score), ("f1", f1_score)):
+        assert q[name]["value"] == pytest.approx(ref(y, s > 0.5), abs=1e-12), name
+        assert q[name]["ci"][0] < q[name]["value"] < q[name]["ci"][1]
+    assert q["auc"]["value"] == pytest.approx(roc_auc_score(y, s), abs=2e-4)  # 1000 quantile bins of the score
+    # coverage: the 95% interval of accuracy holds the true accuracy of the process (0.5) in about 95% of samples
+    hits = 0
+    for seed in range(200):
+        r = np.random.default_rng(seed)
+        yy = r.random(400) < 0.3
+        pp = np.where(r.random(400) < 0.5, yy, ~yy)  # right half the time
+        ci = model_quality(yy, pp, replicates=400, seed=seed)["metrics"]["accuracy"]["ci"]
+        hits += ci[0] <= 0.5 <= ci[1]
+    assert 0.91 <= hits / 200 <= 0.99, hits
+    reg = model_quality(np.arange(100.0), np.arange(100.0) + 1.0, task="regression")["metrics"]
+    assert reg["mae"]["value"] == pytest.approx(1.0) and reg["rmse"]["value"] == pytest.approx(1.0) and reg["r2"]["value"] == pytest.approx(1 - 1 / np.var(np.arange(100.0)))
+
+
+def test_cli_model_quality_and_bias_drift_with_late_ground_truth(adult, tmp_path):
+    from assay.datasets import adult_model
+
+    test = load_adult("test")
+    feats = [c for c in adult.columns if c not in ("income", "fnlwgt")]
+    model = adult_model(feats).fit(adult[feats], adult["income"] == ">50K")
+
+    def scored(d, tag):
+        d = d.copy()
+        d["prediction"] = np.where(model.predict_proba(d[feats])[:, 1] > 0.5, ">50K", "<=50K")
+        d["id"] = [f"{tag}-{i}" for i in range(len(d))]
+        return d
+
+    base, cur = scored(test.iloc[:7000], "b"), scored(test.iloc[7000:], "c")
+    base.to_parquet(tmp_path / "base.parquet")
+    cur[["id", "income"]].to_parquet(tmp_path / "gt.parquet")  # labels arrive later, by id
+    cur.drop(columns="income").to_parquet(tmp_path / "ok.parquet")
+    worse = cur.drop(columns="income")
+    flip = (worse["sex"] == "Female") & (np.random.default_rng(0).random(len(worse)) < 0.3)  # the model goes wrong for women
+    worse.loc[flip, "prediction"] = np.where(worse.loc[flip, "prediction"] == ">50K", "<=50K", ">50K")
+    worse.to_parquet(tmp_path / "worse.parquet")
+    (tmp_path / "monitor.yaml").write_text("""
+label: income
+label_values_or_threshold: [">50K"]
+predicted_label: prediction
+facet: [{name_or_index: sex}]
+id: id
+ground_truth: {dataset_uri: gt.parquet, id: id, label: income}
+monitor: {bootstrap_replicates: 400}
+""")
+    runner, cfg = CliRunner(), str(tmp_path / "monitor.yaml")
+    r = runner.invoke(app, ["monitor", "baseline", str(tmp_path / "base.parquet"), "--out", str(tmp_path / "b"), "--config", cfg])
+    assert r.exit_code == 0, r.output
+    mb = json.loads((tmp_path / "b" / "model.json").read_text())
+    y = base["income"] == ">50K"
+    assert mb["quality"]["metrics"]["accuracy"]["value"] == pytest.approx(float(((base["prediction"] == ">50K") == y).mean()), abs=1e-12)
+    r = runner.invoke(app, ["monitor", "check", str(tmp_path / "ok.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / "c1"), "--config", cfg])
+    assert r.exit_code == 0, r.output
+    ok = json.loads((tmp_path / "c1" / "constraint_violations.json").read_text())
+    assert ok["violations"] == [], ok["violations"]  # same model, same population: nothing fires (id not tested, label arrives later)
+    assert ok["model"]["labelled_rows"] == len(cur) and ok["features"]["id"]["drift"]["tested"] is False
+    r = runner.invoke(app, ["monitor", "check", str(tmp_path / "worse.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / "c2"), "--config", cfg])
+    bad = json.loads((tmp_path / "c2" / "constraint_violations.json").read_text())
+    kinds = {(v["constraint_check_type"], v["feature_name"]) for v in bad["violations"]}
+    assert ("model_quality_check", "accuracy") in kinds and ("baseline_drift_check", "prediction") in kinds
+    eo = [d for d in bad["bias_drift"] if d["metric"] == "EqOddsD" and d["value"] == "Female"][0]
+    assert eo["drifted"] and eo["current"] > eo["baseline"] and eo["q_value"] < 0.05
+    acc = next(q for q in bad["model_quality"] if q["metric"] == "accuracy")
+    by_hand = float(((worse["prediction"] == ">50K").to_numpy() == (cur["income"] == ">50K").to_numpy()).mean())
+    assert acc["current"] == pytest.approx(by_hand, abs=1e-12) and acc["worse"]

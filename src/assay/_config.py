@@ -29,6 +29,7 @@ CLARIFY_KEYS = {
 EXTENSION_KEYS = {
     "label_type", "sample_weight", "confidence_level", "bootstrap_replicates", "seed",
     "min_group_size", "fliptest", "model", "model_trusted_types", "explain", "mitigate", "test_dataset_uri", "decision_probability",
+    "id", "timestamp", "ground_truth", "model_quality_constraints", "monitor",
 }  # fmt: skip
 
 _SHAP_KEYS = {"baseline", "num_samples", "agg_method", "use_logit", "save_local_shap_values", "seed", "num_clusters", "features_to_explain"}

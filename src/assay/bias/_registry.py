@@ -10,7 +10,7 @@ import numpy as np
 
 from assay.bias._cells import Cells
 
-__all__ = ["METRICS", "Metric", "MetricValue", "Stage", "is_all", "metrics_for", "register"]
+__all__ = ["METRICS", "Metric", "MetricValue", "Stage", "is_all", "metrics_for", "parity_value", "register"]
 
 Stage = Literal["pre_training", "post_training"]
 Test = Callable[[Cells], tuple[float | None, str]]
@@ -110,6 +110,15 @@ def register(
         return fn
 
     return deco
+
+
+def parity_value(name: str) -> float:
+    """The value of metric ``name`` at parity (0 for differences, 1 for ratios); 0 for a name the registry does not know."""
+    metric = METRICS.get(name)
+    try:
+        return float(metric.ideal) if metric is not None else 0.0
+    except ValueError:
+        return 0.0
 
 
 def metrics_for(stage: Stage) -> Iterator[Metric]:

@@ -19,6 +19,8 @@ err = Console(stderr=True)
 Data = Annotated[str, typer.Argument(help="Data: a Parquet or CSV file or glob (streamed in batches), read with bounded memory.")]
 Columns = Annotated[list[str] | None, typer.Option("--column", "-c", help="Only these columns (repeat the option).")]
 BatchRows = Annotated[int, typer.Option("--batch-rows", help="Rows per batch when streaming files.")]
+Config = Annotated[Path | None, typer.Option("--config", help="Monitoring config (label, predicted_label or probability, facet, id, ground_truth, "
+                                                               "model_quality_constraints, monitor): adds model quality and bias.")]
 
 
 def _fail(exc: Exception) -> None:
@@ -28,14 +30,16 @@ def _fail(exc: Exception) -> None:
 
 @monitor_app.command()
 def baseline(data: Data, out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for statistics.json and constraints.json.")],
-             column: Columns = None, batch_rows: BatchRows = 500_000) -> None:  # fmt: skip
-    """Profile DATA and write OUT/statistics.json and a suggested OUT/constraints.json (Model Monitor's shapes; edit the constraints)."""
+             column: Columns = None, batch_rows: BatchRows = 500_000, config: Config = None) -> None:  # fmt: skip
+    """Profile DATA and write OUT/statistics.json and a suggested OUT/constraints.json (Model Monitor's shapes; edit the constraints).
+    With --config, also OUT/model.json: model quality with intervals and every bias metric, the baseline for their drift."""
     from assay.monitor import profile
     from assay.monitor._baseline import write_baseline
 
     try:
         p = profile(data, columns=column, batch_rows=batch_rows)
-        written = write_baseline(p, out_dir)
+        model = _model_figures(data, config, ground_truth=False)
+        written = write_baseline(p, out_dir, model=model)
     except AssayError as exc:
         _fail(exc)
         return
@@ -47,17 +51,20 @@ def baseline(data: Data, out_dir: Annotated[Path, typer.Option("--out", "-o", he
 @monitor_app.command()
 def check(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", help="Directory with statistics.json and constraints.json.")],
           out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for constraint_violations.json and the data's statistics.json.")],
-          column: Columns = None, batch_rows: BatchRows = 500_000,
+          column: Columns = None, batch_rows: BatchRows = 500_000, config: Config = None,
           fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when there is a violation.")] = False) -> None:  # fmt: skip
-    """Check DATA against a baseline: data types, completeness, domains, missing/extra columns, drift per column with p- and q-values."""
+    """Check DATA against a baseline: data types, completeness, domains, missing/extra columns, drift per column with p- and q-values;
+    with --config, model quality (ground truth joined on the id) and bias drift against the baseline's."""
     from assay.monitor import profile
-    from assay.monitor._baseline import load_baseline, statistics
+    from assay.monitor._baseline import load_baseline, load_model_baseline, statistics
     from assay.monitor._check import check as run_check
 
     try:
         base_profile, constraints = load_baseline(base)
         p = profile(data, columns=column, batch_rows=batch_rows)
-        result = run_check(p, base_profile, constraints)
+        spec = _spec(config)
+        model = _model_figures(data, config, ground_truth=True)
+        result = run_check(p, base_profile, constraints, model=model, model_baseline=load_model_baseline(base), spec=spec)
     except AssayError as exc:
         _fail(exc)
         return
@@ -73,13 +80,31 @@ def check(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", hel
         raise typer.Exit(1)
 
 
+def _spec(config: Path | None):  # type: ignore[no-untyped-def]
+    if config is None:
+        return None
+    from assay._config import load_config
+    from assay.monitor._model import spec_from_config
+
+    return spec_from_config(load_config(config))
+
+
+def _model_figures(data: str, config: Path | None, *, ground_truth: bool):  # type: ignore[no-untyped-def]
+    spec = _spec(config)
+    if spec is None or not spec.has_model:
+        return None
+    from assay.monitor._model import model_figures, read_columns
+
+    return model_figures(read_columns(data, spec, ground_truth=ground_truth), spec)
+
+
 def _render(result: dict, rows: int) -> None:  # type: ignore[type-arg]
     from rich import box
     from rich.table import Table
 
     v = result["violations"]
     out.print(f"[bold]assay monitor check[/]: {rows:,} rows; {len(v)} violation(s)")
-    drift = [(n, f["drift"]) for n, f in result["features"].items() if "drift" in f]
+    drift = [(n, f["drift"]) for n, f in result["features"].items() if "drift" in f and f["drift"].get("tested", True)]
     t = Table(title="Drift by column (distance: KS for numbers, largest change of a category's share for categories)", box=box.SIMPLE_HEAD)
     for col in ("column", "test", "distance", "threshold", "p", "q", "drifted"):
         t.add_column(col, justify="left" if col in ("column", "test") else "right")
@@ -87,5 +112,13 @@ def _render(result: dict, rows: int) -> None:  # type: ignore[type-arg]
         t.add_row(n, d["statistic"], f"{d['distance']:.4f}", f"{d['threshold']:g}", f"{d['p_value']:.2g}", f"{d['q_value']:.2g}",
                   "[bold red]yes[/]" if d["drifted"] else "no")  # fmt: skip
     out.print(t)
+    q = (result.get("model") or {}).get("quality")
+    if q is not None:
+        m = q["metrics"]
+        shown = ", ".join(f"{k} {d['value']:.4f} [{d['ci'][0]:.4f}, {d['ci'][1]:.4f}]" for k, d in m.items() if d.get("value") is not None
+                          and d.get("ci") and d["ci"][0] is not None and k in ("accuracy", "auc", "f1", "recall", "mae", "rmse", "r2"))  # fmt: skip
+        out.print(f"model quality on {result['model']['labelled_rows']:,} rows with ground truth: {shown}")
+    elif result.get("model"):
+        out.print(f"[yellow]{result['model'].get('note')}[/]")
     for x in v:
         out.print(f"[red]{x['constraint_check_type']}[/] {x['feature_name']}: {x['description']}", highlight=False)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from assay._errors import ConfigError, DataError, did_you_mean
+from assay.bias import parity_value
 from assay.mitigate._thresholds import CONSTRAINTS, OBJECTIVES
 
 __all__ = ["METHODS", "compare_mitigations"]
@@ -190,7 +191,6 @@ def _evaluate(test: Any, y: np.ndarray, q: np.ndarray, pred: np.ndarray, facets:
                         pre_training_methods=None, post_training_methods=list(EVALUATED), bootstrap_replicates=replicates,
                         confidence_level=level, seed=seed)  # fmt: skip
     table = audit.to_frame()
-    ideal = {"DI": 1.0}
     disparities: dict[str, dict[str, Any]] = {}
     for facet, part in table.groupby("facet", sort=False):
         disparities[str(facet)] = {}
@@ -202,7 +202,7 @@ def _evaluate(test: Any, y: np.ndarray, q: np.ndarray, pred: np.ndarray, facets:
                 continue
             # the group farthest from parity; for the ratio DI, the smallest ratio (the four-fifths convention: each group's
             # ratio to the rest, and a ratio above 1 for one group is a ratio below 1 for another)
-            worst = rows.loc[rows["value"].idxmin()] if m == "DI" else rows.loc[(rows["value"] - ideal.get(m, 0.0)).abs().idxmax()]
+            worst = rows.loc[rows["value"].idxmin()] if m == "DI" else rows.loc[(rows["value"] - parity_value(m)).abs().idxmax()]
             disparities[str(facet)][m] = {
                 "value": float(worst["value"]), "ci": [None if pd_isna(worst["ci_low"]) else float(worst["ci_low"]),
                                                        None if pd_isna(worst["ci_high"]) else float(worst["ci_high"])],
@@ -237,7 +237,7 @@ def pd_isna(v: Any) -> bool:
 
 def _pareto(results: list[dict[str, Any]], metric: str, facet: Any) -> None:
     key = facet if isinstance(facet, str) else " x ".join(facet)
-    ideal = 1.0 if metric == "DI" else 0.0
+    ideal = parity_value(metric)
     points = []
     for r in results:
         d = r.get("disparities", {}).get(key, {}).get(metric, {})

@@ -31,7 +31,7 @@ import numpy as np
 from assay._errors import ConfigError, DataError
 from assay.monitor._profile import ColumnProfile, Profile
 
-__all__ = ["inferred_type", "load_baseline", "statistics", "suggest_constraints", "write_baseline"]
+__all__ = ["inferred_type", "load_baseline", "load_model_baseline", "statistics", "suggest_constraints", "write_baseline"]
 
 DOMAIN_LIMIT = 64  # a string column with at most this many values gets a domain constraint
 
@@ -100,16 +100,24 @@ def suggest_constraints(p: Profile) -> dict[str, Any]:
     }
 
 
-def write_baseline(p: Profile, out: Path) -> list[Path]:
+def write_baseline(p: Profile, out: Path, model: dict[str, Any] | None = None) -> list[Path]:
+    """OUT/statistics.json, OUT/constraints.json and, with ``model`` (model quality and bias figures), OUT/model.json."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, doc in (("statistics.json", statistics(p)), ("constraints.json", suggest_constraints(p))):
+    docs = [("statistics.json", statistics(p)), ("constraints.json", suggest_constraints(p))] + ([("model.json", model)] if model is not None else [])
+    for name, doc in docs:
         target = out / name
         tmp = target.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
         tmp.replace(target)
         written.append(target)
     return written
+
+
+def load_model_baseline(directory: str | Path) -> dict[str, Any] | None:
+    """The baseline's model quality and bias figures (OUT/model.json), when the baseline was written with a monitoring config."""
+    path = Path(directory) / "model.json"
+    return _read(path) if path.exists() else None
 
 
 def load_baseline(directory: str | Path) -> tuple[Profile, dict[str, Any]]:

@@ -39,8 +39,11 @@ from assay.monitor._profile import ColumnProfile, Profile
 __all__ = ["check"]
 
 
-def check(current: Profile, baseline: Profile, constraints: dict[str, Any]) -> dict[str, Any]:
-    """``constraint_violations.json``: ``violations`` (Model Monitor's shape, with assay's figures) and ``features`` (every check)."""
+def check(current: Profile, baseline: Profile, constraints: dict[str, Any], *, model: dict[str, Any] | None = None,
+          model_baseline: dict[str, Any] | None = None, spec: Any = None) -> dict[str, Any]:  # fmt: skip
+    """``constraint_violations.json``: ``violations`` (Model Monitor's shape, with assay's figures), ``features`` (every check), and with
+    ``model`` and ``model_baseline`` (model quality and bias figures of the window and of the baseline) ``model_quality`` and
+    ``bias_drift``."""
     from assay.stats import benjamini_hochberg
 
     mc = constraints.get("monitoring_config") or {}
@@ -61,8 +64,10 @@ def check(current: Profile, baseline: Profile, constraints: dict[str, Any]) -> d
         violations.append({"feature_name": name, "constraint_check_type": kind, "description": description, **figures})
 
     names = list(by_name) or list(baseline.columns)
+    not_drift = {c for c in (getattr(spec, "id", None), getattr(spec, "timestamp", None)) if c}  # identifiers and times always "drift"
+    arrives_later = {spec.label} if spec is not None and getattr(spec, "ground_truth", None) and spec.label else set()
     for name in names:
-        if name not in current.columns:
+        if name not in current.columns and name not in arrives_later:
             violate(name, "missing_column_check", f"column {name!r} of the baseline is not in the data")
     for name in current.columns:
         if name not in by_name and name not in baseline.columns:
@@ -105,7 +110,12 @@ def check(current: Profile, baseline: Profile, constraints: dict[str, Any]) -> d
                         f"most frequent: {', '.join(map(repr, unknown))}", value=share, threshold=domain_tol)  # fmt: skip
         if (spec.get("num_constraints") or {}).get("is_non_negative") and cur.n and cur.minimum < 0:
             violate(name, "non_negative_check", f"the constraint says non-negative, the minimum is {cur.minimum:g}", value=cur.minimum)
-        if compare and base is not None and base.present and cur.present:
+        identifier = base is not None and base.kind == "string" and cur.kind == "string" and min(base.distinct / max(base.present, 1),
+                                                                                                  cur.distinct / max(cur.present, 1)) > 0.5  # fmt: skip
+        if name in not_drift or identifier:
+            info["drift"] = {"tested": False, "reason": "an id or timestamp column" if name in not_drift else
+                             "looks like an identifier (distinct values are more than half the rows)"}  # fmt: skip
+        elif compare and base is not None and base.present and cur.present:
             numeric = base.kind == "numeric" and cur.kind == "numeric" and base.n and cur.n
             d = _numeric_drift(base, cur, robust) if numeric else _categorical_drift(base, cur)
             d["threshold"] = num_thr if numeric else cat_thr
@@ -121,8 +131,56 @@ def check(current: Profile, baseline: Profile, constraints: dict[str, Any]) -> d
             violate(name, "baseline_drift_check", f"{d['statistic']} distance {d['distance']:.4f} exceeds {d['threshold']:g}, q = {q:.2g} "
                     f"(baseline n = {d['n_baseline']:,}, data n = {d['n_current']:,})", value=d["distance"], threshold=d["threshold"],
                     p_value=d["p_value"], q_value=q)  # fmt: skip
-    return {"violations": violations, "features": features, "settings": {"alpha": alpha, "correction": "benjamini-hochberg across the columns checked",
-            "comparison_method": "Robust" if robust else "Simple", "categorical_drift_method": cat_method}}  # fmt: skip
+    result: dict[str, Any] = {"violations": violations, "features": features,
+                              "settings": {"alpha": alpha, "correction": "benjamini-hochberg across the columns checked (and, apart, across "
+                                           "the model-quality metrics and across the bias metrics)",
+                                           "comparison_method": "Robust" if robust else "Simple", "categorical_drift_method": cat_method}}  # fmt: skip
+    if model is not None:
+        _check_model(model, model_baseline, spec, alpha, violate, result)
+    return result
+
+
+def _check_model(model: dict[str, Any], base: dict[str, Any] | None, spec: Any, alpha: float, violate: Any, result: dict[str, Any]) -> None:
+    from assay.monitor._model import compare_bias
+    from assay.monitor._quality import compare_quality
+
+    result["model"] = {"rows": model["rows"], "labelled_rows": model["labelled_rows"], "quality": model["quality"], "note": model.get("note")}
+    if model["quality"] is None:
+        return
+    thresholds = getattr(spec, "quality_thresholds", None) or {}
+    if base is not None and base.get("quality") is not None:
+        rows = compare_quality(model["quality"], base["quality"], alpha=alpha, min_change=getattr(spec, "min_quality_change", 0.01), thresholds=thresholds)
+    else:  # no baseline figures: only the thresholds the user set
+        rows = compare_quality(model["quality"], {"metrics": {}}, alpha=alpha, thresholds=thresholds)
+        rows += [{"metric": k, "current": v["value"], "threshold": {**thresholds[k], "crossed": _crossed(v["value"], thresholds[k])}}
+                 for k, v in model["quality"]["metrics"].items() if k in thresholds and v.get("value") is not None]  # fmt: skip
+    result["model_quality"] = rows
+    for r in rows:
+        crossed = (r.get("threshold") or {}).get("crossed")
+        if r.get("worse") or crossed:
+            why = []
+            if r.get("worse"):
+                why.append(f"{r['current']:.4f} against {r['baseline']:.4f} in the baseline, worse by {r['worse_by']:.4f} (q = {r['q_value']:.2g})")
+            if crossed:
+                t = r["threshold"]
+                why.append(f"{r['current']:.4f} is {t['comparison_operator']} {t['threshold']:g}")
+            violate(r["metric"], "model_quality_check", f"{r['metric']}: " + "; ".join(why), value=r["current"],
+                    baseline=r.get("baseline"), q_value=r.get("q_value"))  # fmt: skip
+    if base is not None and model.get("bias") and base.get("bias"):
+        level = float(model["quality"].get("confidence_level", 0.95))
+        drift = compare_bias(model["bias"], base["bias"], alpha=alpha, level=level)
+        result["bias_drift"] = drift
+        for d in drift:
+            if d["drifted"]:
+                violate(f"{d['facet']}={d['value']}", "bias_drift_check", f"{d['metric']} {d['current']:.4f} (n = {d['size']:,}) against {d['baseline']:.4f} "
+                        f"in the baseline: further from parity, q = {d['q_value']:.2g}", value=d["current"], baseline=d["baseline"],
+                        q_value=d["q_value"], metric=d["metric"])  # fmt: skip
+
+
+def _crossed(value: float, t: dict[str, Any]) -> bool:
+    thr, op = float(t["threshold"]), t.get("comparison_operator", "LessThanThreshold")
+    return bool({"LessThanThreshold": value < thr, "LessThanOrEqualToThreshold": value <= thr, "GreaterThanThreshold": value > thr,
+                 "GreaterThanOrEqualToThreshold": value >= thr}.get(op, False))  # fmt: skip
 
 
 def _binomial_below(k: int, n: int, p0: float) -> float:

@@ -93,11 +93,9 @@ def _registry() -> dict[str, Any]:
 
 
 def _ideal(name: str) -> float:
-    metric = _registry().get(name)
-    try:
-        return float(metric.ideal) if metric is not None else 0.0
-    except ValueError:
-        return 0.0
+    from assay.bias import parity_value
+
+    return parity_value(name)
 
 
 # == sections ======================================================================
@@ -264,7 +262,7 @@ def _mitigation(doc: dict[str, Any]) -> dict[str, Any] | None:
         return None
     m = mit["method"]
     facet, metric = m["facets"][0], m["metric"]
-    ideal = 1.0 if metric == "DI" else 0.0
+    ideal = _ideal(metric)
     points, rows = [], []
     for r in mit["results"]:
         if "error" in r:

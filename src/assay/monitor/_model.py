@@ -1,0 +1,209 @@
+"""Model quality and bias of a window of predictions, and their drift from a baseline.
+
+A monitoring config names the columns (Clarify's keys where they exist):
+``label``, ``label_values_or_threshold``, ``predicted_label`` or ``probability``
+(+ ``probability_threshold``), ``facet``, and assay's ``id``, ``timestamp``,
+``ground_truth`` ({``dataset_uri``, ``id``, ``label``}: labels that arrive later,
+joined on the id), ``model_quality_constraints`` (Model Monitor's
+``{metric: {threshold, comparison_operator}}``) and ``monitor``
+({``alpha``, ``bootstrap_replicates``, ``min_quality_change``, ``window``, ``alerts``}).
+
+Bias drift: every bias metric of the window against the baseline's value, a
+z-test of the change from the two bootstrap intervals, Benjamini-Hochberg
+across the metrics; flagged when the change is significant and the value is
+further from parity than the baseline's (Model Monitor's rule for the
+direction, with significance added).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assay._errors import ConfigError, DataError
+
+__all__ = ["MonitorSpec", "compare_bias", "model_figures"]
+
+MONITOR_KEYS = {"alpha", "bootstrap_replicates", "min_quality_change", "window", "alerts", "confidence_level", "seed"}
+BIAS_METRICS = ["DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE", "EqOddsD", "EqOppD", "FPRD", "FNRD"]
+
+
+@dataclass
+class MonitorSpec:
+    label: str | None = None
+    label_values: Any = None
+    predicted_label: str | None = None
+    probability: str | None = None
+    probability_threshold: float = 0.5
+    facets: list[Any] = field(default_factory=list)
+    id: str | None = None
+    timestamp: str | None = None
+    ground_truth: dict[str, Any] | None = None
+    quality_thresholds: dict[str, Any] = field(default_factory=dict)
+    alpha: float = 0.05
+    replicates: int = 1000
+    confidence_level: float = 0.95
+    seed: int = 0
+    min_quality_change: float = 0.01
+    window: str | None = None
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    base: str | None = None
+
+    @property
+    def has_model(self) -> bool:
+        return self.label is not None and (self.predicted_label is not None or self.probability is not None)
+
+    @property
+    def task(self) -> str:
+        return "regression" if self.label_values is None or (isinstance(self.label_values, (int, float)) and not isinstance(self.label_values, bool)
+                                                              and self.predicted_label is not None and self.probability is None) else "binary"  # fmt: skip
+
+    def columns(self) -> list[str]:
+        cols = [self.label, self.predicted_label, self.probability, self.id, self.timestamp]
+        for f in self.facets:
+            cols += f if isinstance(f, list) else [f]
+        return [c for c in dict.fromkeys(cols) if c is not None]
+
+
+def spec_from_config(cfg: dict[str, Any]) -> MonitorSpec:
+    opts = dict(cfg.get("monitor") or {})
+    unknown = set(opts) - MONITOR_KEYS
+    if unknown:
+        from assay._errors import did_you_mean
+
+        k = sorted(unknown)[0]
+        raise ConfigError(f"unknown key monitor.{k}.{did_you_mean(k, MONITOR_KEYS)} Known: {', '.join(sorted(MONITOR_KEYS))}")
+    facets = []
+    for f in cfg.get("facet") or []:
+        name = f.get("name_or_index") if isinstance(f, dict) else f
+        facets.append(name)
+    gt = cfg.get("ground_truth")
+    if gt is not None and (not isinstance(gt, dict) or "dataset_uri" not in gt):
+        raise ConfigError("ground_truth must be {dataset_uri: PATH, id: COLUMN, label: COLUMN}")
+    if gt is not None and not cfg.get("id"):
+        raise ConfigError("ground_truth is joined on an id: name the id column of the predictions in 'id'")
+    alerts = opts.get("alerts") or []
+    for a in alerts:
+        if not isinstance(a, dict) or not ({"webhook", "command"} & set(a)):
+            raise ConfigError(f"each alert is {{webhook: URL}} or {{command: [program, args...]}}, got {a!r}")
+    spec = MonitorSpec(
+        label=cfg.get("label"), label_values=cfg.get("label_values_or_threshold"), predicted_label=cfg.get("predicted_label"),
+        probability=cfg.get("probability"), probability_threshold=float(cfg.get("probability_threshold", 0.5)), facets=facets,
+        id=cfg.get("id"), timestamp=cfg.get("timestamp"), ground_truth=gt, quality_thresholds=dict(cfg.get("model_quality_constraints") or {}),
+        alpha=float(opts.get("alpha", 0.05)), replicates=int(opts.get("bootstrap_replicates", 1000)),
+        confidence_level=float(opts.get("confidence_level", 0.95)), seed=int(opts.get("seed", 0)),
+        min_quality_change=float(opts.get("min_quality_change", 0.01)), window=opts.get("window"), alerts=list(alerts), base=cfg.get("__base__"),
+    )  # fmt: skip
+    if not 0 < spec.alpha < 1:
+        raise ConfigError(f"monitor.alpha must be between 0 and 1, got {spec.alpha!r}")
+    return spec
+
+
+def read_columns(data: Any, spec: MonitorSpec, *, ground_truth: bool = True) -> Any:
+    """The columns the model checks need, as pandas (files: only those columns are read), joined with the ground truth
+    (``ground_truth=False`` for a baseline, whose labels are in the data)."""
+    import dataclasses
+
+    import pandas as pd
+
+    from assay._tabulate import as_frame, read_dataset
+
+    if not ground_truth:
+        spec = dataclasses.replace(spec, ground_truth=None)
+    cols = spec.columns()
+    frame = as_frame(data).select(*[c for c in cols if c != spec.label or spec.ground_truth is None]).collect().to_pandas() \
+        if not isinstance(data, pd.DataFrame) else data[[c for c in cols if c in data.columns]]  # fmt: skip
+    missing = [c for c in cols if c not in frame.columns and not (spec.ground_truth is not None and c == spec.label)]
+    if missing:
+        raise DataError(f"the data has no column(s) {', '.join(map(repr, missing))} named in the monitoring config")
+    if spec.ground_truth is not None:
+        gt_cfg = spec.ground_truth
+        path = str(gt_cfg["dataset_uri"])
+        import os
+
+        if spec.base and not os.path.isabs(path) and not os.path.exists(path):
+            path = os.path.join(spec.base, path)
+        gt_id, gt_label = gt_cfg.get("id", spec.id), gt_cfg.get("label", spec.label)
+        gt = as_frame(read_dataset(path)).collect().to_pandas()
+        for c in (gt_id, gt_label):
+            if c not in gt.columns:
+                raise DataError(f"the ground truth {path} has no column {c!r}")
+        if gt[gt_id].duplicated().any():
+            raise DataError(f"the ground truth {path} has {int(gt[gt_id].duplicated().sum())} repeated ids in {gt_id!r}; each prediction gets one label")
+        frame = frame.drop(columns=[spec.label], errors="ignore").merge(gt[[gt_id, gt_label]].rename(columns={gt_id: spec.id, gt_label: spec.label}),
+                                                                        on=spec.id, how="left")  # fmt: skip
+    return frame
+
+
+def model_figures(frame: Any, spec: MonitorSpec) -> dict[str, Any]:
+    """Model quality (rows with ground truth) and the audit's bias metrics of a window of predictions."""
+    import assay
+    from assay.monitor._quality import model_quality
+
+    if spec.label is None:
+        raise ConfigError("the monitoring config names no label column: model quality and bias need one")
+    labelled = frame[frame[spec.label].notna()] if spec.label in frame.columns else frame.iloc[:0]
+    out: dict[str, Any] = {"rows": int(len(frame)), "labelled_rows": int(len(labelled))}
+    if len(labelled) == 0:
+        out["quality"] = None
+        out["bias"] = []
+        out["note"] = "no row has ground truth yet: model quality and bias are not computed"
+        return out
+    if spec.task == "binary":
+        values = spec.label_values if isinstance(spec.label_values, list) else [spec.label_values]
+        y = labelled[spec.label].isin(values).to_numpy()
+        pred = labelled[spec.predicted_label].isin(values).to_numpy() if spec.predicted_label else None
+        score = labelled[spec.probability].to_numpy(dtype=np.float64) if spec.probability else None
+        out["quality"] = model_quality(y, pred, score=score, threshold=spec.probability_threshold, confidence_level=spec.confidence_level,
+                                       replicates=spec.replicates, seed=spec.seed)  # fmt: skip
+    else:
+        out["quality"] = model_quality(labelled[spec.label].to_numpy(dtype=np.float64), labelled[spec.predicted_label].to_numpy(dtype=np.float64),
+                                       task="regression", confidence_level=spec.confidence_level)  # fmt: skip
+    if spec.facets:
+        r = assay.audit(labelled, label=spec.label, label_values_or_threshold=spec.label_values, predicted_label=spec.predicted_label,
+                        probability=spec.probability, probability_threshold=spec.probability_threshold, facets=spec.facets,
+                        pre_training_methods=None, post_training_methods=[m for m in BIAS_METRICS], bootstrap_replicates=spec.replicates,
+                        confidence_level=spec.confidence_level, seed=spec.seed)  # fmt: skip
+        t = r.to_frame()
+        out["bias"] = [{"facet": str(row.facet), "value": str(row.value_or_threshold), "metric": str(row.metric),
+                        "estimate": None if _nan(row.value) else float(row.value), "ci": [None if _nan(row.ci_low) else float(row.ci_low),
+                                                                                         None if _nan(row.ci_high) else float(row.ci_high)],
+                        "size": int(row.size), "rest_size": int(row.rest_size)} for row in t.itertuples() if not _nan(row.value)]  # fmt: skip
+    else:
+        out["bias"] = []
+    return out
+
+
+def _nan(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def compare_bias(current: list[dict[str, Any]], baseline: list[dict[str, Any]], *, alpha: float, level: float) -> list[dict[str, Any]]:
+    """Each bias metric of the window against the baseline's: change, z-test p-value, q-value, further from parity or not."""
+    from scipy.special import ndtr, ndtri
+
+    from assay.bias import parity_value
+    from assay.stats import benjamini_hochberg
+
+    z = float(ndtri(0.5 + level / 2))
+    base = {(b["facet"], b["value"], b["metric"]): b for b in baseline}
+    rows = []
+    for c in current:
+        b = base.get((c["facet"], c["value"], c["metric"]))
+        if b is None or b["estimate"] is None or c["estimate"] is None or None in c["ci"] or None in b["ci"]:
+            continue
+        se = math.hypot((c["ci"][1] - c["ci"][0]) / (2 * z), (b["ci"][1] - b["ci"][0]) / (2 * z))
+        change = c["estimate"] - b["estimate"]
+        p = float(2 * ndtr(-abs(change) / se)) if se > 0 else (1.0 if change == 0 else 0.0)
+        ideal = parity_value(c["metric"])
+        further = abs(c["estimate"] - ideal) > abs(b["estimate"] - ideal)
+        rows.append({"facet": c["facet"], "value": c["value"], "metric": c["metric"], "baseline": b["estimate"], "current": c["estimate"],
+                     "baseline_ci": b["ci"], "current_ci": c["ci"], "change": change, "p_value": p, "further_from_parity": bool(further),
+                     "size": c["size"], "baseline_size": b["size"]})  # fmt: skip
+    for r, q in zip(rows, benjamini_hochberg([r["p_value"] for r in rows]), strict=True):
+        r["q_value"] = q
+        r["drifted"] = bool(q is not None and q < alpha and r["further_from_parity"])
+    return rows
