@@ -233,3 +233,85 @@ monitor: {bootstrap_replicates: 400}
     acc = next(q for q in bad["model_quality"] if q["metric"] == "accuracy")
     by_hand = float(((worse["prediction"] == ">50K").to_numpy() == (cur["income"] == ">50K").to_numpy()).mean())
     assert acc["current"] == pytest.approx(by_hand, abs=1e-12) and acc["worse"]
+
+
+def test_windows_series_alerts_and_report(adult, tmp_path):
+    import http.server
+    import sys
+    import threading
+
+    from assay.datasets import adult_model
+
+    test = load_adult("test")
+    feats = [c for c in adult.columns if c not in ("income", "fnlwgt")]
+    model = adult_model(feats).fit(adult[feats], adult["income"] == ">50K")
+    test["prediction"] = np.where(model.predict_proba(test[feats])[:, 1] > 0.5, ">50K", "<=50K")
+    test.iloc[:5000].to_parquet(tmp_path / "base.parquet")
+    pool = test.iloc[5000:].reset_index(drop=True)
+    parts = []
+    for day in range(6):  # days 0-2 healthy; from day 3 the model errs for women; from day 4 ages shift by 6 years
+        d = pool.sample(2500, random_state=day).copy()
+        d["ts"] = pd.Timestamp("2026-11-01", tz="UTC") + pd.to_timedelta(day, "D") + pd.to_timedelta(np.random.default_rng(day).integers(0, 86400, len(d)), "s")
+        if day >= 3:
+            flip = (d["sex"] == "Female").to_numpy() & (np.random.default_rng(day).random(len(d)) < 0.4)
+            d.loc[flip, "prediction"] = np.where(d.loc[flip, "prediction"] == ">50K", "<=50K", ">50K")
+        if day >= 4:
+            d["age"] = d["age"] + 6
+        d["id"] = [f"d{day}-{i}" for i in range(len(d))]
+        parts.append(d)
+    stream = pd.concat(parts).sample(frac=1.0, random_state=0).reset_index(drop=True)  # out of time order
+    stream[["id", "income"]].to_parquet(tmp_path / "gt.parquet")
+    stream.drop(columns="income").to_parquet(tmp_path / "stream.parquet", row_group_size=4000)  # windows span batches
+    received: list[dict] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sink = tmp_path / "alerts.jsonl"
+    (tmp_path / "monitor.yaml").write_text(f"""
+label: income
+label_values_or_threshold: [">50K"]
+predicted_label: prediction
+facet: [{{name_or_index: sex}}]
+id: id
+timestamp: ts
+ground_truth: {{dataset_uri: gt.parquet, id: id, label: income}}
+monitor:
+  window: 1D
+  bootstrap_replicates: 300
+  alerts:
+    - {{webhook: "http://127.0.0.1:{server.server_port}/hook"}}
+    - {{command: [{sys.executable!r}, "-c", "import sys; open({str(sink)!r}, 'a').write(sys.stdin.read() + chr(10))"]}}
+    - {{webhook: "http://127.0.0.1:9/nowhere"}}
+""")
+    runner, cfg = CliRunner(), str(tmp_path / "monitor.yaml")
+    assert runner.invoke(app, ["monitor", "baseline", str(tmp_path / "base.parquet"), "--out", str(tmp_path / "b"), "--config", cfg]).exit_code == 0
+    r = runner.invoke(app, ["monitor", "run", str(tmp_path / "stream.parquet"), "--baseline", str(tmp_path / "b"), "--config", cfg,
+                            "--out", str(tmp_path / "m"), "--report", "--batch-rows", "3000"])  # fmt: skip
+    server.shutdown()
+    server.server_close()
+    assert r.exit_code == 0, r.output
+    mon = json.loads((tmp_path / "m" / "analysis.json").read_text())["monitoring"]
+    assert [w["rows"] for w in mon["windows"]] == [2500] * 6
+    kinds = [{v["constraint_check_type"] for v in w["result"]["violations"]} for w in mon["windows"]]
+    assert kinds[:3] == [set(), set(), set()], kinds  # healthy days: nothing fires
+    assert all("model_quality_check" in k and "bias_drift_check" in k for k in kinds[3:]), kinds
+    drifted = [{v["feature_name"] for v in w["result"]["violations"] if v["constraint_check_type"] == "baseline_drift_check"} for w in mon["windows"]]
+    assert drifted[3] == {"prediction"} and all(d == {"prediction", "age"} for d in drifted[4:]), drifted  # predictions from day 3, age from day 4
+    acc = mon["series"]["quality"]["accuracy"]
+    assert all(a["ci"][0] < a["value"] < a["ci"][1] for a in acc) and acc[0]["value"] - acc[5]["value"] > 0.05
+    assert len(received) == 3 and {x["window"]["start"][:10] for x in received} == {"2026-11-04", "2026-11-05", "2026-11-06"}
+    assert all(x["violations"] and x["source"] == "assay monitor" for x in received)  # the JSON body: what fired, where, when
+    assert len(sink.read_text().splitlines()) == 3
+    outcomes = mon["windows"][3]["alerts"]
+    assert outcomes[0]["status"] == 204 and outcomes[1]["returncode"] == 0 and "error" in outcomes[2]  # a failed alert is recorded
+    html = (tmp_path / "m" / "report.html").read_text()
+    assert 'id="monitoring"' in html and "accuracy per window" in html and "Violations per window" in html

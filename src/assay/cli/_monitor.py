@@ -76,8 +76,66 @@ def check(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", hel
         tmp.replace(target)
     _render(result, p.rows)
     out.print(f"Wrote [bold]{out_dir / 'constraint_violations.json'}[/]")
+    _alert(spec, result["violations"], {"data": data, "baseline": str(base)})
     if fail and result["violations"]:
         raise typer.Exit(1)
+
+
+@monitor_app.command()
+def run(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", help="Directory with statistics.json and constraints.json (and model.json).")],
+        config: Annotated[Path, typer.Option("--config", help="Monitoring config; must name the 'timestamp' column.")],
+        out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory: OUT/analysis.json gets 'monitoring' (every window's checks and the series).")],
+        window: Annotated[str | None, typer.Option("--window", "-w", help="Window length (15min, 1h, 1D, 7D); overrides monitor.window.")] = None,
+        report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html with the series plotted.")] = False,
+        batch_rows: BatchRows = 500_000,
+        fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when any window has a violation.")] = False) -> None:  # fmt: skip
+    """Check every time window of DATA against the baseline: a time series of drift, data quality, model quality and bias, with intervals; alerts per window."""
+    import dataclasses
+
+    from assay.monitor._baseline import load_baseline, load_model_baseline
+    from assay.monitor._windows import run_windows
+
+    try:
+        spec = _spec(config)
+        if window is not None:
+            spec = dataclasses.replace(spec, window=window)
+        base_profile, constraints = load_baseline(base)
+        result = run_windows(data, base_profile, constraints, spec, model_baseline=load_model_baseline(base), batch_rows=batch_rows)
+        from assay.cli._main import _report, write_section
+
+        written = write_section(out_dir, "monitoring", result)
+    except AssayError as exc:
+        _fail(exc)
+        return
+    bad = 0
+    for w in result["windows"]:
+        v = w["result"]["violations"]
+        bad += bool(v)
+        kinds = sorted({x["constraint_check_type"] for x in v})
+        out.print(f"{w['start']}  {w['rows']:>9,} rows  " + (f"[red]{len(v)} violation(s)[/]: {', '.join(kinds)}" if v else "ok"), highlight=False)
+        w["alerts"] = _alert(spec, v, {"window": {"start": w["start"], "end": w["end"]}, "data": data, "baseline": str(base)})
+    if any(w.get("alerts") for w in result["windows"]):
+        written = write_section(out_dir, "monitoring", result)
+    out.print(f"[bold]{len(result['windows'])} windows of {result['window']}[/], {bad} with violations")
+    if report:
+        written += _report(out_dir)
+    for path in written:
+        out.print(f"Wrote [bold]{path}[/]")
+    if fail and bad:
+        raise typer.Exit(1)
+
+
+def _alert(spec, violations: list, context: dict) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """Send the violations to the configured alerts (none: nothing); what happened to each is printed and returned."""
+    if spec is None or not spec.alerts or not violations:
+        return []
+    from assay.monitor._windows import send_alerts
+
+    outcomes = send_alerts(spec.alerts, {"source": "assay monitor", **context, "violations": violations})
+    for o in outcomes:
+        if "error" in o or o.get("returncode"):
+            err.print(f"[yellow]alert failed:[/] {o}", highlight=False)
+    return outcomes
 
 
 def _spec(config: Path | None):  # type: ignore[no-untyped-def]

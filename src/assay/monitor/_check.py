@@ -60,17 +60,18 @@ def check(current: Profile, baseline: Profile, constraints: dict[str, Any], *, m
     violations: list[dict[str, Any]] = []
     features: dict[str, dict[str, Any]] = {}
 
+    not_drift = {c for c in (getattr(spec, "id", None), getattr(spec, "timestamp", None)) if c}  # ids and times: never drift-tested, may be new
+
     def violate(name: str, kind: str, description: str, **figures: Any) -> None:
         violations.append({"feature_name": name, "constraint_check_type": kind, "description": description, **figures})
 
     names = list(by_name) or list(baseline.columns)
-    not_drift = {c for c in (getattr(spec, "id", None), getattr(spec, "timestamp", None)) if c}  # identifiers and times always "drift"
     arrives_later = {spec.label} if spec is not None and getattr(spec, "ground_truth", None) and spec.label else set()
     for name in names:
         if name not in current.columns and name not in arrives_later:
             violate(name, "missing_column_check", f"column {name!r} of the baseline is not in the data")
     for name in current.columns:
-        if name not in by_name and name not in baseline.columns:
+        if name not in by_name and name not in baseline.columns and name not in not_drift:
             violate(name, "extra_column_check", f"column {name!r} is not in the baseline")
 
     drift_rows = []

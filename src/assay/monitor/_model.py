@@ -107,18 +107,20 @@ def read_columns(data: Any, spec: MonitorSpec, *, ground_truth: bool = True) -> 
     (``ground_truth=False`` for a baseline, whose labels are in the data)."""
     import dataclasses
 
-    import pandas as pd
-
     from assay._tabulate import as_frame, read_dataset
 
     if not ground_truth:
         spec = dataclasses.replace(spec, ground_truth=None)
     cols = spec.columns()
-    frame = as_frame(data).select(*[c for c in cols if c != spec.label or spec.ground_truth is None]).collect().to_pandas() \
-        if not isinstance(data, pd.DataFrame) else data[[c for c in cols if c in data.columns]]  # fmt: skip
-    missing = [c for c in cols if c not in frame.columns and not (spec.ground_truth is not None and c == spec.label)]
+    lazy = as_frame(data)
+    have = set(lazy.collect_schema().names())
+    wanted = [c for c in cols if c in have]
+    frame = lazy.select(*wanted).collect().to_pandas()
+    optional = {spec.timestamp} | ({spec.id} if spec.ground_truth is None else set()) | ({spec.label} if spec.ground_truth is not None else set())
+    missing = [c for c in cols if c not in have and c not in optional]
     if missing:
-        raise DataError(f"the data has no column(s) {', '.join(map(repr, missing))} named in the monitoring config")
+        raise DataError(f"the data has no column(s) {', '.join(map(repr, missing))} named in the monitoring config; its columns: "
+                        f"{', '.join(sorted(have))}")  # fmt: skip
     if spec.ground_truth is not None:
         gt_cfg = spec.ground_truth
         path = str(gt_cfg["dataset_uri"])

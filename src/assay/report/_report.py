@@ -287,6 +287,41 @@ def _mitigation(doc: dict[str, Any]) -> dict[str, Any] | None:
     return {"method": m, "facet": facet, "metric": metric, "svg": svg, "rows": rows}
 
 
+@section("monitoring", "Monitoring over time")
+def _monitoring(doc: dict[str, Any]) -> dict[str, Any] | None:
+    mon = doc.get("monitoring")
+    if not mon or not mon.get("windows"):
+        return None
+    ser = mon["series"]
+    xs = [x[:16].replace("T", " ") for x in ser["starts"]]
+    charts = [line_chart(xs, [("violations", ser["violations"])], title="Violations per window", ident="mon-viol", x_label="window start",
+                         y_label="violations")]  # fmt: skip
+    drifted = [n for n, pts in ser["drift"].items() if any(p and p.get("drifted") for p in pts)]
+    top = drifted or sorted(ser["drift"], key=lambda n: -max((p or {}).get("distance", 0.0) for p in ser["drift"][n]))[:4]
+    if top:
+        charts.append(line_chart(xs, [(n, [(p or {}).get("distance", float("nan")) for p in ser["drift"][n]]) for n in top[:6]],
+                                 title="Drift distance per window (KS for numbers, largest share change for categories)", ident="mon-drift",
+                                 x_label="window start", y_label="distance from the baseline"))  # fmt: skip
+    for k, (name, pts) in enumerate(sorted(ser["quality"].items())):
+        if name not in ("accuracy", "auc", "f1", "recall", "mae", "rmse", "r2"):
+            continue
+        vals = [(p or {}).get("value") for p in pts]
+        lo = [((p or {}).get("ci") or [None, None])[0] for p in pts]
+        hi = [((p or {}).get("ci") or [None, None])[1] for p in pts]
+        charts.append(line_chart(xs, [(name, [v if v is not None else float("nan") for v in vals])],
+                                 faint=[[v if v is not None else float("nan") for v in lo], [v if v is not None else float("nan") for v in hi]],
+                                 title=f"{name} per window with its interval (grey)", ident=f"mon-q-{k}", x_label="window start", y_label=name))  # fmt: skip
+    moved = [n for n, pts in ser["bias"].items() if any(p and p.get("drifted") for p in pts)] or list(ser["bias"])[:2]
+    for k, name in enumerate(moved[:6]):
+        pts = ser["bias"][name]
+        base = next((p["baseline"] for p in pts if p), float("nan"))
+        charts.append(line_chart(xs, [(name, [(p or {}).get("value", float("nan")) for p in pts]), ("baseline", [base] * len(xs))],
+                                 faint=[[((p or {}).get("ci") or [float("nan")] * 2)[0] for p in pts], [((p or {}).get("ci") or [float("nan")] * 2)[1] for p in pts]],
+                                 title=f"{name} per window with its interval (grey) and the baseline", ident=f"mon-b-{k}", x_label="window start", y_label=name))  # fmt: skip
+    rows = [{"start": w["start"], "end": w["end"], "rows": w["rows"], "violations": w["result"]["violations"]} for w in mon["windows"]]
+    return {"window": mon["window"], "timestamp": mon["timestamp"], "charts": charts, "rows": rows}
+
+
 @section("definitions", "Metric definitions and how to read them")
 def _definitions(doc: dict[str, Any]) -> dict[str, Any] | None:
     used: list[str] = []
@@ -355,8 +390,8 @@ def load_analysis(path: str | Path) -> dict[str, Any]:
         doc = json.loads(target.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise AssayError(f"{target} is not valid JSON ({e})") from None
-    if not isinstance(doc, dict) or not any(k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation")):
-        raise AssayError(f"{target} holds no audit, explanation or mitigation results (no pre_training_bias_metrics, post_training_bias_metrics, explanations or mitigation)")
+    if not isinstance(doc, dict) or not any(k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation", "monitoring")):
+        raise AssayError(f"{target} holds no audit, explanation, mitigation or monitoring results (no pre_training_bias_metrics, post_training_bias_metrics, explanations, mitigation or monitoring)")
     return doc
 
 

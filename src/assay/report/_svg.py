@@ -217,6 +217,11 @@ def line_chart(
         out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2.5"/>')
         for p, v in zip(pos, s):
             out.append(f'<circle cx="{px(p):.1f}" cy="{py(v):.1f}" r="3" fill="{color}"/>')
+    if len(series) > 1:  # a legend when there is more than one line
+        for k, (name, _) in enumerate(series):
+            y = top + 12 + 14 * k
+            out.append(f'<line x1="{left + 8}" y1="{y - 4}" x2="{left + 24}" y2="{y - 4}" stroke="{PALETTE[k % len(PALETTE)]}" stroke-width="2.5"/>')
+            out.append(f'<text x="{left + 28}" y="{y}" fill="#111" font-size="11">{escape(str(name)[:40])}</text>')
     out.append("</svg>")
     return "\n".join(out)
 

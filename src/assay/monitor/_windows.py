@@ -1,0 +1,132 @@
+"""Checks over time windows of a timestamped data set, and alerts.
+
+The data is read in batches; each batch's rows are split by window (the
+timestamp floored to ``window``, e.g. ``1h``, ``1D``, ``7D``) and profiled, and
+each window's profile is the merge of its parts, so a window that spans files
+or batches is one window. Every window is checked against the baseline like
+``assay monitor check``; the result is a time series of every metric with its
+interval, and the violations of each window. A window with violations calls
+the configured alerts: ``{webhook: URL}`` (an HTTP POST of the JSON body) or
+``{command: [program, args...]}`` (the JSON body on standard input). An alert
+that fails is recorded, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+from typing import Any
+
+import numpy as np
+
+from assay._errors import ConfigError, DataError
+from assay.monitor._profile import Profile, _batches, _column
+
+__all__ = ["run_windows", "send_alerts"]
+
+
+def _freq(window: str) -> Any:
+    import pandas as pd
+
+    try:
+        step = pd.to_timedelta(window)
+    except (ValueError, TypeError):
+        raise ConfigError(f"window {window!r} is not a duration; use e.g. 15min, 1h, 1D or 7D") from None
+    if step <= pd.Timedelta(0):
+        raise ConfigError(f"window must be positive, got {window!r}")
+    return step
+
+
+def run_windows(data: Any, baseline: Profile, constraints: dict[str, Any], spec: Any, *, model_baseline: dict[str, Any] | None,
+                batch_rows: int = 500_000) -> dict[str, Any]:  # fmt: skip
+    """Per window: the check's result; and the series of every drift distance, quality metric and bias metric with intervals."""
+    import pandas as pd
+
+    from assay.monitor._check import check
+    from assay.monitor._model import model_figures, read_columns
+
+    if not spec.timestamp:
+        raise ConfigError("windows need a timestamp column: name it in the monitoring config ('timestamp: COLUMN')")
+    step = _freq(spec.window or "1D")
+    profiles: dict[Any, Profile] = {}
+    for batch in _batches(data, None, batch_rows):
+        if spec.timestamp not in batch.columns:
+            raise DataError(f"the data has no timestamp column {spec.timestamp!r}")
+        ts = pd.to_datetime(batch[spec.timestamp], errors="coerce", utc=True)
+        if ts.isna().any():
+            raise DataError(f"timestamp column {spec.timestamp!r} has {int(ts.isna().sum())} values that are not times")
+        keys = ts.dt.floor(step)
+        for key, idx in batch.groupby(keys.to_numpy()).indices.items():
+            part = batch.iloc[idx]
+            prof = Profile(len(part), {str(c): _column(str(c), part[c]) for c in part.columns})
+            k = pd.Timestamp(key)
+            profiles[k] = prof if k not in profiles else profiles[k].merge(prof)
+    model_rows = None
+    if spec.has_model:
+        frame = read_columns(data, spec, ground_truth=True)
+        frame["__window"] = pd.to_datetime(frame[spec.timestamp], utc=True).dt.floor(step)
+        model_rows = dict(tuple(frame.groupby("__window")))
+    windows = []
+    for key in sorted(profiles):
+        model = None
+        if model_rows is not None and key in model_rows:
+            model = model_figures(model_rows[key].drop(columns="__window"), spec)
+        result = check(profiles[key], baseline, constraints, model=model, model_baseline=model_baseline, spec=spec)
+        windows.append({"start": key.isoformat(), "end": (key + step).isoformat(), "rows": profiles[key].rows, "result": result})
+    return {"window": str(spec.window or "1D"), "timestamp": spec.timestamp, "windows": windows, "series": _series(windows)}
+
+
+def _series(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Time series: per column the drift distance and q-value; per quality metric and bias metric the value and interval."""
+    drift: dict[str, list[Any]] = {}
+    quality: dict[str, list[Any]] = {}
+    bias: dict[str, list[Any]] = {}
+    for i, w in enumerate(windows):
+        r = w["result"]
+        for name, f in r["features"].items():
+            d = f.get("drift") or {}
+            if d.get("tested", True) and "distance" in d:
+                drift.setdefault(name, [None] * len(windows))[i] = {"distance": d["distance"], "q_value": d.get("q_value"), "drifted": d.get("drifted")}
+        q = ((r.get("model") or {}).get("quality") or {}).get("metrics") or {}
+        for k, v in q.items():
+            quality.setdefault(k, [None] * len(windows))[i] = {"value": v.get("value"), "ci": v.get("ci")}
+        for b in r.get("bias_drift", []):
+            key = f"{b['metric']} {b['facet']}={b['value']}"
+            bias.setdefault(key, [None] * len(windows))[i] = {"value": b["current"], "ci": b["current_ci"], "baseline": b["baseline"], "drifted": b["drifted"]}
+    return {"starts": [w["start"] for w in windows], "rows": [w["rows"] for w in windows],
+            "violations": [len(w["result"]["violations"]) for w in windows], "drift": drift, "quality": quality, "bias": bias}  # fmt: skip
+
+
+def send_alerts(alerts: list[dict[str, Any]], payload: dict[str, Any], *, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """Deliver ``payload`` (JSON) to every alert; what happened to each (status, or the error)."""
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps(payload, default=_plain).encode()
+    outcomes = []
+    for a in alerts:
+        if "webhook" in a:
+            req = urllib.request.Request(str(a["webhook"]), data=body, method="POST", headers={"Content-Type": "application/json", **(a.get("headers") or {})})
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (the user's own URL)
+                    outcomes.append({"webhook": a["webhook"], "status": resp.status})
+            except (urllib.error.URLError, OSError) as exc:
+                outcomes.append({"webhook": a["webhook"], "error": str(exc)})
+        else:
+            cmd = a["command"]
+            argv = shlex.split(cmd) if isinstance(cmd, str) else [str(x) for x in cmd]
+            try:
+                done = subprocess.run(argv, input=body, capture_output=True, timeout=float(a.get("timeout", 60)), check=False)  # noqa: S603
+                outcomes.append({"command": argv, "returncode": done.returncode, **({"stderr": done.stderr.decode(errors="replace")[-500:]} if done.returncode else {})})
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                outcomes.append({"command": argv, "error": str(exc)})
+    return outcomes
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return str(v)
