@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -313,5 +314,61 @@ monitor:
     assert len(sink.read_text().splitlines()) == 3
     outcomes = mon["windows"][3]["alerts"]
     assert outcomes[0]["status"] == 204 and outcomes[1]["returncode"] == 0 and "error" in outcomes[2]  # a failed alert is recorded
+    import jsonschema
+
+    from assay import __file__ as pkg
+
+    jsonschema.validate(json.loads((tmp_path / "m" / "analysis.json").read_text()),
+                        json.loads((Path(pkg).parent / "schemas" / "analysis.schema.json").read_text()))  # fmt: skip
     html = (tmp_path / "m" / "report.html").read_text()
     assert 'id="monitoring"' in html and "accuracy per window" in html and "Violations per window" in html
+
+
+def test_attribution_drift_ndcg_by_hand():
+    from assay.monitor._model import compare_attribution
+
+    base = {"global_importance": {"a": {"value": 3.0, "ci": [2.9, 3.1]}, "b": {"value": 2.0, "ci": [1.9, 2.1]}, "c": {"value": 1.0, "ci": [0.9, 1.1]}}}
+    cur = {"global_importance": {"a": {"value": 1.5, "ci": [1.4, 1.6]}, "b": {"value": 2.0, "ci": [1.9, 2.1]}, "c": {"value": 1.0, "ci": [0.9, 1.1]}}}
+    r = compare_attribution(cur, base, 0.9)
+    dcg = 2 / np.log2(2) + 3 / np.log2(3) + 1 / np.log2(4)  # Model Monitor: baseline values in the window's order
+    idcg = 3 / np.log2(2) + 2 / np.log2(3) + 1 / np.log2(4)
+    assert r["ndcg"] == pytest.approx(dcg / idcg, abs=1e-12) and r["spearman"] == pytest.approx(0.5)
+    assert r["changed_features"] == ["a"] and r["drifted"] and not r["ndcg_below"]  # a halved, far outside both intervals
+
+
+def test_cli_feature_attribution_drift(adult, tmp_path):
+    import skops.io as sio
+
+    from assay.datasets import adult_model
+
+    test = load_adult("test")
+    feats = [c for c in adult.columns if c not in ("income", "fnlwgt")]
+    model = adult_model(feats).fit(adult[feats], (adult["income"] == ">50K").astype(int))
+    sio.dump(model, tmp_path / "model.skops")
+    test["prediction"] = np.where(model.predict_proba(test[feats])[:, 1] > 0.5, ">50K", "<=50K")
+    test.iloc[:5000].to_parquet(tmp_path / "base.parquet")
+    test.iloc[5000:].to_parquet(tmp_path / "ok.parquet")
+    test.iloc[5000:].assign(age=22, **{"marital-status": "Never-married", "relationship": "Own-child", "capital-gain": 0}).to_parquet(tmp_path / "young.parquet")
+    trusted = ", ".join(sio.get_untrusted_types(file=tmp_path / "model.skops"))
+    (tmp_path / "monitor.yaml").write_text(f"""
+label: income
+label_values_or_threshold: [">50K"]
+predicted_label: prediction
+facet: [{{name_or_index: sex}}]
+model: model.skops
+model_trusted_types: [{trusted}]
+methods: {{shap: {{use_logit: true}}}}
+monitor: {{bootstrap_replicates: 300, attribution_rows: 300}}
+""")
+    runner, cfg = CliRunner(), str(tmp_path / "monitor.yaml")
+    assert runner.invoke(app, ["monitor", "baseline", str(tmp_path / "base.parquet"), "--out", str(tmp_path / "b"), "--config", cfg]).exit_code == 0
+    base = json.loads((tmp_path / "b" / "model.json").read_text())["attribution"]
+    assert base["method"] == "tree" and base["rows_explained"] == 300 and len(base["background"]) > 0
+    results = {}
+    for name in ("ok", "young"):
+        runner.invoke(app, ["monitor", "check", str(tmp_path / f"{name}.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / name), "--config", cfg])
+        results[name] = json.loads((tmp_path / name / "constraint_violations.json").read_text())
+    ok, young = results["ok"]["attribution_drift"], results["young"]["attribution_drift"]
+    assert not ok["drifted"] and ok["ndcg"] > 0.99 and ok["spearman"] > 0.9
+    assert young["drifted"] and "age" in young["changed_features"]
+    assert any(v["constraint_check_type"] == "feature_attribution_drift_check" for v in results["young"]["violations"])

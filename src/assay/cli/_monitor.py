@@ -63,8 +63,9 @@ def check(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", hel
         base_profile, constraints = load_baseline(base)
         p = profile(data, columns=column, batch_rows=batch_rows)
         spec = _spec(config)
-        model = _model_figures(data, config, ground_truth=True)
-        result = run_check(p, base_profile, constraints, model=model, model_baseline=load_model_baseline(base), spec=spec)
+        model_base = load_model_baseline(base)
+        model = _model_figures(data, config, ground_truth=True, baseline=model_base)
+        result = run_check(p, base_profile, constraints, model=model, model_baseline=model_base, spec=spec)
     except AssayError as exc:
         _fail(exc)
         return
@@ -147,13 +148,13 @@ def _spec(config: Path | None):  # type: ignore[no-untyped-def]
     return spec_from_config(load_config(config))
 
 
-def _model_figures(data: str, config: Path | None, *, ground_truth: bool):  # type: ignore[no-untyped-def]
+def _model_figures(data: str, config: Path | None, *, ground_truth: bool, baseline: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
     spec = _spec(config)
     if spec is None or not spec.has_model:
         return None
     from assay.monitor._model import model_figures, read_columns
 
-    return model_figures(read_columns(data, spec, ground_truth=ground_truth), spec)
+    return model_figures(read_columns(data, spec, ground_truth=ground_truth), spec, baseline=baseline)
 
 
 def _render(result: dict, rows: int) -> None:  # type: ignore[type-arg]

@@ -167,6 +167,17 @@ def _check_model(model: dict[str, Any], base: dict[str, Any] | None, spec: Any, 
                 why.append(f"{r['current']:.4f} is {t['comparison_operator']} {t['threshold']:g}")
             violate(r["metric"], "model_quality_check", f"{r['metric']}: " + "; ".join(why), value=r["current"],
                     baseline=r.get("baseline"), q_value=r.get("q_value"))  # fmt: skip
+    if base is not None and model.get("attribution") and base.get("attribution"):
+        from assay.monitor._model import compare_attribution
+
+        att = compare_attribution(model["attribution"], base["attribution"], getattr(spec, "ndcg_threshold", 0.9), alpha=alpha,
+                                  min_change=getattr(spec, "attribution_min_change", 0.25))  # fmt: skip
+        result["attribution_drift"] = att
+        if att["drifted"]:
+            what = [f"NDCG of the importance ranking {att['ndcg']:.3f} is below {att['threshold']:g}"] if att["ndcg_below"] else []
+            what += [f"{c['feature']} {c['baseline']:.3g} -> {c['current']:.3g} (q = {c['q_value']:.2g})" for c in att["feature_changes"] if c["changed"]]
+            violate("global_importance", "feature_attribution_drift_check", "; ".join(what) + f" (NDCG {att['ndcg']:.3f}, Spearman {att['spearman']:.2f})",
+                    value=att["ndcg"], threshold=att["threshold"])  # fmt: skip
     if base is not None and model.get("bias") and base.get("bias"):
         level = float(model["quality"].get("confidence_level", 0.95))
         drift = compare_bias(model["bias"], base["bias"], alpha=alpha, level=level)

@@ -27,7 +27,8 @@ from assay._errors import ConfigError, DataError
 
 __all__ = ["MonitorSpec", "compare_bias", "model_figures"]
 
-MONITOR_KEYS = {"alpha", "bootstrap_replicates", "min_quality_change", "window", "alerts", "confidence_level", "seed"}
+MONITOR_KEYS = {"alpha", "bootstrap_replicates", "min_quality_change", "window", "alerts", "confidence_level", "seed", "attribution_rows",
+                "attribution_ndcg_threshold", "attribution_min_change"}
 BIAS_METRICS = ["DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE", "EqOddsD", "EqOppD", "FPRD", "FNRD"]
 
 
@@ -51,6 +52,22 @@ class MonitorSpec:
     window: str | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)
     base: str | None = None
+    model: str | None = None
+    model_trusted_types: list[str] = field(default_factory=list)
+    use_logit: bool = False
+    attribution_rows: int = 500
+    ndcg_threshold: float = 0.9
+    attribution_min_change: float = 0.25
+    _loaded: Any = None
+
+    def load_model(self) -> Any:
+        if self._loaded is None and self.model is not None:
+            from pathlib import Path
+
+            from assay.explain import load_model
+
+            self._loaded = load_model(str(self.model), base_dir=Path(self.base) if self.base else None, trusted=self.model_trusted_types)
+        return self._loaded
 
     @property
     def has_model(self) -> bool:
@@ -96,6 +113,10 @@ def spec_from_config(cfg: dict[str, Any]) -> MonitorSpec:
         alpha=float(opts.get("alpha", 0.05)), replicates=int(opts.get("bootstrap_replicates", 1000)),
         confidence_level=float(opts.get("confidence_level", 0.95)), seed=int(opts.get("seed", 0)),
         min_quality_change=float(opts.get("min_quality_change", 0.01)), window=opts.get("window"), alerts=list(alerts), base=cfg.get("__base__"),
+        model=cfg.get("model"), model_trusted_types=list(cfg.get("model_trusted_types") or []),
+        use_logit=bool(((cfg.get("methods") or {}).get("shap") or {}).get("use_logit", False)),
+        attribution_rows=int(opts.get("attribution_rows", 500)), ndcg_threshold=float(opts.get("attribution_ndcg_threshold", 0.9)),
+        attribution_min_change=float(opts.get("attribution_min_change", 0.25)),
     )  # fmt: skip
     if not 0 < spec.alpha < 1:
         raise ConfigError(f"monitor.alpha must be between 0 and 1, got {spec.alpha!r}")
@@ -114,7 +135,7 @@ def read_columns(data: Any, spec: MonitorSpec, *, ground_truth: bool = True) -> 
     cols = spec.columns()
     lazy = as_frame(data)
     have = set(lazy.collect_schema().names())
-    wanted = [c for c in cols if c in have]
+    wanted = [c for c in cols if c in have] if spec.model is None else sorted(have)  # attributions need the model's features too
     frame = lazy.select(*wanted).collect().to_pandas()
     optional = {spec.timestamp} | ({spec.id} if spec.ground_truth is None else set()) | ({spec.label} if spec.ground_truth is not None else set())
     missing = [c for c in cols if c not in have and c not in optional]
@@ -140,8 +161,11 @@ def read_columns(data: Any, spec: MonitorSpec, *, ground_truth: bool = True) -> 
     return frame
 
 
-def model_figures(frame: Any, spec: MonitorSpec) -> dict[str, Any]:
-    """Model quality (rows with ground truth) and the audit's bias metrics of a window of predictions."""
+def model_figures(frame: Any, spec: MonitorSpec, *, baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Model quality (rows with ground truth), the audit's bias metrics and, with a ``model``, global importance of a window of
+    predictions (explained against the background rows of ``baseline``, the baseline's model figures, when given)."""
+    import pandas as pd
+
     import assay
     from assay.monitor._quality import model_quality
 
@@ -149,6 +173,9 @@ def model_figures(frame: Any, spec: MonitorSpec) -> dict[str, Any]:
         raise ConfigError("the monitoring config names no label column: model quality and bias need one")
     labelled = frame[frame[spec.label].notna()] if spec.label in frame.columns else frame.iloc[:0]
     out: dict[str, Any] = {"rows": int(len(frame)), "labelled_rows": int(len(labelled))}
+    if spec.model is not None:
+        bg = ((baseline or {}).get("attribution") or {}).get("background")
+        out["attribution"] = attribution_figures(frame, spec, pd.DataFrame(bg) if bg else None)
     if len(labelled) == 0:
         out["quality"] = None
         out["bias"] = []
@@ -177,6 +204,73 @@ def model_figures(frame: Any, spec: MonitorSpec) -> dict[str, Any]:
     else:
         out["bias"] = []
     return out
+
+
+def attribution_figures(frame: Any, spec: MonitorSpec, background: Any = None) -> dict[str, Any] | None:
+    """Global importance (mean |Shapley value| with intervals) of the model on a seeded sample of the window."""
+    model = spec.load_model()
+    if model is None or len(frame) == 0:
+        return None
+    from assay.explain import explain
+
+    exclude = [c for c in (spec.label, spec.predicted_label, spec.probability, spec.id, spec.timestamp, "__window") if c]
+    r = explain(frame, model, exclude=exclude, baseline=background, max_rows=spec.attribution_rows, use_logit=spec.use_logit,
+                bootstrap_replicates=min(spec.replicates, 500), seed=spec.seed)  # fmt: skip
+    imp = r.global_importance["mean_abs"]
+    return {"method": r.method.get("name"), "rows_explained": r.method.get("rows_explained"),
+            "global_importance": {f: {"value": v["value"], "ci": v["ci"]} for f, v in imp.items()},
+            "background": r.background.to_dict(orient="records") if background is None and hasattr(r.background, "to_dict") else None}  # fmt: skip
+
+
+def compare_attribution(current: dict[str, Any], baseline: dict[str, Any], threshold: float, *, alpha: float = 0.05, min_change: float = 0.25,
+                        level: float = 0.95) -> dict[str, Any]:  # fmt: skip
+    """The window's global importance against the baseline's.
+
+    Model Monitor's NDCG of the importance ranking (alert below ``threshold``;
+    it weighs the top features so heavily that large shifts lower it little),
+    Spearman's rho of the ranks, and per feature a z-test of the change in mean
+    |Shapley value| from the two intervals, Benjamini-Hochberg across features:
+    drift when the NDCG is below the threshold, or a feature's importance moved
+    by more than ``min_change`` of its baseline value with q below ``alpha``.
+    """
+    from scipy.special import ndtr, ndtri
+
+    from assay.stats import benjamini_hochberg
+
+    base = {f: v["value"] for f, v in baseline["global_importance"].items()}
+    cur = {f: v["value"] for f, v in current["global_importance"].items() if f in base}
+    feats = list(cur)
+    ideal = sorted(feats, key=lambda f: -base[f])
+    now = sorted(feats, key=lambda f: -cur[f])
+    disc = 1 / np.log2(np.arange(2, len(feats) + 2))
+    idcg = float(sum(base[f] * d for f, d in zip(ideal, disc)))
+    dcg = float(sum(base[f] * d for f, d in zip(now, disc)))
+    ndcg = dcg / idcg if idcg > 0 else None
+    rb = {f: i for i, f in enumerate(ideal)}
+    rc = {f: i for i, f in enumerate(now)}
+    n = len(feats)
+    rho = 1 - 6 * sum((rb[f] - rc[f]) ** 2 for f in feats) / (n * (n * n - 1)) if n > 1 else None
+    p = float(2 * ndtr(-abs(rho) * math.sqrt(n - 1))) if rho is not None and n > 2 else None
+    moved = sorted(feats, key=lambda f: -abs(rb[f] - rc[f]))[:3]
+    z = float(ndtri(0.5 + level / 2))
+    changes = []
+    for f in feats:
+        bci, cci = baseline["global_importance"][f].get("ci") or [None, None], current["global_importance"][f].get("ci") or [None, None]
+        if None in bci or None in cci:
+            continue
+        se = math.hypot((bci[1] - bci[0]) / (2 * z), (cci[1] - cci[0]) / (2 * z))
+        change = cur[f] - base[f]
+        changes.append({"feature": f, "baseline": base[f], "current": cur[f], "change": change,
+                        "relative_change": change / base[f] if base[f] > 0 else None,
+                        "p_value": float(2 * ndtr(-abs(change) / se)) if se > 0 else (1.0 if change == 0 else 0.0)})  # fmt: skip
+    for ch, q in zip(changes, benjamini_hochberg([c["p_value"] for c in changes]), strict=True):
+        ch["q_value"] = q
+        ch["changed"] = bool(q is not None and q < alpha and ch["relative_change"] is not None and abs(ch["relative_change"]) > min_change)
+    changed = [c for c in changes if c["changed"]]
+    return {"ndcg": ndcg, "threshold": threshold, "drifted": bool((ndcg is not None and ndcg < threshold) or changed), "ndcg_below": bool(ndcg is not None and ndcg < threshold),
+            "changed_features": [c["feature"] for c in changed], "feature_changes": changes, "spearman": rho,
+            "spearman_p_value": p, "features": n, "most_moved": [{"feature": f, "baseline_rank": rb[f] + 1, "rank": rc[f] + 1} for f in moved],
+            "current_top": now[:5], "baseline_top": ideal[:5]}  # fmt: skip
 
 
 def _nan(v: Any) -> bool:

@@ -71,7 +71,7 @@ def run_windows(data: Any, baseline: Profile, constraints: dict[str, Any], spec:
     for key in sorted(profiles):
         model = None
         if model_rows is not None and key in model_rows:
-            model = model_figures(model_rows[key].drop(columns="__window"), spec)
+            model = model_figures(model_rows[key].drop(columns="__window"), spec, baseline=model_baseline)
         result = check(profiles[key], baseline, constraints, model=model, model_baseline=model_baseline, spec=spec)
         windows.append({"start": key.isoformat(), "end": (key + step).isoformat(), "rows": profiles[key].rows, "result": result})
     return {"window": str(spec.window or "1D"), "timestamp": spec.timestamp, "windows": windows, "series": _series(windows)}
