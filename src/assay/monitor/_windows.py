@@ -29,6 +29,8 @@ __all__ = ["run_windows", "send_alerts"]
 def _freq(window: str) -> Any:
     import pandas as pd
 
+    if not any(ch.isalpha() for ch in str(window)):
+        raise ConfigError(f"window {window!r} has no unit; use e.g. 15min, 1h, 1D or 7D")
     try:
         step = pd.to_timedelta(window)
     except (ValueError, TypeError):
