@@ -372,3 +372,23 @@ monitor: {{bootstrap_replicates: 300, attribution_rows: 300}}
     assert not ok["drifted"] and ok["ndcg"] > 0.99 and ok["spearman"] > 0.9
     assert young["drifted"] and "age" in young["changed_features"]
     assert any(v["constraint_check_type"] == "feature_attribution_drift_check" for v in results["young"]["violations"])
+
+
+def test_count_tensors_merge_and_audit_like_the_rows():
+    import assay
+    from assay.monitor._model import MonitorSpec, bias_from_tensor, count_tensor, merge_tensors
+
+    d = load_adult("test")
+    d["pred"] = np.where(np.random.default_rng(0).random(len(d)) < 0.25, ">50K", "<=50K")
+    spec = MonitorSpec(label="income", label_values=[">50K"], predicted_label="pred", facets=["sex", ["sex", "race"], {"name_or_index": "age", "value_or_threshold": [40]}],
+                       replicates=300, seed=4)  # fmt: skip
+    whole = count_tensor(d, spec)
+    halves = merge_tensors(count_tensor(d.iloc[:7000], spec), json.loads(json.dumps(count_tensor(d.iloc[7000:], spec))))  # via JSON
+    key = lambda t: sorted(map(tuple, t["cells"]))  # noqa: E731
+    assert key(halves) == key(whole) and len(whole["cells"]) < 2000  # a few hundred cells stand for 15,060 rows
+    from_cells = bias_from_tensor(halves, spec).to_frame()
+    rows = assay.audit(d.assign(y=(d["income"] == ">50K").astype(int), p=(d["pred"] == ">50K").astype(int)), label="y", label_values_or_threshold=[1],
+                       predicted_label="p", facets=spec.facets, pre_training_methods=None, post_training_methods=list(from_cells["metric"].unique()),
+                       bootstrap_replicates=300, seed=4).to_frame()  # fmt: skip
+    cols = ["facet", "value_or_threshold", "metric", "size", "rest_size", "value", "ci_low", "ci_high", "p_value"]
+    pd.testing.assert_frame_equal(from_cells[cols].reset_index(drop=True), rows[cols].reset_index(drop=True), rtol=1e-9)

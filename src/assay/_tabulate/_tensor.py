@@ -138,25 +138,33 @@ def tabulate(
     keys: Mapping[str, nw.Expr],
     *,
     weight: str | None = None,
+    frequency: str | None = None,
     sums: Mapping[str, nw.Expr] | None = None,
 ) -> CountTable:
     """Count rows (and weights) for every combination of ``keys``, in one pass.
 
     ``keys`` maps a key name to a narwhals expression (a column, a binned
     column, a thresholded label). The GROUP BY runs in the engine behind
-    ``frame``: pandas, polars, pyarrow or DuckDB.
+    ``frame``: pandas, polars, pyarrow or DuckDB. ``frequency`` names a column
+    of row counts: each input row stands for that many rows (a count tensor
+    stored as cells, e.g. by monitoring), so the table is the one of the rows
+    it summarises.
     """
     sums = dict(sums or {})
     extra: list[nw.Expr] = []
-    aggs = [nw.len().alias("__count")]
+    f = nw.col(frequency).cast(nw.Float64) if frequency else None
+    aggs = [nw.len().alias("__count")] if f is None else [nw.col("__f").sum().alias("__count")]
+    if f is not None:
+        extra.append(f.alias("__f"))
     if weight:
         w = nw.col(weight).cast(nw.Float64)
-        extra += [w.alias("__w"), (w * w).alias("__w2"), (w < 0).cast(nw.Int64).alias("__neg"), w.is_null().cast(nw.Int64).alias("__nul")]
-        extra += [(expr.cast(nw.Float64) * w).alias(f"__s_{name}") for name, expr in sums.items()]
+        fw = w if f is None else w * f
+        extra += [fw.alias("__w"), (fw * w).alias("__w2"), (w < 0).cast(nw.Int64).alias("__neg"), w.is_null().cast(nw.Int64).alias("__nul")]
+        extra += [(expr.cast(nw.Float64) * fw).alias(f"__s_{name}") for name, expr in sums.items()]
         aggs += [nw.col("__w").sum().alias("__weight"), nw.col("__w2").sum().alias("__weight_sq")]
         aggs += [nw.col("__neg").sum().alias("__neg_weight"), nw.col("__nul").sum().alias("__null_weight")]
     else:
-        extra += [expr.cast(nw.Float64).alias(f"__s_{name}") for name, expr in sums.items()]
+        extra += [(expr.cast(nw.Float64) * (f if f is not None else 1.0)).alias(f"__s_{name}") for name, expr in sums.items()]
     aggs += [nw.col(f"__s_{name}").sum().alias(f"__sum_{name}") for name in sums]
     key_names = [f"__key_{i}" for i in range(len(keys))]
     grouped = frame.with_columns(*[expr.alias(k) for k, expr in zip(key_names, keys.values(), strict=True)], *extra)

@@ -46,6 +46,7 @@ def audit(
     probability: str | None = None,
     probability_threshold: float = 0.5,
     decision_probability: str | None = None,
+    frequency_weight: str | None = None,
     group_variable: str | None = None,
     sample_weight: str | None = None,
     pre_training_methods: Sequence[str] | str | None = "all",
@@ -85,6 +86,11 @@ def audit(
         post-training metrics are those of the classifier's expected
         decisions, without the noise of its coin flips (probabilities are
         rounded to 4 decimals to count them).
+    frequency_weight : a column of row counts: each row of ``data`` stands
+        for that many rows (a count tensor stored as cells, as monitoring
+        keeps it). Results equal those on the rows it summarises; sizes and
+        bootstrap intervals use the counts. FlipTest and the score and value
+        histogram metrics need the rows themselves and are not computed.
 
     Examples
     --------
@@ -111,7 +117,7 @@ def audit(
     if sum(c is not None for c in (predicted_label, probability, decision_probability)) > 1:
         raise ConfigError("give one of predicted_label, probability and decision_probability, not several")
     for role, col in [("label", lab.column), ("predicted_label", predicted_label), ("probability", probability),
-                      ("decision_probability", decision_probability),
+                      ("decision_probability", decision_probability), ("frequency_weight", frequency_weight),
                       ("group_variable", group_variable), ("sample_weight", sample_weight)]:  # fmt: skip
         if col is not None:
             _check_column(col, columns, role)
@@ -123,6 +129,8 @@ def audit(
                 raise ConfigError(f"column {col!r} is both a facet and the label or prediction")
     if sample_weight is not None and not schema[sample_weight].is_numeric():
         raise DataError(f"sample weight column {sample_weight!r} must be numeric, but its type is {schema[sample_weight]}")
+    if frequency_weight is not None and not schema[frequency_weight].is_numeric():
+        raise DataError(f"frequency_weight column {frequency_weight!r} must hold row counts, but its type is {schema[frequency_weight]}")
     if decision_probability is not None and not schema[decision_probability].is_numeric():
         raise DataError(f"decision_probability column {decision_probability!r} must hold probabilities in [0, 1], but its type is {schema[decision_probability]}")
     if probability is not None and not schema[probability].is_numeric():
@@ -173,7 +181,7 @@ def audit(
         label_value=lab.column if continuous else None,
         prediction=predicted_label if continuous and predicted_label in stats else None,
     )
-    table = tabulate(frame, keys, weight=sample_weight, sums=values.sums())
+    table = tabulate(frame, keys, weight=sample_weight, frequency=frequency_weight, sums=values.sums())
     if table.n_rows == 0:
         raise DataError("the data has no rows")
     _check_missing(table, facet_list, lab, predicted_label or probability or decision_probability, group_variable)
@@ -219,7 +227,7 @@ def audit(
     if not stages:
         raise ConfigError("nothing to compute: no pre-training methods, and no predicted_label or probability for post-training")
 
-    value_hists = _value_histograms(frame, keys, stages, values, stats, label_kind, sample_weight, say)
+    value_hists = {} if frequency_weight is not None else _value_histograms(frame, keys, stages, values, stats, label_kind, sample_weight, say)
     rng = np.random.default_rng(seed)
     say(f"bootstrap: {bootstrap_replicates} multinomial resamples of {table.n_cells} cells")
     draws = table.bootstrap(bootstrap_replicates, rng) if bootstrap_replicates else None
@@ -233,7 +241,7 @@ def audit(
         "has_strata": group_variable is not None,
     }
     ft_context = None
-    if has_pred and not soft and any(m.name == "FT" for _, ms in stages for m in ms):
+    if has_pred and not soft and frequency_weight is None and any(m.name == "FT" for _, ms in stages for m in ms):
         say("FlipTest: nearest neighbours on a sample of rows")
 
         ft_context = FlipTestContext.build(
@@ -350,6 +358,7 @@ def audit(
             "predicted_label": predicted_label,
             "probability": probability,
             "decision_probability": decision_probability,
+            "frequency_weight": frequency_weight,
             "group_variable": group_variable,
             "value_histograms": {name: ("exact (distinct values)" if h.exact else f"{_values.MAX_BINS:,} equal-width bins from {h.lo:g}")
                                  for hists in value_hists.values() for name, h in hists.items()},

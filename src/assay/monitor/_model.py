@@ -25,7 +25,7 @@ import numpy as np
 
 from assay._errors import ConfigError, DataError
 
-__all__ = ["MonitorSpec", "compare_bias", "model_figures"]
+__all__ = ["MonitorSpec", "bias_from_tensor", "compare_bias", "count_tensor", "merge_tensors", "model_figures"]
 
 MONITOR_KEYS = {"alpha", "bootstrap_replicates", "min_quality_change", "window", "alerts", "confidence_level", "seed", "attribution_rows",
                 "attribution_ndcg_threshold", "attribution_min_change"}
@@ -78,10 +78,15 @@ class MonitorSpec:
         return "regression" if self.label_values is None or (isinstance(self.label_values, (int, float)) and not isinstance(self.label_values, bool)
                                                               and self.predicted_label is not None and self.probability is None) else "binary"  # fmt: skip
 
-    def columns(self) -> list[str]:
-        cols = [self.label, self.predicted_label, self.probability, self.id, self.timestamp]
+    def facet_columns(self) -> list[str]:
+        cols: list[str] = []
         for f in self.facets:
-            cols += f if isinstance(f, list) else [f]
+            name = f.get("name_or_index") if isinstance(f, dict) else f
+            cols += [str(n) for n in name] if isinstance(name, list) else [str(name)]
+        return list(dict.fromkeys(cols))
+
+    def columns(self) -> list[str]:
+        cols = [self.label, self.predicted_label, self.probability, self.id, self.timestamp, *self.facet_columns()]
         return [c for c in dict.fromkeys(cols) if c is not None]
 
 
@@ -93,10 +98,7 @@ def spec_from_config(cfg: dict[str, Any]) -> MonitorSpec:
 
         k = sorted(unknown)[0]
         raise ConfigError(f"unknown key monitor.{k}.{did_you_mean(k, MONITOR_KEYS)} Known: {', '.join(sorted(MONITOR_KEYS))}")
-    facets = []
-    for f in cfg.get("facet") or []:
-        name = f.get("name_or_index") if isinstance(f, dict) else f
-        facets.append(name)
+    facets = list(cfg.get("facet") or [])  # as the audit takes them: names, intersections, {name_or_index, value_or_threshold}
     gt = cfg.get("ground_truth")
     if gt is not None and (not isinstance(gt, dict) or "dataset_uri" not in gt):
         raise ConfigError("ground_truth must be {dataset_uri: PATH, id: COLUMN, label: COLUMN}")
@@ -166,7 +168,6 @@ def model_figures(frame: Any, spec: MonitorSpec, *, baseline: dict[str, Any] | N
     predictions (explained against the background rows of ``baseline``, the baseline's model figures, when given)."""
     import pandas as pd
 
-    import assay
     from assay.monitor._quality import model_quality
 
     if spec.label is None:
@@ -191,12 +192,9 @@ def model_figures(frame: Any, spec: MonitorSpec, *, baseline: dict[str, Any] | N
     else:
         out["quality"] = model_quality(labelled[spec.label].to_numpy(dtype=np.float64), labelled[spec.predicted_label].to_numpy(dtype=np.float64),
                                        task="regression", confidence_level=spec.confidence_level)  # fmt: skip
-    if spec.facets:
-        r = assay.audit(labelled, label=spec.label, label_values_or_threshold=spec.label_values, predicted_label=spec.predicted_label,
-                        probability=spec.probability, probability_threshold=spec.probability_threshold, facets=spec.facets,
-                        pre_training_methods=None, post_training_methods=[m for m in BIAS_METRICS], bootstrap_replicates=spec.replicates,
-                        confidence_level=spec.confidence_level, seed=spec.seed)  # fmt: skip
-        t = r.to_frame()
+    if spec.facets and spec.task == "binary":
+        out["count_tensor"] = count_tensor(labelled, spec)
+        t = bias_from_tensor(out["count_tensor"], spec).to_frame()
         out["bias"] = [{"facet": str(row.facet), "value": str(row.value_or_threshold), "metric": str(row.metric),
                         "estimate": None if _nan(row.value) else float(row.value), "ci": [None if _nan(row.ci_low) else float(row.ci_low),
                                                                                          None if _nan(row.ci_high) else float(row.ci_high)],
@@ -271,6 +269,44 @@ def compare_attribution(current: dict[str, Any], baseline: dict[str, Any], thres
             "changed_features": [c["feature"] for c in changed], "feature_changes": changes, "spearman": rho,
             "spearman_p_value": p, "features": n, "most_moved": [{"feature": f, "baseline_rank": rb[f] + 1, "rank": rc[f] + 1} for f in moved],
             "current_top": now[:5], "baseline_top": ideal[:5]}  # fmt: skip
+
+
+def count_tensor(frame: Any, spec: MonitorSpec) -> dict[str, Any]:
+    """The audit's count tensor of a window: rows per (facet values, label, decision), as JSON-ready cells. Mergeable: see merge_tensors."""
+    cols = spec.facet_columns()
+    values = spec.label_values if isinstance(spec.label_values, list) else [spec.label_values]
+    y = frame[spec.label].isin(values).astype(int)
+    p = frame[spec.predicted_label].isin(values).astype(int) if spec.predicted_label else (frame[spec.probability] > spec.probability_threshold).astype(int)
+    import pandas as pd
+
+    cells = frame[cols].assign(__y=y.to_numpy(), __p=p.to_numpy())
+    cells = cells.astype({c: str for c in cols if not pd.api.types.is_numeric_dtype(cells[c])})  # JSON-ready; numbers stay numbers
+    grouped = cells.groupby([*cols, "__y", "__p"], dropna=False).size().reset_index(name="__n")
+    return {"columns": [*cols, "__y", "__p", "__n"], "cells": grouped.to_numpy().tolist()}
+
+
+def merge_tensors(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The count tensor of two windows together (cells added)."""
+    import pandas as pd
+
+    if a["columns"] != b["columns"]:
+        raise DataError("cannot merge count tensors over different columns")
+    cols = a["columns"]
+    both = pd.concat([pd.DataFrame(a["cells"], columns=cols), pd.DataFrame(b["cells"], columns=cols)])
+    merged = both.groupby(cols[:-1], dropna=False)["__n"].sum().reset_index()
+    return {"columns": cols, "cells": merged.to_numpy().tolist()}
+
+
+def bias_from_tensor(tensor: dict[str, Any], spec: MonitorSpec) -> Any:
+    """Every post-training bias metric of the monitored set, audited from its count tensor (equal to auditing its rows)."""
+    import pandas as pd
+
+    import assay
+
+    cells = pd.DataFrame(tensor["cells"], columns=tensor["columns"]).astype({"__y": int, "__p": int, "__n": float})
+    return assay.audit(cells, label="__y", label_values_or_threshold=[1], predicted_label="__p", facets=spec.facets, frequency_weight="__n",
+                       pre_training_methods=None, post_training_methods=list(BIAS_METRICS), bootstrap_replicates=spec.replicates,
+                       confidence_level=spec.confidence_level, seed=spec.seed)  # fmt: skip
 
 
 def _nan(v: Any) -> bool:
