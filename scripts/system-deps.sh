@@ -1,15 +1,20 @@
 #!/bin/sh
-# System packages the tests need: Chromium (report rendering and PDF tests).
-# Installs it with apt-get when missing and this is root on Debian/Ubuntu; otherwise says what to install.
+# System packages the tests need: Chromium (report rendering and PDF tests) and PostgreSQL (the service's tests start
+# their own cluster). Installs what is missing with apt-get when this is root on Debian/Ubuntu; otherwise says what to install.
 set -e
-if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then
-  exit 0
+need=""
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then
+  need="$need chromium"
 fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  need="$need postgresql"
+fi
+[ -z "$need" ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing chromium (apt-get) for the report tests"
+  echo "installing$need (apt-get) for the tests"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
   exit 0
 fi
-echo "The report tests need Chromium or Chrome: install it (Debian/Ubuntu: sudo apt-get install chromium) and rerun." >&2
+echo "The tests need:$need. Install (Debian/Ubuntu: sudo apt-get install$need) and rerun." >&2
 exit 1

@@ -7,7 +7,8 @@ from types import ModuleType
 
 from assay._errors import AssayError
 
-_EXTRAS = {"polars": "polars", "skops": "explain", "fairlearn": "mitigate"}
+_EXTRAS = {"polars": "polars", "skops": "explain", "fairlearn": "mitigate", "fastapi": "service", "sqlalchemy": "service", "alembic": "service",
+           "uvicorn": "service", "psycopg": "service"}
 
 
 class MissingDependencyError(AssayError, ImportError):

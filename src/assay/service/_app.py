@@ -1,0 +1,239 @@
+"""The assay service (FastAPI): model registration, prediction capture, ground truth, the ledger.
+
+Every route needs a bearer token (``Authorization: Bearer <token>``); tokens
+are stored as SHA-256 hashes and carry one role, and each route names the roles
+it admits:
+
+=============================================  ======================
+route                                          roles
+=============================================  ======================
+POST /tokens                                   admin
+POST /models                                   admin, owner
+GET  /models                                   admin, owner, reviewer, auditor
+POST /models/{name}/{version}/predictions      admin, owner
+POST /models/{name}/{version}/ground-truth     admin, owner
+GET  /models/{name}/{version}/predictions      admin, owner, auditor
+GET  /ledger, GET /ledger/verify               admin, auditor
+=============================================  ======================
+
+Every write and its ledger entry commit in one transaction: an acknowledged
+request is stored and recorded, or neither. Bad input gets a 4xx with the
+field and what was expected; tokens never appear in logs or responses after
+creation.
+"""
+
+
+import datetime as _dt
+import hashlib
+import json
+import secrets
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from assay.service import _ledger
+from assay.service._db import connect, migrate, models, predictions, tokens
+
+__all__ = ["ROLES", "create_app", "create_token"]
+
+ROLES = ("admin", "owner", "reviewer", "auditor")
+MAX_BATCH = 10_000
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(engine: sa.Engine, *, name: str, role: str, actor: str = "cli") -> str:
+    """A new API token for ``name`` with ``role``; only its hash is stored, the token is returned once."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    token = "assay_" + secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(tokens.insert().values(name=name, role=role, token_hash=hash_token(token), created_at=_now()))
+        _ledger.append(conn, actor=actor, action="token.create", subject=name, payload={"role": role})
+    return token
+
+
+# == request bodies ================================================================
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelIn(_Strict):
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-]+$")
+    version: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
+    facets: list[str] = Field(default_factory=list, max_length=50)
+    label_values: list[str] = Field(default_factory=list, max_length=100)
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    features: list[str] = Field(default_factory=list, max_length=2000)
+    baseline: str | None = Field(default=None, max_length=1000)
+
+
+class PredictionIn(_Strict):
+    id: str = Field(min_length=1, max_length=200)
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    score: float | None = Field(default=None, ge=0.0, le=1.0)
+    label: str | None = Field(default=None, max_length=200)
+    facets: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class CaptureIn(_Strict):
+    records: list[PredictionIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @field_validator("records")
+    @classmethod
+    def _unique(cls, v: list[PredictionIn]) -> list[PredictionIn]:
+        seen: set[str] = set()
+        dup = [r.id for r in v if r.id in seen or seen.add(r.id)]  # type: ignore[func-returns-value]
+        if dup:
+            raise ValueError(f"ids repeated within the batch: {', '.join(dup[:5])}")
+        return v
+
+
+class TruthIn(_Strict):
+    id: str = Field(min_length=1, max_length=200)
+    label: str = Field(min_length=1, max_length=200)
+
+
+class GroundTruthIn(_Strict):
+    records: list[TruthIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class TokenIn(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(pattern="^(admin|owner|reviewer|auditor)$")
+
+
+# == the app =======================================================================
+def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
+    """The service over database ``db`` (a SQLite path or a postgresql:// URL); the schema is migrated on start."""
+    engine = engine or connect(db)
+    migrate(engine)
+    app = FastAPI(title="assay service", version="0.1.0",
+                  description="Prediction capture, ground truth and a tamper-evident record for monitored models.")  # fmt: skip
+    app.state.engine = engine
+
+    def caller(request: Request) -> dict[str, Any]:
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HTTPException(401, "missing bearer token: send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.token_hash == hash_token(token))).first()
+        if row is None or row.revoked_at is not None:
+            raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        return {"name": row.name, "role": row.role}
+
+    def roles(*allowed: str) -> Any:
+        def check(who: Annotated[dict[str, Any], Depends(caller)]) -> dict[str, Any]:
+            if who["role"] not in allowed:
+                raise HTTPException(403, f"role {who['role']!r} may not do this; allowed: {', '.join(allowed)}")
+            return who
+
+        return Depends(check)
+
+    def model_row(conn: sa.Connection, name: str, version: str) -> Any:
+        row = conn.execute(sa.select(models).where(models.c.name == name, models.c.version == version)).first()
+        if row is None:
+            raise HTTPException(404, f"model {name}/{version} is not registered")
+        return row
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def _db_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        return JSONResponse({"detail": "the database is unavailable; nothing was stored, retry the request"}, status_code=503)
+
+    @app.post("/tokens", status_code=201, summary="Create an API token (shown once)")
+    def post_token(body: TokenIn, who: Annotated[dict[str, Any], roles("admin")]) -> dict[str, Any]:
+        return {"name": body.name, "role": body.role, "token": create_token(engine, name=body.name, role=body.role, actor=who["name"])}
+
+    @app.post("/models", status_code=201, summary="Register a model version")
+    def post_model(body: ModelIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        spec = body.model_dump(exclude={"name", "version"})
+        with engine.begin() as conn:
+            if conn.execute(sa.select(models.c.id).where(models.c.name == body.name, models.c.version == body.version)).first():
+                raise HTTPException(409, f"model {body.name}/{body.version} is already registered; register a new version")
+            conn.execute(models.insert().values(name=body.name, version=body.version, owner=who["name"], spec=spec, created_at=_now()))
+            _ledger.append(conn, actor=who["name"], action="model.register", subject=f"{body.name}/{body.version}", payload=spec)
+        return {"name": body.name, "version": body.version, **spec}
+
+    @app.get("/models", summary="Registered models")
+    def get_models(_who: Annotated[dict[str, Any], roles("admin", "owner", "reviewer", "auditor")]) -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            return [{"name": r.name, "version": r.version, "owner": r.owner, **r.spec} for r in conn.execute(sa.select(models).order_by(models.c.id))]
+
+    @app.post("/models/{name}/{version}/predictions", status_code=201, summary="Capture predictions (one or a batch)")
+    def post_predictions(name: str, version: str, body: CaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        with engine.begin() as conn:
+            m = model_row(conn, name, version)
+            ids = [r.id for r in body.records]
+            existing = {r.prediction_id: r for r in conn.execute(sa.select(predictions.c.prediction_id, predictions.c.inputs, predictions.c.score,
+                                                                                      predictions.c.label, predictions.c.facets)
+                                                                            .where(predictions.c.model_id == m.id, predictions.c.prediction_id.in_(ids)))}  # fmt: skip
+            conflicts = [r.id for r in body.records if r.id in existing and (existing[r.id].inputs, existing[r.id].score, existing[r.id].label,
+                                                                              existing[r.id].facets) != (r.inputs, r.score, r.label, r.facets)]  # fmt: skip
+            if conflicts:
+                raise HTTPException(409, f"ids already captured with different content: {', '.join(conflicts[:5])}")
+            new = [r for r in body.records if r.id not in existing]
+            missing_facets = [f for f in m.spec.get("facets", []) if any(f not in r.facets for r in new)]
+            if missing_facets:
+                raise HTTPException(422, f"every record needs the model's facets {', '.join(m.spec['facets'])}; missing {', '.join(missing_facets)}")
+            now = _now()
+            if new:
+                conn.execute(predictions.insert(), [{"model_id": m.id, "prediction_id": r.id, "inputs": r.inputs, "score": r.score, "label": r.label,
+                                                     "facets": r.facets, "captured_at": now} for r in new])  # fmt: skip
+            digest = hashlib.sha256(json.dumps([r.model_dump() for r in new], sort_keys=True, default=str).encode()).hexdigest()
+            _ledger.append(conn, actor=who["name"], action="capture.batch", subject=f"{name}/{version}",
+                           payload={"stored": len(new), "already_stored": len(body.records) - len(new), "first_id": ids[0], "last_id": ids[-1],
+                                    "sha256": digest})  # fmt: skip
+        return {"stored": len(new), "already_stored": len(body.records) - len(new)}
+
+    @app.post("/models/{name}/{version}/ground-truth", summary="Ground truth for captured predictions, by id")
+    def post_truth(name: str, version: str, body: GroundTruthIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        with engine.begin() as conn:
+            m = model_row(conn, name, version)
+            ids = [r.id for r in body.records]
+            known = {r[0] for r in conn.execute(sa.select(predictions.c.prediction_id).where(predictions.c.model_id == m.id, predictions.c.prediction_id.in_(ids)))}
+            unknown = [i for i in ids if i not in known]
+            if unknown:
+                raise HTTPException(404, f"no captured prediction with id(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}; nothing was stored")
+            now = _now()
+            for r in body.records:
+                conn.execute(predictions.update().where(predictions.c.model_id == m.id, predictions.c.prediction_id == r.id)
+                             .values(ground_truth=r.label, ground_truth_at=now, ground_truth_source="api"))  # fmt: skip
+            _ledger.append(conn, actor=who["name"], action="ground_truth.batch", subject=f"{name}/{version}",
+                           payload={"records": len(ids), "sha256": hashlib.sha256(json.dumps([r.model_dump() for r in body.records], sort_keys=True).encode()).hexdigest()})  # fmt: skip
+        return {"stored": len(ids)}
+
+    @app.get("/models/{name}/{version}/predictions", summary="Captured predictions, in capture order")
+    def get_predictions(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
+                        after: int = 0, limit: int = 1000) -> dict[str, Any]:  # fmt: skip
+        if not 1 <= limit <= 10_000 or after < 0:
+            raise HTTPException(422, "limit must be between 1 and 10000 and after >= 0")
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+            rows = conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.seq > after)
+                                .order_by(predictions.c.seq).limit(limit)).mappings().all()  # fmt: skip
+        out = [{"seq": r["seq"], "id": r["prediction_id"], "inputs": r["inputs"], "score": r["score"], "label": r["label"], "facets": r["facets"],
+                "captured_at": r["captured_at"].isoformat() if r["captured_at"] else None, "ground_truth": r["ground_truth"]} for r in rows]  # fmt: skip
+        return {"records": out, "next_after": out[-1]["seq"] if out else after}
+
+    @app.get("/ledger", summary="The ledger, for auditors")
+    def get_ledger(_who: Annotated[dict[str, Any], roles("admin", "auditor")], after: int = 0, limit: int = 1000) -> dict[str, Any]:
+        with engine.connect() as conn:
+            rows = list(_ledger.entries(conn, after=max(0, after), limit=max(1, min(limit, 10_000))))
+        return {"entries": rows}
+
+    @app.get("/ledger/verify", summary="Check the hash chain")
+    def get_verify(_who: Annotated[dict[str, Any], roles("admin", "auditor")]) -> dict[str, Any]:
+        with engine.connect() as conn:
+            return _ledger.verify(conn)
+
+    return app

@@ -1,0 +1,120 @@
+"""The service's store: SQLite by default (a file, zero set-up), PostgreSQL when given a URL; SQLAlchemy Core tables, Alembic migrations.
+
+Tables: ``tokens`` (API tokens, SHA-256 hashed at rest, with a role), ``models``
+(name, version, facets, label values, settings), ``predictions`` (one row per
+captured prediction: model, id, inputs, score, label, facets, time, ground
+truth when it arrives), and ``ledger`` (the hash-chained record of every
+action). The schema is created and upgraded by Alembic (``migrate``), never by
+``create_all``, so that a database made by an older version is upgraded in
+place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from assay._errors import ConfigError
+
+__all__ = ["METADATA", "connect", "ledger", "migrate", "models", "predictions", "tokens"]
+
+METADATA = sa.MetaData()
+
+tokens = sa.Table(
+    "tokens", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)  # fmt: skip
+
+models = sa.Table(
+    "models", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(100), nullable=False),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("spec", sa.JSON, nullable=False),  # facets, label values, threshold, feature names, baseline reference
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("name", "version", name="uq_models_name_version"),
+)  # fmt: skip
+
+predictions = sa.Table(
+    "predictions", METADATA,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("prediction_id", sa.String(200), nullable=False),
+    sa.Column("inputs", sa.JSON, nullable=False),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("label", sa.String(200), nullable=True),
+    sa.Column("facets", sa.JSON, nullable=False),
+    sa.Column("captured_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ground_truth", sa.String(200), nullable=True),
+    sa.Column("ground_truth_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("ground_truth_source", sa.String(50), nullable=True),
+    sa.UniqueConstraint("model_id", "prediction_id", name="uq_predictions_model_id"),
+)  # fmt: skip
+
+ledger = sa.Table(
+    "ledger", METADATA,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column("at", sa.String(40), nullable=False),  # ISO 8601 UTC, as hashed
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("subject", sa.String(400), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # canonical JSON, as hashed
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)  # fmt: skip
+
+
+def url_for(db: str | os.PathLike[str]) -> str:
+    """A SQLAlchemy URL: a path becomes a SQLite file; postgresql:// URLs use psycopg 3."""
+    text = os.fspath(db)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).resolve()}"
+    if text.startswith("postgresql://") or text.startswith("postgres://"):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    if text.startswith(("sqlite:", "postgresql+psycopg:")):
+        return text
+    raise ConfigError(f"database {text!r}: give a file path (SQLite) or a postgresql:// URL")
+
+
+def connect(db: str | os.PathLike[str]) -> sa.Engine:
+    """An engine for ``db``; SQLite in WAL mode with foreign keys and a busy timeout (many readers, one writer at a time)."""
+    url = url_for(db)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            conn.isolation_level = None  # let SQLAlchemy's begin event open the transaction (pysqlite's own would defer locks)
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives a crash
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _immediate(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # writers queue here instead of failing on upgrade to a write lock
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest revision (Alembic ``upgrade head``)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

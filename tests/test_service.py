@@ -1,0 +1,261 @@
+"""The service on SQLite and on a real PostgreSQL server: authentication on every route, capture, ground truth, the ledger."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/nonexistent"))  # the newest installed major version
+
+
+def _as_postgres(*argv: str) -> subprocess.CompletedProcess:
+    """Run as the postgres user when we are root (PostgreSQL refuses root), else as ourselves."""
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return subprocess.run([*prefix, *argv], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A PostgreSQL cluster of our own, in a temporary directory, on a local socket (initdb and the server refuse root)."""
+    bindir = PG_BIN if PG_BIN.exists() else Path(shutil.which("initdb") or "/nonexistent").parent
+    assert (bindir / "initdb").exists(), "PostgreSQL is not installed: run `sh scripts/system-deps.sh` (make test does)"
+    root = Path(tempfile.mkdtemp(prefix="assay-pg-", dir="/tmp"))
+    data, sock = root / "data", root / "sock"
+    for d in (root, data, sock):
+        d.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(d, "postgres")
+    r = _as_postgres(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    assert r.returncode == 0, r.stderr
+    r = _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o", f"-k {sock} -c listen_addresses='' -p 5433", "start")
+    assert r.returncode == 0, r.stderr + (root / "log").read_text()
+    try:
+        engine = sa.create_engine(f"postgresql+psycopg://postgres@/postgres?host={sock}&port=5433", isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("CREATE DATABASE assay_test"))
+        engine.dispose()
+        yield f"postgresql://postgres@/assay_test?host={sock}&port=5433"
+    finally:
+        _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "assay.db")
+    url = request.getfixturevalue("pg_url")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:  # a clean schema for each test
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def client(db):
+    from fastapi.testclient import TestClient
+
+    from assay.service import create_app, create_token
+
+    app = create_app(db)
+    toks = {role: create_token(app.state.engine, name=f"{role}-user", role=role) for role in ("admin", "owner", "reviewer", "auditor")}
+    c = TestClient(app)
+    c.tokens = toks  # type: ignore[attr-defined]
+    yield c
+    app.state.engine.dispose()
+
+
+def _h(client, role):
+    return {"Authorization": f"Bearer {client.tokens[role]}"}
+
+
+ALLOWED = {("post", "/tokens"): {"admin"}, ("post", "/models"): {"admin", "owner"}, ("get", "/models"): {"admin", "owner", "reviewer", "auditor"},
+           ("post", "/models/{name}/{version}/predictions"): {"admin", "owner"}, ("post", "/models/{name}/{version}/ground-truth"): {"admin", "owner"},
+           ("get", "/models/{name}/{version}/predictions"): {"admin", "owner", "auditor"}, ("get", "/ledger"): {"admin", "auditor"},
+           ("get", "/ledger/verify"): {"admin", "auditor"}}  # fmt: skip
+
+
+def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
+    schema = client.get("/openapi.json").json()  # the schema itself is public (it holds no data)
+    routes = [(m, p) for p, ops in schema["paths"].items() for m in ops]
+    assert set(routes) == set(ALLOWED), "a route was added without a role rule in this test"
+    for method, path in routes:
+        url = path.replace("{name}", "m").replace("{version}", "1")
+        for headers in ({}, {"Authorization": "Bearer assay_not-a-token"}, {"Authorization": "Basic abc"}):
+            r = client.request(method, url, headers=headers, json={})
+            assert r.status_code == 401, (method, path, headers, r.status_code)
+        for role in ("admin", "owner", "reviewer", "auditor"):
+            r = client.request(method, url, headers=_h(client, role), json={})
+            if role in ALLOWED[(method, path)]:
+                assert r.status_code not in (401, 403), (method, path, role, r.status_code)
+            else:
+                assert r.status_code == 403 and role in r.json()["detail"], (method, path, role, r.status_code)
+
+
+def test_capture_ground_truth_and_the_ledger(client, db):
+    owner, auditor = _h(client, "owner"), _h(client, "auditor")
+    assert client.post("/models", json={"name": "adult", "version": "1", "facets": ["sex"], "label_values": [">50K"]}, headers=owner).status_code == 201
+    assert client.post("/models", json={"name": "adult", "version": "1"}, headers=owner).status_code == 409
+    recs = [{"id": f"r{i}", "inputs": {"age": 20 + i}, "score": i / 10, "facets": {"sex": "Female" if i % 2 else "Male"}} for i in range(10)]
+    r = client.post("/models/adult/1/predictions", json={"records": recs}, headers=owner)
+    assert r.status_code == 201 and r.json() == {"stored": 10, "already_stored": 0}
+    assert client.post("/models/adult/1/predictions", json={"records": recs[:3]}, headers=owner).json() == {"stored": 0, "already_stored": 3}  # retry: idempotent
+    changed = dict(recs[0], score=0.99)
+    r = client.post("/models/adult/1/predictions", json={"records": [changed]}, headers=owner)
+    assert r.status_code == 409 and "r0" in r.json()["detail"]
+    r = client.post("/models/adult/1/predictions", json={"records": [{"id": "x", "facets": {}}]}, headers=owner)
+    assert r.status_code == 422 and "sex" in r.json()["detail"]
+    r = client.post("/models/adult/1/predictions", json={"records": [{"id": "y", "score": 1.5, "facets": {"sex": "Male"}}]}, headers=owner)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "score"
+    r = client.post("/models/nope/1/predictions", json={"records": recs[:1]}, headers=owner)
+    assert r.status_code == 404 and "nope/1" in r.json()["detail"]
+    r = client.post("/models/adult/1/ground-truth", json={"records": [{"id": "r1", "label": ">50K"}, {"id": "ghost", "label": "<=50K"}]}, headers=owner)
+    assert r.status_code == 404 and "ghost" in r.json()["detail"]
+    assert client.post("/models/adult/1/ground-truth", json={"records": [{"id": "r1", "label": ">50K"}]}, headers=owner).json() == {"stored": 1}
+    got = client.get("/models/adult/1/predictions?limit=4", headers=auditor).json()
+    assert [x["id"] for x in got["records"]] == ["r0", "r1", "r2", "r3"] and got["records"][1]["ground_truth"] == ">50K"
+    assert got["records"][0]["inputs"] == {"age": 20} and got["records"][0]["facets"] == {"sex": "Male"}
+    assert client.get("/ledger/verify", headers=auditor).json()["ok"]
+    actions = [e["action"] for e in client.get("/ledger", headers=auditor).json()["entries"]]
+    assert actions == ["token.create"] * 4 + ["model.register", "capture.batch", "capture.batch", "ground_truth.batch"]  # refused requests left no trace
+
+
+@pytest.mark.parametrize("tamper", ["edit", "remove", "reorder"])
+def test_ledger_verify_detects_edited_removed_or_reordered_entries(client, db, tamper):
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app as cli
+
+    owner = _h(client, "owner")
+    for v in range(3):
+        client.post("/models", json={"name": "m", "version": str(v)}, headers=owner)
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["ledger", "verify", "--db", db])
+    assert ok.exit_code == 0 and "7 entries" in ok.output
+    engine = client.app.state.engine
+    with engine.begin() as conn:
+        if tamper == "edit":
+            conn.execute(sa.text("UPDATE ledger SET payload = :p WHERE seq = 6"), {"p": json.dumps({"facets": ["race"]})})
+        elif tamper == "remove":
+            conn.execute(sa.text("DELETE FROM ledger WHERE seq = 5"))
+        else:  # swap the contents of two entries, keeping their sequence numbers
+            rows = {r.seq: r for r in conn.execute(sa.text("SELECT * FROM ledger WHERE seq IN (5, 6)"))}
+            for a, b in ((5, 6), (6, 5)):
+                r = rows[b]
+                conn.execute(sa.text("UPDATE ledger SET at=:at, actor=:actor, action=:action, subject=:subject, payload=:payload, prev_hash=:prev, hash=:hash WHERE seq=:seq"),
+                             {"at": r.at, "actor": r.actor, "action": r.action, "subject": r.subject, "payload": r.payload, "prev": r.prev_hash, "hash": r.hash, "seq": a})  # fmt: skip
+    bad = runner.invoke(cli, ["ledger", "verify", "--db", db])
+    assert bad.exit_code == 1
+    expected = {"edit": "entry 6 was edited", "remove": "entry 5 is missing", "reorder": "entry 5 does not follow entry 4"}[tamper]
+    assert expected in bad.output, bad.output
+
+
+def test_concurrent_writers_never_fork_the_chain(client, db):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1"}, headers=owner)
+    errors: list[str] = []
+
+    def load(k: int) -> None:
+        for j in range(10):
+            r = client.post("/models/m/1/predictions", json={"records": [{"id": f"{k}-{j}"}]}, headers=owner)
+            if r.status_code != 201:
+                errors.append(f"{r.status_code} {r.text}")
+
+    threads = [threading.Thread(target=load, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    v = client.get("/ledger/verify", headers=_h(client, "auditor")).json()
+    assert v["ok"] and v["entries"] == 4 + 1 + 80
+    assert len(client.get("/models/m/1/predictions?limit=1000", headers=owner).json()["records"]) == 80
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(db: str, port: int, log: Path) -> subprocess.Popen:
+    with log.open("ab") as fh:  # the child keeps its own descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "assay.cli", "serve", "--db", db, "--port", str(port)], stdout=fh, stderr=fh)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    raise AssertionError("the server did not start: " + log.read_text()[-2000:])
+
+
+def test_a_killed_server_loses_no_acknowledged_prediction(db, tmp_path):
+    import httpx
+
+    from assay.service import connect, create_token, migrate
+
+    engine = connect(db)
+    migrate(engine)
+    tok = create_token(engine, name="capture", role="owner")
+    engine.dispose()
+    port = _free_port()
+    proc = _start(db, port, tmp_path / "server.log")
+    h = {"Authorization": f"Bearer {tok}"}
+    base = f"http://127.0.0.1:{port}"
+    httpx.post(f"{base}/models", json={"name": "adult", "version": "1"}, headers=h).raise_for_status()
+    acked: list[str] = []
+
+    def load() -> None:
+        for b in range(400):
+            batch = [{"id": f"{b}-{i}", "inputs": {"i": i}} for i in range(25)]
+            try:
+                r = httpx.post(f"{base}/models/adult/1/predictions", json={"records": batch}, headers=h, timeout=10)
+            except httpx.HTTPError:
+                return
+            if r.status_code == 201:
+                acked.extend(x["id"] for x in batch)
+
+    t = threading.Thread(target=load)
+    t.start()
+    time.sleep(1.5)
+    os.kill(proc.pid, signal.SIGKILL)  # mid-load
+    t.join()
+    proc.wait()
+    assert 0 < len(acked) < 10_000
+    print(f"{len(acked):,} predictions acknowledged before SIGKILL")
+    proc = _start(db, port, tmp_path / "server.log")
+    try:
+        stored: set[str] = set()
+        after = 0
+        while True:
+            page = httpx.get(f"{base}/models/adult/1/predictions?after={after}&limit=10000", headers=h).json()
+            if not page["records"]:
+                break
+            stored.update(x["id"] for x in page["records"])
+            after = page["next_after"]
+        assert set(acked) <= stored  # every acknowledged prediction survived
+        assert len(stored) % 25 == 0  # and batches are whole: all of a batch or none of it
+    finally:
+        proc.terminate()
+        proc.wait()
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app as cli
+
+    assert CliRunner().invoke(cli, ["ledger", "verify", "--db", db]).exit_code == 0
