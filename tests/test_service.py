@@ -85,7 +85,9 @@ def _h(client, role):
 ALLOWED = {("post", "/tokens"): {"admin"}, ("post", "/models"): {"admin", "owner"}, ("get", "/models"): {"admin", "owner", "reviewer", "auditor"},
            ("post", "/models/{name}/{version}/predictions"): {"admin", "owner"}, ("post", "/models/{name}/{version}/ground-truth"): {"admin", "owner"},
            ("get", "/models/{name}/{version}/predictions"): {"admin", "owner", "auditor"}, ("get", "/ledger"): {"admin", "auditor"},
-           ("get", "/ledger/verify"): {"admin", "auditor"}}  # fmt: skip
+           ("get", "/ledger/verify"): {"admin", "auditor"}, ("get", "/review/next"): {"reviewer"}, ("post", "/review/tasks/{task_id}/answer"): {"reviewer"},
+           ("get", "/review/tasks"): {"reviewer"}, ("get", "/review/tasks/{task_id}/output"): {"admin", "owner", "auditor"},
+           ("get", "/models/{name}/{version}/review/agreement"): {"admin", "owner", "auditor"}}  # fmt: skip
 
 
 def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
@@ -93,7 +95,7 @@ def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
     routes = [(m, p) for p, ops in schema["paths"].items() for m in ops]
     assert set(routes) == set(ALLOWED), "a route was added without a role rule in this test"
     for method, path in routes:
-        url = path.replace("{name}", "m").replace("{version}", "1")
+        url = path.replace("{name}", "m").replace("{version}", "1").replace("{task_id}", "1")
         for headers in ({}, {"Authorization": "Bearer assay_not-a-token"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json={})
             assert r.status_code == 401, (method, path, headers, r.status_code)
@@ -111,8 +113,8 @@ def test_capture_ground_truth_and_the_ledger(client, db):
     assert client.post("/models", json={"name": "adult", "version": "1"}, headers=owner).status_code == 409
     recs = [{"id": f"r{i}", "inputs": {"age": 20 + i}, "score": i / 10, "facets": {"sex": "Female" if i % 2 else "Male"}} for i in range(10)]
     r = client.post("/models/adult/1/predictions", json={"records": recs}, headers=owner)
-    assert r.status_code == 201 and r.json() == {"stored": 10, "already_stored": 0}
-    assert client.post("/models/adult/1/predictions", json={"records": recs[:3]}, headers=owner).json() == {"stored": 0, "already_stored": 3}  # retry: idempotent
+    assert r.status_code == 201 and r.json() == {"stored": 10, "already_stored": 0, "routed_to_review": []}  # no policy: nothing routed
+    assert client.post("/models/adult/1/predictions", json={"records": recs[:3]}, headers=owner).json()["already_stored"] == 3  # retry: idempotent
     changed = dict(recs[0], score=0.99)
     r = client.post("/models/adult/1/predictions", json={"records": [changed]}, headers=owner)
     assert r.status_code == 409 and "r0" in r.json()["detail"]
@@ -259,3 +261,131 @@ def test_a_killed_server_loses_no_acknowledged_prediction(db, tmp_path):
     from assay.cli._main import app as cli
 
     assert CliRunner().invoke(cli, ["ledger", "verify", "--db", db]).exit_code == 0
+
+
+POLICY = {"reviewers_per_item": 3, "question": "Does this person earn more than 50K?", "answers": [">50K", "<=50K"],
+          "conditions": [{"type": "score_between", "low": 0.45, "high": 0.55},
+                         {"type": "facet_score_between", "facet": "sex", "value": "Female", "low": 0.4, "high": 0.6},
+                         {"type": "random_sample", "percent": 1.0}]}  # fmt: skip
+
+
+def _expected_routing(ids, scores, sexes) -> set[str]:
+    """The policy, written again independently: which rows should go to review."""
+    import hashlib
+
+    out = set()
+    for i, s, sex in zip(ids, scores, sexes):
+        sampled = int.from_bytes(hashlib.sha256(f"adult/1\x00{i}".encode()).digest()[:8], "big") % 1_000_000 < 1.0 * 10_000
+        if 0.45 <= s <= 0.55 or (sex == "Female" and 0.4 <= s <= 0.6) or sampled:
+            out.add(i)
+    return out
+
+
+def test_end_to_end_routing_review_and_ground_truth_against_a_real_server(db, tmp_path):
+    import httpx
+    import numpy as np
+
+    from assay.datasets import adult_model, load_adult
+    from assay.service import connect, create_token, migrate
+
+    train, test = load_adult("train"), load_adult("test").head(10_000)
+    feats = [c for c in train.columns if c not in ("income", "fnlwgt")]
+    model = adult_model(feats).fit(train[feats], train["income"] == ">50K")
+    scores = model.predict_proba(test[feats])[:, 1]
+    engine = connect(db)
+    migrate(engine)
+    owner = create_token(engine, name="capture", role="owner")
+    auditor = create_token(engine, name="audit", role="auditor")
+    reviewers = [create_token(engine, name=f"reviewer-{k}", role="reviewer") for k in range(3)]
+    engine.dispose()
+    port = _free_port()
+    proc = _start(db, port, tmp_path / "server.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            h = {"Authorization": f"Bearer {owner}"}
+            http.post("/models", json={"name": "adult", "version": "1", "facets": ["sex"], "label_values": [">50K", "<=50K"], "policy": POLICY},
+                      headers=h).raise_for_status()  # fmt: skip
+            ids = [f"t{i}" for i in range(len(test))]
+            routed: list[str] = []
+            for start in range(0, len(test), 1000):
+                part = test.iloc[start : start + 1000]
+                recs = [{"id": ids[start + j], "inputs": {c: (v.item() if hasattr(v, "item") else v) for c, v in row.items()}, "score": float(scores[start + j]),
+                         "label": ">50K" if scores[start + j] > 0.5 else "<=50K", "facets": {"sex": row["sex"]}}
+                        for j, (_, row) in enumerate(part[feats].iterrows())]  # fmt: skip
+                r = http.post("/models/adult/1/predictions", json={"records": recs}, headers=h)
+                assert r.status_code == 201, r.text
+                routed += r.json()["routed_to_review"]
+            expected = _expected_routing(ids, scores, test["sex"].to_numpy())
+            assert set(routed) == expected and 100 < len(expected) < 2000  # exactly the rows the policy names
+            truth = dict(zip(ids, test["income"].to_numpy()))
+            rng = np.random.default_rng(0)
+            answered = 0
+            for k, tok in enumerate(reviewers):  # reviewer 2 is wrong a third of the time; the majority still holds
+                rh = {"Authorization": f"Bearer {tok}"}
+                while True:
+                    r = http.get("/review/next", headers=rh)
+                    if r.status_code == 204:
+                        break
+                    task = r.json()
+                    assert task["question"] == POLICY["question"] and task["reasons"] and "inputs" in task["input"]
+                    ans = truth[task["prediction_id"]]
+                    if k == 2 and rng.random() < 1 / 3:
+                        ans = "<=50K" if ans == ">50K" else ">50K"
+                    assert http.post(f"/review/tasks/{task['task_id']}/answer", json={"answer": ans}, headers=rh).status_code == 200
+                    answered += 1
+            assert answered == 3 * len(expected)
+            ah = {"Authorization": f"Bearer {auditor}"}
+            got, after = {}, 0
+            while True:
+                page = http.get(f"/models/adult/1/predictions?after={after}&limit=10000", headers=ah).json()
+                if not page["records"]:
+                    break
+                got.update({x["id"]: x["ground_truth"] for x in page["records"]})
+                after = page["next_after"]
+            assert {i: got[i] for i in expected} == {i: truth[i] for i in expected}  # consolidated answers arrived as ground truth
+            assert all(got[i] is None for i in ids if i not in expected)
+            agree = http.get("/models/adult/1/review/agreement", headers=ah).json()
+            assert agree["tasks_by_status"] == {"complete": len(expected)} and 0.3 < agree["fleiss_kappa"] < 0.9
+            out = http.get("/review/tasks/1/output", headers=ah).json()
+            assert len(out["humanAnswers"]) == 3 and out["conditionsMatched"] and out["inputContent"]["modelOutput"]["score"] is not None
+            assert http.get("/ledger/verify", headers=ah).json()["ok"]
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def test_twenty_concurrent_reviewers_never_overfill_a_task(client):
+    owner = _h(client, "owner")
+    policy = dict(POLICY, conditions=[{"type": "score_between", "low": 0.0, "high": 1.0}])  # every prediction is reviewed
+    client.post("/models", json={"name": "m", "version": "1", "policy": policy}, headers=owner).raise_for_status()
+    client.post("/models/m/1/predictions", json={"records": [{"id": f"p{i}", "score": 0.5} for i in range(40)]}, headers=owner).raise_for_status()
+    from assay.service import create_token
+
+    toks = [create_token(client.app.state.engine, name=f"r{k}", role="reviewer") for k in range(20)]
+    errors: list[str] = []
+
+    def work(tok: str) -> None:
+        h = {"Authorization": f"Bearer {tok}"}
+        while True:
+            r = client.get("/review/next", headers=h)
+            if r.status_code == 204:
+                return
+            if r.status_code != 200:
+                errors.append(r.text)
+                return
+            a = client.post(f"/review/tasks/{r.json()['task_id']}/answer", json={"answer": ">50K"}, headers=h)
+            if a.status_code != 200:
+                errors.append(a.text)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in toks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with client.app.state.engine.connect() as conn:
+        per_task = dict(conn.execute(sa.text("SELECT task_id, COUNT(answer) FROM review_assignments GROUP BY task_id")).all())
+        status = dict(conn.execute(sa.text("SELECT status, COUNT(*) FROM review_tasks GROUP BY status")).all())
+    assert len(per_task) == 40 and set(per_task.values()) == {3}  # none lost, none answered more than three times
+    assert status == {"complete": 40}

@@ -35,7 +35,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assay.service import _ledger
-from assay.service._db import connect, migrate, models, predictions, tokens
+from assay.service._db import connect, migrate, models, predictions, review_tasks, tokens
+from assay.service._routing import Policy, fired
 
 __all__ = ["ROLES", "create_app", "create_token"]
 
@@ -75,6 +76,7 @@ class ModelIn(_Strict):
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     features: list[str] = Field(default_factory=list, max_length=2000)
     baseline: str | None = Field(default=None, max_length=1000)
+    policy: Policy | None = None
 
 
 class PredictionIn(_Strict):
@@ -156,7 +158,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
 
     @app.post("/models", status_code=201, summary="Register a model version")
     def post_model(body: ModelIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        spec = body.model_dump(exclude={"name", "version"})
+        spec = body.model_dump(exclude={"name", "version"}, exclude_none=True)
         with engine.begin() as conn:
             if conn.execute(sa.select(models.c.id).where(models.c.name == body.name, models.c.version == body.version)).first():
                 raise HTTPException(409, f"model {body.name}/{body.version} is already registered; register a new version")
@@ -193,7 +195,30 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
             _ledger.append(conn, actor=who["name"], action="capture.batch", subject=f"{name}/{version}",
                            payload={"stored": len(new), "already_stored": len(body.records) - len(new), "first_id": ids[0], "last_id": ids[-1],
                                     "sha256": digest})  # fmt: skip
-        return {"stored": len(new), "already_stored": len(body.records) - len(new)}
+            routed = _route(conn, m, new, now, who["name"], f"{name}/{version}")
+        return {"stored": len(new), "already_stored": len(body.records) - len(new), "routed_to_review": routed}
+
+    def _route(conn: sa.Connection, m: Any, new: list[PredictionIn], now: _dt.datetime, actor: str, subject: str) -> list[str]:
+        """Evaluate the model's policy on the new records; a review task (with the conditions that fired) for each routed one."""
+        if not m.spec.get("policy") or not new:
+            return []
+        policy = Policy.model_validate(m.spec["policy"])
+        threshold = float(m.spec.get("threshold", 0.5))
+        tasks: list[dict[str, Any]] = []
+        counts: dict[str, int] = {}
+        for r in new:
+            hits = fired(policy, r.model_dump(), model=f"{m.name}/{m.version}", threshold=threshold)
+            if hits:
+                tasks.append({"model_id": m.id, "prediction_id": r.id, "reasons": hits, "priority": 0, "required": policy.reviewers_per_item,
+                              "status": "open", "created_at": now, "expires_at": now + _dt.timedelta(hours=policy.task_hours)})  # fmt: skip
+                for h in hits:
+                    counts[h["condition"]["type"]] = counts.get(h["condition"]["type"], 0) + 1
+        if tasks:
+            conn.execute(review_tasks.insert(), tasks)
+        _ledger.append(conn, actor=actor, action="routing.decisions", subject=subject,
+                       payload={"evaluated": len(new), "routed": len(tasks), "by_condition": counts,
+                                "routed_ids_sha256": hashlib.sha256("\n".join(t["prediction_id"] for t in tasks).encode()).hexdigest()})  # fmt: skip
+        return [t["prediction_id"] for t in tasks]
 
     @app.post("/models/{name}/{version}/ground-truth", summary="Ground truth for captured predictions, by id")
     def post_truth(name: str, version: str, body: GroundTruthIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
@@ -236,4 +261,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
         with engine.connect() as conn:
             return _ledger.verify(conn)
 
+    from assay.service._review import add_review_routes
+
+    add_review_routes(app, engine, roles, model_row)
     return app

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from assay._errors import ConfigError
 
-__all__ = ["METADATA", "connect", "ledger", "migrate", "models", "predictions", "tokens"]
+__all__ = ["METADATA", "connect", "ledger", "migrate", "models", "predictions", "review_assignments", "review_tasks", "tokens"]
 
 METADATA = sa.MetaData()
 
@@ -70,6 +70,35 @@ ledger = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),  # canonical JSON, as hashed
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+)  # fmt: skip
+
+
+review_tasks = sa.Table(
+    "review_tasks", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("prediction_id", sa.String(200), nullable=False),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("required", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # open, complete, no_consensus, expired
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answer", sa.String(200), nullable=True),
+    sa.Column("agreement", sa.Float, nullable=True),
+    sa.UniqueConstraint("model_id", "prediction_id", name="uq_review_tasks_prediction"),
+)  # fmt: skip
+
+review_assignments = sa.Table(
+    "review_assignments", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task_id", sa.Integer, sa.ForeignKey("review_tasks.id"), nullable=False),
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answer", sa.String(200), nullable=True),
+    sa.UniqueConstraint("task_id", "reviewer", name="uq_review_assignments_task_reviewer"),
 )  # fmt: skip
 
 

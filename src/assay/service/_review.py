@@ -1,0 +1,178 @@
+"""Human review: tasks from the routing policy, assignment without double work, answers, consolidation, agreement.
+
+* ``GET /review/next`` (reviewer): the next task this reviewer has not seen whose
+  answered plus active assignments are fewer than the policy's
+  ``reviewers_per_item``; highest priority, then oldest. Assignment is
+  serialised (PostgreSQL: an advisory lock; SQLite: the write lock), so no task
+  gets more reviewers than it needs. An assignment not answered within
+  ``assignment_minutes`` lapses and the task goes back to the queue; a task
+  not complete within ``task_hours`` expires.
+* ``POST /review/tasks/{id}/answer`` (the assigned reviewer): one of the
+  policy's answers. When the task has all its answers it is consolidated by
+  majority (a tie is ``no_consensus``: no ground truth is written), the share
+  agreeing is its agreement, and the majority answer becomes the prediction's
+  ground truth (source ``review``).
+* ``GET /review/tasks`` (reviewer: only their own assignments), ``GET
+  /review/tasks/{id}/output`` (A2I's output record: ``humanAnswers``,
+  ``inputContent``, the conditions that fired), ``GET
+  /models/{name}/{version}/review/agreement`` (Fleiss' kappa over complete
+  tasks).
+"""
+
+import datetime as _dt
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from assay.service import _ledger
+from assay.service._db import models, predictions, review_assignments, review_tasks
+from assay.service._routing import Policy
+
+__all__ = ["add_review_routes", "fleiss_kappa"]
+
+_QUEUE_LOCK = 735_002
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: str = Field(min_length=1, max_length=200)
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _aware(t: _dt.datetime | None) -> _dt.datetime | None:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    return None if t is None else (t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc))
+
+
+def fleiss_kappa(tables: list[dict[str, int]], categories: list[str]) -> float | None:
+    """Fleiss' kappa for items each rated by the same number of raters (None when undefined)."""
+    if not tables:
+        return None
+    n = sum(tables[0].values())
+    if n < 2 or any(sum(t.values()) != n for t in tables):
+        return None
+    counts = [[t.get(c, 0) for c in categories] for t in tables]
+    n_items = len(counts)
+    p_j = [sum(row[j] for row in counts) / (n_items * n) for j in range(len(categories))]
+    p_i = [(sum(x * x for x in row) - n) / (n * (n - 1)) for row in counts]
+    p_bar = sum(p_i) / n_items
+    p_e = sum(p * p for p in p_j)
+    return None if p_e >= 1 else (p_bar - p_e) / (1 - p_e)
+
+
+def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
+    def lock(conn: sa.Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _QUEUE_LOCK})
+
+    def task_view(conn: sa.Connection, task: Any) -> dict[str, Any]:
+        m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
+        p = conn.execute(sa.select(predictions).where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)).one()
+        policy = Policy.model_validate(m.spec["policy"])
+        return {"task_id": task.id, "model": f"{m.name}/{m.version}", "prediction_id": task.prediction_id, "question": policy.question,
+                "answers": policy.answers, "input": {"inputs": p.inputs, "facets": p.facets}, "model_output": {"score": p.score, "label": p.label},
+                "reasons": task.reasons, "priority": task.priority}  # fmt: skip
+
+    @app.get("/review/next", summary="Assign this reviewer the next task (204 when there is none)", response_model=None)
+    def next_task(who: Annotated[dict[str, Any], roles("reviewer")]) -> Any:
+        now = _now()
+        with engine.begin() as conn:
+            lock(conn)
+            conn.execute(review_tasks.update().where(review_tasks.c.status == "open", review_tasks.c.expires_at < now).values(status="expired"))
+            answered_or_active = (sa.select(sa.func.count()).select_from(review_assignments)
+                                  .where(review_assignments.c.task_id == review_tasks.c.id,
+                                         sa.or_(review_assignments.c.answered_at.is_not(None), review_assignments.c.due_at > now))
+                                  .scalar_subquery())  # fmt: skip
+            mine = sa.exists().where(review_assignments.c.task_id == review_tasks.c.id, review_assignments.c.reviewer == who["name"])
+            task = conn.execute(sa.select(review_tasks).where(review_tasks.c.status == "open", answered_or_active < review_tasks.c.required, ~mine)
+                                .order_by(review_tasks.c.priority.desc(), review_tasks.c.id).limit(1)).first()  # fmt: skip
+            if task is None:
+                return Response(status_code=204)
+            m = conn.execute(sa.select(models.c.spec).where(models.c.id == task.model_id)).one()
+            minutes = Policy.model_validate(m.spec["policy"]).assignment_minutes
+            due = now + _dt.timedelta(minutes=minutes)
+            conn.execute(review_assignments.insert().values(task_id=task.id, reviewer=who["name"], assigned_at=now, due_at=due))
+            _ledger.append(conn, actor=who["name"], action="review.assign", subject=f"task/{task.id}", payload={"due_at": due.isoformat()})
+            return {**task_view(conn, task), "due_at": due.isoformat()}
+
+    @app.post("/review/tasks/{task_id}/answer", summary="Answer an assigned task")
+    def answer(task_id: int, body: AnswerIn, who: Annotated[dict[str, Any], roles("reviewer")]) -> dict[str, Any]:
+        now = _now()
+        with engine.begin() as conn:
+            lock(conn)
+            task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
+            a = conn.execute(sa.select(review_assignments).where(review_assignments.c.task_id == task_id, review_assignments.c.reviewer == who["name"])).first()
+            if task is None or a is None:
+                raise HTTPException(404, f"task {task_id} is not assigned to you")
+            if a.answered_at is not None:
+                raise HTTPException(409, f"you already answered task {task_id}")
+            if _aware(a.due_at) < now or task.status != "open":  # type: ignore[operator]
+                raise HTTPException(409, f"your assignment of task {task_id} has lapsed (the task is {task.status}); ask for the next task")
+            m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
+            policy = Policy.model_validate(m.spec["policy"])
+            if body.answer not in policy.answers:
+                raise HTTPException(422, f"answer must be one of {', '.join(map(repr, policy.answers))}, got {body.answer!r}")
+            conn.execute(review_assignments.update().where(review_assignments.c.id == a.id).values(answer=body.answer, answered_at=now))
+            _ledger.append(conn, actor=who["name"], action="review.answer", subject=f"task/{task_id}", payload={"answer": body.answer})
+            got = [r.answer for r in conn.execute(sa.select(review_assignments.c.answer).where(review_assignments.c.task_id == task_id,
+                                                                                               review_assignments.c.answer.is_not(None)))]  # fmt: skip
+            result: dict[str, Any] = {"task_id": task_id, "answers_so_far": len(got), "required": task.required}
+            if len(got) >= task.required:
+                tally = {k: got.count(k) for k in dict.fromkeys(got)}
+                top = max(tally.values())
+                winners = [k for k, v in tally.items() if v == top]
+                status = "complete" if len(winners) == 1 else "no_consensus"
+                consolidated = winners[0] if status == "complete" else None
+                agreement = top / len(got)
+                conn.execute(review_tasks.update().where(review_tasks.c.id == task_id).values(status=status, answer=consolidated, agreement=agreement))
+                if consolidated is not None:
+                    conn.execute(predictions.update().where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)
+                                 .values(ground_truth=consolidated, ground_truth_at=now, ground_truth_source="review"))  # fmt: skip
+                _ledger.append(conn, actor="assay", action="review.consolidate", subject=f"task/{task_id}",
+                               payload={"status": status, "answer": consolidated, "tally": tally, "agreement": agreement})  # fmt: skip
+                result.update(status=status, answer=consolidated, agreement=agreement)
+            return result
+
+    @app.get("/review/tasks", summary="Your assignments (reviewers see only their own)")
+    def my_tasks(who: Annotated[dict[str, Any], roles("reviewer")]) -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(review_assignments, review_tasks.c.status).join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
+                                .where(review_assignments.c.reviewer == who["name"]).order_by(review_assignments.c.id)).mappings().all()  # fmt: skip
+        return [{"task_id": r["task_id"], "assigned_at": str(r["assigned_at"]), "due_at": str(r["due_at"]), "answer": r["answer"],
+                 "task_status": r["status"]} for r in rows]  # fmt: skip
+
+    @app.get("/review/tasks/{task_id}/output", summary="The task's output record in A2I's shape")
+    def output(task_id: int, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
+        with engine.connect() as conn:
+            task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
+            if task is None:
+                raise HTTPException(404, f"no task {task_id}")
+            view = task_view(conn, task)
+            answers = conn.execute(sa.select(review_assignments).where(review_assignments.c.task_id == task_id, review_assignments.c.answer.is_not(None))
+                                   .order_by(review_assignments.c.answered_at)).all()  # fmt: skip
+        return {"humanLoopName": f"task-{task_id}", "flowDefinition": view["model"], "humanLoopStatus": task.status,
+                "inputContent": {**view["input"], "modelOutput": view["model_output"], "question": view["question"]},
+                "humanAnswers": [{"answerContent": {"answer": a.answer}, "submissionTime": str(a.answered_at), "workerId": a.reviewer,
+                                  "timeSpentInSeconds": (_aware(a.answered_at) - _aware(a.assigned_at)).total_seconds()} for a in answers],  # type: ignore[operator]
+                "conditionsMatched": task.reasons, "consolidatedAnswer": task.answer, "agreement": task.agreement}  # fmt: skip
+
+    @app.get("/models/{name}/{version}/review/agreement", summary="Agreement between reviewers (Fleiss' kappa) and task counts")
+    def agreement(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+            policy = Policy.model_validate(m.spec["policy"]) if m.spec.get("policy") else None
+            status: dict[Any, Any] = dict(conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == m.id).group_by(review_tasks.c.status)).all())
+            rows = conn.execute(sa.select(review_assignments.c.task_id, review_assignments.c.answer).join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
+                                .where(review_tasks.c.model_id == m.id, review_tasks.c.status.in_(["complete", "no_consensus"]),
+                                       review_assignments.c.answer.is_not(None))).all()  # fmt: skip
+        tables: dict[int, dict[str, int]] = {}
+        for task_id, ans in rows:
+            tables.setdefault(task_id, {})[ans] = tables.setdefault(task_id, {}).get(ans, 0) + 1
+        kappa = fleiss_kappa(list(tables.values()), policy.answers) if policy else None
+        return {"tasks_by_status": {str(k): int(v) for k, v in status.items()}, "tasks_rated": len(tables), "fleiss_kappa": kappa}
