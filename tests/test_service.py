@@ -389,3 +389,83 @@ def test_twenty_concurrent_reviewers_never_overfill_a_task(client):
         status = dict(conn.execute(sa.text("SELECT status, COUNT(*) FROM review_tasks GROUP BY status")).all())
     assert len(per_task) == 40 and set(per_task.values()) == {3}  # none lost, none answered more than three times
     assert status == {"complete": 40}
+
+
+def _reviewable(client, n: int = 3) -> None:
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "adult", "version": "1", "facets": ["sex"], "policy": dict(POLICY, reviewers_per_item=1,
+                conditions=[{"type": "score_between", "low": 0.0, "high": 1.0}])}, headers=owner).raise_for_status()  # fmt: skip
+    recs = [{"id": f"p{i}", "inputs": {"age": 30 + i, "occupation": "Tech-support"}, "score": 0.4 + i / 100, "label": "<=50K", "facets": {"sex": "Female"}}
+            for i in range(n)]  # fmt: skip
+    client.post("/models/adult/1/predictions", json={"records": recs}, headers=owner).raise_for_status()
+
+
+def test_reviewer_pages_need_a_session_and_a_csrf_token(client):
+    _reviewable(client)
+    r = client.get("/ui/review", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/ui/login"
+    r = client.post("/ui/review/1", data={"answer": ">50K"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/ui/login"
+    r = client.post("/ui/login", data={"token": client.tokens["owner"]})
+    assert r.status_code == 403 and "for reviewers" in r.text
+    assert client.post("/ui/login", data={"token": "assay_wrong"}).status_code == 401
+    r = client.post("/ui/login", data={"token": client.tokens["reviewer"]}, follow_redirects=False)
+    assert r.status_code == 303 and "httponly" in r.headers["set-cookie"].lower() and "samesite=strict" in r.headers["set-cookie"].lower()
+    page = client.get("/ui/review")
+    assert page.status_code == 200 and 'data-task-id="1"' in page.text and "Tech-support" in page.text and "score between" in page.text
+    assert "<script" not in page.text and "default-src 'none'" in page.headers["content-security-policy"]
+    assert client.post("/ui/review/1", data={"answer": ">50K", "csrf": "forged"}).status_code == 403  # cross-site form: refused
+    import re
+
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    r = client.post("/ui/review/1", data={"answer": ">50K", "csrf": csrf}, follow_redirects=True)
+    assert r.status_code == 200 and 'data-task-id="2"' in r.text and "recorded (task 1)" in r.text  # the next task appears
+    assert client.get("/review/tasks/1/output", headers=_h(client, "auditor")).json()["humanAnswers"][0]["answerContent"] == {"answer": ">50K"}
+
+
+def test_reviewer_page_in_headless_chromium(db, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from assay.report._report import chromium
+    from assay.service import connect, create_token, migrate
+
+    engine = connect(db)
+    migrate(engine)
+    owner = create_token(engine, name="capture", role="owner")
+    reviewer = create_token(engine, name="rita", role="reviewer")
+    engine.dispose()
+    port = _free_port()
+    proc = _start(db, port, tmp_path / "server.log")
+    try:
+        import httpx
+
+        h = {"Authorization": f"Bearer {owner}"}
+        base = f"http://127.0.0.1:{port}"
+        httpx.post(f"{base}/models", json={"name": "adult", "version": "1", "facets": ["sex"], "policy": dict(POLICY, reviewers_per_item=1,
+                   conditions=[{"type": "score_between", "low": 0.0, "high": 1.0}])}, headers=h).raise_for_status()  # fmt: skip
+        recs = [{"id": f"p{i}", "inputs": {"age": 30 + i, "education": "Bachelors"}, "score": 0.5 + i / 100, "label": ">50K", "facets": {"sex": "Female"}}
+                for i in range(2)]  # fmt: skip
+        httpx.post(f"{base}/models/adult/1/predictions", json={"records": recs}, headers=h).raise_for_status()
+        console: list[str] = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium(), args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            page.on("console", lambda m: console.append(m.text))
+            page.goto(f"{base}/ui/review")
+            assert page.url.endswith("/ui/login")
+            page.fill("#token", reviewer)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#task")
+            assert page.get_attribute("#task", "data-task-id") == "1" and "Bachelors" in page.inner_text("#task + .card")
+            page.screenshot(path=str(tmp_path / "review-task.png"), full_page=True)
+            page.click("button[value='>50K']")
+            page.wait_for_selector("#done")
+            assert page.get_attribute("#task", "data-task-id") == "2"  # the next task appears
+            page.click("button[value='<=50K']")
+            page.wait_for_selector("#empty")
+            page.screenshot(path=str(tmp_path / "review-empty.png"), full_page=True)
+            browser.close()
+        assert console == []
+    finally:
+        proc.terminate()
+        proc.wait()

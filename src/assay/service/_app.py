@@ -261,7 +261,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
         with engine.connect() as conn:
             return _ledger.verify(conn)
 
+    from assay.service._pages import add_pages
     from assay.service._review import add_review_routes
 
     add_review_routes(app, engine, roles, model_row)
+    add_pages(app, engine)
     return app

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from assay._errors import ConfigError
 
-__all__ = ["METADATA", "connect", "ledger", "migrate", "models", "predictions", "review_assignments", "review_tasks", "tokens"]
+__all__ = ["METADATA", "connect", "ledger", "migrate", "models", "predictions", "review_assignments", "review_tasks", "sessions", "tokens"]
 
 METADATA = sa.MetaData()
 
@@ -99,6 +99,16 @@ review_assignments = sa.Table(
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("answer", sa.String(200), nullable=True),
     sa.UniqueConstraint("task_id", "reviewer", name="uq_review_assignments_task_reviewer"),
+)  # fmt: skip
+
+
+sessions = sa.Table(
+    "sessions", METADATA,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )  # fmt: skip
 
 

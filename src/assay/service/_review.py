@@ -66,78 +66,98 @@ def fleiss_kappa(tables: list[dict[str, int]], categories: list[str]) -> float |
     return None if p_e >= 1 else (p_bar - p_e) / (1 - p_e)
 
 
-def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
-    def lock(conn: sa.Connection) -> None:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _QUEUE_LOCK})
+def _lock(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _QUEUE_LOCK})
 
-    def task_view(conn: sa.Connection, task: Any) -> dict[str, Any]:
+
+def task_view(conn: sa.Connection, task: Any) -> dict[str, Any]:
+    """What a reviewer sees: the question and answers, the input, the model's output, the conditions that fired."""
+    m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
+    p = conn.execute(sa.select(predictions).where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)).one()
+    policy = Policy.model_validate(m.spec["policy"])
+    return {"task_id": task.id, "model": f"{m.name}/{m.version}", "prediction_id": task.prediction_id, "question": policy.question,
+            "answers": policy.answers, "input": {"inputs": p.inputs, "facets": p.facets}, "model_output": {"score": p.score, "label": p.label},
+            "reasons": task.reasons, "priority": task.priority}  # fmt: skip
+
+
+def current_or_next(engine: sa.Engine, reviewer: str, *, resume: bool = False) -> dict[str, Any] | None:
+    """Assign ``reviewer`` the next task (None when there is none); with ``resume``, first their own unanswered, unlapsed one."""
+    now = _now()
+    with engine.begin() as conn:
+        _lock(conn)
+        if resume:
+            mine_open = conn.execute(sa.select(review_tasks, review_assignments.c.due_at).join(review_assignments, review_assignments.c.task_id == review_tasks.c.id)
+                                     .where(review_assignments.c.reviewer == reviewer, review_assignments.c.answered_at.is_(None),
+                                            review_assignments.c.due_at > now, review_tasks.c.status == "open")
+                                     .order_by(review_assignments.c.id).limit(1)).first()  # fmt: skip
+            if mine_open is not None:
+                return {**task_view(conn, mine_open), "due_at": _aware(mine_open.due_at).isoformat()}  # type: ignore[union-attr]
+        conn.execute(review_tasks.update().where(review_tasks.c.status == "open", review_tasks.c.expires_at < now).values(status="expired"))
+        answered_or_active = (sa.select(sa.func.count()).select_from(review_assignments)
+                              .where(review_assignments.c.task_id == review_tasks.c.id,
+                                     sa.or_(review_assignments.c.answered_at.is_not(None), review_assignments.c.due_at > now))
+                              .scalar_subquery())  # fmt: skip
+        mine = sa.exists().where(review_assignments.c.task_id == review_tasks.c.id, review_assignments.c.reviewer == reviewer)
+        task = conn.execute(sa.select(review_tasks).where(review_tasks.c.status == "open", answered_or_active < review_tasks.c.required, ~mine)
+                            .order_by(review_tasks.c.priority.desc(), review_tasks.c.id).limit(1)).first()  # fmt: skip
+        if task is None:
+            return None
+        m = conn.execute(sa.select(models.c.spec).where(models.c.id == task.model_id)).one()
+        due = now + _dt.timedelta(minutes=Policy.model_validate(m.spec["policy"]).assignment_minutes)
+        conn.execute(review_assignments.insert().values(task_id=task.id, reviewer=reviewer, assigned_at=now, due_at=due))
+        _ledger.append(conn, actor=reviewer, action="review.assign", subject=f"task/{task.id}", payload={"due_at": due.isoformat()})
+        return {**task_view(conn, task), "due_at": due.isoformat()}
+
+
+def submit_answer(engine: sa.Engine, reviewer: str, task_id: int, answer: str) -> dict[str, Any]:
+    """Record ``reviewer``'s answer; the last one consolidates the task (majority) and writes the ground truth."""
+    now = _now()
+    with engine.begin() as conn:
+        _lock(conn)
+        task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
+        a = conn.execute(sa.select(review_assignments).where(review_assignments.c.task_id == task_id, review_assignments.c.reviewer == reviewer)).first()
+        if task is None or a is None:
+            raise HTTPException(404, f"task {task_id} is not assigned to you")
+        if a.answered_at is not None:
+            raise HTTPException(409, f"you already answered task {task_id}")
+        if _aware(a.due_at) < now or task.status != "open":  # type: ignore[operator]
+            raise HTTPException(409, f"your assignment of task {task_id} has lapsed (the task is {task.status}); ask for the next task")
         m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
-        p = conn.execute(sa.select(predictions).where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)).one()
         policy = Policy.model_validate(m.spec["policy"])
-        return {"task_id": task.id, "model": f"{m.name}/{m.version}", "prediction_id": task.prediction_id, "question": policy.question,
-                "answers": policy.answers, "input": {"inputs": p.inputs, "facets": p.facets}, "model_output": {"score": p.score, "label": p.label},
-                "reasons": task.reasons, "priority": task.priority}  # fmt: skip
+        if answer not in policy.answers:
+            raise HTTPException(422, f"answer must be one of {', '.join(map(repr, policy.answers))}, got {answer!r}")
+        conn.execute(review_assignments.update().where(review_assignments.c.id == a.id).values(answer=answer, answered_at=now))
+        _ledger.append(conn, actor=reviewer, action="review.answer", subject=f"task/{task_id}", payload={"answer": answer})
+        got = [r.answer for r in conn.execute(sa.select(review_assignments.c.answer).where(review_assignments.c.task_id == task_id,
+                                                                                           review_assignments.c.answer.is_not(None)))]  # fmt: skip
+        result: dict[str, Any] = {"task_id": task_id, "answers_so_far": len(got), "required": task.required}
+        if len(got) >= task.required:
+            tally = {k: got.count(k) for k in dict.fromkeys(got)}
+            top = max(tally.values())
+            winners = [k for k, v in tally.items() if v == top]
+            status = "complete" if len(winners) == 1 else "no_consensus"
+            consolidated = winners[0] if status == "complete" else None
+            agreement = top / len(got)
+            conn.execute(review_tasks.update().where(review_tasks.c.id == task_id).values(status=status, answer=consolidated, agreement=agreement))
+            if consolidated is not None:
+                conn.execute(predictions.update().where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)
+                             .values(ground_truth=consolidated, ground_truth_at=now, ground_truth_source="review"))  # fmt: skip
+            _ledger.append(conn, actor="assay", action="review.consolidate", subject=f"task/{task_id}",
+                           payload={"status": status, "answer": consolidated, "tally": tally, "agreement": agreement})  # fmt: skip
+            result.update(status=status, answer=consolidated, agreement=agreement)
+        return result
 
+
+def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
     @app.get("/review/next", summary="Assign this reviewer the next task (204 when there is none)", response_model=None)
     def next_task(who: Annotated[dict[str, Any], roles("reviewer")]) -> Any:
-        now = _now()
-        with engine.begin() as conn:
-            lock(conn)
-            conn.execute(review_tasks.update().where(review_tasks.c.status == "open", review_tasks.c.expires_at < now).values(status="expired"))
-            answered_or_active = (sa.select(sa.func.count()).select_from(review_assignments)
-                                  .where(review_assignments.c.task_id == review_tasks.c.id,
-                                         sa.or_(review_assignments.c.answered_at.is_not(None), review_assignments.c.due_at > now))
-                                  .scalar_subquery())  # fmt: skip
-            mine = sa.exists().where(review_assignments.c.task_id == review_tasks.c.id, review_assignments.c.reviewer == who["name"])
-            task = conn.execute(sa.select(review_tasks).where(review_tasks.c.status == "open", answered_or_active < review_tasks.c.required, ~mine)
-                                .order_by(review_tasks.c.priority.desc(), review_tasks.c.id).limit(1)).first()  # fmt: skip
-            if task is None:
-                return Response(status_code=204)
-            m = conn.execute(sa.select(models.c.spec).where(models.c.id == task.model_id)).one()
-            minutes = Policy.model_validate(m.spec["policy"]).assignment_minutes
-            due = now + _dt.timedelta(minutes=minutes)
-            conn.execute(review_assignments.insert().values(task_id=task.id, reviewer=who["name"], assigned_at=now, due_at=due))
-            _ledger.append(conn, actor=who["name"], action="review.assign", subject=f"task/{task.id}", payload={"due_at": due.isoformat()})
-            return {**task_view(conn, task), "due_at": due.isoformat()}
+        task = current_or_next(engine, who["name"])
+        return Response(status_code=204) if task is None else task
 
     @app.post("/review/tasks/{task_id}/answer", summary="Answer an assigned task")
     def answer(task_id: int, body: AnswerIn, who: Annotated[dict[str, Any], roles("reviewer")]) -> dict[str, Any]:
-        now = _now()
-        with engine.begin() as conn:
-            lock(conn)
-            task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
-            a = conn.execute(sa.select(review_assignments).where(review_assignments.c.task_id == task_id, review_assignments.c.reviewer == who["name"])).first()
-            if task is None or a is None:
-                raise HTTPException(404, f"task {task_id} is not assigned to you")
-            if a.answered_at is not None:
-                raise HTTPException(409, f"you already answered task {task_id}")
-            if _aware(a.due_at) < now or task.status != "open":  # type: ignore[operator]
-                raise HTTPException(409, f"your assignment of task {task_id} has lapsed (the task is {task.status}); ask for the next task")
-            m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
-            policy = Policy.model_validate(m.spec["policy"])
-            if body.answer not in policy.answers:
-                raise HTTPException(422, f"answer must be one of {', '.join(map(repr, policy.answers))}, got {body.answer!r}")
-            conn.execute(review_assignments.update().where(review_assignments.c.id == a.id).values(answer=body.answer, answered_at=now))
-            _ledger.append(conn, actor=who["name"], action="review.answer", subject=f"task/{task_id}", payload={"answer": body.answer})
-            got = [r.answer for r in conn.execute(sa.select(review_assignments.c.answer).where(review_assignments.c.task_id == task_id,
-                                                                                               review_assignments.c.answer.is_not(None)))]  # fmt: skip
-            result: dict[str, Any] = {"task_id": task_id, "answers_so_far": len(got), "required": task.required}
-            if len(got) >= task.required:
-                tally = {k: got.count(k) for k in dict.fromkeys(got)}
-                top = max(tally.values())
-                winners = [k for k, v in tally.items() if v == top]
-                status = "complete" if len(winners) == 1 else "no_consensus"
-                consolidated = winners[0] if status == "complete" else None
-                agreement = top / len(got)
-                conn.execute(review_tasks.update().where(review_tasks.c.id == task_id).values(status=status, answer=consolidated, agreement=agreement))
-                if consolidated is not None:
-                    conn.execute(predictions.update().where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)
-                                 .values(ground_truth=consolidated, ground_truth_at=now, ground_truth_source="review"))  # fmt: skip
-                _ledger.append(conn, actor="assay", action="review.consolidate", subject=f"task/{task_id}",
-                               payload={"status": status, "answer": consolidated, "tally": tally, "agreement": agreement})  # fmt: skip
-                result.update(status=status, answer=consolidated, agreement=agreement)
-            return result
+        return submit_answer(engine, who["name"], task_id, body.answer)
 
     @app.get("/review/tasks", summary="Your assignments (reviewers see only their own)")
     def my_tasks(who: Annotated[dict[str, Any], roles("reviewer")]) -> list[dict[str, Any]]:

@@ -1,0 +1,114 @@
+"""The reviewer's pages: server-rendered HTML, no scripts.
+
+Sign in with an API token (a reviewer's); the page then shows the task
+assigned to you (or assigns the next), with the question, the model's output
+and confidence, why it was sent to review and the input, and one button per
+answer. Answering shows the next task. Sessions are random ids kept as SHA-256
+hashes, in an HttpOnly, SameSite=Strict cookie for 8 hours; every form carries
+the session's CSRF token and a POST without it is refused (403).
+"""
+
+import datetime as _dt
+import hashlib
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from assay.service import _ledger
+from assay.service._db import sessions, tokens
+from assay.service._review import current_or_next, submit_answer
+
+__all__ = ["add_pages"]
+
+COOKIE = "assay_session"
+HOURS = 8
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def add_pages(app: FastAPI, engine: sa.Engine) -> None:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("assay.service", "templates"), autoescape=True)
+    template = env.get_template("page.html.j2")
+
+    def render(status: int = 200, **ctx: Any) -> HTMLResponse:
+        base = {"title": "Review", "who": None, "csrf": "", "error": None, "task": None, "done": None, "page": "review"}
+        return HTMLResponse(template.render(**(base | ctx)), status_code=status, headers={"Cache-Control": "no-store",
+                            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"})  # fmt: skip
+
+    def session(request: Request) -> dict[str, Any] | None:
+        sid = request.cookies.get(COOKIE)
+        if not sid:
+            return None
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(sessions).where(sessions.c.id_hash == _sha(sid))).first()
+        if row is None:
+            return None
+        expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=_dt.timezone.utc)
+        if expires < _now():
+            return None
+        return {"name": row.name, "role": row.role, "csrf": row.csrf}
+
+    def checked(request: Request, csrf: str) -> dict[str, Any]:
+        who = session(request)
+        if who is None:
+            raise HTTPException(303, headers={"Location": "/ui/login"})
+        if not secrets.compare_digest(csrf or "", who["csrf"]):
+            raise HTTPException(403, "the form's CSRF token does not match your session; reload the page")
+        return who
+
+    @app.get("/ui/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page() -> HTMLResponse:
+        return render(page="login", title="Sign in")
+
+    @app.post("/ui/login", response_class=HTMLResponse, include_in_schema=False)
+    def login(token: str = Form(...)) -> Any:
+        with engine.begin() as conn:
+            row = conn.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.token_hash == _sha(token))).first()
+            if row is None or row.revoked_at is not None:
+                return render(401, page="login", title="Sign in", error="Unknown or revoked token.")
+            if row.role != "reviewer":
+                return render(403, page="login", title="Sign in", error=f"These pages are for reviewers; your token's role is {row.role}.")
+            sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+            conn.execute(sessions.insert().values(id_hash=_sha(sid), name=row.name, role=row.role, csrf=csrf, expires_at=_now() + _dt.timedelta(hours=HOURS)))
+            _ledger.append(conn, actor=row.name, action="session.login", subject="ui", payload={})
+        resp = RedirectResponse("/ui/review", status_code=303)
+        resp.set_cookie(COOKIE, sid, max_age=HOURS * 3600, httponly=True, samesite="strict", secure=False, path="/ui")
+        return resp
+
+    @app.post("/ui/logout", include_in_schema=False)
+    def logout(request: Request, csrf: str = Form("")) -> Any:
+        checked(request, csrf)
+        with engine.begin() as conn:
+            conn.execute(sessions.delete().where(sessions.c.id_hash == _sha(request.cookies.get(COOKIE, ""))))
+        resp = RedirectResponse("/ui/login", status_code=303)
+        resp.delete_cookie(COOKIE, path="/ui")
+        return resp
+
+    @app.get("/ui/review", response_class=HTMLResponse, include_in_schema=False)
+    def review(request: Request, done: int | None = None) -> Any:
+        who = session(request)
+        if who is None:
+            return RedirectResponse("/ui/login", status_code=303)
+        task = current_or_next(engine, who["name"], resume=True)
+        return render(who=who, csrf=who["csrf"], task=task, done=done, title=f"Task {task['task_id']}" if task else "No tasks")
+
+    @app.post("/ui/review/{task_id}", response_class=HTMLResponse, include_in_schema=False)
+    def answer(request: Request, task_id: int, answer: str = Form(...), csrf: str = Form("")) -> Any:
+        who = checked(request, csrf)
+        try:
+            submit_answer(engine, who["name"], task_id, answer)
+        except HTTPException as exc:
+            task = current_or_next(engine, who["name"], resume=True)
+            return render(exc.status_code, who=who, csrf=who["csrf"], task=task, error=str(exc.detail))
+        return RedirectResponse(f"/ui/review?done={task_id}", status_code=303)
