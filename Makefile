@@ -36,6 +36,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_mitigate.py
 	test -x benchmarks/.venv-evidently/bin/python || ($(PYTHON) -m venv benchmarks/.venv-evidently && benchmarks/.venv-evidently/bin/pip install -q evidently 'pandas<3')
 	$(BIN)/python benchmarks/bench_monitor.py
+	$(BIN)/python benchmarks/bench_service.py
 
 lint: $(STAMP_TEST)
 	$(BIN)/python -m mypy src

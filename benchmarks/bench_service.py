@@ -1,0 +1,156 @@
+"""The service under load: capture throughput on SQLite and PostgreSQL, and routing latency, against a real server process.
+
+Usage: python benchmarks/bench_service.py [--records 50000] [--batch 1000] [--clients 4] [--postgres-url URL]
+
+A real `assay serve` process per database; --clients threads post --records
+UCI Adult test predictions (inputs, score, label, sex) in batches of --batch,
+with a routing policy (score band, facet band, 1% random sample) evaluated on
+every record. Printed: records per second acknowledged, and the latency of a
+single-record capture with routing (median and 95th percentile of 300 calls).
+Without --postgres-url, PostgreSQL runs only when this is root or the postgres
+user and a server can be started in a temporary directory (as the tests do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+POLICY = {"reviewers_per_item": 3, "answers": [">50K", "<=50K"],
+          "conditions": [{"type": "score_between", "low": 0.45, "high": 0.55},
+                         {"type": "facet_score_between", "facet": "sex", "value": "Female", "low": 0.4, "high": 0.6},
+                         {"type": "random_sample", "percent": 1.0}]}  # fmt: skip
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _postgres(root: Path) -> tuple[str, callable]:  # type: ignore[valid-type]
+    bindir = max(Path("/usr/lib/postgresql").glob("*/bin"))
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    data, sock = root / "data", root / "sock"
+    for d in (root, data, sock):
+        d.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(d, "postgres")
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"], check=True, capture_output=True)
+    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o", f"-k {sock} -c listen_addresses='' -p 5434",
+                    "start"], check=True, capture_output=True)  # fmt: skip
+    import sqlalchemy as sa
+
+    e = sa.create_engine(f"postgresql+psycopg://postgres@/postgres?host={sock}&port=5434", isolation_level="AUTOCOMMIT")
+    with e.connect() as c:
+        c.execute(sa.text("CREATE DATABASE bench"))
+    e.dispose()
+    return f"postgresql://postgres@/bench?host={sock}&port=5434", lambda: subprocess.run(
+        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True, check=False)
+
+
+def run(db: str, label: str, records: list[dict], batch: int, clients: int, tmp: Path) -> None:
+    import httpx
+
+    from assay.service import connect, create_token, migrate
+
+    engine = connect(db)
+    migrate(engine)
+    tok = create_token(engine, name="bench", role="owner")
+    engine.dispose()
+    port = _port()
+    log = (tmp / f"{label}.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "assay.cli", "serve", "--db", db, "--port", str(port)], stdout=log, stderr=log)
+    base, h = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {tok}"}
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        httpx.post(f"{base}/models", json={"name": "adult", "version": "1", "facets": ["sex"], "policy": POLICY}, headers=h).raise_for_status()
+        chunks = [records[i : i + batch] for i in range(0, len(records), batch)]
+        routed = [0]
+        lock = threading.Lock()
+
+        def worker(k: int) -> None:
+            with httpx.Client(base_url=base, headers=h, timeout=120) as c:
+                for ch in chunks[k::clients]:
+                    r = c.post("/models/adult/1/predictions", json={"records": ch})
+                    r.raise_for_status()
+                    with lock:
+                        routed[0] += len(r.json()["routed_to_review"])
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - t0
+        lat = []
+        with httpx.Client(base_url=base, headers=h, timeout=30) as c:
+            for i in range(300):
+                rec = dict(records[i], id=f"single-{i}")
+                t1 = time.perf_counter()
+                c.post("/models/adult/1/predictions", json={"records": [rec]}).raise_for_status()
+                lat.append((time.perf_counter() - t1) * 1000)
+        lat.sort()
+        print(f"{label}: {len(records):,} records in batches of {batch} from {clients} clients: {len(records) / elapsed:,.0f} records/s "
+              f"({routed[0]:,} routed to review); single-record capture with routing: median {statistics.median(lat):.1f} ms, "
+              f"p95 {lat[int(0.95 * len(lat))]:.1f} ms")  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait()
+        log.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=50_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--postgres-url", default=None)
+    args = ap.parse_args()
+    import numpy as np
+
+    from assay.datasets import adult_model, load_adult
+
+    train, test = load_adult("train"), load_adult("test")
+    feats = [c for c in train.columns if c not in ("income", "fnlwgt")]
+    scores = adult_model(feats).fit(train[feats], train["income"] == ">50K").predict_proba(test[feats])[:, 1]
+    idx = np.random.default_rng(0).integers(0, len(test), args.records)
+    rows = test[feats].to_dict(orient="records")
+    records = [{"id": f"r{i}", "inputs": rows[j], "score": float(scores[j]), "label": ">50K" if scores[j] > 0.5 else "<=50K",
+                "facets": {"sex": rows[j]["sex"]}} for i, j in enumerate(idx)]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        run(str(Path(tmp) / "bench.db"), "SQLite", records, args.batch, args.clients, Path(tmp))
+        stop = None
+        url = args.postgres_url
+        if url is None:
+            pg_root = Path(tempfile.mkdtemp(prefix="assay-bench-pg-", dir="/tmp"))
+            try:
+                url, stop = _postgres(pg_root)
+            except (subprocess.CalledProcessError, ValueError, OSError) as exc:
+                print(f"PostgreSQL not run: {exc}")
+        try:
+            if url:
+                run(url, "PostgreSQL", records, args.batch, args.clients, Path(tmp))
+        finally:
+            if stop:
+                stop()
+                shutil.rmtree(pg_root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
