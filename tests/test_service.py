@@ -87,7 +87,8 @@ ALLOWED = {("post", "/tokens"): {"admin"}, ("post", "/models"): {"admin", "owner
            ("get", "/models/{name}/{version}/predictions"): {"admin", "owner", "auditor"}, ("get", "/ledger"): {"admin", "auditor"},
            ("get", "/ledger/verify"): {"admin", "auditor"}, ("get", "/review/next"): {"reviewer"}, ("post", "/review/tasks/{task_id}/answer"): {"reviewer"},
            ("get", "/review/tasks"): {"reviewer"}, ("get", "/review/tasks/{task_id}/output"): {"admin", "owner", "auditor"},
-           ("get", "/models/{name}/{version}/review/agreement"): {"admin", "owner", "auditor"}}  # fmt: skip
+           ("get", "/models/{name}/{version}/review/agreement"): {"admin", "owner", "auditor"},
+           ("get", "/models/{name}/{version}/status"): {"admin", "owner", "auditor"}}  # fmt: skip
 
 
 def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
@@ -345,6 +346,16 @@ def test_end_to_end_routing_review_and_ground_truth_against_a_real_server(db, tm
                 after = page["next_after"]
             assert {i: got[i] for i in expected} == {i: truth[i] for i in expected}  # consolidated answers arrived as ground truth
             assert all(got[i] is None for i in ids if i not in expected)
+            status = http.get("/models/adult/1/status", headers=ah).json()
+            routed_rows = test.assign(id=ids, score=scores).set_index("id").loc[sorted(expected)]
+            pred_pos = routed_rows["score"] > 0.5
+            for sex in ("Female", "Male"):  # model quality by facet on the reviewed rows, by hand
+                part = routed_rows["sex"] == sex
+                by_hand = float((pred_pos[part] == (routed_rows["income"][part] == ">50K")).mean())
+                got_q = status["by_facet"]["sex"][sex]
+                assert got_q["n"] == int(part.sum()) and got_q["accuracy"]["value"] == pytest.approx(by_hand, abs=1e-12)
+                assert got_q["accuracy"]["ci"][0] <= by_hand <= got_q["accuracy"]["ci"][1]
+            assert status["with_ground_truth"] == status["ground_truth_from_review"] == len(expected)
             agree = http.get("/models/adult/1/review/agreement", headers=ah).json()
             assert agree["tasks_by_status"] == {"complete": len(expected)} and 0.3 < agree["fleiss_kappa"] < 0.9
             out = http.get("/review/tasks/1/output", headers=ah).json()
@@ -406,7 +417,9 @@ def test_reviewer_pages_need_a_session_and_a_csrf_token(client):
     assert r.status_code == 303 and r.headers["location"] == "/ui/login"
     r = client.post("/ui/review/1", data={"answer": ">50K"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/ui/login"
-    r = client.post("/ui/login", data={"token": client.tokens["owner"]})
+    other = client.__class__(client.app)  # an owner signs in to the dashboard, not the review pages
+    assert other.post("/ui/login", data={"token": client.tokens["owner"]}, follow_redirects=False).headers["location"] == "/ui/dashboard"
+    r = other.get("/ui/review")
     assert r.status_code == 403 and "for reviewers" in r.text
     assert client.post("/ui/login", data={"token": "assay_wrong"}).status_code == 401
     r = client.post("/ui/login", data={"token": client.tokens["reviewer"]}, follow_redirects=False)
@@ -433,6 +446,7 @@ def test_reviewer_page_in_headless_chromium(db, tmp_path):
     migrate(engine)
     owner = create_token(engine, name="capture", role="owner")
     reviewer = create_token(engine, name="rita", role="reviewer")
+    auditor = create_token(engine, name="audrey", role="auditor")
     engine.dispose()
     port = _free_port()
     proc = _start(db, port, tmp_path / "server.log")
@@ -464,6 +478,15 @@ def test_reviewer_page_in_headless_chromium(db, tmp_path):
             page.click("button[value='<=50K']")
             page.wait_for_selector("#empty")
             page.screenshot(path=str(tmp_path / "review-empty.png"), full_page=True)
+            dash = browser.new_page(viewport={"width": 1100, "height": 800})
+            dash.on("console", lambda m: console.append(m.text))
+            dash.goto(f"{base}/ui/login")
+            dash.fill("#token", auditor)
+            dash.click("button[type=submit]")
+            dash.wait_for_selector(".model")
+            rows = {r.get_attribute("data-value"): r.inner_text() for r in dash.query_selector_all("tr.facet")}
+            assert set(rows) == {"Female"} and "\t2\t" in rows["Female"]  # quality by facet from the two reviewed answers
+            dash.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             browser.close()
         assert console == []
     finally:

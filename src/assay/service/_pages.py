@@ -42,7 +42,7 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
     template = env.get_template("page.html.j2")
 
     def render(status: int = 200, **ctx: Any) -> HTMLResponse:
-        base = {"title": "Review", "who": None, "csrf": "", "error": None, "task": None, "done": None, "page": "review"}
+        base: dict[str, Any] = {"title": "Review", "who": None, "csrf": "", "error": None, "task": None, "done": None, "page": "review", "models_status": []}
         return HTMLResponse(template.render(**(base | ctx)), status_code=status, headers={"Cache-Control": "no-store",
                             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"})  # fmt: skip
 
@@ -77,12 +77,10 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
             row = conn.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.token_hash == _sha(token))).first()
             if row is None or row.revoked_at is not None:
                 return render(401, page="login", title="Sign in", error="Unknown or revoked token.")
-            if row.role != "reviewer":
-                return render(403, page="login", title="Sign in", error=f"These pages are for reviewers; your token's role is {row.role}.")
             sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             conn.execute(sessions.insert().values(id_hash=_sha(sid), name=row.name, role=row.role, csrf=csrf, expires_at=_now() + _dt.timedelta(hours=HOURS)))
             _ledger.append(conn, actor=row.name, action="session.login", subject="ui", payload={})
-        resp = RedirectResponse("/ui/review", status_code=303)
+        resp = RedirectResponse("/ui/review" if row.role == "reviewer" else "/ui/dashboard", status_code=303)
         resp.set_cookie(COOKIE, sid, max_age=HOURS * 3600, httponly=True, samesite="strict", secure=False, path="/ui")
         return resp
 
@@ -95,11 +93,24 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
         resp.delete_cookie(COOKIE, path="/ui")
         return resp
 
+    @app.get("/ui/dashboard", response_class=HTMLResponse, include_in_schema=False)
+    def dashboard(request: Request) -> Any:
+        who = session(request)
+        if who is None:
+            return RedirectResponse("/ui/login", status_code=303)
+        if who["role"] not in ("admin", "owner", "auditor"):
+            return render(403, who=who, csrf=who["csrf"], page="none", error="The dashboard is for admins, model owners and auditors.")
+        from assay.service._dashboard import all_models, model_status
+
+        return render(who=who, csrf=who["csrf"], page="dashboard", title="Dashboard", models_status=[model_status(engine, m) for m in all_models(engine)])
+
     @app.get("/ui/review", response_class=HTMLResponse, include_in_schema=False)
     def review(request: Request, done: int | None = None) -> Any:
         who = session(request)
         if who is None:
             return RedirectResponse("/ui/login", status_code=303)
+        if who["role"] != "reviewer":
+            return render(403, who=who, csrf=who["csrf"], page="none", error=f"The review pages are for reviewers; your role is {who['role']}.")
         task = current_or_next(engine, who["name"], resume=True)
         return render(who=who, csrf=who["csrf"], task=task, done=done, title=f"Task {task['task_id']}" if task else "No tasks")
 

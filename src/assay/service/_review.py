@@ -182,6 +182,14 @@ def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: An
                                   "timeSpentInSeconds": (_aware(a.answered_at) - _aware(a.assigned_at)).total_seconds()} for a in answers],  # type: ignore[operator]
                 "conditionsMatched": task.reasons, "consolidatedAnswer": task.answer, "agreement": task.agreement}  # fmt: skip
 
+    @app.get("/models/{name}/{version}/status", summary="Captured, with ground truth, review tasks, and model quality overall and by facet with intervals")
+    def status(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
+        from assay.service._dashboard import model_status
+
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+        return model_status(engine, m)
+
     @app.get("/models/{name}/{version}/review/agreement", summary="Agreement between reviewers (Fleiss' kappa) and task counts")
     def agreement(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
         with engine.connect() as conn:
