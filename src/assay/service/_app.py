@@ -30,7 +30,7 @@ import secrets
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -42,6 +42,7 @@ __all__ = ["ROLES", "create_app", "create_token"]
 
 ROLES = ("admin", "owner", "reviewer", "auditor")
 MAX_BATCH = 10_000
+MAX_SEQ = 2**62  # sequence numbers and ids beyond this cannot exist (and would overflow the database's integers)
 
 
 def _now() -> _dt.datetime:
@@ -239,9 +240,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
 
     @app.get("/models/{name}/{version}/predictions", summary="Captured predictions, in capture order")
     def get_predictions(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
-                        after: int = 0, limit: int = 1000) -> dict[str, Any]:  # fmt: skip
-        if not 1 <= limit <= 10_000 or after < 0:
-            raise HTTPException(422, "limit must be between 1 and 10000 and after >= 0")
+                        after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:  # fmt: skip
         with engine.connect() as conn:
             m = model_row(conn, name, version)
             rows = conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.seq > after)
@@ -251,7 +250,8 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
         return {"records": out, "next_after": out[-1]["seq"] if out else after}
 
     @app.get("/ledger", summary="The ledger, for auditors")
-    def get_ledger(_who: Annotated[dict[str, Any], roles("admin", "auditor")], after: int = 0, limit: int = 1000) -> dict[str, Any]:
+    def get_ledger(_who: Annotated[dict[str, Any], roles("admin", "auditor")], after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+                   limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:  # fmt: skip
         with engine.connect() as conn:
             rows = list(_ledger.entries(conn, after=max(0, after), limit=max(1, min(limit, 10_000))))
         return {"entries": rows}

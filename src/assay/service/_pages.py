@@ -11,10 +11,10 @@ the session's CSRF token and a POST without it is refused (403).
 import datetime as _dt
 import hashlib
 import secrets
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi import FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from assay.service import _ledger
@@ -105,7 +105,7 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
         return render(who=who, csrf=who["csrf"], page="dashboard", title="Dashboard", models_status=[model_status(engine, m) for m in all_models(engine)])
 
     @app.get("/ui/review", response_class=HTMLResponse, include_in_schema=False)
-    def review(request: Request, done: int | None = None) -> Any:
+    def review(request: Request, done: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Any:
         who = session(request)
         if who is None:
             return RedirectResponse("/ui/login", status_code=303)
@@ -115,7 +115,7 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
         return render(who=who, csrf=who["csrf"], task=task, done=done, title=f"Task {task['task_id']}" if task else "No tasks")
 
     @app.post("/ui/review/{task_id}", response_class=HTMLResponse, include_in_schema=False)
-    def answer(request: Request, task_id: int, answer: str = Form(...), csrf: str = Form("")) -> Any:
+    def answer(request: Request, task_id: Annotated[int, Path(ge=1, le=2**62)], answer: str = Form(...), csrf: str = Form("")) -> Any:
         who = checked(request, csrf)
         try:
             submit_answer(engine, who["name"], task_id, answer)

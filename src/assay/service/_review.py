@@ -23,7 +23,7 @@ import datetime as _dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -156,7 +156,7 @@ def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: An
         return Response(status_code=204) if task is None else task
 
     @app.post("/review/tasks/{task_id}/answer", summary="Answer an assigned task")
-    def answer(task_id: int, body: AnswerIn, who: Annotated[dict[str, Any], roles("reviewer")]) -> dict[str, Any]:
+    def answer(task_id: Annotated[int, Path(ge=1, le=2**62)], body: AnswerIn, who: Annotated[dict[str, Any], roles("reviewer")]) -> dict[str, Any]:
         return submit_answer(engine, who["name"], task_id, body.answer)
 
     @app.get("/review/tasks", summary="Your assignments (reviewers see only their own)")
@@ -168,7 +168,7 @@ def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: An
                  "task_status": r["status"]} for r in rows]  # fmt: skip
 
     @app.get("/review/tasks/{task_id}/output", summary="The task's output record in A2I's shape")
-    def output(task_id: int, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
+    def output(task_id: Annotated[int, Path(ge=1, le=2**62)], _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
         with engine.connect() as conn:
             task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
             if task is None:
