@@ -492,3 +492,21 @@ def test_reviewer_page_in_headless_chromium(db, tmp_path):
     finally:
         proc.terminate()
         proc.wait()
+
+
+def test_sign_out_and_expired_sessions_end_access(client):
+    import re
+
+    _reviewable(client)
+    client.post("/ui/login", data={"token": client.tokens["reviewer"]})
+    page = client.get("/ui/review")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    assert client.post("/ui/logout", data={"csrf": "forged"}).status_code == 403  # signing out takes the CSRF token too
+    r = client.post("/ui/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/ui/login"
+    assert client.get("/ui/review", follow_redirects=False).headers["location"] == "/ui/login"
+    client.post("/ui/login", data={"token": client.tokens["reviewer"]})
+    assert client.get("/ui/review").status_code == 200
+    with client.app.state.engine.begin() as conn:  # the session's eight hours are over
+        conn.execute(sa.text("UPDATE sessions SET expires_at = :t"), {"t": "2000-01-01 00:00:00"})
+    assert client.get("/ui/review", follow_redirects=False).headers["location"] == "/ui/login"
