@@ -38,7 +38,7 @@ def baseline(data: Data, out_dir: Annotated[Path, typer.Option("--out", "-o", he
 
     try:
         p = profile(data, columns=column, batch_rows=batch_rows)
-        model = _model_figures(data, config, ground_truth=False)
+        model = _model_figures(data, _spec(config), ground_truth=False)
         written = write_baseline(p, out_dir, model=model)
     except AssayError as exc:
         _fail(exc)
@@ -64,7 +64,7 @@ def check(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", hel
         p = profile(data, columns=column, batch_rows=batch_rows)
         spec = _spec(config)
         model_base = load_model_baseline(base)
-        model = _model_figures(data, config, ground_truth=True, baseline=model_base)
+        model = _model_figures(data, spec, ground_truth=True, baseline=model_base)
         result = run_check(p, base_profile, constraints, model=model, model_baseline=model_base, spec=spec)
     except AssayError as exc:
         _fail(exc)
@@ -148,8 +148,7 @@ def _spec(config: Path | None):  # type: ignore[no-untyped-def]
     return spec_from_config(load_config(config))
 
 
-def _model_figures(data: str, config: Path | None, *, ground_truth: bool, baseline: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
-    spec = _spec(config)
+def _model_figures(data: str, spec, *, ground_truth: bool, baseline: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
     if spec is None or not spec.has_model:
         return None
     from assay.monitor._model import model_figures, read_columns

@@ -204,10 +204,10 @@ def _evaluate(test: Any, y: np.ndarray, q: np.ndarray, pred: np.ndarray, facets:
             # ratio to the rest, and a ratio above 1 for one group is a ratio below 1 for another)
             worst = rows.loc[rows["value"].idxmin()] if m == "DI" else rows.loc[(rows["value"] - parity_value(m)).abs().idxmax()]
             disparities[str(facet)][m] = {
-                "value": float(worst["value"]), "ci": [None if pd_isna(worst["ci_low"]) else float(worst["ci_low"]),
-                                                       None if pd_isna(worst["ci_high"]) else float(worst["ci_high"])],
+                "value": float(worst["value"]), "ci": [None if _missing(worst["ci_low"]) else float(worst["ci_low"]),
+                                                       None if _missing(worst["ci_high"]) else float(worst["ci_high"])],
                 "group": str(worst["value_or_threshold"]), "size": int(worst["size"]), "rest_size": int(worst["rest_size"]),
-                "p_value": None if pd_isna(worst["p_value"]) else float(worst["p_value"]),
+                "p_value": None if _missing(worst["p_value"]) else float(worst["p_value"]),
                 "worst_of": int(len(rows)),
             }  # fmt: skip
     correct = q * y + (1 - q) * (1 - y)  # each row's probability of a correct decision
@@ -231,7 +231,7 @@ def _evaluate(test: Any, y: np.ndarray, q: np.ndarray, pred: np.ndarray, facets:
     return out
 
 
-def pd_isna(v: Any) -> bool:
+def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 

@@ -180,6 +180,13 @@ def _inner_tags(owner: Any, tags: Any) -> Any:
     return tags
 
 
+def _adopt(owner: Any, fitted: Any) -> None:
+    """The input description scikit-learn expects on a meta-estimator, from the estimator it fitted."""
+    for attr in ("n_features_in_", "feature_names_in_"):
+        if hasattr(fitted, attr):
+            setattr(owner, attr, getattr(fitted, attr))
+
+
 def _estimator_has(attr: str) -> Any:
     return lambda self: hasattr(self.estimator_ if hasattr(self, "estimator_") else self.estimator, attr)
 
@@ -251,9 +258,7 @@ class GroupThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimato
         else:
             self.estimator_ = clone(self.estimator).fit(X, y, **params)
         self.classes_ = np.asarray(self.estimator_.classes_)
-        for attr in ("n_features_in_", "feature_names_in_"):
-            if hasattr(self.estimator_, attr):
-                setattr(self, attr, getattr(self.estimator_, attr))
+        _adopt(self, self.estimator_)
         groups = _groups(self, X, sensitive_features)
         score = _positive_score(self.estimator_, X) if self.cv is None else self._out_of_fold(X, y, params)
         target = np.asarray(y) == self.classes_[1]
@@ -331,9 +336,7 @@ class ReweighingClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             idx = resample_indices(y, groups, sample_weight=sample_weight, random_state=self.random_state)
             self.estimator_ = clone(self.estimator).fit(_rows(X, idx), np.asarray(y)[idx], **_fit_params(self, "fit", None, fit_params))
         self.classes_ = self.estimator_.classes_
-        for attr in ("n_features_in_", "feature_names_in_"):
-            if hasattr(self.estimator_, attr):
-                setattr(self, attr, getattr(self.estimator_, attr))
+        _adopt(self, self.estimator_)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -496,9 +499,7 @@ class _Reductions(MetaEstimatorMixin, BaseEstimator):
             self.mitigator_ = None
             self.estimator_ = clone(self.estimator).fit(X, y)
             self.n_iter_ = 1
-            for attr in ("n_features_in_", "feature_names_in_"):
-                if hasattr(self.estimator_, attr):
-                    setattr(self, attr, getattr(self.estimator_, attr))
+            _adopt(self, self.estimator_)
             return self
         moment = _fairlearn_moment(self.constraint, self.eps if bound is None else bound, self.loss)
         weight_name = next(iter(_weights(self.estimator, np.ones(1))))  # a Pipeline takes laststep__sample_weight
@@ -511,10 +512,9 @@ class _Reductions(MetaEstimatorMixin, BaseEstimator):
             for category in (FutureWarning, DeprecationWarning):  # Fairlearn's own, about pandas versions to come
                 warnings.filterwarnings("ignore", category=category, module="fairlearn")
             self.mitigator_.fit(X, y, sensitive_features=np.asarray(self.groups_, dtype=object)[codes])
-        for attr in ("n_features_in_", "feature_names_in_"):
-            inner = getattr(self.mitigator_, "predictors_", None)
-            if inner is not None and len(inner) and hasattr(inner[0], attr):
-                setattr(self, attr, getattr(inner[0], attr))
+        inner = getattr(self.mitigator_, "predictors_", None)
+        if inner is not None and len(inner):
+            _adopt(self, inner[0])
         if not hasattr(self, "n_features_in_"):
             self.n_features_in_ = X.shape[1]
         self.n_iter_ = max(1, len(getattr(self.mitigator_, "predictors_", [])))

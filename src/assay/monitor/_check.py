@@ -149,12 +149,8 @@ def _check_model(model: dict[str, Any], base: dict[str, Any] | None, spec: Any, 
     if model["quality"] is None:
         return
     thresholds = getattr(spec, "quality_thresholds", None) or {}
-    if base is not None and base.get("quality") is not None:
-        rows = compare_quality(model["quality"], base["quality"], alpha=alpha, min_change=getattr(spec, "min_quality_change", 0.01), thresholds=thresholds)
-    else:  # no baseline figures: only the thresholds the user set
-        rows = compare_quality(model["quality"], {"metrics": {}}, alpha=alpha, thresholds=thresholds)
-        rows += [{"metric": k, "current": v["value"], "threshold": {**thresholds[k], "crossed": _crossed(v["value"], thresholds[k])}}
-                 for k, v in model["quality"]["metrics"].items() if k in thresholds and v.get("value") is not None]  # fmt: skip
+    baseline_quality = base["quality"] if base is not None and base.get("quality") is not None else {"metrics": {}}  # none: thresholds only
+    rows = compare_quality(model["quality"], baseline_quality, alpha=alpha, min_change=getattr(spec, "min_quality_change", 0.01), thresholds=thresholds)
     result["model_quality"] = rows
     for r in rows:
         crossed = (r.get("threshold") or {}).get("crossed")
@@ -187,12 +183,6 @@ def _check_model(model: dict[str, Any], base: dict[str, Any] | None, spec: Any, 
                 violate(f"{d['facet']}={d['value']}", "bias_drift_check", f"{d['metric']} {d['current']:.4f} (n = {d['size']:,}) against {d['baseline']:.4f} "
                         f"in the baseline: further from parity, q = {d['q_value']:.2g}", value=d["current"], baseline=d["baseline"],
                         q_value=d["q_value"], metric=d["metric"])  # fmt: skip
-
-
-def _crossed(value: float, t: dict[str, Any]) -> bool:
-    thr, op = float(t["threshold"]), t.get("comparison_operator", "LessThanThreshold")
-    return bool({"LessThanThreshold": value < thr, "LessThanOrEqualToThreshold": value <= thr, "GreaterThanThreshold": value > thr,
-                 "GreaterThanOrEqualToThreshold": value >= thr}.get(op, False))  # fmt: skip
 
 
 def _binomial_below(k: int, n: int, p0: float) -> float:

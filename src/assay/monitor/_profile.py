@@ -113,9 +113,7 @@ class ColumnProfile:
     def cdf(self, points: np.ndarray) -> np.ndarray:
         """P(X <= x) at each point: exact from the value counts, else from the KLL sketch."""
         if self.values is not None:
-            keys = np.array(sorted(self.values), dtype=np.float64)
-            counts = np.array([self.values[k] for k in sorted(self.values)], dtype=np.float64)
-            cum = np.cumsum(counts) / counts.sum() if counts.sum() else counts
+            keys, cum = self._exact_cdf()
             i = np.searchsorted(keys, points, side="right")
             return np.where(i > 0, cum[np.maximum(i - 1, 0)], 0.0)
         if self.kll is None or self.kll.is_empty():
@@ -124,11 +122,16 @@ class ColumnProfile:
 
     def quantiles(self, qs: np.ndarray) -> np.ndarray:
         if self.values is not None:
-            keys = np.array(sorted(self.values), dtype=np.float64)
-            counts = np.array([self.values[k] for k in sorted(self.values)], dtype=np.float64)
-            cum = np.cumsum(counts) / counts.sum()
+            keys, cum = self._exact_cdf()
             return keys[np.minimum(np.searchsorted(cum, qs, side="left"), len(keys) - 1)]
         return np.asarray([self.kll.get_quantile(float(q)) for q in qs])
+
+    def _exact_cdf(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct values in order and the share of values at or below each (from the exact counts)."""
+        assert self.values is not None
+        keys = sorted(self.values)
+        counts = np.array([self.values[k] for k in keys], dtype=np.float64)
+        return np.array(keys, dtype=np.float64), (np.cumsum(counts) / counts.sum() if counts.sum() else counts)
 
     def rank_error(self) -> float:
         """The CDF's possible error: 0 for exact counts, else the KLL sketch's normalised rank error."""

@@ -137,9 +137,14 @@ def compare_quality(current: dict[str, Any], baseline: dict[str, Any], *, alpha:
     from assay.stats import benjamini_hochberg
 
     rows = []
+    alone = []  # metrics without a baseline value: only their thresholds apply
     for name, cur in current["metrics"].items():
         base = baseline.get("metrics", {}).get(name)
-        if base is None or cur.get("value") is None or base.get("value") is None:
+        if cur.get("value") is None:
+            continue
+        if base is None or base.get("value") is None:
+            if name in (thresholds or {}):
+                alone.append({"metric": name, "current": cur["value"]})
             continue
         better = HIGHER_IS_BETTER.get(name, True)
         change = cur["value"] - base["value"]
@@ -152,13 +157,19 @@ def compare_quality(current: dict[str, Any], baseline: dict[str, Any], *, alpha:
     for r, q in zip(rows, qs, strict=True):
         r["q_value"] = q
         r["worse"] = bool(q is not None and q < alpha and r["worse_by"] > min_change)
+    for r in rows + alone:
         t = (thresholds or {}).get(r["metric"])
         if t:
             op, thr = t.get("comparison_operator", "LessThanThreshold"), float(t["threshold"])
-            crossed = {"LessThanThreshold": r["current"] < thr, "LessThanOrEqualToThreshold": r["current"] <= thr,
-                       "GreaterThanThreshold": r["current"] > thr, "GreaterThanOrEqualToThreshold": r["current"] >= thr}.get(op)  # fmt: skip
-            if crossed is None:
-                raise DataError(f"model quality constraint {r['metric']}: comparison_operator {op!r} is not one of Model Monitor's "
-                                "LessThanThreshold, LessThanOrEqualToThreshold, GreaterThanThreshold, GreaterThanOrEqualToThreshold")  # fmt: skip
-            r["threshold"] = {"threshold": thr, "comparison_operator": op, "crossed": bool(crossed)}
-    return rows
+            r["threshold"] = {"threshold": thr, "comparison_operator": op, "crossed": crossed(r["current"], thr, op, r["metric"])}
+    return rows + alone
+
+
+def crossed(value: float, threshold: float, operator: str, metric: str) -> bool:
+    """Model Monitor's comparison of a metric with its threshold."""
+    ops = {"LessThanThreshold": value < threshold, "LessThanOrEqualToThreshold": value <= threshold,
+           "GreaterThanThreshold": value > threshold, "GreaterThanOrEqualToThreshold": value >= threshold}  # fmt: skip
+    if operator not in ops:
+        raise DataError(f"model quality constraint {metric}: comparison_operator {operator!r} is not one of Model Monitor's "
+                        "LessThanThreshold, LessThanOrEqualToThreshold, GreaterThanThreshold, GreaterThanOrEqualToThreshold")  # fmt: skip
+    return bool(ops[operator])

@@ -22,6 +22,7 @@ import numpy as np
 
 from assay._errors import ConfigError, DataError
 from assay.monitor._profile import Profile, _batches, _column
+from assay.monitor._profile import _plain as _plain_value
 
 __all__ = ["run_windows", "send_alerts"]
 
@@ -127,8 +128,6 @@ def send_alerts(alerts: list[dict[str, Any]], payload: dict[str, Any], *, timeou
 
 
 def _plain(v: Any) -> Any:
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    return str(v)
+    """json's default: numpy scalars as numbers, anything else as text."""
+    out = _plain_value(v)
+    return out if out is not v else str(v)

@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assay.service import _ledger
-from assay.service._db import connect, migrate, models, predictions, review_tasks, tokens
+from assay.service._db import connect, migrate, utcnow, models, predictions, review_tasks, tokens
 from assay.service._routing import Policy, fired
 
 __all__ = ["ROLES", "create_app", "create_token"]
@@ -44,9 +44,6 @@ ROLES = ("admin", "owner", "reviewer", "auditor")
 MAX_BATCH = 10_000
 MAX_SEQ = 2**62  # sequence numbers and ids beyond this cannot exist (and would overflow the database's integers)
 
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
 
 
 def hash_token(token: str) -> str:
@@ -59,7 +56,7 @@ def create_token(engine: sa.Engine, *, name: str, role: str, actor: str = "cli")
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     token = "assay_" + secrets.token_urlsafe(32)
     with engine.begin() as conn:
-        conn.execute(tokens.insert().values(name=name, role=role, token_hash=hash_token(token), created_at=_now()))
+        conn.execute(tokens.insert().values(name=name, role=role, token_hash=hash_token(token), created_at=utcnow()))
         _ledger.append(conn, actor=actor, action="token.create", subject=name, payload={"role": role})
     return token
 
@@ -163,7 +160,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
         with engine.begin() as conn:
             if conn.execute(sa.select(models.c.id).where(models.c.name == body.name, models.c.version == body.version)).first():
                 raise HTTPException(409, f"model {body.name}/{body.version} is already registered; register a new version")
-            conn.execute(models.insert().values(name=body.name, version=body.version, owner=who["name"], spec=spec, created_at=_now()))
+            conn.execute(models.insert().values(name=body.name, version=body.version, owner=who["name"], spec=spec, created_at=utcnow()))
             _ledger.append(conn, actor=who["name"], action="model.register", subject=f"{body.name}/{body.version}", payload=spec)
         return {"name": body.name, "version": body.version, **spec}
 
@@ -188,7 +185,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
             missing_facets = [f for f in m.spec.get("facets", []) if any(f not in r.facets for r in new)]
             if missing_facets:
                 raise HTTPException(422, f"every record needs the model's facets {', '.join(m.spec['facets'])}; missing {', '.join(missing_facets)}")
-            now = _now()
+            now = utcnow()
             if new:
                 conn.execute(predictions.insert(), [{"model_id": m.id, "prediction_id": r.id, "inputs": r.inputs, "score": r.score, "label": r.label,
                                                      "facets": r.facets, "captured_at": now} for r in new])  # fmt: skip
@@ -230,7 +227,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
             unknown = [i for i in ids if i not in known]
             if unknown:
                 raise HTTPException(404, f"no captured prediction with id(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}; nothing was stored")
-            now = _now()
+            now = utcnow()
             for r in body.records:
                 conn.execute(predictions.update().where(predictions.c.model_id == m.id, predictions.c.prediction_id == r.id)
                              .values(ground_truth=r.label, ground_truth_at=now, ground_truth_source="api"))  # fmt: skip

@@ -11,6 +11,7 @@ place.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,11 @@ sessions = sa.Table(
     sa.Column("csrf", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )  # fmt: skip
+
+
+def utcnow() -> "_dt.datetime":
+    """Every time the service stores is UTC."""
+    return _dt.datetime.now(_dt.timezone.utc)
 
 
 def url_for(db: str | os.PathLike[str]) -> str:

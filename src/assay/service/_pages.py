@@ -9,7 +9,6 @@ the session's CSRF token and a POST without it is refused (403).
 """
 
 import datetime as _dt
-import hashlib
 import secrets
 from typing import Annotated, Any
 
@@ -18,21 +17,15 @@ from fastapi import FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from assay.service import _ledger
-from assay.service._db import sessions, tokens
-from assay.service._review import current_or_next, submit_answer
+from assay.service._app import hash_token
+from assay.service._db import sessions, tokens, utcnow
+from assay.service._review import _aware, current_or_next, submit_answer
 
 __all__ = ["add_pages"]
 
 COOKIE = "assay_session"
 HOURS = 8
 
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def add_pages(app: FastAPI, engine: sa.Engine) -> None:
@@ -51,11 +44,10 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
         if not sid:
             return None
         with engine.connect() as conn:
-            row = conn.execute(sa.select(sessions).where(sessions.c.id_hash == _sha(sid))).first()
+            row = conn.execute(sa.select(sessions).where(sessions.c.id_hash == hash_token(sid))).first()
         if row is None:
             return None
-        expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=_dt.timezone.utc)
-        if expires < _now():
+        if _aware(row.expires_at) < utcnow():  # type: ignore[operator]
             return None
         return {"name": row.name, "role": row.role, "csrf": row.csrf}
 
@@ -74,11 +66,11 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
     @app.post("/ui/login", response_class=HTMLResponse, include_in_schema=False)
     def login(token: str = Form(...)) -> Any:
         with engine.begin() as conn:
-            row = conn.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.token_hash == _sha(token))).first()
+            row = conn.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.token_hash == hash_token(token))).first()
             if row is None or row.revoked_at is not None:
                 return render(401, page="login", title="Sign in", error="Unknown or revoked token.")
             sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            conn.execute(sessions.insert().values(id_hash=_sha(sid), name=row.name, role=row.role, csrf=csrf, expires_at=_now() + _dt.timedelta(hours=HOURS)))
+            conn.execute(sessions.insert().values(id_hash=hash_token(sid), name=row.name, role=row.role, csrf=csrf, expires_at=utcnow() + _dt.timedelta(hours=HOURS)))
             _ledger.append(conn, actor=row.name, action="session.login", subject="ui", payload={})
         resp = RedirectResponse("/ui/review" if row.role == "reviewer" else "/ui/dashboard", status_code=303)
         resp.set_cookie(COOKIE, sid, max_age=HOURS * 3600, httponly=True, samesite="strict", secure=False, path="/ui")
@@ -88,7 +80,7 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
     def logout(request: Request, csrf: str = Form("")) -> Any:
         checked(request, csrf)
         with engine.begin() as conn:
-            conn.execute(sessions.delete().where(sessions.c.id_hash == _sha(request.cookies.get(COOKIE, ""))))
+            conn.execute(sessions.delete().where(sessions.c.id_hash == hash_token(request.cookies.get(COOKIE, ""))))
         resp = RedirectResponse("/ui/login", status_code=303)
         resp.delete_cookie(COOKIE, path="/ui")
         return resp

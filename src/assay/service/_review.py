@@ -28,7 +28,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.service import _ledger
-from assay.service._db import models, predictions, review_assignments, review_tasks
+from assay.service._db import utcnow, models, predictions, review_assignments, review_tasks
 from assay.service._routing import Policy
 
 __all__ = ["add_review_routes", "fleiss_kappa"]
@@ -40,9 +40,6 @@ class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answer: str = Field(min_length=1, max_length=200)
 
-
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
 
 
 def _aware(t: _dt.datetime | None) -> _dt.datetime | None:
@@ -83,7 +80,7 @@ def task_view(conn: sa.Connection, task: Any) -> dict[str, Any]:
 
 def current_or_next(engine: sa.Engine, reviewer: str, *, resume: bool = False) -> dict[str, Any] | None:
     """Assign ``reviewer`` the next task (None when there is none); with ``resume``, first their own unanswered, unlapsed one."""
-    now = _now()
+    now = utcnow()
     with engine.begin() as conn:
         _lock(conn)
         if resume:
@@ -112,7 +109,7 @@ def current_or_next(engine: sa.Engine, reviewer: str, *, resume: bool = False) -
 
 def submit_answer(engine: sa.Engine, reviewer: str, task_id: int, answer: str) -> dict[str, Any]:
     """Record ``reviewer``'s answer; the last one consolidates the task (majority) and writes the ground truth."""
-    now = _now()
+    now = utcnow()
     with engine.begin() as conn:
         _lock(conn)
         task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
