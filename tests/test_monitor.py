@@ -156,6 +156,8 @@ def test_cli_baseline_and_check_name_each_violation(adult, tmp_path):
     assert r.exit_code == 2 and "statistics.json does not exist" in r.output
     r = runner.invoke(app, ["monitor", "baseline", str(tmp_path / "missing.parquet"), "--out", str(tmp_path / "y")])
     assert r.exit_code == 2 and "no file matches" in r.output
+    r = runner.invoke(app, ["monitor", "baseline", str(tmp_path / "train.parquet"), "--out", str(tmp_path / "z"), "-c", "agee"])
+    assert r.exit_code == 2 and "has no column(s) 'agee'. Did you mean 'age'?" in r.output and not (tmp_path / "z").exists()
 
 
 def test_model_quality_matches_scikit_learn_and_intervals_cover():

@@ -106,7 +106,7 @@ def compare_mitigations(train: Any, test: Any, *, label: str, positive: Callable
     for frame, name in ((train, "training"), (test, "test")):
         missing = [c for c in [label, *features, *[c for f in facets for c in ([f] if isinstance(f, str) else f)]] if c not in frame.columns]
         if missing:
-            raise DataError(f"the {name} data has no column(s) {', '.join(map(repr, missing))}")
+            raise DataError(f"the {name} data has no column(s) {', '.join(map(repr, missing))}.{did_you_mean(missing[0], list(map(str, frame.columns)))}")
     group_cols = [facets[0]] if isinstance(facets[0], str) else list(facets[0])
     y_train, y_test = positive(train[label]), positive(test[label])
     g_train, g_test = train[group_cols], test[group_cols]

@@ -299,12 +299,18 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int) -> Any:
             import pyarrow.parquet as pq
 
             for f in files:
-                for rb in pq.ParquetFile(f).iter_batches(batch_size=batch_rows, columns=columns):
+                pf = pq.ParquetFile(f)
+                _known(columns, pf.schema_arrow.names, f)
+                for rb in pf.iter_batches(batch_size=batch_rows, columns=columns):
                     yield rb.to_pandas()
             return
         import duckdb
 
         con = duckdb.connect()
+        try:
+            _known(columns, con.sql(f"SELECT * FROM read_csv_auto({[*files]!r})").columns, path)
+        except duckdb.Error as exc:
+            raise DataError(f"cannot read {path!r} as CSV: {str(exc).splitlines()[0]}") from None
         rel = con.sql(f"SELECT {', '.join(_quote(c) for c in columns) if columns else '*'} FROM read_csv_auto({[*files]!r})")
         reader = rel.fetch_arrow_reader(batch_rows)
         for rb in reader:
@@ -312,11 +318,22 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int) -> Any:
         return
     frame = data.to_pandas() if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     if columns is not None:
+        _known(columns, [str(c) for c in frame.columns], "the data")
         frame = frame[columns]
     for start in range(0, max(len(frame), 1), batch_rows):
         part = frame.iloc[start : start + batch_rows]
         if len(part):
             yield part
+
+
+def _known(columns: list[str] | None, available: list[str], where: str) -> None:
+    """Every requested column exists, or an error that names the missing ones and the nearest names."""
+    from assay._errors import did_you_mean
+
+    missing = [c for c in columns or [] if c not in available]
+    if missing:
+        hint = did_you_mean(missing[0], available)
+        raise DataError(f"{where} has no column(s) {', '.join(map(repr, missing))}.{hint} Its columns: {', '.join(available)}")
 
 
 def _quote(name: str) -> str:
