@@ -233,7 +233,12 @@ monitor: {bootstrap_replicates: 400}
     assert ("model_quality_check", "accuracy") in kinds and ("baseline_drift_check", "prediction") in kinds
     eo = [d for d in bad["bias_drift"] if d["metric"] == "EqOddsD" and d["value"] == "Female"][0]
     assert eo["drifted"] and eo["current"] > eo["baseline"] and eo["q_value"] < 0.05
-    acc = next(q for q in bad["model_quality"] if q["metric"] == "accuracy")
+    for swap, message in (("predicted_label: prediction", "probability: prediction"), ("bootstrap_replicates: 400", "bootstrap_replicates: lots")):
+        (tmp_path / "bad.yaml").write_text((tmp_path / "monitor.yaml").read_text().replace(*((swap, message))))
+        r = runner.invoke(app, ["monitor", "check", str(tmp_path / "ok.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / "c3"),
+                                "--config", str(tmp_path / "bad.yaml")])  # fmt: skip
+        assert r.exit_code == 2 and ("must hold numeric scores" in r.output or "must be a whole number, got 'lots'" in r.output), r.output
+        acc = next(q for q in bad["model_quality"] if q["metric"] == "accuracy")
     by_hand = float(((worse["prediction"] == ">50K").to_numpy() == (cur["income"] == ">50K").to_numpy()).mean())
     assert acc["current"] == pytest.approx(by_hand, abs=1e-12) and acc["worse"]
 

@@ -110,25 +110,35 @@ def spec_from_config(cfg: dict[str, Any]) -> MonitorSpec:
             raise ConfigError(f"each alert is {{webhook: URL}} or {{command: [program, args...]}}, got {a!r}")
     spec = MonitorSpec(
         label=cfg.get("label"), label_values=cfg.get("label_values_or_threshold"), predicted_label=cfg.get("predicted_label"),
-        probability=cfg.get("probability"), probability_threshold=float(cfg.get("probability_threshold", 0.5)), facets=facets,
+        probability=cfg.get("probability"), probability_threshold=_number(cfg.get("probability_threshold", 0.5), "probability_threshold"), facets=facets,
         id=cfg.get("id"), timestamp=cfg.get("timestamp"), ground_truth=gt, quality_thresholds=dict(cfg.get("model_quality_constraints") or {}),
-        alpha=float(opts.get("alpha", 0.05)), replicates=int(opts.get("bootstrap_replicates", 1000)),
-        confidence_level=float(opts.get("confidence_level", 0.95)), seed=int(opts.get("seed", 0)),
-        min_quality_change=float(opts.get("min_quality_change", 0.01)), window=opts.get("window"), alerts=list(alerts), base=cfg.get("__base__"),
+        alpha=_number(opts.get("alpha", 0.05), "monitor.alpha", whole=False), replicates=_number(opts.get("bootstrap_replicates", 1000), "monitor.bootstrap_replicates", whole=True),
+        confidence_level=_number(opts.get("confidence_level", 0.95), "monitor.confidence_level", whole=False), seed=_number(opts.get("seed", 0), "monitor.seed", whole=True),
+        min_quality_change=_number(opts.get("min_quality_change", 0.01), "monitor.min_quality_change", whole=False), window=opts.get("window"), alerts=list(alerts), base=cfg.get("__base__"),
         model=cfg.get("model"), model_trusted_types=list(cfg.get("model_trusted_types") or []),
         use_logit=bool(((cfg.get("methods") or {}).get("shap") or {}).get("use_logit", False)),
-        attribution_rows=int(opts.get("attribution_rows", 500)), ndcg_threshold=float(opts.get("attribution_ndcg_threshold", 0.9)),
-        attribution_min_change=float(opts.get("attribution_min_change", 0.25)),
+        attribution_rows=_number(opts.get("attribution_rows", 500), "monitor.attribution_rows", whole=True), ndcg_threshold=_number(opts.get("attribution_ndcg_threshold", 0.9), "monitor.attribution_ndcg_threshold", whole=False),
+        attribution_min_change=_number(opts.get("attribution_min_change", 0.25), "monitor.attribution_min_change", whole=False),
     )  # fmt: skip
     if not 0 < spec.alpha < 1:
         raise ConfigError(f"monitor.alpha must be between 0 and 1, got {spec.alpha!r}")
     return spec
 
 
+def _number(value: Any, key: str, *, whole: bool = False) -> Any:
+    """A config number, or an error that names the key and what it got."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (not whole or float(value).is_integer())
+    if not ok:
+        raise ConfigError(f"{key} must be a {'whole number' if whole else 'number'}, got {value!r}")
+    return int(value) if whole else float(value)
+
+
 def read_columns(data: Any, spec: MonitorSpec, *, ground_truth: bool = True) -> Any:
     """The columns the model checks need, as pandas (files: only those columns are read), joined with the ground truth
     (``ground_truth=False`` for a baseline, whose labels are in the data)."""
     import dataclasses
+
+    import pandas as pd
 
     from assay._tabulate import as_frame, read_dataset
 
@@ -140,6 +150,9 @@ def read_columns(data: Any, spec: MonitorSpec, *, ground_truth: bool = True) -> 
     wanted = [c for c in cols if c in have] if spec.model is None else sorted(have)  # attributions need the model's features too
     frame = lazy.select(*wanted).collect().to_pandas()
     optional = {spec.timestamp} | ({spec.id} if spec.ground_truth is None else set()) | ({spec.label} if spec.ground_truth is not None else set())
+    if spec.probability is not None and spec.probability in frame.columns and not pd.api.types.is_numeric_dtype(frame[spec.probability]):
+        raise DataError(f"probability column {spec.probability!r} must hold numeric scores, but holds {frame[spec.probability].dtype} "
+                        f"values such as {frame[spec.probability].dropna().iloc[:1].tolist()}; name predicted labels in predicted_label")  # fmt: skip
     missing = [c for c in cols if c not in have and c not in optional]
     if missing:
         raise DataError(f"the data has no column(s) {', '.join(map(repr, missing))} named in the monitoring config; its columns: "
