@@ -88,7 +88,16 @@ ALLOWED = {("post", "/tokens"): {"admin"}, ("post", "/models"): {"admin", "owner
            ("get", "/ledger/verify"): {"admin", "auditor"}, ("get", "/review/next"): {"reviewer"}, ("post", "/review/tasks/{task_id}/answer"): {"reviewer"},
            ("get", "/review/tasks"): {"reviewer"}, ("get", "/review/tasks/{task_id}/output"): {"admin", "owner", "auditor"},
            ("get", "/models/{name}/{version}/review/agreement"): {"admin", "owner", "auditor"},
-           ("get", "/models/{name}/{version}/status"): {"admin", "owner", "auditor"}}  # fmt: skip
+           ("get", "/models/{name}/{version}/status"): {"admin", "owner", "auditor"},
+           ("put", "/models/{name}/{version}/policy"): {"admin", "owner"}, ("post", "/models/{name}/{version}/card-approvals"): {"admin", "owner"},
+           ("put", "/models/{name}/{version}/baseline"): {"admin", "owner"}, ("put", "/models/{name}/{version}/monitoring"): {"admin", "owner"},
+           ("post", "/models/{name}/{version}/monitoring/runs"): {"admin", "owner"},
+           ("get", "/models/{name}/{version}/monitoring/runs"): {"admin", "owner", "auditor"},
+           ("get", "/models/{name}/{version}/monitoring/runs/{run_id}"): {"admin", "owner", "auditor"},
+           ("get", "/models/{name}/{version}/predictions/{prediction_id}/explanation"): {"admin", "owner", "auditor"},
+           ("post", "/models/{name}/{version}/predictions/{prediction_id}/contests"): {"admin", "owner"},
+           ("get", "/contests"): {"admin", "owner", "auditor"}, ("get", "/contests/{contest_id}"): {"admin", "owner", "auditor"},
+           ("post", "/contests/{contest_id}/response"): {"admin", "owner"}}  # fmt: skip
 
 
 def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
@@ -96,7 +105,9 @@ def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
     routes = [(m, p) for p, ops in schema["paths"].items() for m in ops]
     assert set(routes) == set(ALLOWED), "a route was added without a role rule in this test"
     for method, path in routes:
-        url = path.replace("{name}", "m").replace("{version}", "1").replace("{task_id}", "1")
+        url = path.replace("{name}", "m").replace("{version}", "1")
+        for key in ("task_id", "run_id", "prediction_id", "contest_id"):
+            url = url.replace("{" + key + "}", "1")
         for headers in ({}, {"Authorization": "Bearer assay_not-a-token"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json={})
             assert r.status_code == 401, (method, path, headers, r.status_code)

@@ -34,7 +34,7 @@ from typing import Any
 
 from assay._errors import AssayError, ConfigError
 
-__all__ = ["CardStore", "Verification", "content_hash", "generate_key", "key_id", "load_private_key", "load_public_key"]
+__all__ = ["CardStore", "Verification", "approval_is_signed", "content_hash", "generate_key", "key_id", "load_private_key", "load_public_key"]
 
 TRANSITIONS = {  # action -> (allowed from, to)
     "submit": (("Draft",), "PendingReview"),
@@ -61,6 +61,19 @@ def _entry_hash(entry: dict[str, Any]) -> str:
 def _signed_payload(card: str, entry: dict[str, Any]) -> bytes:
     keys = ("seq", "time", "action", "version", "content_hash", "from_status", "to_status", "by", "reason", "prev", "key_id")
     return _canonical({"card": card, **{k: entry[k] for k in keys}})
+
+
+def approval_is_signed(card: str, entry: dict[str, Any]) -> bool:
+    """Whether an approval entry of card ``card`` carries a valid Ed25519 signature by the key it names."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(entry.get("public_key", "")))
+        pub.verify(base64.b64decode(entry.get("signature", "")), _signed_payload(card, entry))
+        return bool(key_id(pub) == entry.get("key_id"))
+    except (InvalidSignature, ValueError, TypeError, KeyError):
+        return False
 
 
 # == keys ===========================================================================
@@ -262,9 +275,6 @@ class CardStore:
     # -- checking ----------------------------------------------------------------------
     def verify(self, *, trusted_keys: list[Any] | None = None) -> Verification:
         """Recompute every hash, link, transition and signature; a list of problems (empty when intact)."""
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
         problems: list[str] = []
         entries = self.entries()
         if not entries:
@@ -308,12 +318,7 @@ class CardStore:
             if e.get("content_hash") != version_hash.get(v):
                 problems.append(f"{where}: names content {e.get('content_hash')} but version {v} is {version_hash.get(v)}")
             if e.get("action") == "approve":
-                try:
-                    pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(e.get("public_key", "")))
-                    pub.verify(base64.b64decode(e.get("signature", "")), _signed_payload(card or "", e))
-                    good = key_id(pub) == e.get("key_id")
-                except (InvalidSignature, ValueError, TypeError):
-                    good = False
+                good = approval_is_signed(card or "", e)
                 if not good:
                     problems.append(f"{where}: the approval signature does not verify (the approval record or the card was altered, or it was not signed by the key it names)")
                 elif trusted_keys is not None and e.get("key_id") not in trusted:

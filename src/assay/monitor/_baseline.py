@@ -31,7 +31,7 @@ import numpy as np
 from assay._errors import ConfigError, DataError
 from assay.monitor._profile import ColumnProfile, Profile
 
-__all__ = ["inferred_type", "load_baseline", "load_model_baseline", "statistics", "suggest_constraints", "write_baseline"]
+__all__ = ["baseline_from_documents", "inferred_type", "load_baseline", "load_model_baseline", "statistics", "suggest_constraints", "write_baseline"]
 
 DOMAIN_LIMIT = 64  # a string column with at most this many values gets a domain constraint
 
@@ -126,14 +126,23 @@ def load_baseline(directory: str | Path) -> tuple[Profile, dict[str, Any]]:
     stats_path, cons_path = d / "statistics.json", d / "constraints.json"
     if not stats_path.exists():
         raise ConfigError(f"{stats_path} does not exist; write a baseline with: assay monitor baseline DATA --out {d}")
-    stats = _read(stats_path)
-    constraints = _read(cons_path) if cons_path.exists() else None
-    profile = Profile.from_dict(stats["assay_profile"]) if "assay_profile" in stats else _from_model_monitor(stats, stats_path)
-    if constraints is None:
-        from assay.monitor._baseline import suggest_constraints as suggest
+    return baseline_from_documents(_read(stats_path), _read(cons_path) if cons_path.exists() else None, stats_path=stats_path, constraints_path=cons_path)
 
-        constraints = suggest(profile)
-    _validate_constraints(constraints, cons_path)
+
+def baseline_from_documents(stats: dict[str, Any], constraints: dict[str, Any] | None, *, stats_path: Any = "statistics.json",
+                            constraints_path: Any = "constraints.json") -> tuple[Profile, dict[str, Any]]:  # fmt: skip
+    """The profile and constraints of a baseline's documents (constraints suggested from the profile when absent); errors name the paths."""
+    if not isinstance(stats, dict):
+        raise ConfigError(f"{stats_path} must hold a JSON object")
+    try:
+        profile = Profile.from_dict(stats["assay_profile"]) if "assay_profile" in stats else _from_model_monitor(stats, Path(str(stats_path)))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise DataError(f"{stats_path}: assay_profile is not a profile assay wrote ({type(exc).__name__}: {exc})") from None
+    if constraints is None:
+        constraints = suggest_constraints(profile)
+    if not isinstance(constraints, dict):
+        raise ConfigError(f"{constraints_path} must hold a JSON object")
+    _validate_constraints(constraints, constraints_path)
     return profile, constraints
 
 
@@ -147,7 +156,7 @@ def _read(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _validate_constraints(c: dict[str, Any], path: Path) -> None:
+def _validate_constraints(c: dict[str, Any], path: Any) -> None:
     feats = c.get("features")
     if not isinstance(feats, list) or not all(isinstance(f, dict) and "name" in f for f in feats):
         raise ConfigError(f"{path}: 'features' must be a list of objects with a 'name' (Model Monitor's constraints.json)")

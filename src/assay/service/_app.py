@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assay.service import _ledger
 from assay.service._db import connect, migrate, utcnow, models, predictions, review_tasks, tokens
-from assay.service._routing import Policy, fired
+from assay.service._routing import Policy, baseline_limits, fired
 
 __all__ = ["ROLES", "create_app", "create_token"]
 
@@ -83,6 +83,7 @@ class PredictionIn(_Strict):
     score: float | None = Field(default=None, ge=0.0, le=1.0)
     label: str | None = Field(default=None, max_length=200)
     facets: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    explanation: dict[str, float] | None = Field(default=None, max_length=2000, description="feature -> attribution (e.g. SHAP values) of this prediction")
 
 
 class CaptureIn(_Strict):
@@ -112,13 +113,45 @@ class TokenIn(_Strict):
     role: str = Field(pattern="^(admin|owner|reviewer|auditor)$")
 
 
+class CardApprovalIn(_Strict):
+    card: str = Field(min_length=1, max_length=400, description="the card's name (its model_overview.model_name)")
+    entry: dict[str, Any] = Field(description="the approve line of the card store's log.jsonl, as `assay card approve` wrote it")
+
+
+def configure(engine: sa.Engine, model_row: Any, name: str, version: str, actor: str, key: str, value: Any, *, extra: dict[str, Any] | None = None) -> None:
+    """Change one of a model's settings (policy, monitoring) with a ``model.configure`` ledger entry holding the old and new value."""
+    with engine.begin() as conn:
+        m = model_row(conn, name, version)
+        spec = {**m.spec, key: value, **(extra or {})}
+        conn.execute(models.update().where(models.c.id == m.id).values(spec=spec))
+        _ledger.append(conn, actor=actor, action="model.configure", subject=f"{name}/{version}", payload={"setting": key, "value": value,
+                                                                                                          "previous": m.spec.get(key)})  # fmt: skip
+
+
 # == the app =======================================================================
-def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
-    """The service over database ``db`` (a SQLite path or a postgresql:// URL); the schema is migrated on start."""
+def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float | None = 30.0) -> FastAPI:
+    """The service over database ``db`` (a SQLite path or a postgresql:// URL); the schema is migrated on start. While it serves,
+    scheduled monitoring checks run every ``schedule_tick`` seconds (None: only on demand)."""
+    from contextlib import asynccontextmanager
+
+    from assay.service._monitoring import Scheduler
+
     engine = engine or connect(db)
     migrate(engine)
-    app = FastAPI(title="assay service", version="0.1.0",
-                  description="Prediction capture, ground truth and a tamper-evident record for monitored models.")  # fmt: skip
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> Any:
+        scheduler = Scheduler(engine, schedule_tick) if schedule_tick else None
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+
+    app = FastAPI(title="assay service", version="0.1.0", lifespan=lifespan,
+                  description="Prediction capture, human review, monitoring over time, contests and a tamper-evident record for deployed models.")  # fmt: skip
     app.state.engine = engine
 
     def caller(request: Request) -> dict[str, Any]:
@@ -164,6 +197,28 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
             _ledger.append(conn, actor=who["name"], action="model.register", subject=f"{body.name}/{body.version}", payload=spec)
         return {"name": body.name, "version": body.version, **spec}
 
+    @app.put("/models/{name}/{version}/policy", summary="Change the model's routing policy (recorded in the ledger)")
+    def put_policy(name: str, version: str, body: Policy, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        value = body.model_dump(exclude_none=True)
+        configure(engine, model_row, name, version, who["name"], "policy", value)
+        return value
+
+    @app.post("/models/{name}/{version}/card-approvals", status_code=201, summary="Record a signed model-card approval in the ledger")
+    def post_card_approval(name: str, version: str, body: CardApprovalIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        from assay.cards._store import approval_is_signed
+
+        e = body.entry
+        if e.get("action") != "approve":
+            raise HTTPException(422, f"entry.action must be 'approve' (an approval line of the card's log.jsonl), got {e.get('action')!r}")
+        if not approval_is_signed(body.card, e):
+            raise HTTPException(422, f"the approval's signature does not verify for card {body.card!r}: the entry was altered, names another card, "
+                                     "or was not signed by the key it names")  # fmt: skip
+        record = {"card": body.card, **{k: e.get(k) for k in ("version", "content_hash", "by", "reason", "time", "key_id", "public_key", "signature")}}
+        with engine.begin() as conn:
+            model_row(conn, name, version)
+            entry = _ledger.append(conn, actor=who["name"], action="card.approval", subject=f"{name}/{version}", payload=record)
+        return {"ledger_seq": entry["seq"], **record}
+
     @app.get("/models", summary="Registered models")
     def get_models(_who: Annotated[dict[str, Any], roles("admin", "owner", "reviewer", "auditor")]) -> list[dict[str, Any]]:
         with engine.connect() as conn:
@@ -175,10 +230,11 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
             m = model_row(conn, name, version)
             ids = [r.id for r in body.records]
             existing = {r.prediction_id: r for r in conn.execute(sa.select(predictions.c.prediction_id, predictions.c.inputs, predictions.c.score,
-                                                                                      predictions.c.label, predictions.c.facets)
+                                                                                      predictions.c.label, predictions.c.facets, predictions.c.explanation)
                                                                             .where(predictions.c.model_id == m.id, predictions.c.prediction_id.in_(ids)))}  # fmt: skip
             conflicts = [r.id for r in body.records if r.id in existing and (existing[r.id].inputs, existing[r.id].score, existing[r.id].label,
-                                                                              existing[r.id].facets) != (r.inputs, r.score, r.label, r.facets)]  # fmt: skip
+                                                                              existing[r.id].facets, existing[r.id].explanation)
+                         != (r.inputs, r.score, r.label, r.facets, r.explanation)]  # fmt: skip
             if conflicts:
                 raise HTTPException(409, f"ids already captured with different content: {', '.join(conflicts[:5])}")
             new = [r for r in body.records if r.id not in existing]
@@ -188,7 +244,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
             now = utcnow()
             if new:
                 conn.execute(predictions.insert(), [{"model_id": m.id, "prediction_id": r.id, "inputs": r.inputs, "score": r.score, "label": r.label,
-                                                     "facets": r.facets, "captured_at": now} for r in new])  # fmt: skip
+                                                     "facets": r.facets, "explanation": r.explanation, "captured_at": now} for r in new])  # fmt: skip
             digest = hashlib.sha256(json.dumps([r.model_dump() for r in new], sort_keys=True, default=str).encode()).hexdigest()
             _ledger.append(conn, actor=who["name"], action="capture.batch", subject=f"{name}/{version}",
                            payload={"stored": len(new), "already_stored": len(body.records) - len(new), "first_id": ids[0], "last_id": ids[-1],
@@ -202,10 +258,16 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
             return []
         policy = Policy.model_validate(m.spec["policy"])
         threshold = float(m.spec.get("threshold", 0.5))
+        limits = None
+        if any(c.type == "baseline_constraints" for c in policy.conditions):
+            from assay.service._monitoring import latest_baseline
+
+            base = latest_baseline(conn, m.id)
+            limits = baseline_limits(base.statistics, base.constraints) if base is not None else None  # no baseline yet: the condition cannot fire
         tasks: list[dict[str, Any]] = []
         counts: dict[str, int] = {}
         for r in new:
-            hits = fired(policy, r.model_dump(), model=f"{m.name}/{m.version}", threshold=threshold)
+            hits = fired(policy, r.model_dump(), model=f"{m.name}/{m.version}", threshold=threshold, limits=limits)
             if hits:
                 tasks.append({"model_id": m.id, "prediction_id": r.id, "reasons": hits, "priority": 0, "required": policy.reviewers_per_item,
                               "status": "open", "created_at": now, "expires_at": now + _dt.timedelta(hours=policy.task_hours)})  # fmt: skip
@@ -258,9 +320,13 @@ def create_app(db: str, *, engine: sa.Engine | None = None) -> FastAPI:
         with engine.connect() as conn:
             return _ledger.verify(conn)
 
+    from assay.service._contests import add_contest_routes
+    from assay.service._monitoring import add_monitoring_routes
     from assay.service._pages import add_pages
     from assay.service._review import add_review_routes
 
     add_review_routes(app, engine, roles, model_row)
+    add_monitoring_routes(app, engine, roles, model_row)
+    add_contest_routes(app, engine, roles, model_row)
     add_pages(app, engine)
     return app

@@ -1,10 +1,15 @@
 """The service's store: SQLite by default (a file, zero set-up), PostgreSQL when given a URL; SQLAlchemy Core tables, Alembic migrations.
 
 Tables: ``tokens`` (API tokens, SHA-256 hashed at rest, with a role), ``models``
-(name, version, facets, label values, settings), ``predictions`` (one row per
-captured prediction: model, id, inputs, score, label, facets, time, ground
-truth when it arrives), and ``ledger`` (the hash-chained record of every
-action). The schema is created and upgraded by Alembic (``migrate``), never by
+(name, version, facets, label values, routing policy, monitoring settings),
+``predictions`` (one row per captured prediction: model, id, inputs, score,
+label, facets, explanation, time, ground truth when it arrives), ``ledger``
+(the hash-chained record of every action), ``review_tasks`` and
+``review_assignments`` (human review), ``sessions`` (the pages' sign-ins),
+``baselines`` (a model's monitoring baseline), ``monitoring_runs`` (every
+checked window and its violations) and ``contests`` (decisions people asked to
+have reviewed, and the responses).
+The schema is created and upgraded by Alembic (``migrate``), never by
 ``create_all``, so that a database made by an older version is upgraded in
 place.
 """
@@ -20,7 +25,8 @@ import sqlalchemy as sa
 
 from assay._errors import ConfigError
 
-__all__ = ["METADATA", "connect", "ledger", "migrate", "models", "predictions", "review_assignments", "review_tasks", "sessions", "tokens"]
+__all__ = ["METADATA", "baselines", "connect", "contests", "ledger", "migrate", "models", "monitoring_runs", "predictions", "review_assignments", "review_tasks",
+           "sessions", "tokens"]
 
 METADATA = sa.MetaData()
 
@@ -58,6 +64,7 @@ predictions = sa.Table(
     sa.Column("ground_truth", sa.String(200), nullable=True),
     sa.Column("ground_truth_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("ground_truth_source", sa.String(50), nullable=True),
+    sa.Column("explanation", sa.JSON, nullable=True),  # feature -> attribution, when the caller sends one with the prediction
     sa.UniqueConstraint("model_id", "prediction_id", name="uq_predictions_model_id"),
 )  # fmt: skip
 
@@ -87,7 +94,8 @@ review_tasks = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("answer", sa.String(200), nullable=True),
     sa.Column("agreement", sa.Float, nullable=True),
-    sa.UniqueConstraint("model_id", "prediction_id", name="uq_review_tasks_prediction"),
+    sa.Column("contest_id", sa.Integer, nullable=True),  # set when the task reviews a contested decision
+    sa.Index("ix_review_tasks_prediction", "model_id", "prediction_id"),
 )  # fmt: skip
 
 review_assignments = sa.Table(
@@ -110,6 +118,50 @@ sessions = sa.Table(
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("csrf", sa.String(64), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+
+
+baselines = sa.Table(
+    "baselines", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("statistics", sa.JSON, nullable=False),  # assay monitor baseline's statistics.json
+    sa.Column("constraints", sa.JSON, nullable=False),  # ... constraints.json
+    sa.Column("model", sa.JSON, nullable=True),  # ... model.json (model quality, bias, importance of the baseline)
+    sa.Column("sha256", sa.String(64), nullable=False),
+)  # fmt: skip
+
+monitoring_runs = sa.Table(
+    "monitoring_runs", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("window_end", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ran_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("trigger", sa.String(200), nullable=False),  # "schedule" or who asked
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("violations", sa.Integer, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("alerts", sa.JSON, nullable=True),
+    sa.Index("ix_monitoring_runs_model_window", "model_id", "window_start"),
+)  # fmt: skip
+
+contests = sa.Table(
+    "contests", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False),
+    sa.Column("prediction_id", sa.String(200), nullable=False),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("opened_by", sa.String(200), nullable=False),
+    sa.Column("on_behalf_of", sa.String(200), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # open, upheld, overturned, no_consensus, expired, answered
+    sa.Column("outcome", sa.String(200), nullable=True),  # the reviewed answer
+    sa.Column("response", sa.Text, nullable=True),
+    sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("responded_by", sa.String(200), nullable=True),
 )  # fmt: skip
 
 
@@ -160,6 +212,19 @@ def migrate(engine: sa.Engine) -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.dbapi_connection
+        if sqlite:  # SQLite rebuilds a table to change its constraints: foreign keys off for that, outside the transaction
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows whose references are broken: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]

@@ -92,9 +92,10 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
             return RedirectResponse("/ui/login", status_code=303)
         if who["role"] not in ("admin", "owner", "auditor"):
             return render(403, who=who, csrf=who["csrf"], page="none", error="The dashboard is for admins, model owners and auditors.")
-        from assay.service._dashboard import all_models, model_status
+        from assay.service._dashboard import all_models, model_status, monitoring_status
 
-        return render(who=who, csrf=who["csrf"], page="dashboard", title="Dashboard", models_status=[model_status(engine, m) for m in all_models(engine)])
+        shown = [{**model_status(engine, m), "monitoring": monitoring_status(engine, m)} for m in all_models(engine)]
+        return render(who=who, csrf=who["csrf"], page="dashboard", title="Dashboard", models_status=shown)
 
     @app.get("/ui/review", response_class=HTMLResponse, include_in_schema=False)
     def review(request: Request, done: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Any:

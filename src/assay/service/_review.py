@@ -20,6 +20,7 @@
 """
 
 import datetime as _dt
+import math
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ from assay.service import _ledger
 from assay.service._db import utcnow, models, predictions, review_assignments, review_tasks
 from assay.service._routing import Policy
 
-__all__ = ["add_review_routes", "fleiss_kappa"]
+__all__ = ["add_review_routes", "consolidate", "fleiss_kappa", "reviewer_weights"]
 
 _QUEUE_LOCK = 735_002
 
@@ -73,9 +74,11 @@ def task_view(conn: sa.Connection, task: Any) -> dict[str, Any]:
     m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
     p = conn.execute(sa.select(predictions).where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)).one()
     policy = Policy.model_validate(m.spec["policy"])
+    expl = sorted((p.explanation or {}).items(), key=lambda kv: -abs(kv[1]))
     return {"task_id": task.id, "model": f"{m.name}/{m.version}", "prediction_id": task.prediction_id, "question": policy.question,
             "answers": policy.answers, "input": {"inputs": p.inputs, "facets": p.facets}, "model_output": {"score": p.score, "label": p.label},
-            "reasons": task.reasons, "priority": task.priority}  # fmt: skip
+            "explanation": [{"feature": f, "attribution": v} for f, v in expl[:10]] or None, "reasons": task.reasons, "priority": task.priority,
+            "contest_id": task.contest_id}  # fmt: skip
 
 
 def current_or_next(engine: sa.Engine, reviewer: str, *, resume: bool = False) -> dict[str, Any] | None:
@@ -130,20 +133,61 @@ def submit_answer(engine: sa.Engine, reviewer: str, task_id: int, answer: str) -
                                                                                            review_assignments.c.answer.is_not(None)))]  # fmt: skip
         result: dict[str, Any] = {"task_id": task_id, "answers_so_far": len(got), "required": task.required}
         if len(got) >= task.required:
-            tally = {k: got.count(k) for k in dict.fromkeys(got)}
-            top = max(tally.values())
-            winners = [k for k, v in tally.items() if v == top]
-            status = "complete" if len(winners) == 1 else "no_consensus"
-            consolidated = winners[0] if status == "complete" else None
-            agreement = top / len(got)
+            votes = conn.execute(sa.select(review_assignments.c.reviewer, review_assignments.c.answer)
+                                 .where(review_assignments.c.task_id == task_id, review_assignments.c.answer.is_not(None))).all()  # fmt: skip
+            weights = reviewer_weights(conn, policy, [v.reviewer for v in votes], task.model_id)
+            status, consolidated, agreement, tally = consolidate([(v.reviewer, v.answer) for v in votes], weights)
             conn.execute(review_tasks.update().where(review_tasks.c.id == task_id).values(status=status, answer=consolidated, agreement=agreement))
             if consolidated is not None:
                 conn.execute(predictions.update().where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)
                              .values(ground_truth=consolidated, ground_truth_at=now, ground_truth_source="review"))  # fmt: skip
             _ledger.append(conn, actor="assay", action="review.consolidate", subject=f"task/{task_id}",
-                           payload={"status": status, "answer": consolidated, "tally": tally, "agreement": agreement})  # fmt: skip
+                           payload={"status": status, "answer": consolidated, "tally": tally, "agreement": agreement, "method": policy.consolidation,
+                                    **({"weights": weights} if policy.consolidation == "weighted" else {})})  # fmt: skip
+            if task.contest_id is not None:
+                from assay.service._contests import decide
+
+                decide(conn, task, status, consolidated)
             result.update(status=status, answer=consolidated, agreement=agreement)
         return result
+
+
+def reviewer_weights(conn: sa.Connection, policy: Policy, reviewers: list[str], model_id: int) -> dict[str, float]:
+    """Each reviewer's vote weight. Majority: 1 each. Weighted: the policy's ``weights`` where given, otherwise the reviewer's
+    record on this model: with p = (agreements with consolidated answers + 1) / (answers on consolidated tasks + 2), the weight
+    log(p (K - 1) / (1 - p)) of the optimal weighted vote for K answers (at least 0: a reviewer no better than chance has no say)."""
+    if policy.consolidation == "majority":
+        return {r: 1.0 for r in reviewers}
+    out = {r: float(policy.weights[r]) for r in reviewers if r in policy.weights}
+    rest = [r for r in reviewers if r not in out]
+    if rest:
+        rows = conn.execute(sa.select(review_assignments.c.reviewer, sa.func.count(),
+                                      sa.func.sum(sa.case((review_assignments.c.answer == review_tasks.c.answer, 1), else_=0)))
+                            .join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
+                            .where(review_tasks.c.model_id == model_id, review_tasks.c.status == "complete", review_assignments.c.reviewer.in_(rest))
+                            .group_by(review_assignments.c.reviewer)).all()  # fmt: skip
+        record = {r: (int(n), int(agree or 0)) for r, n, agree in rows}
+        k = len(policy.answers)
+        for r in rest:
+            n, agree = record.get(r, (0, 0))
+            p = (agree + 1) / (n + 2)
+            out[r] = max(0.0, math.log(p * (k - 1) / (1 - p))) if n else 1.0  # no record yet: an equal say
+    return out
+
+
+def consolidate(votes: list[tuple[str, str]], weights: dict[str, float]) -> tuple[str, str | None, float, dict[str, float]]:
+    """(status, answer, agreement, tally): the answer with the largest total weight (a tie: no_consensus, no answer); agreement is
+    its share of the weight (of the votes when every weight is 0)."""
+    if not any(weights.get(r, 0) > 0 for r, _ in votes):
+        weights = {r: 1.0 for r, _ in votes}
+    tally: dict[str, float] = {}
+    for r, a in votes:
+        tally[a] = tally.get(a, 0.0) + weights.get(r, 0.0)
+    top = max(tally.values())
+    winners = [k for k, v in tally.items() if math.isclose(v, top, rel_tol=1e-12)]
+    total = sum(tally.values())
+    status = "complete" if len(winners) == 1 else "no_consensus"
+    return status, winners[0] if status == "complete" else None, top / total if total else 0.0, tally
 
 
 def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:

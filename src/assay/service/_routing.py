@@ -11,8 +11,16 @@ A policy::
         {"type": "facet_score_between", "facet": "sex", "value": "Female", "low": 0.3, "high": 0.7},
         {"type": "out_of_range", "feature": "age", "min": 17, "max": 90},
         {"type": "not_in_domain", "feature": "workclass", "values": ["Private", "Self-emp-inc"]},
-        {"type": "random_sample", "percent": 2.5}                  # deterministic per id, like A2I
+        {"type": "random_sample", "percent": 2.5},                 # deterministic per id, like A2I
+        {"type": "baseline_constraints"}                           # breaks the model's monitoring baseline (below)
      ]}
+
+``baseline_constraints`` checks each input against the model's latest
+baseline (``PUT /models/{name}/{version}/baseline``): a feature the baseline
+always had is missing, a numeric feature is not a number, negative where the
+baseline is non-negative, or outside the baseline's [min, max], a categorical
+value is outside the baseline's domain. ``features`` limits it to some
+features; ``range: false`` leaves out the [min, max] test.
 
 A prediction is routed when any condition fires; every condition that fired
 is stored with the task (A2I stored which conditions fired). The random sample
@@ -24,13 +32,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Policy", "fired"]
+__all__ = ["Policy", "baseline_limits", "fired"]
 
-KINDS = {"score_between", "margin_below", "entropy_above", "facet_score_between", "out_of_range", "not_in_domain", "random_sample"}
+KINDS = {"score_between", "margin_below", "entropy_above", "facet_score_between", "out_of_range", "not_in_domain", "random_sample", "baseline_constraints"}
 
 
 class Condition(BaseModel):
@@ -45,12 +53,14 @@ class Condition(BaseModel):
     max: float | None = None
     values: list[Any] | None = None
     percent: float | None = Field(default=None, ge=0, le=100)
+    features: list[str] | None = Field(default=None, max_length=2000)
+    range: bool = True
 
     @model_validator(mode="after")
     def _complete(self) -> Condition:
         need = {"score_between": ("low", "high"), "margin_below": ("value",), "entropy_above": ("value",),
                 "facet_score_between": ("facet", "value", "low", "high"), "out_of_range": ("feature",),
-                "not_in_domain": ("feature", "values"), "random_sample": ("percent",)}  # fmt: skip
+                "not_in_domain": ("feature", "values"), "random_sample": ("percent",), "baseline_constraints": ()}  # fmt: skip
         if self.type not in need:
             raise ValueError(f"condition type must be one of {', '.join(sorted(KINDS))}, got {self.type!r}")
         missing = [k for k in need[self.type] if getattr(self, k) is None]
@@ -69,6 +79,16 @@ class Policy(BaseModel):
     question: str = Field(default="What is the correct outcome?", max_length=2000)
     answers: list[str] = Field(min_length=2, max_length=20)
     conditions: list[Condition] = Field(min_length=1, max_length=50)
+    consolidation: Literal["majority", "weighted"] = "majority"
+    weights: dict[str, float] = Field(default_factory=dict, max_length=1000, description="reviewer -> vote weight (weighted consolidation)")
+
+    @field_validator("weights")
+    @classmethod
+    def _nonnegative(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: w for k, w in v.items() if not (w >= 0 and math.isfinite(w))}
+        if bad:
+            raise ValueError(f"weights must be finite and at least 0; got {bad}")
+        return v
 
 
 def _entropy(p: float) -> float:
@@ -82,8 +102,46 @@ def _sampled(model: str, pid: str, percent: float) -> bool:
     return (h % 1_000_000) < percent * 10_000
 
 
-def fired(policy: Policy, record: dict[str, Any], *, model: str, threshold: float) -> list[dict[str, Any]]:
-    """The conditions that fire for one captured record (empty: not routed), each with the value that made it fire."""
+def baseline_limits(statistics: dict[str, Any], constraints: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per feature of a baseline: numeric or not, always present, non-negative, the domain of categories, the range seen."""
+    stats = {f.get("name"): f for f in statistics.get("features", []) if isinstance(f, dict)}
+    out = {}
+    for f in constraints.get("features", []):
+        name = f["name"]
+        num = (stats.get(name) or {}).get("numerical_statistics") or {}
+        out[name] = {"numeric": f.get("inferred_type") in ("Integral", "Fractional"), "complete": float(f.get("completeness", 0)) >= 1.0,
+                     "non_negative": bool((f.get("num_constraints") or {}).get("is_non_negative")),
+                     "domain": set(map(str, (f.get("string_constraints") or {}).get("domains") or [])) or None,
+                     "min": num.get("min"), "max": num.get("max")}  # fmt: skip
+    return out
+
+
+def _breaks(c: Condition, inputs: dict[str, Any], limits: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The baseline constraints an input breaks: feature, value and why."""
+    out: list[dict[str, Any]] = []
+    for name, lim in limits.items():
+        if c.features is not None and name not in c.features:
+            continue
+        v = inputs.get(name)
+        if v is None:
+            if lim["complete"]:
+                out.append({"feature": name, "value": None, "why": "missing; the baseline always has it"})
+            continue
+        if lim["numeric"]:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                out.append({"feature": name, "value": v, "why": "not a number"})
+            elif lim["non_negative"] and v < 0:
+                out.append({"feature": name, "value": v, "why": "negative; the baseline is never negative"})
+            elif c.range and ((lim["min"] is not None and v < lim["min"]) or (lim["max"] is not None and v > lim["max"])):
+                out.append({"feature": name, "value": v, "why": f"outside the baseline's range [{lim['min']:g}, {lim['max']:g}]"})
+        elif lim["domain"] is not None and str(v) not in lim["domain"]:
+            out.append({"feature": name, "value": v, "why": "not among the baseline's values"})
+    return out
+
+
+def fired(policy: Policy, record: dict[str, Any], *, model: str, threshold: float, limits: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The conditions that fire for one captured record (empty: not routed), each with the value that made it fire
+    (``limits``: the model's baseline, for ``baseline_constraints``)."""
     out = []
     score = record.get("score")
     inputs = record.get("inputs") or {}
@@ -112,6 +170,10 @@ def fired(policy: Policy, record: dict[str, Any], *, model: str, threshold: floa
             hit = {"feature": c.feature, "value": inputs[c.feature]}
         elif c.type == "random_sample" and _sampled(model, str(record["id"]), float(c.percent or 0)):
             hit = {"percent": c.percent}
+        elif c.type == "baseline_constraints" and limits:
+            broken = _breaks(c, inputs, limits)
+            if broken:
+                hit = {"feature": broken[0]["feature"], "value": broken[0]["value"], "why": broken[0]["why"], "broken": broken}
         if hit is not None:
             out.append({"condition": c.model_dump(exclude_none=True), **hit})
     return out

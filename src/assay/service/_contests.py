@@ -1,0 +1,150 @@
+"""Explanations of single decisions and contests: a person affected by a decision asks why, disputes it, and gets a recorded answer.
+
+* ``GET /models/{name}/{version}/predictions/{id}/explanation``: the decision
+  (label, score, threshold), the features that pushed it most (the explanation
+  captured with the prediction, largest |attribution| first), whether it was
+  reviewed and with what outcome, its ground truth and its contests.
+* ``POST /models/{name}/{version}/predictions/{id}/contests`` (an operator,
+  on the person's behalf: ``on_behalf_of`` names them): the reason; the
+  contest becomes a review task ahead of every routed task (priority 100),
+  answered by the model's reviewers with the policy's question and answers.
+  When the task is consolidated the contest is ``upheld`` (the reviewers agree
+  with the model), ``overturned`` (they do not; their answer becomes the
+  ground truth) or ``no_consensus``.
+* ``POST /contests/{id}/response``: the operator's answer to the person, once
+  the contest is decided; ``GET /contests``, ``GET /contests/{id}``.
+
+Every step is in the ledger (``contest.open``, ``contest.decide``,
+``contest.respond``).
+"""
+
+
+import datetime as _dt
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, HTTPException, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from assay.service import _ledger
+from assay.service._db import contests, models, predictions, review_tasks, utcnow
+from assay.service._routing import Policy
+
+__all__ = ["add_contest_routes", "decide"]
+
+PRIORITY = 100  # contests are reviewed before routed predictions
+
+
+class ContestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=5000, description="why the person disputes the decision, in their words")
+    on_behalf_of: str | None = Field(default=None, max_length=200, description="who contests (a reference, not their personal data)")
+
+
+class ResponseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=10_000)
+
+
+def _iso(t: _dt.datetime | None) -> str | None:
+    from assay.service._review import _aware
+
+    return None if t is None else _aware(t).isoformat()  # type: ignore[union-attr]
+
+
+def contest_view(conn: sa.Connection, c: Any) -> dict[str, Any]:
+    m = conn.execute(sa.select(models.c.name, models.c.version).where(models.c.id == c.model_id)).one()
+    task = conn.execute(sa.select(review_tasks.c.id, review_tasks.c.status, review_tasks.c.answer, review_tasks.c.agreement)
+                        .where(review_tasks.c.contest_id == c.id)).first()  # fmt: skip
+    status = "expired" if c.status == "open" and task is not None and task.status == "expired" else c.status
+    return {"id": c.id, "model": f"{m.name}/{m.version}", "prediction_id": c.prediction_id, "opened_at": _iso(c.opened_at), "opened_by": c.opened_by,
+            "on_behalf_of": c.on_behalf_of, "reason": c.reason, "status": status, "outcome": c.outcome,
+            "review": None if task is None else {"task_id": task.id, "status": task.status, "answer": task.answer, "agreement": task.agreement},
+            "response": c.response, "responded_at": _iso(c.responded_at), "responded_by": c.responded_by}  # fmt: skip
+
+
+def decide(conn: sa.Connection, task: Any, status: str, answer: str | None) -> None:
+    """A contest's review task was consolidated: upheld, overturned or no consensus (called inside the consolidation's transaction)."""
+    p = conn.execute(sa.select(predictions.c.label).where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)).one()
+    outcome = "no_consensus" if answer is None else ("upheld" if answer == p.label else "overturned")
+    conn.execute(contests.update().where(contests.c.id == task.contest_id).values(status=outcome, outcome=answer))
+    _ledger.append(conn, actor="assay", action="contest.decide", subject=f"contest/{task.contest_id}",
+                   payload={"status": outcome, "reviewed_answer": answer, "model_label": p.label, "task": task.id, "consolidation": status})  # fmt: skip
+
+
+def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
+    def prediction(conn: sa.Connection, m: Any, pid: str) -> Any:
+        p = conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.prediction_id == pid)).first()
+        if p is None:
+            raise HTTPException(404, f"model {m.name}/{m.version} has no captured prediction {pid!r}")
+        return p
+
+    @app.get("/models/{name}/{version}/predictions/{prediction_id}/explanation", summary="Why the model decided as it did, for one prediction")
+    def explanation(name: str, version: str, prediction_id: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+            p = prediction(conn, m, prediction_id)
+            tasks = conn.execute(sa.select(review_tasks).where(review_tasks.c.model_id == m.id, review_tasks.c.prediction_id == prediction_id)
+                                 .order_by(review_tasks.c.id)).all()  # fmt: skip
+            cs = [contest_view(conn, c) for c in conn.execute(sa.select(contests).where(contests.c.model_id == m.id, contests.c.prediction_id == prediction_id)
+                                                              .order_by(contests.c.id))]  # fmt: skip
+        expl = p.explanation or {}
+        ranked = sorted(expl.items(), key=lambda kv: -abs(kv[1]))
+        return {"model": f"{name}/{version}", "prediction_id": prediction_id, "captured_at": _iso(p.captured_at),
+                "decision": {"label": p.label, "score": p.score, "threshold": m.spec.get("threshold", 0.5)}, "inputs": p.inputs, "facets": p.facets,
+                "explanation": None if not expl else {"attributions": [{"feature": f, "attribution": v, "input": (p.inputs or {}).get(f),
+                                                                        "direction": "towards" if v > 0 else "against" if v < 0 else "none"} for f, v in ranked],
+                                                      "note": "attributions sent with the prediction; positive values pushed the score up"},
+                "why_reviewed": [{"task_id": t.id, "reasons": t.reasons, "status": t.status, "answer": t.answer, "contest_id": t.contest_id} for t in tasks],
+                "ground_truth": p.ground_truth, "ground_truth_source": p.ground_truth_source, "contests": cs}  # fmt: skip
+
+    @app.post("/models/{name}/{version}/predictions/{prediction_id}/contests", status_code=201, summary="Contest a decision: a priority review task")
+    def open_contest(name: str, version: str, prediction_id: str, body: ContestIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        now = utcnow()
+        with engine.begin() as conn:
+            m = model_row(conn, name, version)
+            prediction(conn, m, prediction_id)
+            if not m.spec.get("policy"):
+                raise HTTPException(409, f"model {name}/{version} has no review policy (question, answers, reviewers): PUT /models/{name}/{version}/policy first")
+            if conn.execute(sa.select(contests.c.id).where(contests.c.model_id == m.id, contests.c.prediction_id == prediction_id,
+                                                           contests.c.status == "open")).first():  # fmt: skip
+                raise HTTPException(409, f"prediction {prediction_id!r} already has an open contest")
+            policy = Policy.model_validate(m.spec["policy"])
+            cid = conn.execute(contests.insert().values(model_id=m.id, prediction_id=prediction_id, opened_at=now, opened_by=who["name"],
+                                                        on_behalf_of=body.on_behalf_of, reason=body.reason, status="open")).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
+            conn.execute(review_tasks.insert().values(model_id=m.id, prediction_id=prediction_id, reasons=[{"condition": {"type": "contest"}, "reason": body.reason}],
+                                                      priority=PRIORITY, required=policy.reviewers_per_item, status="open", created_at=now,
+                                                      expires_at=now + _dt.timedelta(hours=policy.task_hours), contest_id=cid))  # fmt: skip
+            _ledger.append(conn, actor=who["name"], action="contest.open", subject=f"{name}/{version}",
+                           payload={"contest": cid, "prediction_id": prediction_id, "on_behalf_of": body.on_behalf_of, "reason": body.reason})  # fmt: skip
+            return contest_view(conn, conn.execute(sa.select(contests).where(contests.c.id == cid)).one())
+
+    @app.get("/contests", summary="Contests, newest first")
+    def list_contests(_who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
+                      status: Annotated[str | None, Query(pattern="^(open|upheld|overturned|no_consensus)$")] = None,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
+        q = sa.select(contests).order_by(contests.c.id.desc()).limit(limit)
+        with engine.connect() as conn:
+            return [contest_view(conn, c) for c in conn.execute(q.where(contests.c.status == status) if status else q)]
+
+    @app.get("/contests/{contest_id}", summary="One contest: the reason, the review, the outcome and the response")
+    def get_contest(contest_id: Annotated[int, Path(ge=1, le=2**62)], _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
+        with engine.connect() as conn:
+            c = conn.execute(sa.select(contests).where(contests.c.id == contest_id)).first()
+            if c is None:
+                raise HTTPException(404, f"no contest {contest_id}")
+            return contest_view(conn, c)
+
+    @app.post("/contests/{contest_id}/response", summary="Record the answer given to the person who contested")
+    def respond(contest_id: Annotated[int, Path(ge=1, le=2**62)], body: ResponseIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        with engine.begin() as conn:
+            c = conn.execute(sa.select(contests).where(contests.c.id == contest_id)).first()
+            if c is None:
+                raise HTTPException(404, f"no contest {contest_id}")
+            if c.status == "open" and contest_view(conn, c)["status"] == "open":
+                raise HTTPException(409, f"contest {contest_id} is still under review; respond once it is decided")
+            if c.response is not None:
+                raise HTTPException(409, f"contest {contest_id} was already answered on {_iso(c.responded_at)}; the record is not rewritten")
+            conn.execute(contests.update().where(contests.c.id == contest_id).values(response=body.message, responded_at=utcnow(), responded_by=who["name"]))
+            _ledger.append(conn, actor=who["name"], action="contest.respond", subject=f"contest/{contest_id}", payload={"message": body.message})
+            return contest_view(conn, conn.execute(sa.select(contests).where(contests.c.id == contest_id)).one())

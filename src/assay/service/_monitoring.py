@@ -1,0 +1,427 @@
+"""Monitoring inside the service: captured windows checked against the model's baseline, on a schedule or on demand.
+
+A model gets a baseline (``PUT /models/{name}/{version}/baseline``: the
+``statistics.json``, ``constraints.json`` and optional ``model.json`` that
+``assay monitor baseline`` writes) and monitoring settings (``PUT
+/models/{name}/{version}/monitoring``)::
+
+    {"every": "1h",            # a scheduled check each hour (any duration: 15min, 1h, 1D, 7D; null: on demand only)
+     "window": "1h",           # the captured predictions each check covers (default: every)
+     "delay": "5min",          # wait for late captures before checking a window
+     "columns": {"ground_truth": "income", "predicted_label": "prediction", "score": "probability"},  # the baseline's names
+     "alpha": 0.05, "bootstrap_replicates": 500, "min_quality_change": 0.01,
+     "model_quality_constraints": {"accuracy": {"threshold": 0.8, "comparison_operator": "LessThanThreshold"}},
+     "alerts": [{"webhook": "https://hooks.example.com/assay"}]}
+
+Each check builds the window's table from the captured predictions (inputs,
+facets, the model's label and score under the baseline's column names),
+profiles it and runs the monitoring engine (``assay.monitor``): missing and
+extra columns, types, completeness, domains, non-negativity, drift; model
+quality on the rows whose ground truth has arrived (uploads and consolidated
+reviews); bias drift by facet; attribution drift from the explanations
+captured with the predictions (mean |attribution| per feature, against the
+baseline's global importance). Each run is stored with its violations, in the
+ledger (``monitoring.run``), listed and plotted on the dashboard; a run with
+violations POSTs its summary to every webhook (``monitoring.alert`` records
+what each answered). Only webhooks: the API never configures commands to run on
+the server.
+"""
+
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import math
+import threading
+from typing import Annotated, Any
+
+import numpy as np
+import sqlalchemy as sa
+from fastapi import FastAPI, HTTPException, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from assay.service import _ledger
+from assay.service._db import baselines, models, monitoring_runs, predictions, utcnow
+
+__all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window"]
+
+log = logging.getLogger("assay.service")
+MAX_CATCH_UP = 48  # scheduled windows missed while the server was down: at most this many of the newest are checked
+_LOCK = 735_003
+
+
+def _duration(text: str, key: str) -> _dt.timedelta:
+    from assay._errors import ConfigError
+    from assay.monitor._windows import _freq
+
+    try:
+        return _freq(text).to_pytimedelta()  # type: ignore[no-any-return]
+    except ConfigError as exc:
+        raise ValueError(f"{key}: {exc}") from None
+
+
+class ColumnsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ground_truth: str = Field(default="ground_truth", min_length=1, max_length=200)
+    predicted_label: str = Field(default="predicted_label", min_length=1, max_length=200)
+    score: str = Field(default="score", min_length=1, max_length=200)
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    webhook: str = Field(pattern=r"^https?://", max_length=2000)
+    headers: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+
+class MonitoringIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    every: str | None = Field(default="1D", max_length=40)
+    window: str | None = Field(default=None, max_length=40)
+    delay: str = Field(default="0min", max_length=40)
+    columns: ColumnsIn = Field(default_factory=ColumnsIn)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    bootstrap_replicates: int = Field(default=500, ge=50, le=10_000)
+    confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
+    min_quality_change: float = Field(default=0.01, ge=0, le=1)
+    model_quality_constraints: dict[str, dict[str, Any]] = Field(default_factory=dict, max_length=30)
+    alerts: list[WebhookIn] = Field(default_factory=list, max_length=20)
+
+    @field_validator("every", "window")
+    @classmethod
+    def _positive(cls, v: str | None) -> str | None:
+        if v is not None:
+            _duration(v, "every/window")
+        return v
+
+    @field_validator("delay")
+    @classmethod
+    def _delay(cls, v: str) -> str:
+        import pandas as pd
+
+        try:
+            d = pd.to_timedelta(v)
+        except (ValueError, TypeError):
+            raise ValueError(f"delay {v!r} is not a duration; use e.g. 0min, 5min or 1h") from None
+        if d < pd.Timedelta(0):
+            raise ValueError(f"delay must not be negative, got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> "MonitoringIn":
+        if self.every is None and self.window is None:
+            raise ValueError("on-demand monitoring (every: null) needs a window, e.g. 1D")
+        return self
+
+    def span(self) -> _dt.timedelta:
+        return _duration(str(self.window or self.every), "window")
+
+
+class BaselineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    statistics: dict[str, Any]
+    constraints: dict[str, Any] | None = None
+    model: dict[str, Any] | None = None
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: _dt.datetime | None = None
+    end: _dt.datetime | None = None
+
+
+def _utc(t: _dt.datetime) -> _dt.datetime:
+    return t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
+
+
+def jsonable(doc: Any) -> Any:
+    """Plain JSON (numpy numbers as numbers, NaN and infinities as null) for the database and the API."""
+    from assay.monitor._windows import _plain
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [clean(v) for v in x]
+        return x
+
+    return clean(json.loads(json.dumps(doc, default=_plain)))
+
+
+def latest_baseline(conn: sa.Connection, model_id: int) -> Any:
+    return conn.execute(sa.select(baselines).where(baselines.c.model_id == model_id).order_by(baselines.c.id.desc()).limit(1)).first()
+
+
+def captured_importance(explanations: list[dict[str, Any]], level: float) -> dict[str, Any] | None:
+    """Global importance of a window from the explanations captured with its predictions: mean |attribution| per feature,
+    with a normal interval of the mean (rows are independent draws of the window)."""
+    from scipy.stats import norm
+
+    rows = [e for e in explanations if isinstance(e, dict) and e]
+    if len(rows) < 2:
+        return None
+    z = float(norm.ppf(0.5 + level / 2))
+    out = {}
+    for f in sorted({k for e in rows for k in e}):
+        a = np.abs(np.array([float(e[f]) for e in rows if isinstance(e.get(f), (int, float))], dtype=np.float64))
+        if len(a) < 2:
+            continue
+        se = float(a.std(ddof=1) / math.sqrt(len(a)))
+        out[f] = {"value": float(a.mean()), "ci": [float(a.mean() - z * se), float(a.mean() + z * se)]}
+    return {"method": "captured", "rows_explained": len(rows), "global_importance": out}
+
+
+def window_frame(conn: sa.Connection, model: Any, start: _dt.datetime, end: _dt.datetime, cols: ColumnsIn) -> tuple[Any, list[str], list[Any]]:
+    """The window's captured predictions as a table (inputs, facets, the model's label and score, ground truth, under the baseline's
+    names), the columns to profile (everything the model saw) and the captured explanations."""
+    import pandas as pd
+
+    rows = conn.execute(sa.select(predictions.c.inputs, predictions.c.facets, predictions.c.label, predictions.c.score, predictions.c.ground_truth,
+                                  predictions.c.explanation)
+                        .where(predictions.c.model_id == model.id, predictions.c.captured_at >= start, predictions.c.captured_at < end)
+                        .order_by(predictions.c.seq)).all()  # fmt: skip
+    frame = pd.DataFrame.from_records([dict(r.inputs or {}) for r in rows], index=range(len(rows)))
+    inputs = [str(c) for c in frame.columns]
+    facets = [f for f in model.spec.get("facets", []) if f not in frame.columns]
+    for f in facets:
+        frame[f] = [(r.facets or {}).get(f) for r in rows]
+    frame[cols.predicted_label] = [r.label for r in rows]
+    frame[cols.score] = pd.to_numeric(pd.Series([r.score for r in rows], dtype="float64"))
+    frame[cols.ground_truth] = [r.ground_truth for r in rows]
+    for c in frame.columns:  # JSON numbers arrive as objects when some rows lack the key: numeric when every present value is a number
+        if frame[c].dtype == object and len(frame) and frame[c].map(lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))).all():
+            frame[c] = pd.to_numeric(frame[c])
+    return frame, inputs + facets, [r.explanation for r in rows if r.explanation]
+
+
+def check_window(conn: sa.Connection, model: Any, base: Any, cfg: MonitoringIn, start: _dt.datetime, end: _dt.datetime) -> dict[str, Any]:
+    """The monitoring engine's result for captured predictions in [start, end) against the baseline."""
+    from assay.monitor._baseline import baseline_from_documents
+    from assay.monitor._check import check
+    from assay.monitor._model import MonitorSpec, model_figures
+    from assay.monitor._profile import profile
+
+    frame, profiled, explanations = window_frame(conn, model, start, end, cfg.columns)
+    window = {"start": start.isoformat(), "end": end.isoformat()}
+    if len(frame) == 0:
+        return {"window": window, "rows": 0, "violations": [], "note": "no predictions were captured in this window"}
+    base_profile, constraints = baseline_from_documents(base.statistics, base.constraints)
+    known = set(base_profile.columns)
+    profiled += [c for c in (cfg.columns.predicted_label, cfg.columns.score) if c in known and frame[c].notna().any()]
+    positive = (model.spec.get("label_values") or [None])[0]
+    has_labels = bool(frame[cfg.columns.predicted_label].notna().all())
+    has_scores = bool(frame[cfg.columns.score].notna().all())
+    spec = MonitorSpec(label=cfg.columns.ground_truth, label_values=positive, predicted_label=cfg.columns.predicted_label if has_labels else None,
+                       probability=cfg.columns.score if has_scores and not has_labels else None,
+                       probability_threshold=float(model.spec.get("threshold", 0.5)), facets=list(model.spec.get("facets", [])),
+                       ground_truth={"dataset_uri": "captured ground truth"}, quality_thresholds=dict(cfg.model_quality_constraints),
+                       alpha=cfg.alpha, replicates=cfg.bootstrap_replicates, confidence_level=cfg.confidence_level,
+                       min_quality_change=cfg.min_quality_change)  # fmt: skip
+    model_doc = None
+    if positive is not None and (has_labels or has_scores):
+        model_doc = model_figures(frame, spec, baseline=base.model)
+        model_doc["attribution"] = captured_importance(explanations, cfg.confidence_level)
+    result = check(profile(frame[profiled]), base_profile, constraints, model=model_doc, model_baseline=base.model, spec=spec)
+    return jsonable({"window": window, "rows": int(len(frame)), **result})
+
+
+def _lock(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+
+
+def run_window(engine: sa.Engine, model: Any, start: _dt.datetime, end: _dt.datetime, *, trigger: str) -> dict[str, Any] | None:
+    """Check one window, store the run (with its ledger entry) and alert; None when a scheduled run of this window already exists."""
+    cfg = MonitoringIn.model_validate(model.spec["monitoring"])
+    with engine.connect() as conn:
+        base = latest_baseline(conn, model.id)
+        if base is None:
+            raise HTTPException(409, f"model {model.name}/{model.version} has no baseline: PUT /models/{model.name}/{model.version}/baseline first")
+        result = check_window(conn, model, base, cfg, start, end)
+    violations = result.get("violations", [])
+    now = utcnow()
+    with engine.begin() as conn:
+        _lock(conn)
+        if trigger == "schedule" and conn.execute(sa.select(monitoring_runs.c.id).where(monitoring_runs.c.model_id == model.id,
+                                                  monitoring_runs.c.window_end == end, monitoring_runs.c.trigger == "schedule")).first():  # fmt: skip
+            return None  # another process checked this window first
+        run_id = conn.execute(monitoring_runs.insert().values(model_id=model.id, window_start=start, window_end=end, ran_at=now, trigger=trigger,
+                                                              rows=result["rows"], violations=len(violations), result=result)).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
+        _ledger.append(conn, actor=trigger, action="monitoring.run", subject=f"{model.name}/{model.version}",
+                       payload={"run": run_id, "window_start": start.isoformat(), "window_end": end.isoformat(), "rows": result["rows"],
+                                "baseline": base.sha256, "violations": [[v["feature_name"], v["constraint_check_type"]] for v in violations],
+                                "sha256": hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()})  # fmt: skip
+    outcomes = None
+    if violations and cfg.alerts:
+        from assay.monitor._windows import send_alerts
+
+        payload = {"model": f"{model.name}/{model.version}", "run": run_id, "window_start": start.isoformat(), "window_end": end.isoformat(),
+                   "rows": result["rows"], "violations": violations}  # fmt: skip
+        outcomes = send_alerts([a.model_dump() for a in cfg.alerts], payload)
+        with engine.begin() as conn:
+            conn.execute(monitoring_runs.update().where(monitoring_runs.c.id == run_id).values(alerts=outcomes))
+            _ledger.append(conn, actor="assay", action="monitoring.alert", subject=f"{model.name}/{model.version}",
+                           payload={"run": run_id, "outcomes": [{k: v for k, v in o.items() if k != "headers"} for o in outcomes]})  # fmt: skip
+    return run_summary({"id": run_id, "window_start": start, "window_end": end, "ran_at": now, "trigger": trigger, "rows": result["rows"],
+                        "violations": len(violations), "result": result, "alerts": outcomes}, full=True)  # fmt: skip
+
+
+def run_summary(r: Any, *, full: bool = False) -> dict[str, Any]:
+    """A stored run for the API: its window, size, violations (and with ``full`` the engine's whole result)."""
+    from assay.service._review import _aware
+
+    res = r["result"] or {}
+    out = {"id": r["id"], "window_start": _aware(r["window_start"]).isoformat(), "window_end": _aware(r["window_end"]).isoformat(),  # type: ignore[union-attr]
+           "ran_at": _aware(r["ran_at"]).isoformat(), "trigger": r["trigger"], "rows": r["rows"], "violation_count": r["violations"],  # type: ignore[union-attr]
+           "violations": res.get("violations", []), "alerts": r["alerts"], "note": res.get("note")}  # fmt: skip
+    if full:
+        out["result"] = res
+    return out
+
+
+def series(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per run (oldest first): violations, the largest drift distance, and each quality metric with its interval."""
+    out: dict[str, Any] = {"window_start": [], "rows": [], "violations": [], "max_drift": [], "quality": {}}
+    for i, r in enumerate(runs):
+        res = r["result"] or {}
+        out["window_start"].append(r["window_start"])
+        out["rows"].append(r["rows"])
+        out["violations"].append(r["violation_count"])
+        dists = [f["drift"]["distance"] for f in (res.get("features") or {}).values() if (f.get("drift") or {}).get("distance") is not None]
+        out["max_drift"].append(max(dists) if dists else None)
+        q = (((res.get("model") or {}).get("quality") or {}).get("metrics")) or {}
+        for k, v in q.items():
+            out["quality"].setdefault(k, [None] * len(runs))[i] = {"value": v.get("value"), "ci": v.get("ci")}
+    return out
+
+
+def due_windows(spec: dict[str, Any], last_end: _dt.datetime | None, now: _dt.datetime) -> list[tuple[_dt.datetime, _dt.datetime]]:
+    """Scheduled windows that have closed (after ``delay``) and not been checked: ends on multiples of ``every`` since the settings
+    were made, the newest ``MAX_CATCH_UP`` at most."""
+    import pandas as pd
+
+    cfg = MonitoringIn.model_validate(spec["monitoring"])
+    if cfg.every is None:
+        return []
+    every, span = _duration(cfg.every, "every"), cfg.span()
+    newest = pd.Timestamp(now - pd.to_timedelta(cfg.delay).to_pytimedelta()).floor(pd.Timedelta(every)).to_pydatetime()
+    since = _utc(_dt.datetime.fromisoformat(spec["monitoring_since"]))
+    ends: list[_dt.datetime] = []
+    e = newest
+    while e > since and (last_end is None or e > last_end) and len(ends) < MAX_CATCH_UP:
+        ends.append(e)
+        e -= every
+    return [(x - span, x) for x in reversed(ends)]
+
+
+class Scheduler:
+    """Runs every model's due windows every ``tick`` seconds, in a daemon thread (errors are logged and retried next tick)."""
+
+    def __init__(self, engine: sa.Engine, tick: float = 30.0) -> None:
+        self.engine, self.tick = engine, tick
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_due(self, now: _dt.datetime | None = None) -> list[dict[str, Any]]:
+        now = now or utcnow()
+        done = []
+        with self.engine.connect() as conn:
+            ms = [m for m in conn.execute(sa.select(models).order_by(models.c.id)) if (m.spec.get("monitoring") or {}).get("every")]
+            last = dict(conn.execute(sa.select(monitoring_runs.c.model_id, sa.func.max(monitoring_runs.c.window_end))
+                                     .where(monitoring_runs.c.trigger == "schedule").group_by(monitoring_runs.c.model_id)).all())  # fmt: skip
+            with_base = {r[0] for r in conn.execute(sa.select(baselines.c.model_id).distinct())}
+        for m in ms:
+            if m.id not in with_base:
+                continue
+            prev = last.get(m.id)
+            for start, end in due_windows(m.spec, _utc(prev) if prev is not None else None, now):
+                try:
+                    r = run_window(self.engine, m, start, end, trigger="schedule")
+                except Exception:  # one model's failure must not stop the others; logged without inputs
+                    log.exception("scheduled monitoring of %s/%s, window ending %s, failed", m.name, m.version, end.isoformat())
+                    break
+                if r is not None:
+                    done.append(r)
+        return done
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.tick):
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("the monitoring scheduler's tick failed")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="assay-monitoring", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
+    @app.put("/models/{name}/{version}/baseline", summary="Set the model's monitoring baseline (assay monitor baseline's files)")
+    def put_baseline(name: str, version: str, body: BaselineIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        from assay._errors import AssayError
+        from assay.monitor._baseline import baseline_from_documents
+
+        try:
+            prof, constraints = baseline_from_documents(body.statistics, body.constraints)
+        except AssayError as exc:
+            raise HTTPException(422, str(exc)) from None
+        doc = {"statistics": body.statistics, "constraints": constraints, "model": body.model}
+        digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+        with engine.begin() as conn:
+            m = model_row(conn, name, version)
+            conn.execute(baselines.insert().values(model_id=m.id, created_at=utcnow(), created_by=who["name"], statistics=body.statistics,
+                                                   constraints=constraints, model=body.model, sha256=digest))  # fmt: skip
+            _ledger.append(conn, actor=who["name"], action="model.baseline", subject=f"{name}/{version}",
+                           payload={"sha256": digest, "rows": prof.rows, "columns": sorted(prof.columns), "model_figures": body.model is not None})  # fmt: skip
+        return {"sha256": digest, "rows": prof.rows, "columns": sorted(prof.columns), "model_figures": body.model is not None}
+
+    @app.put("/models/{name}/{version}/monitoring", summary="Set the model's monitoring schedule, window, columns and alerts")
+    def put_monitoring(name: str, version: str, body: MonitoringIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        from assay.service._app import configure
+
+        settings = body.model_dump()
+        configure(engine, model_row, name, version, who["name"], "monitoring", settings, extra={"monitoring_since": utcnow().isoformat()})
+        return settings
+
+    @app.post("/models/{name}/{version}/monitoring/runs", status_code=201, summary="Check a window now (default: the last window up to now)")
+    def post_run(name: str, version: str, body: RunIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+        if not m.spec.get("monitoring"):
+            raise HTTPException(409, f"model {name}/{version} has no monitoring settings: PUT /models/{name}/{version}/monitoring first")
+        cfg = MonitoringIn.model_validate(m.spec["monitoring"])
+        end = _utc(body.end) if body.end else utcnow()
+        start = _utc(body.start) if body.start else end - cfg.span()
+        if not start < end:
+            raise HTTPException(422, f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
+        if end - start > _dt.timedelta(days=366):
+            raise HTTPException(422, "a window is at most 366 days; check longer periods window by window")
+        return run_window(engine, m, start, end, trigger=who["name"])  # type: ignore[return-value]
+
+    @app.get("/models/{name}/{version}/monitoring/runs", summary="Monitoring runs (newest first) with their violations, and the series")
+    def get_runs(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:  # fmt: skip
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+            rows = conn.execute(sa.select(monitoring_runs).where(monitoring_runs.c.model_id == m.id)
+                                .order_by(monitoring_runs.c.window_end.desc(), monitoring_runs.c.id.desc()).limit(limit)).mappings().all()  # fmt: skip
+        runs = [run_summary(r) for r in rows]
+        return {"runs": runs, "series": series([run_summary(r, full=True) for r in reversed(rows)])}
+
+    @app.get("/models/{name}/{version}/monitoring/runs/{run_id}", summary="One monitoring run with the engine's whole result")
+    def get_run(name: str, version: str, run_id: Annotated[int, Path(ge=1, le=2**62)],
+                _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:  # fmt: skip
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+            r = conn.execute(sa.select(monitoring_runs).where(monitoring_runs.c.id == run_id, monitoring_runs.c.model_id == m.id)).mappings().first()
+        if r is None:
+            raise HTTPException(404, f"model {name}/{version} has no monitoring run {run_id}")
+        return run_summary(r, full=True)
