@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +48,71 @@ def analysed(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report")
     (out / "analysis.json").write_text(json.dumps(doc))
     return out
+
+
+# == the service: a PostgreSQL cluster of our own, and a client on SQLite and on PostgreSQL ====================
+PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/nonexistent"))  # the newest installed major version
+
+
+def _as_postgres(*argv: str) -> subprocess.CompletedProcess:
+    """Run as the postgres user when we are root (PostgreSQL refuses root), else as ourselves."""
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return subprocess.run([*prefix, *argv], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A PostgreSQL cluster of our own, in a temporary directory, on a local socket (initdb and the server refuse root)."""
+    bindir = PG_BIN if PG_BIN.exists() else Path(shutil.which("initdb") or "/nonexistent").parent
+    assert (bindir / "initdb").exists(), "PostgreSQL is not installed: run `sh scripts/system-deps.sh` (make test does)"
+    root = Path(tempfile.mkdtemp(prefix="assay-pg-", dir="/tmp"))
+    data, sock = root / "data", root / "sock"
+    for d in (root, data, sock):
+        d.mkdir(exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(d, "postgres")
+    r = _as_postgres(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    assert r.returncode == 0, r.stderr
+    r = _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o", f"-k {sock} -c listen_addresses='' -p 5433", "start")
+    assert r.returncode == 0, r.stderr + (root / "log").read_text()
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(f"postgresql+psycopg://postgres@/postgres?host={sock}&port=5433", isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("CREATE DATABASE assay_test"))
+        engine.dispose()
+        yield f"postgresql://postgres@/assay_test?host={sock}&port=5433"
+    finally:
+        _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "assay.db")
+    import sqlalchemy as sa
+
+    url = request.getfixturevalue("pg_url")
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:  # a clean schema for each test
+        conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def client(db):
+    from fastapi.testclient import TestClient
+
+    from assay.service import create_app, create_token
+
+    app = create_app(db)
+    toks = {role: create_token(app.state.engine, name=f"{role}-user", role=role) for role in ("admin", "owner", "reviewer", "auditor")}
+    c = TestClient(app)
+    c.tokens = toks  # type: ignore[attr-defined]
+    yield c
+    app.state.engine.dispose()
+
+

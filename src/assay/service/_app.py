@@ -263,7 +263,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
             from assay.service._monitoring import latest_baseline
 
             base = latest_baseline(conn, m.id)
-            limits = baseline_limits(base.statistics, base.constraints) if base is not None else None  # no baseline yet: the condition cannot fire
+            outputs = set(((m.spec.get("monitoring") or {}).get("columns") or {"ground_truth": "ground_truth", "predicted_label": "predicted_label",
+                                                                                "score": "score"}).values())  # fmt: skip
+            limits = baseline_limits(base.statistics, base.constraints, outputs=outputs) if base is not None else None  # no baseline: cannot fire
         tasks: list[dict[str, Any]] = []
         counts: dict[str, int] = {}
         for r in new:

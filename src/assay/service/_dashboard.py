@@ -67,10 +67,22 @@ def monitoring_status(engine: sa.Engine, model: Any, *, limit: int = 30) -> dict
         return None
     runs = [run_summary(r, full=True) for r in rows]
     ser = series(list(reversed(runs)))
-    return {"settings": settings, "has_baseline": has_base, "runs": [{k: v for k, v in r.items() if k != "result"} for r in runs], "series": ser,
+    shown = [{**{k: v for k, v in r.items() if k != "result"}, "by_type": by_type(r["violations"])} for r in runs]
+    return {"settings": settings, "has_baseline": has_base, "runs": shown, "series": ser,
             "charts": {"violations": Markup(bars_svg(ser["violations"], ser["window_start"], "violations per window")),
                        "accuracy": Markup(band_svg(ser["quality"].get("accuracy") or [], ser["window_start"], "accuracy per window, 95% interval"))},
             "contests": {str(k): int(v) for k, v in contested.items()}}  # fmt: skip
+
+
+def by_type(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Violations grouped by check: how many, on which features, and the first one's description."""
+    groups: dict[str, dict[str, Any]] = {}
+    for v in violations:
+        g = groups.setdefault(v["constraint_check_type"], {"type": v["constraint_check_type"], "count": 0, "features": [], "example": v["description"]})
+        g["count"] += 1
+        if v["feature_name"] not in g["features"]:
+            g["features"].append(v["feature_name"])
+    return list(groups.values())
 
 
 W, H, PAD = 640, 150, 34

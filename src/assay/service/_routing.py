@@ -54,7 +54,7 @@ class Condition(BaseModel):
     values: list[Any] | None = None
     percent: float | None = Field(default=None, ge=0, le=100)
     features: list[str] | None = Field(default=None, max_length=2000)
-    range: bool = True
+    range: bool | None = None  # baseline_constraints: test the [min, max] range too (default yes)
 
     @model_validator(mode="after")
     def _complete(self) -> Condition:
@@ -102,12 +102,15 @@ def _sampled(model: str, pid: str, percent: float) -> bool:
     return (h % 1_000_000) < percent * 10_000
 
 
-def baseline_limits(statistics: dict[str, Any], constraints: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per feature of a baseline: numeric or not, always present, non-negative, the domain of categories, the range seen."""
+def baseline_limits(statistics: dict[str, Any], constraints: dict[str, Any], *, outputs: frozenset[str] | set[str] = frozenset()) -> dict[str, dict[str, Any]]:
+    """Per feature of a baseline (but not the model's ``outputs``: label, score, ground truth): numeric or not, always present,
+    non-negative, the domain of categories, the range seen."""
     stats = {f.get("name"): f for f in statistics.get("features", []) if isinstance(f, dict)}
     out = {}
     for f in constraints.get("features", []):
         name = f["name"]
+        if name in outputs:
+            continue
         num = (stats.get(name) or {}).get("numerical_statistics") or {}
         out[name] = {"numeric": f.get("inferred_type") in ("Integral", "Fractional"), "complete": float(f.get("completeness", 0)) >= 1.0,
                      "non_negative": bool((f.get("num_constraints") or {}).get("is_non_negative")),
@@ -116,13 +119,13 @@ def baseline_limits(statistics: dict[str, Any], constraints: dict[str, Any]) -> 
     return out
 
 
-def _breaks(c: Condition, inputs: dict[str, Any], limits: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The baseline constraints an input breaks: feature, value and why."""
+def _breaks(c: Condition, inputs: dict[str, Any], facets: dict[str, Any], limits: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The baseline constraints an input breaks: feature, value and why (a column the inputs lack may be one of the facets)."""
     out: list[dict[str, Any]] = []
     for name, lim in limits.items():
         if c.features is not None and name not in c.features:
             continue
-        v = inputs.get(name)
+        v = inputs.get(name, facets.get(name))
         if v is None:
             if lim["complete"]:
                 out.append({"feature": name, "value": None, "why": "missing; the baseline always has it"})
@@ -132,7 +135,7 @@ def _breaks(c: Condition, inputs: dict[str, Any], limits: dict[str, dict[str, An
                 out.append({"feature": name, "value": v, "why": "not a number"})
             elif lim["non_negative"] and v < 0:
                 out.append({"feature": name, "value": v, "why": "negative; the baseline is never negative"})
-            elif c.range and ((lim["min"] is not None and v < lim["min"]) or (lim["max"] is not None and v > lim["max"])):
+            elif c.range is not False and ((lim["min"] is not None and v < lim["min"]) or (lim["max"] is not None and v > lim["max"])):
                 out.append({"feature": name, "value": v, "why": f"outside the baseline's range [{lim['min']:g}, {lim['max']:g}]"})
         elif lim["domain"] is not None and str(v) not in lim["domain"]:
             out.append({"feature": name, "value": v, "why": "not among the baseline's values"})
@@ -171,7 +174,7 @@ def fired(policy: Policy, record: dict[str, Any], *, model: str, threshold: floa
         elif c.type == "random_sample" and _sampled(model, str(record["id"]), float(c.percent or 0)):
             hit = {"percent": c.percent}
         elif c.type == "baseline_constraints" and limits:
-            broken = _breaks(c, inputs, limits)
+            broken = _breaks(c, inputs, facets, limits)
             if broken:
                 hit = {"feature": broken[0]["feature"], "value": broken[0]["value"], "why": broken[0]["why"], "broken": broken}
         if hit is not None:
