@@ -38,11 +38,22 @@ ALLOWED = {("post", "/tokens"): {"admin"}, ("post", "/models"): {"admin", "owner
            ("post", "/contests/{contest_id}/response"): {"admin", "owner"}}  # fmt: skip
 
 
+# the person a decision is about: no token, the decision's receipt (a wrong or missing one is refused, whatever token comes with it)
+PUBLIC = {("post", "/decisions/explanation"), ("post", "/decisions/contest")}
+
+
 def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
     schema = client.get("/openapi.json").json()  # the schema itself is public (it holds no data)
     routes = [(m, p) for p, ops in schema["paths"].items() for m in ops]
-    assert set(routes) == set(ALLOWED), "a route was added without a role rule in this test"
-    for method, path in routes:
+    assert set(routes) == set(ALLOWED) | PUBLIC, "a route was added without a role rule in this test"
+    client.post("/models", json={"name": "m", "version": "1"}, headers=_h(client, "owner")).raise_for_status()
+    client.post("/models/m/1/predictions", json={"records": [{"id": "1"}]}, headers=_h(client, "owner")).raise_for_status()
+    for method, path in PUBLIC:
+        for headers in ({}, _h(client, "admin")):
+            body = {"model": "m", "version": "1", "id": "1", "receipt": "0" * 32, **({"reason": "x"} if path.endswith("contest") else {})}
+            r = client.request(method, path, headers=headers, json=body)
+            assert r.status_code == 401, (method, path, r.status_code)
+    for method, path in [r for r in routes if r not in PUBLIC]:
         url = path.replace("{name}", "m").replace("{version}", "1")
         for key in ("task_id", "run_id", "prediction_id", "contest_id"):
             url = url.replace("{" + key + "}", "1")

@@ -205,8 +205,23 @@ def test_explanations_and_contests(client):
     tid = int(html.split('data-task-id="')[1].split('"')[0])
     assert client.post(f"/review/tasks/{tid}/answer", json={"answer": ">50K"}, headers=rev).json()["answer"] == ">50K"
     assert client.get(f"/contests/{cid2}", headers=auditor).json()["status"] == "upheld"
+    # the person themselves, with the receipt handed over with the decision (no API token)
+    r = client.post("/models/adult/1/predictions?receipts=true", json={"records": [dict(recs[3], id="p4")]}, headers=owner).json()
+    me = {"model": "adult", "version": "1", "id": "p4", "receipt": r["receipts"]["p4"]}
+    assert r["receipts"]["p4"] == client.post("/models/adult/1/predictions?receipts=true", json={"records": [dict(recs[3], id="p4")]},
+                                              headers=owner).json()["receipts"]["p4"]  # the same decision, the same receipt  # fmt: skip
+    mine = client.post("/decisions/explanation", json=me).json()
+    assert mine["decision"]["label"] == ">50K" and mine["explanation"]["attributions"][0]["feature"] == "education" and mine["contests"] == []
+    assert "facets" not in mine and "why_reviewed" not in mine
+    for wrong in (dict(me, receipt="0" * 32), dict(me, id="p3"), dict(me, model="other")):  # another decision's id needs its own receipt
+        assert client.post("/decisions/explanation", json=wrong).status_code == 401
+    r = client.post("/decisions/contest", json=dict(me, reason="I was never asked about my hours."))
+    assert r.status_code == 201 and r.json()["status"] == "open" and set(r.json()) == {"id", "opened_at", "reason", "status", "outcome", "response", "responded_at"}
+    assert client.get(f"/contests/{r.json()['id']}", headers=auditor).json()["opened_by"] == "subject"
+    assert client.post("/decisions/contest", json=dict(me, reason="again")).status_code == 409
+
     actions = [x["action"] for x in client.get("/ledger", headers=auditor).json()["entries"]]
-    assert actions.count("contest.open") == 2 and actions.count("contest.decide") == 2 and actions.count("contest.respond") == 1
+    assert actions.count("contest.open") == 3 and actions.count("contest.decide") == 2 and actions.count("contest.respond") == 1
     assert client.get("/ledger/verify", headers=auditor).json()["ok"]
 
 

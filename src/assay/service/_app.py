@@ -153,6 +153,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     app = FastAPI(title="assay service", version="0.1.0", lifespan=lifespan,
                   description="Prediction capture, human review, monitoring over time, contests and a tamper-evident record for deployed models.")  # fmt: skip
     app.state.engine = engine
+    from assay.service._contests import receipt_key
+
+    app.state.receipt_key = receipt_key(engine)
 
     def caller(request: Request) -> dict[str, Any]:
         auth = request.headers.get("authorization", "")
@@ -225,7 +228,8 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
             return [{"name": r.name, "version": r.version, "owner": r.owner, **r.spec} for r in conn.execute(sa.select(models).order_by(models.c.id))]
 
     @app.post("/models/{name}/{version}/predictions", status_code=201, summary="Capture predictions (one or a batch)")
-    def post_predictions(name: str, version: str, body: CaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+    def post_predictions(name: str, version: str, body: CaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")],
+                         receipts: Annotated[bool, Query(description="return each decision's receipt, for the person it is about")] = False) -> dict[str, Any]:  # fmt: skip
         with engine.begin() as conn:
             m = model_row(conn, name, version)
             ids = [r.id for r in body.records]
@@ -250,7 +254,12 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
                            payload={"stored": len(new), "already_stored": len(body.records) - len(new), "first_id": ids[0], "last_id": ids[-1],
                                     "sha256": digest})  # fmt: skip
             routed = _route(conn, m, new, now, who["name"], f"{name}/{version}")
-        return {"stored": len(new), "already_stored": len(body.records) - len(new), "routed_to_review": routed}
+        out: dict[str, Any] = {"stored": len(new), "already_stored": len(body.records) - len(new), "routed_to_review": routed}
+        if receipts:
+            from assay.service._contests import receipt
+
+            out["receipts"] = {i: receipt(app.state.receipt_key, name, version, i) for i in ids}
+        return out
 
     def _route(conn: sa.Connection, m: Any, new: list[PredictionIn], now: _dt.datetime, actor: str, subject: str) -> list[str]:
         """Evaluate the model's policy on the new records; a review task (with the conditions that fired) for each routed one."""

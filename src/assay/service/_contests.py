@@ -13,6 +13,13 @@
   ground truth) or ``no_consensus``.
 * ``POST /contests/{id}/response``: the operator's answer to the person, once
   the contest is decided; ``GET /contests``, ``GET /contests/{id}``.
+* The person themselves, without an API token: the capture returns a receipt
+  per decision on request (``?receipts=true``: an HMAC of model, version and
+  id under the service's key), which the deploying application hands to the
+  person with the decision; ``POST /decisions/explanation`` and ``POST
+  /decisions/contest`` take model, version, id and receipt (in the body, so
+  it stays out of URLs and logs) and show only the person's own decision,
+  its explanation and their contests, without staff names.
 
 Every step is in the ledger (``contest.open``, ``contest.decide``,
 ``contest.respond``).
@@ -30,7 +37,7 @@ from assay.service import _ledger
 from assay.service._db import contests, models, predictions, review_tasks, utcnow
 from assay.service._routing import Policy
 
-__all__ = ["add_contest_routes", "decide"]
+__all__ = ["add_contest_routes", "decide", "receipt", "receipt_key"]
 
 PRIORITY = 100  # contests are reviewed before routed predictions
 
@@ -39,6 +46,45 @@ class ContestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=5000, description="why the person disputes the decision, in their words")
     on_behalf_of: str | None = Field(default=None, max_length=200, description="who contests (a reference, not their personal data)")
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(min_length=1, max_length=200)
+    version: str = Field(min_length=1, max_length=100)
+    id: str = Field(min_length=1, max_length=200)
+    receipt: str = Field(pattern="^[0-9a-f]{32}$", description="the receipt given with the decision")
+
+
+class DecisionContestIn(DecisionIn):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+def receipt_key(engine: sa.Engine) -> bytes:
+    """The service's key for decision receipts (made once, kept in the database so every process and restart agrees)."""
+    import secrets
+
+    from assay.service._db import service_secrets
+
+    for _ in range(2):
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(service_secrets.c.value).where(service_secrets.c.name == "receipts")).first()
+        if row is not None:
+            return bytes.fromhex(row.value)
+        try:
+            with engine.begin() as conn:
+                conn.execute(service_secrets.insert().values(name="receipts", value=secrets.token_hex(32)))
+        except sa.exc.IntegrityError:  # another process made it first
+            continue
+    return receipt_key(engine)
+
+
+def receipt(key: bytes, model: str, version: str, prediction_id: str) -> str:
+    """The receipt of one decision: an HMAC of model, version and id (128 bits), given to the person with the decision."""
+    import hashlib
+    import hmac
+
+    return hmac.new(key, f"{model}/{version}\x00{prediction_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 class ResponseIn(BaseModel):
@@ -79,18 +125,14 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
             raise HTTPException(404, f"model {m.name}/{m.version} has no captured prediction {pid!r}")
         return p
 
-    @app.get("/models/{name}/{version}/predictions/{prediction_id}/explanation", summary="Why the model decided as it did, for one prediction")
-    def explanation(name: str, version: str, prediction_id: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
-        with engine.connect() as conn:
-            m = model_row(conn, name, version)
-            p = prediction(conn, m, prediction_id)
-            tasks = conn.execute(sa.select(review_tasks).where(review_tasks.c.model_id == m.id, review_tasks.c.prediction_id == prediction_id)
-                                 .order_by(review_tasks.c.id)).all()  # fmt: skip
-            cs = [contest_view(conn, c) for c in conn.execute(sa.select(contests).where(contests.c.model_id == m.id, contests.c.prediction_id == prediction_id)
-                                                              .order_by(contests.c.id))]  # fmt: skip
+    def decision(conn: sa.Connection, m: Any, p: Any) -> dict[str, Any]:
+        tasks = conn.execute(sa.select(review_tasks).where(review_tasks.c.model_id == m.id, review_tasks.c.prediction_id == p.prediction_id)
+                             .order_by(review_tasks.c.id)).all()  # fmt: skip
+        cs = [contest_view(conn, c) for c in conn.execute(sa.select(contests).where(contests.c.model_id == m.id, contests.c.prediction_id == p.prediction_id)
+                                                          .order_by(contests.c.id))]  # fmt: skip
         expl = p.explanation or {}
         ranked = sorted(expl.items(), key=lambda kv: -abs(kv[1]))
-        return {"model": f"{name}/{version}", "prediction_id": prediction_id, "captured_at": _iso(p.captured_at),
+        return {"model": f"{m.name}/{m.version}", "prediction_id": p.prediction_id, "captured_at": _iso(p.captured_at),
                 "decision": {"label": p.label, "score": p.score, "threshold": m.spec.get("threshold", 0.5)}, "inputs": p.inputs, "facets": p.facets,
                 "explanation": None if not expl else {"attributions": [{"feature": f, "attribution": v, "input": (p.inputs or {}).get(f),
                                                                         "direction": "towards" if v > 0 else "against" if v < 0 else "none"} for f, v in ranked],
@@ -98,8 +140,13 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
                 "why_reviewed": [{"task_id": t.id, "reasons": t.reasons, "status": t.status, "answer": t.answer, "contest_id": t.contest_id} for t in tasks],
                 "ground_truth": p.ground_truth, "ground_truth_source": p.ground_truth_source, "contests": cs}  # fmt: skip
 
-    @app.post("/models/{name}/{version}/predictions/{prediction_id}/contests", status_code=201, summary="Contest a decision: a priority review task")
-    def open_contest(name: str, version: str, prediction_id: str, body: ContestIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+    @app.get("/models/{name}/{version}/predictions/{prediction_id}/explanation", summary="Why the model decided as it did, for one prediction")
+    def explanation(name: str, version: str, prediction_id: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+            return decision(conn, m, prediction(conn, m, prediction_id))
+
+    def open_for(name: str, version: str, prediction_id: str, body: ContestIn, actor: str) -> dict[str, Any]:
         now = utcnow()
         with engine.begin() as conn:
             m = model_row(conn, name, version)
@@ -110,14 +157,50 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
                                                            contests.c.status == "open")).first():  # fmt: skip
                 raise HTTPException(409, f"prediction {prediction_id!r} already has an open contest")
             policy = Policy.model_validate(m.spec["policy"])
-            cid = conn.execute(contests.insert().values(model_id=m.id, prediction_id=prediction_id, opened_at=now, opened_by=who["name"],
+            cid = conn.execute(contests.insert().values(model_id=m.id, prediction_id=prediction_id, opened_at=now, opened_by=actor,
                                                         on_behalf_of=body.on_behalf_of, reason=body.reason, status="open")).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
             conn.execute(review_tasks.insert().values(model_id=m.id, prediction_id=prediction_id, reasons=[{"condition": {"type": "contest"}, "reason": body.reason}],
                                                       priority=PRIORITY, required=policy.reviewers_per_item, status="open", created_at=now,
                                                       expires_at=now + _dt.timedelta(hours=policy.task_hours), contest_id=cid))  # fmt: skip
-            _ledger.append(conn, actor=who["name"], action="contest.open", subject=f"{name}/{version}",
+            _ledger.append(conn, actor=actor, action="contest.open", subject=f"{name}/{version}",
                            payload={"contest": cid, "prediction_id": prediction_id, "on_behalf_of": body.on_behalf_of, "reason": body.reason})  # fmt: skip
             return contest_view(conn, conn.execute(sa.select(contests).where(contests.c.id == cid)).one())
+
+    @app.post("/models/{name}/{version}/predictions/{prediction_id}/contests", status_code=201, summary="Contest a decision: a priority review task")
+    def open_contest(name: str, version: str, prediction_id: str, body: ContestIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        return open_for(name, version, prediction_id, body, who["name"])
+
+    # -- the person the decision is about: no API token, the decision's receipt ------------------------------------------
+    def by_receipt(conn: sa.Connection, body: DecisionIn) -> tuple[Any, Any]:
+        import hmac
+
+        m = conn.execute(sa.select(models).where(models.c.name == body.model, models.c.version == body.version)).first()
+        p = None if m is None else conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.prediction_id == body.id)).first()
+        good = hmac.compare_digest(receipt(app.state.receipt_key, body.model, body.version, body.id), body.receipt)
+        if p is None or not good:  # one answer for an unknown decision and a wrong receipt: nothing to learn by guessing
+            raise HTTPException(401, "no decision with this model, version, id and receipt")
+        return m, p
+
+    def public(view: dict[str, Any]) -> dict[str, Any]:
+        """What the person sees: their decision, its explanation, the review outcome and their contests (no staff names)."""
+        return {"model": view["model"], "prediction_id": view["prediction_id"], "decided_at": view["captured_at"], "decision": view["decision"],
+                "inputs": view["inputs"], "explanation": view["explanation"],
+                "contests": [{k: c[k] for k in ("id", "opened_at", "reason", "status", "outcome", "response", "responded_at")} for c in view["contests"]]}  # fmt: skip
+
+    @app.post("/decisions/explanation", summary="For the person a decision is about: its explanation and contests (authenticated by the receipt)")
+    def my_decision(body: DecisionIn) -> dict[str, Any]:
+        with engine.connect() as conn:
+            m, p = by_receipt(conn, body)
+            return public(decision(conn, m, p))
+
+    @app.post("/decisions/contest", status_code=201, summary="For the person a decision is about: contest it (authenticated by the receipt)")
+    def contest_my_decision(body: DecisionContestIn) -> dict[str, Any]:
+        with engine.connect() as conn:
+            by_receipt(conn, body)
+        open_for(body.model, body.version, body.id, ContestIn(reason=body.reason), "subject")
+        with engine.connect() as conn:
+            m, p = by_receipt(conn, body)
+            return public(decision(conn, m, p))["contests"][-1]  # type: ignore[no-any-return]
 
     @app.get("/contests", summary="Contests, newest first")
     def list_contests(_who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],

@@ -7,8 +7,9 @@ label, facets, explanation, time, ground truth when it arrives), ``ledger``
 (the hash-chained record of every action), ``review_tasks`` and
 ``review_assignments`` (human review), ``sessions`` (the pages' sign-ins),
 ``baselines`` (a model's monitoring baseline), ``monitoring_runs`` (every
-checked window and its violations) and ``contests`` (decisions people asked to
-have reviewed, and the responses).
+checked window and its violations), ``contests`` (decisions people asked to
+have reviewed, and the responses) and ``service_secrets`` (the key that signs
+decision receipts).
 The schema is created and upgraded by Alembic (``migrate``), never by
 ``create_all``, so that a database made by an older version is upgraded in
 place.
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 from assay._errors import ConfigError
 
 __all__ = ["METADATA", "baselines", "connect", "contests", "ledger", "migrate", "models", "monitoring_runs", "predictions", "review_assignments", "review_tasks",
-           "sessions", "tokens"]
+           "service_secrets", "sessions", "tokens"]
 
 METADATA = sa.MetaData()
 
@@ -162,6 +163,13 @@ contests = sa.Table(
     sa.Column("response", sa.Text, nullable=True),
     sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("responded_by", sa.String(200), nullable=True),
+)  # fmt: skip
+
+
+service_secrets = sa.Table(
+    "service_secrets", METADATA,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),  # e.g. the key of decision receipts (HMAC)
 )  # fmt: skip
 
 

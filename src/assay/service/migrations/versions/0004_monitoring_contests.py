@@ -1,4 +1,4 @@
-"""Explanations with captured predictions, monitoring baselines and runs, contests (a task may now review a contested decision).
+"""Explanations with captured predictions, monitoring baselines and runs, contests (a task may now review a contested decision), the receipts' key.
 
 Revision ID: 0004
 Revises: 0003
@@ -59,9 +59,11 @@ def upgrade() -> None:
         sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("responded_by", sa.String(200), nullable=True),
     )
+    op.create_table("service_secrets", sa.Column("name", sa.String(100), primary_key=True), sa.Column("value", sa.String(200), nullable=False))
 
 
 def downgrade() -> None:
+    op.drop_table("service_secrets")
     op.drop_table("contests")
     op.drop_index("ix_monitoring_runs_model_window", "monitoring_runs")
     op.drop_table("monitoring_runs")
