@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-service_app = typer.Typer(name="service", help="The service's administration: API tokens.", no_args_is_help=True, pretty_exceptions_enable=False)
+service_app = typer.Typer(name="service", help="The service's administration: API tokens, monitoring baselines.", no_args_is_help=True, pretty_exceptions_enable=False)
 ledger_app = typer.Typer(name="ledger", help="The hash-chained record of every action: verify it, export it.", no_args_is_help=True,
                          pretty_exceptions_enable=False)  # fmt: skip
 out = Console()
@@ -58,6 +58,35 @@ def token(db: Db, name: Annotated[str, typer.Option("--name", help="Who the toke
         engine.dispose()
 
 
+@service_app.command()
+def baseline(db: Db, model: Annotated[str, typer.Option("--model", help="NAME/VERSION of a registered model.")],
+             directory: Annotated[Path, typer.Argument(help="What `assay monitor baseline` wrote: statistics.json, constraints.json (and model.json).")]) -> None:  # fmt: skip
+    """Give a registered model its monitoring baseline (recorded in the ledger); the API's PUT /models/NAME/VERSION/baseline does the same."""
+    from assay._errors import AssayError
+    from assay.monitor._baseline import _read
+    from assay.service._monitoring import store_baseline
+
+    name, _, version = model.partition("/")
+    if not name or not version:
+        err.print(f"[bold red]error:[/] --model must be NAME/VERSION, got {model!r}")
+        raise typer.Exit(2)
+    stats = directory / "statistics.json"
+    if not stats.exists():
+        err.print(f"[bold red]error:[/] {stats} does not exist; write a baseline with: assay monitor baseline DATA --out {directory}", highlight=False)
+        raise typer.Exit(2)
+    engine = _engine(db)
+    try:
+        cons, mod = directory / "constraints.json", directory / "model.json"
+        done = store_baseline(engine, name, version, _read(stats), _read(cons) if cons.exists() else None, _read(mod) if mod.exists() else None, actor="cli")
+    except AssayError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    out.print(f"Baseline of {name}/{version}: {done['rows']:,} rows, {len(done['columns'])} columns{', with model figures' if done['model_figures'] else ''}; "
+              f"sha256 {done['sha256'][:16]}...")  # fmt: skip
+
+
 @ledger_app.command()
 def verify(db: Db) -> None:
     """Walk the hash chain: exit 0 when every entry follows the one before, 1 with the first broken entry otherwise."""
@@ -89,11 +118,13 @@ def export(db: Db, target: Annotated[Path, typer.Option("--out", "-o", help="JSO
     out.print(f"Wrote {n:,} entries to [bold]{target}[/]")
 
 
-def serve(db: Db = "assay.db", host: Annotated[str, typer.Option("--host")] = "127.0.0.1", port: Annotated[int, typer.Option("--port")] = 8000) -> None:
-    """Run the service (FastAPI): capture, ground truth, ledger. SQLite file by default; a postgresql:// URL for PostgreSQL."""
+def serve(db: Db = "assay.db", host: Annotated[str, typer.Option("--host")] = "127.0.0.1", port: Annotated[int, typer.Option("--port")] = 8000,
+          schedule_tick: Annotated[float, typer.Option("--schedule-tick", min=0, help="Seconds between looks for due monitoring windows (0: no schedule).")] = 30.0) -> None:  # fmt: skip
+    """Run the service (FastAPI): capture, human review, monitoring on schedule, contests, the ledger. SQLite file by default; a postgresql:// URL
+    for PostgreSQL."""
     import uvicorn
 
     from assay.service import create_app
 
     engine = _engine(db)
-    uvicorn.run(create_app(db, engine=engine), host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(create_app(db, engine=engine, schedule_tick=schedule_tick or None), host=host, port=port, log_level="info", access_log=False)

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from assay.service import _ledger
 from assay.service._db import baselines, models, monitoring_runs, predictions, utcnow
 
-__all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window"]
+__all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window", "store_baseline"]
 
 log = logging.getLogger("assay.service")
 MAX_CATCH_UP = 48  # scheduled windows missed while the server was down: at most this many of the newest are checked
@@ -363,25 +363,37 @@ class Scheduler:
             self._thread.join(timeout=5)
 
 
+def store_baseline(engine: sa.Engine, name: str, version: str, statistics: dict[str, Any], constraints: dict[str, Any] | None,
+                   model_figures: dict[str, Any] | None, *, actor: str) -> dict[str, Any]:  # fmt: skip
+    """Check and store a model's baseline (statistics.json, constraints.json, model.json) with its ``model.baseline`` ledger entry."""
+    from assay._errors import ConfigError
+    from assay.monitor._baseline import baseline_from_documents
+
+    prof, constraints = baseline_from_documents(statistics, constraints)
+    doc = {"statistics": statistics, "constraints": constraints, "model": model_figures}
+    digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+    summary = {"sha256": digest, "rows": prof.rows, "columns": sorted(prof.columns), "model_figures": model_figures is not None}
+    with engine.begin() as conn:
+        m = conn.execute(sa.select(models.c.id).where(models.c.name == name, models.c.version == version)).first()
+        if m is None:
+            raise ConfigError(f"model {name}/{version} is not registered")
+        conn.execute(baselines.insert().values(model_id=m.id, created_at=utcnow(), created_by=actor, statistics=statistics, constraints=constraints,
+                                               model=model_figures, sha256=digest))  # fmt: skip
+        _ledger.append(conn, actor=actor, action="model.baseline", subject=f"{name}/{version}", payload=summary)
+    return summary
+
+
 def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
     @app.put("/models/{name}/{version}/baseline", summary="Set the model's monitoring baseline (assay monitor baseline's files)")
     def put_baseline(name: str, version: str, body: BaselineIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
         from assay._errors import AssayError
-        from assay.monitor._baseline import baseline_from_documents
 
+        with engine.connect() as conn:
+            model_row(conn, name, version)  # 404 first
         try:
-            prof, constraints = baseline_from_documents(body.statistics, body.constraints)
+            return store_baseline(engine, name, version, body.statistics, body.constraints, body.model, actor=who["name"])
         except AssayError as exc:
             raise HTTPException(422, str(exc)) from None
-        doc = {"statistics": body.statistics, "constraints": constraints, "model": body.model}
-        digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
-        with engine.begin() as conn:
-            m = model_row(conn, name, version)
-            conn.execute(baselines.insert().values(model_id=m.id, created_at=utcnow(), created_by=who["name"], statistics=body.statistics,
-                                                   constraints=constraints, model=body.model, sha256=digest))  # fmt: skip
-            _ledger.append(conn, actor=who["name"], action="model.baseline", subject=f"{name}/{version}",
-                           payload={"sha256": digest, "rows": prof.rows, "columns": sorted(prof.columns), "model_figures": body.model is not None})  # fmt: skip
-        return {"sha256": digest, "rows": prof.rows, "columns": sorted(prof.columns), "model_figures": body.model is not None}
 
     @app.put("/models/{name}/{version}/monitoring", summary="Set the model's monitoring schedule, window, columns and alerts")
     def put_monitoring(name: str, version: str, body: MonitoringIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
