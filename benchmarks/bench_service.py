@@ -1,12 +1,15 @@
-"""The service under load: capture throughput on SQLite and PostgreSQL, and routing latency, against a real server process.
+"""The service under load: capture throughput on SQLite and PostgreSQL, routing, review and monitoring latency, against a real server process.
 
 Usage: python benchmarks/bench_service.py [--records 50000] [--batch 1000] [--clients 4] [--postgres-url URL]
 
 A real `assay serve` process per database; --clients threads post --records
 UCI Adult test predictions (inputs, score, label, sex) in batches of --batch,
 with a routing policy (score band, facet band, 1% random sample) evaluated on
-every record. Printed: records per second acknowledged, and the latency of a
-single-record capture with routing (median and 95th percentile of 300 calls).
+every record. Printed: records per second acknowledged; the latency of a
+single-record capture with routing (median and 95th percentile of 300 calls),
+also with the baseline's constraints among the conditions; one monitoring check
+of everything captured against a baseline profiled from the train split; and a
+reviewer's next task plus answer (200 of them) with every routed task open.
 Without --postgres-url, PostgreSQL runs only when this is root or the postgres
 user and a server can be started in a temporary directory (as the tests do).
 """
@@ -58,7 +61,17 @@ def _postgres(root: Path) -> tuple[str, callable]:  # type: ignore[valid-type]
         [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True, check=False)
 
 
-def run(db: str, label: str, records: list[dict], batch: int, clients: int, tmp: Path) -> None:
+def _latency(call, n: int) -> str:  # type: ignore[no-untyped-def]
+    lat = []
+    for i in range(n):
+        t1 = time.perf_counter()
+        call(i)
+        lat.append((time.perf_counter() - t1) * 1000)
+    lat.sort()
+    return f"median {statistics.median(lat):.1f} ms, p95 {lat[int(0.95 * len(lat))]:.1f} ms"
+
+
+def run(db: str, label: str, records: list[dict], batch: int, clients: int, tmp: Path, baseline: dict) -> None:
     import httpx
 
     from assay.service import connect, create_token, migrate
@@ -66,6 +79,7 @@ def run(db: str, label: str, records: list[dict], batch: int, clients: int, tmp:
     engine = connect(db)
     migrate(engine)
     tok = create_token(engine, name="bench", role="owner")
+    rev = create_token(engine, name="reviewer", role="reviewer")
     engine.dispose()
     port = _port()
     log = (tmp / f"{label}.log").open("ab")
@@ -98,17 +112,29 @@ def run(db: str, label: str, records: list[dict], batch: int, clients: int, tmp:
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t0
-        lat = []
-        with httpx.Client(base_url=base, headers=h, timeout=30) as c:
-            for i in range(300):
-                rec = dict(records[i], id=f"single-{i}")
-                t1 = time.perf_counter()
-                c.post("/models/adult/1/predictions", json={"records": [rec]}).raise_for_status()
-                lat.append((time.perf_counter() - t1) * 1000)
-        lat.sort()
-        print(f"{label}: {len(records):,} records in batches of {batch} from {clients} clients: {len(records) / elapsed:,.0f} records/s "
-              f"({routed[0]:,} routed to review); single-record capture with routing: median {statistics.median(lat):.1f} ms, "
-              f"p95 {lat[int(0.95 * len(lat))]:.1f} ms")  # fmt: skip
+        with httpx.Client(base_url=base, headers=h, timeout=300) as c:
+            single = _latency(lambda i: c.post("/models/adult/1/predictions", json={"records": [dict(records[i], id=f"single-{i}")]}).raise_for_status(), 300)
+            print(f"{label}: {len(records):,} records in batches of {batch} from {clients} clients: {len(records) / elapsed:,.0f} records/s "
+                  f"({routed[0]:,} routed to review); single-record capture with routing: {single}")  # fmt: skip
+            c.put("/models/adult/1/baseline", json=baseline).raise_for_status()
+            c.post("/models", json={"name": "adult", "version": "2", "facets": ["sex"],
+                                    "policy": dict(POLICY, conditions=[*POLICY["conditions"], {"type": "baseline_constraints"}])}).raise_for_status()  # fmt: skip
+            c.put("/models/adult/2/baseline", json=baseline).raise_for_status()
+            bc = _latency(lambda i: c.post("/models/adult/2/predictions", json={"records": [dict(records[i], id=f"b-{i}")]}).raise_for_status(), 300)
+            print(f"{label}: single-record capture with routing including the baseline's constraints ({len(baseline['constraints']['features'])} "
+                  f"features): {bc}")  # fmt: skip
+            c.put("/models/adult/1/monitoring", json={"every": None, "window": "1D", "bootstrap_replicates": 500}).raise_for_status()
+            t1 = time.perf_counter()
+            r = c.post("/models/adult/1/monitoring/runs", json={}).json()
+            print(f"{label}: monitoring check of a window of {r['rows']:,} captured predictions against the baseline: {time.perf_counter() - t1:.2f} s "
+                  f"({r['violation_count']} violations)")  # fmt: skip
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {rev}"}, timeout=30) as c:
+
+            def review(_i: int) -> None:
+                t = c.get("/review/next").json()
+                c.post(f"/review/tasks/{t['task_id']}/answer", json={"answer": ">50K"}).raise_for_status()
+
+            print(f"{label}: a reviewer's next task and answer with {routed[0]:,} open tasks: {_latency(review, 200)}")
     finally:
         proc.terminate()
         proc.wait()
@@ -133,8 +159,17 @@ def main() -> None:
     rows = test[feats].to_dict(orient="records")
     records = [{"id": f"r{i}", "inputs": rows[j], "score": float(scores[j]), "label": ">50K" if scores[j] > 0.5 else "<=50K",
                 "facets": {"sex": rows[j]["sex"]}} for i, j in enumerate(idx)]  # fmt: skip
+    from assay.monitor._baseline import statistics as stats_doc
+    from assay.monitor._baseline import suggest_constraints
+    from assay.monitor._profile import profile
+    from assay.service._monitoring import jsonable
+
+    base_frame = train[feats].assign(score=adult_model(feats).fit(train[feats], train["income"] == ">50K").predict_proba(train[feats])[:, 1])
+    base_frame["predicted_label"] = np.where(base_frame["score"] > 0.5, ">50K", "<=50K")
+    p = profile(base_frame)
+    baseline = jsonable({"statistics": stats_doc(p), "constraints": suggest_constraints(p)})
     with tempfile.TemporaryDirectory() as tmp:
-        run(str(Path(tmp) / "bench.db"), "SQLite", records, args.batch, args.clients, Path(tmp))
+        run(str(Path(tmp) / "bench.db"), "SQLite", records, args.batch, args.clients, Path(tmp), baseline)
         stop = None
         url = args.postgres_url
         if url is None:
@@ -145,7 +180,7 @@ def main() -> None:
                 print(f"PostgreSQL not run: {exc}")
         try:
             if url:
-                run(url, "PostgreSQL", records, args.batch, args.clients, Path(tmp))
+                run(url, "PostgreSQL", records, args.batch, args.clients, Path(tmp), baseline)
         finally:
             if stop:
                 stop()

@@ -19,6 +19,9 @@ def upgrade() -> None:
         b.drop_constraint("uq_review_tasks_prediction", type_="unique")
         b.add_column(sa.Column("contest_id", sa.Integer, nullable=True))
         b.create_index("ix_review_tasks_prediction", ["model_id", "prediction_id"])
+    # the queue: open tasks in the order they are handed out (the scan stops at the first one a reviewer may take), and a reviewer's own
+    op.create_index("ix_review_tasks_queue", "review_tasks", ["status", sa.text("priority DESC"), "id"])
+    op.create_index("ix_review_assignments_reviewer", "review_assignments", ["reviewer", "task_id"])
     op.create_table(
         "baselines",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -68,6 +71,8 @@ def downgrade() -> None:
     op.drop_index("ix_monitoring_runs_model_window", "monitoring_runs")
     op.drop_table("monitoring_runs")
     op.drop_table("baselines")
+    op.drop_index("ix_review_assignments_reviewer", "review_assignments")
+    op.drop_index("ix_review_tasks_queue", "review_tasks")
     with op.batch_alter_table("review_tasks") as b:
         b.drop_index("ix_review_tasks_prediction")
         b.drop_column("contest_id")
