@@ -49,7 +49,7 @@ def _postgres(root: Path) -> tuple[str, callable]:  # type: ignore[valid-type]
         if os.geteuid() == 0:
             shutil.chown(d, "postgres")
     subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"], check=True, capture_output=True)
-    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o", f"-k {sock} -c listen_addresses='' -p 5434",
+    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o", f"-k {sock} -c listen_addresses='' -p 5434 " + os.environ.get("BENCH_PG_OPTIONS", ""),
                     "start"], check=True, capture_output=True)  # fmt: skip
     import sqlalchemy as sa
 
@@ -184,7 +184,7 @@ def main() -> None:
         finally:
             if stop:
                 stop()
-                shutil.rmtree(pg_root, ignore_errors=True)
+                shutil.rmtree(pg_root, ignore_errors=True) if not os.environ.get("BENCH_PG_KEEP") else print(f"PostgreSQL log: {pg_root}/log")
 
 
 if __name__ == "__main__":
