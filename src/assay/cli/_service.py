@@ -120,8 +120,7 @@ def export(db: Db, target: Annotated[Path, typer.Option("--out", "-o", help="JSO
 
 def serve(db: Db = "assay.db", host: Annotated[str, typer.Option("--host")] = "127.0.0.1", port: Annotated[int, typer.Option("--port")] = 8000,
           schedule_tick: Annotated[float, typer.Option("--schedule-tick", min=0, help="Seconds between looks for due monitoring windows (0: no schedule).")] = 30.0) -> None:  # fmt: skip
-    """Run the service (FastAPI): capture, human review, monitoring on schedule, contests, the ledger. SQLite file by default; a postgresql:// URL
-    for PostgreSQL."""
+    """Run the service: capture, human review, scheduled monitoring, contests, the ledger (a SQLite file, or a postgresql:// URL)."""
     import uvicorn
 
     from assay.service import create_app

@@ -1,20 +1,14 @@
-"""The assay service (FastAPI): model registration, prediction capture, ground truth, the ledger.
+"""The assay service (FastAPI): models, prediction capture, ground truth, configuration, card approvals, the ledger.
 
-Every route needs a bearer token (``Authorization: Bearer <token>``); tokens
-are stored as SHA-256 hashes and carry one role, and each route names the roles
-it admits:
-
-=============================================  ======================
-route                                          roles
-=============================================  ======================
-POST /tokens                                   admin
-POST /models                                   admin, owner
-GET  /models                                   admin, owner, reviewer, auditor
-POST /models/{name}/{version}/predictions      admin, owner
-POST /models/{name}/{version}/ground-truth     admin, owner
-GET  /models/{name}/{version}/predictions      admin, owner, auditor
-GET  /ledger, GET /ledger/verify               admin, auditor
-=============================================  ======================
+Every route needs a bearer token (``Authorization: Bearer <token>``) but the
+two a person uses with their decision's receipt (``_contests``); tokens are
+stored as SHA-256 hashes and carry one role, and each route names the roles it
+admits (admin, owner, reviewer, auditor: the table is in docs/service.md and
+tests/test_service.py walks every route of the OpenAPI schema against it). This
+module holds tokens, models, capture (with routing to review), ground truth,
+policy changes, card approvals and the ledger's routes; review
+(``_review``), monitoring (``_monitoring``), contests (``_contests``) and the
+pages (``_pages``) add theirs.
 
 Every write and its ledger entry commit in one transaction: an acknowledged
 request is stored and recorded, or neither. Bad input gets a 4xx with the
