@@ -417,8 +417,8 @@ def test_reviewer_page_in_headless_chromium(db, tmp_path):
         base = f"http://127.0.0.1:{port}"
         httpx.post(f"{base}/models", json={"name": "adult", "version": "1", "facets": ["sex"], "policy": dict(POLICY, reviewers_per_item=1,
                    conditions=[{"type": "score_between", "low": 0.0, "high": 1.0}])}, headers=h).raise_for_status()  # fmt: skip
-        recs = [{"id": f"p{i}", "inputs": {"age": 30 + i, "education": "Bachelors"}, "score": 0.5 + i / 100, "label": ">50K", "facets": {"sex": "Female"}}
-                for i in range(2)]  # fmt: skip
+        recs = [{"id": f"p{i}", "inputs": {"age": 30 + i, "education": "Bachelors", "hours-per-week": 45}, "score": 0.5 + i / 100, "label": ">50K",
+                 "facets": {"sex": "Female"}, "explanation": {"age": -0.04, "education": 0.12, "hours-per-week": 0.03}} for i in range(2)]  # fmt: skip
         httpx.post(f"{base}/models/adult/1/predictions", json={"records": recs}, headers=h).raise_for_status()
         console: list[str] = []
         with sync_playwright() as p:
@@ -430,7 +430,8 @@ def test_reviewer_page_in_headless_chromium(db, tmp_path):
             page.fill("#token", reviewer)
             page.click("button[type=submit]")
             page.wait_for_selector("#task")
-            assert page.get_attribute("#task", "data-task-id") == "1" and "Bachelors" in page.inner_text("#task + .card")
+            assert page.get_attribute("#task", "data-task-id") == "1" and "Bachelors" in page.inner_text("#task ~ .card:last-of-type")
+            assert page.inner_text("#explanation tbody tr:first-child") == "education = Bachelors\traised the score by 0.120"
             page.screenshot(path=str(tmp_path / "review-task.png"), full_page=True)
             page.click("button[value='>50K']")
             page.wait_for_selector("#done")
