@@ -67,7 +67,7 @@ class ModelIn(_Strict):
     label_values: list[str] = Field(default_factory=list, max_length=100)
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     features: list[str] = Field(default_factory=list, max_length=2000)
-    baseline: str | None = Field(default=None, max_length=1000)
+    baseline: str | None = Field(default=None, max_length=1000, description="where the model's audit lives (e.g. the path of its analysis.json)")
     policy: Policy | None = None
 
 
