@@ -258,6 +258,10 @@ def test_weighted_consolidation_by_hand(client):
         t = client.get("/review/next", headers=hs[name]).json()
         out = client.post(f"/review/tasks/{t['task_id']}/answer", json={"answer": ans}, headers=hs[name]).json()
     assert out["answer"] == "Y" and out["agreement"] == pytest.approx(10 / (10 + 2 * math.log(5)))
+    agree = client.get("/models/w/1/review/agreement", headers=_h(client, "auditor")).json()
+    assert agree["reviewers"]["cyd"] == {"answers_on_consolidated_tasks": 5, "agreed_with_consolidated": 1, "agreement_rate": 0.2, "weight": 10.0}
+    assert agree["reviewers"]["ann"]["agreement_rate"] == 0.8 and agree["reviewers"]["ann"]["weight"] == pytest.approx(math.log(5 / 2))  # p = 5/7
+    assert agree["consolidation"] == "weighted" and agree["krippendorff_alpha"] is not None
     changes = [json.loads(e["payload"]) for e in client.get("/ledger", headers=_h(client, "admin")).json()["entries"] if e["action"] == "model.configure"]
     assert changes[-1]["setting"] == "policy" and changes[-1]["value"]["weights"] == {"cyd": 10.0} and changes[-1]["previous"]["weights"] == {}
 
@@ -391,3 +395,30 @@ def test_dashboard_charts_in_headless_chromium(tmp_path, scored):
     finally:
         proc.terminate()
         proc.wait()
+
+
+def test_agreement_statistics_against_published_examples_and_a_reference():
+    import krippendorff
+
+    from assay.service._review import fleiss_kappa, krippendorff_alpha
+
+    # Fleiss (1971), the worked example Wikipedia reproduces: 10 subjects, 14 raters, 5 categories, kappa 0.210
+    table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2],
+             [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]  # fmt: skip
+    cats = list("abcde")
+    assert fleiss_kappa([dict(zip(cats, row)) for row in table], cats) == pytest.approx(0.20993, abs=5e-5)
+    # Krippendorff (2011), "Computing Krippendorff's alpha-reliability", the nominal example with missing answers: alpha 0.743
+    coders = [[1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None], [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3], [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+              [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None]]  # fmt: skip
+    units = [[str(c[u]) for c in coders if c[u] is not None] for u in range(12)]
+    assert krippendorff_alpha(units) == pytest.approx(0.743421, abs=1e-6)
+    rng = np.random.default_rng(3)  # and the krippendorff package on random tasks of 2 to 5 answers from 6 reviewers
+    for _ in range(20):
+        data = np.full((6, 40), np.nan)
+        for u in range(40):
+            who = rng.choice(6, size=rng.integers(2, 6), replace=False)
+            truth = rng.integers(0, 3)
+            data[who, u] = np.where(rng.random(len(who)) < 0.7, truth, rng.integers(0, 3, len(who)))
+        ours = krippendorff_alpha([[str(int(x)) for x in data[:, u] if not np.isnan(x)] for u in range(40)])
+        assert ours == pytest.approx(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"), abs=1e-12)
+    assert krippendorff_alpha([["a", "a"], ["a", "a"]]) is None and krippendorff_alpha([["a"]]) is None  # undefined, not 1 or 0

@@ -70,7 +70,9 @@ def monitoring_status(engine: sa.Engine, model: Any, *, limit: int = 30) -> dict
     shown = [{**{k: v for k, v in r.items() if k != "result"}, "by_type": by_type(r["violations"])} for r in runs]
     return {"settings": settings, "has_baseline": has_base, "runs": shown, "series": ser,
             "charts": {"violations": Markup(bars_svg(ser["violations"], ser["window_start"], "violations per window")),
-                       "accuracy": Markup(band_svg(ser["quality"].get("accuracy") or [], ser["window_start"], "accuracy per window, 95% interval"))},
+                       "accuracy": Markup(band_svg(ser["quality"].get("accuracy") or [], ser["window_start"], "accuracy per window, 95% interval")),
+                       "drift": Markup(band_svg([None if d is None else {"value": d} for d in ser["max_drift"]], ser["window_start"],
+                                                "largest drift distance per window"))},
             "contests": {str(k): int(v) for k, v in contested.items()}}  # fmt: skip
 
 

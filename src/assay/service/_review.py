@@ -15,8 +15,9 @@
 * ``GET /review/tasks`` (reviewer: only their own assignments), ``GET
   /review/tasks/{id}/output`` (A2I's output record: ``humanAnswers``,
   ``inputContent``, the conditions that fired), ``GET
-  /models/{name}/{version}/review/agreement`` (Fleiss' kappa over complete
-  tasks).
+  /models/{name}/{version}/review/agreement`` (Fleiss' kappa and
+  Krippendorff's alpha over consolidated tasks, and each reviewer's record and
+  current weight).
 """
 
 import datetime as _dt
@@ -32,7 +33,7 @@ from assay.service import _ledger
 from assay.service._db import utcnow, models, predictions, review_assignments, review_tasks
 from assay.service._routing import Policy
 
-__all__ = ["add_review_routes", "consolidate", "fleiss_kappa", "reviewer_weights"]
+__all__ = ["add_review_routes", "consolidate", "fleiss_kappa", "krippendorff_alpha", "reviewer_weights"]
 
 _QUEUE_LOCK = 735_002
 
@@ -62,6 +63,29 @@ def fleiss_kappa(tables: list[dict[str, int]], categories: list[str]) -> float |
     p_bar = sum(p_i) / n_items
     p_e = sum(p * p for p in p_j)
     return None if p_e >= 1 else (p_bar - p_e) / (1 - p_e)
+
+
+def krippendorff_alpha(units: list[list[str]]) -> float | None:
+    """Krippendorff's alpha for nominal answers; units may have different numbers of answers (those with fewer than two are left out).
+    None when undefined (fewer than two pairable answers, or every answer the same)."""
+    units = [u for u in units if len(u) >= 2]
+    coincidence: dict[tuple[str, str], float] = {}
+    for u in units:
+        m = len(u)
+        counts = {c: u.count(c) for c in set(u)}
+        for c, nc in counts.items():
+            for k, nk in counts.items():
+                pairs = nc * (nc - 1) if c == k else nc * nk
+                coincidence[(c, k)] = coincidence.get((c, k), 0.0) + pairs / (m - 1)
+    totals: dict[str, float] = {}
+    for (c, _k), v in coincidence.items():
+        totals[c] = totals.get(c, 0.0) + v
+    n = sum(totals.values())
+    if n < 2:
+        return None
+    observed = sum(v for (c, k), v in coincidence.items() if c != k)
+    expected = sum(totals[c] * totals[k] for c in totals for k in totals if c != k)
+    return None if expected == 0 else 1.0 - (n - 1) * observed / expected
 
 
 def _lock(conn: sa.Connection) -> None:
@@ -233,17 +257,32 @@ def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: An
             m = model_row(conn, name, version)
         return model_status(engine, m)
 
-    @app.get("/models/{name}/{version}/review/agreement", summary="Agreement between reviewers (Fleiss' kappa) and task counts")
+    @app.get("/models/{name}/{version}/review/agreement", summary="Agreement between reviewers (Fleiss' kappa, Krippendorff's alpha), each reviewer's record and weight")
     def agreement(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
         with engine.connect() as conn:
             m = model_row(conn, name, version)
             policy = Policy.model_validate(m.spec["policy"]) if m.spec.get("policy") else None
             status: dict[Any, Any] = dict(conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == m.id).group_by(review_tasks.c.status)).all())
-            rows = conn.execute(sa.select(review_assignments.c.task_id, review_assignments.c.answer).join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
+            rows = conn.execute(sa.select(review_assignments.c.task_id, review_assignments.c.answer, review_assignments.c.reviewer, review_tasks.c.status,
+                                          review_tasks.c.answer.label("consolidated"))
+                                .join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
                                 .where(review_tasks.c.model_id == m.id, review_tasks.c.status.in_(["complete", "no_consensus"]),
                                        review_assignments.c.answer.is_not(None))).all()  # fmt: skip
+            reviewers = sorted({r.reviewer for r in rows})
+            weights = reviewer_weights(conn, policy, reviewers, m.id) if policy else {}
         tables: dict[int, dict[str, int]] = {}
-        for task_id, ans in rows:
-            tables.setdefault(task_id, {})[ans] = tables.setdefault(task_id, {}).get(ans, 0) + 1
+        units: dict[int, list[str]] = {}
+        record: dict[str, list[int]] = {}
+        for r in rows:
+            tables.setdefault(r.task_id, {})[r.answer] = tables.setdefault(r.task_id, {}).get(r.answer, 0) + 1
+            units.setdefault(r.task_id, []).append(r.answer)
+            if r.status == "complete":
+                rec = record.setdefault(r.reviewer, [0, 0])
+                rec[0] += 1
+                rec[1] += int(r.answer == r.consolidated)
         kappa = fleiss_kappa(list(tables.values()), policy.answers) if policy else None
-        return {"tasks_by_status": {str(k): int(v) for k, v in status.items()}, "tasks_rated": len(tables), "fleiss_kappa": kappa}
+        return {"tasks_by_status": {str(k): int(v) for k, v in status.items()}, "tasks_rated": len(tables), "fleiss_kappa": kappa,
+                "krippendorff_alpha": krippendorff_alpha(list(units.values())), "consolidation": policy.consolidation if policy else None,
+                "reviewers": {name: {"answers_on_consolidated_tasks": record.get(name, [0, 0])[0], "agreed_with_consolidated": record.get(name, [0, 0])[1],
+                                     "agreement_rate": (record[name][1] / record[name][0]) if record.get(name, [0])[0] else None,
+                                     "weight": weights.get(name)} for name in reviewers}}  # fmt: skip
