@@ -20,7 +20,7 @@ def _h(client, role):
     return {"Authorization": f"Bearer {client.tokens[role]}"}
 
 
-ALLOWED = {("post", "/tokens"): {"admin"}, ("post", "/models"): {"admin", "owner"}, ("get", "/models"): {"admin", "owner", "reviewer", "auditor"},
+ALLOWED = {("post", "/tokens"): {"admin"}, ("get", "/tokens"): {"admin"}, ("post", "/tokens/{token_id}/revoke"): {"admin"}, ("post", "/models"): {"admin", "owner"}, ("get", "/models"): {"admin", "owner", "reviewer", "auditor"},
            ("post", "/models/{name}/{version}/predictions"): {"admin", "owner"}, ("post", "/models/{name}/{version}/ground-truth"): {"admin", "owner"},
            ("get", "/models/{name}/{version}/predictions"): {"admin", "owner", "auditor"}, ("get", "/ledger"): {"admin", "auditor"},
            ("get", "/ledger/verify"): {"admin", "auditor"}, ("get", "/review/next"): {"reviewer"}, ("post", "/review/tasks/{task_id}/answer"): {"reviewer"},
@@ -57,6 +57,7 @@ def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
         url = path.replace("{name}", "m").replace("{version}", "1")
         for key in ("task_id", "run_id", "prediction_id", "contest_id"):
             url = url.replace("{" + key + "}", "1")
+        url = url.replace("{token_id}", "999")  # not the admin's own token: revoking it would end the walk
         for headers in ({}, {"Authorization": "Bearer assay_not-a-token"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json={})
             assert r.status_code == 401, (method, path, headers, r.status_code)
@@ -471,3 +472,30 @@ def test_sign_out_and_expired_sessions_end_access(client):
     with client.app.state.engine.begin() as conn:  # the session's eight hours are over
         conn.execute(sa.text("UPDATE sessions SET expires_at = :t"), {"t": "2000-01-01 00:00:00"})
     assert client.get("/ui/review", follow_redirects=False).headers["location"] == "/ui/login"
+
+
+def test_revoked_tokens_and_their_sessions_stop_working(client, db):
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app as cli
+    from assay.service import create_token
+
+    admin = _h(client, "admin")
+    listed = client.get("/tokens", headers=admin).json()
+    assert {t["name"] for t in listed} == {"admin-user", "owner-user", "reviewer-user", "auditor-user"} and all("hash" not in str(t) for t in listed)
+    client.post("/ui/login", data={"token": client.tokens["reviewer"]})
+    assert client.get("/ui/review").status_code == 200
+    rid = next(t["id"] for t in listed if t["name"] == "reviewer-user")
+    r = client.post(f"/tokens/{rid}/revoke", headers=admin)
+    assert r.status_code == 200 and r.json()["name"] == "reviewer-user"
+    assert client.get("/review/tasks", headers=_h(client, "reviewer")).status_code == 401  # the token, at once
+    assert client.get("/ui/review", follow_redirects=False).headers["location"] == "/ui/login"  # and the page session
+    assert client.post(f"/tokens/{rid}/revoke", headers=admin).status_code == 404  # already revoked
+    extra = create_token(client.app.state.engine, name="temp", role="auditor")
+    r = CliRunner().invoke(cli, ["service", "revoke", "--db", db, "--name", "temp"])
+    assert r.exit_code == 0 and "Revoked 1 token(s) of temp" in r.output
+    assert client.get("/ledger", headers={"Authorization": f"Bearer {extra}"}).status_code == 401
+    r = CliRunner().invoke(cli, ["service", "revoke", "--db", db, "--name", "temp"])
+    assert r.exit_code == 1 and "no active token" in r.output
+    revoked = [e for e in client.get("/ledger", headers=admin).json()["entries"] if e["action"] == "token.revoke"]
+    assert [e["subject"] for e in revoked] == ["reviewer-user", "temp"] and [e["actor"] for e in revoked] == ["admin-user", "cli"]

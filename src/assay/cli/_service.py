@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-service_app = typer.Typer(name="service", help="The service's administration: API tokens, monitoring baselines.", no_args_is_help=True, pretty_exceptions_enable=False)
+service_app = typer.Typer(name="service", help="The service's administration: API tokens (make, revoke), monitoring baselines.", no_args_is_help=True, pretty_exceptions_enable=False)
 ledger_app = typer.Typer(name="ledger", help="The hash-chained record of every action: verify it, export it.", no_args_is_help=True,
                          pretty_exceptions_enable=False)  # fmt: skip
 out = Console()
@@ -56,6 +56,22 @@ def token(db: Db, name: Annotated[str, typer.Option("--name", help="Who the toke
         typer.echo(create_token(engine, name=name, role=role))
     finally:
         engine.dispose()
+
+
+@service_app.command()
+def revoke(db: Db, name: Annotated[str, typer.Option("--name", help="Whose tokens to revoke (every active one of this name).")]) -> None:
+    """Revoke every active token of NAME at once (their page sessions end too); recorded in the ledger."""
+    from assay.service._app import revoke_tokens
+
+    engine = _engine(db)
+    try:
+        done = revoke_tokens(engine, actor="cli", name=name)
+    finally:
+        engine.dispose()
+    if not done:
+        err.print(f"[bold red]error:[/] {name!r} has no active token", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"Revoked {len(done)} token(s) of {name}: " + ", ".join(f"{d['role']} (id {d['id']})" for d in done), highlight=False)
 
 
 @service_app.command()

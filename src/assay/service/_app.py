@@ -24,7 +24,7 @@ import secrets
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,7 +32,7 @@ from assay.service import _ledger
 from assay.service._db import connect, migrate, utcnow, models, predictions, review_tasks, tokens
 from assay.service._routing import Policy, baseline_limits, fired
 
-__all__ = ["ROLES", "create_app", "create_token"]
+__all__ = ["ROLES", "create_app", "create_token", "revoke_tokens"]
 
 ROLES = ("admin", "owner", "reviewer", "auditor")
 MAX_BATCH = 10_000
@@ -53,6 +53,21 @@ def create_token(engine: sa.Engine, *, name: str, role: str, actor: str = "cli")
         conn.execute(tokens.insert().values(name=name, role=role, token_hash=hash_token(token), created_at=utcnow()))
         _ledger.append(conn, actor=actor, action="token.create", subject=name, payload={"role": role})
     return token
+
+
+def revoke_tokens(engine: sa.Engine, *, actor: str, token_id: int | None = None, name: str | None = None) -> list[dict[str, Any]]:
+    """Revoke one token (by id) or every active token of ``name``; their holders' page sessions end too. The revoked tokens."""
+    from assay.service._db import sessions
+
+    with engine.begin() as conn:
+        q = sa.select(tokens.c.id, tokens.c.name, tokens.c.role).where(tokens.c.revoked_at.is_(None))
+        rows = conn.execute(q.where(tokens.c.id == token_id) if token_id is not None else q.where(tokens.c.name == name)).all()
+        now = utcnow()
+        for r in rows:
+            conn.execute(tokens.update().where(tokens.c.id == r.id).values(revoked_at=now))
+            conn.execute(sessions.delete().where(sessions.c.name == r.name, sessions.c.role == r.role))
+            _ledger.append(conn, actor=actor, action="token.revoke", subject=r.name, payload={"token": r.id, "role": r.role})
+    return [{"id": r.id, "name": r.name, "role": r.role, "revoked_at": now.isoformat()} for r in rows]
 
 
 # == request bodies ================================================================
@@ -183,6 +198,20 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     @app.post("/tokens", status_code=201, summary="Create an API token (shown once)")
     def post_token(body: TokenIn, who: Annotated[dict[str, Any], roles("admin")]) -> dict[str, Any]:
         return {"name": body.name, "role": body.role, "token": create_token(engine, name=body.name, role=body.role, actor=who["name"])}
+
+    @app.get("/tokens", summary="API tokens: who, which role, when made and revoked (never the tokens)")
+    def get_tokens(_who: Annotated[dict[str, Any], roles("admin")]) -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at, tokens.c.revoked_at).order_by(tokens.c.id)).all()
+        return [{"id": r.id, "name": r.name, "role": r.role, "created_at": str(r.created_at), "revoked_at": None if r.revoked_at is None else str(r.revoked_at)}
+                for r in rows]  # fmt: skip
+
+    @app.post("/tokens/{token_id}/revoke", summary="Revoke a token at once (its holder's page sessions end too)")
+    def post_revoke(token_id: Annotated[int, Path(ge=1, le=MAX_SEQ)], who: Annotated[dict[str, Any], roles("admin")]) -> dict[str, Any]:
+        done = revoke_tokens(engine, actor=who["name"], token_id=token_id)
+        if not done:
+            raise HTTPException(404, f"no active token {token_id}")
+        return done[0]
 
     @app.post("/models", status_code=201, summary="Register a model version")
     def post_model(body: ModelIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
