@@ -422,3 +422,61 @@ def test_agreement_statistics_against_published_examples_and_a_reference():
         ours = krippendorff_alpha([[str(int(x)) for x in data[:, u] if not np.isnan(x)] for u in range(40)])
         assert ours == pytest.approx(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"), abs=1e-12)
     assert krippendorff_alpha([["a", "a"], ["a", "a"]]) is None and krippendorff_alpha([["a"]]) is None  # undefined, not 1 or 0
+
+
+def _mm_line(pid, values, out, *, enc="CSV", event=None):
+    """A record as SageMaker Model Monitor's data capture writes it."""
+    import base64
+
+    data = ",".join(map(str, values)) if enc in ("CSV", "BASE64") else json.dumps(values)
+    if enc == "BASE64":
+        data = base64.b64encode(data.encode()).decode()
+    return {"captureData": {"endpointInput": {"observedContentType": "text/csv" if enc != "JSON" else "application/json", "mode": "INPUT",
+                                              "data": data, "encoding": enc},
+                            "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT", "data": str(out), "encoding": "CSV"}},
+            "eventMetadata": {"eventId": event or f"evt-{pid}", "inferenceId": pid, "inferenceTime": "2026-11-01T10:00:00Z"}, "eventVersion": "0"}  # fmt: skip
+
+
+def test_model_monitor_data_capture_in_and_out(client, db, tmp_path):
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app as cli
+
+    owner, auditor = _h(client, "owner"), _h(client, "auditor")
+    spec = {"name": "adult", "version": "1", "facets": ["sex"], "label_values": [">50K", "<=50K"], "features": ["age", "workclass", "sex"],
+            "policy": {"answers": [">50K", "<=50K"], "conditions": [{"type": "score_between", "low": 0.4, "high": 0.6}]}}  # fmt: skip
+    client.post("/models", json=spec, headers=owner).raise_for_status()
+    lines = [_mm_line("a", [39, "State-gov", "Male"], 0.12), _mm_line("b", [50, "Private", "Female"], 0.55, enc="BASE64"),
+             _mm_line("c", {"age": 28, "workclass": "Private", "sex": "Female"}, 0.81, enc="JSON")]  # fmt: skip
+    r = client.post("/models/adult/1/data-capture", json={"records": lines}, headers=owner)
+    assert r.status_code == 201 and r.json() == {"stored": 3, "already_stored": 0, "routed_to_review": ["b"]}
+    got = {x["id"]: x for x in client.get("/models/adult/1/predictions", headers=auditor).json()["records"]}
+    assert got["a"]["inputs"] == {"age": 39, "workclass": "State-gov", "sex": "Male"} and got["a"]["label"] == "<=50K" and got["a"]["score"] == 0.12
+    assert got["b"]["facets"] == {"sex": "Female"} and got["c"]["label"] == ">50K"  # the label from the score and the threshold
+    bad = _mm_line("d", [39, "State-gov"], 0.1)
+    r = client.post("/models/adult/1/data-capture", json={"records": [lines[0], bad]}, headers=owner)
+    assert r.status_code == 422 and r.json()["detail"] == "records[1]: 2 input values but the model has 3 features"
+    r = client.post("/models/adult/1/data-capture", json={"records": [_mm_line("e", [39, "X", "Male"], 1.7)]}, headers=owner)
+    assert r.status_code == 422 and "score must be a number from 0 to 1" in r.json()["detail"]
+
+    exported = client.get("/models/adult/1/data-capture", headers=auditor)
+    assert exported.headers["content-type"].startswith("application/x-ndjson") and exported.headers["x-next-after"] == "3"
+    out = [json.loads(x) for x in exported.text.splitlines()]
+    assert [o["eventMetadata"]["inferenceId"] for o in out] == ["a", "b", "c"] and out[0]["eventVersion"] == "0"
+    client.post("/models", json=dict(spec, version="2"), headers=owner).raise_for_status()
+    assert client.post("/models/adult/2/data-capture", json={"records": out}, headers=owner).json()["stored"] == 3  # what we write, we read
+    again = {x["id"]: x for x in client.get("/models/adult/2/predictions", headers=auditor).json()["records"]}
+    assert all((again[k]["inputs"], again[k]["score"], again[k]["label"], again[k]["facets"]) ==
+               (got[k]["inputs"], got[k]["score"], got[k]["label"], got[k]["facets"]) for k in got)  # fmt: skip
+
+    hour = tmp_path / "capture" / "2026" / "11" / "01" / "10"  # Model Monitor's folder layout
+    hour.mkdir(parents=True)
+    (hour / "part-1.jsonl").write_text("".join(json.dumps(_mm_line(f"f{i}", [30 + i, "Private", "Male"], i / 10)) + "\n" for i in range(10)))
+    client.post("/models", json=dict(spec, version="3"), headers=owner).raise_for_status()
+    r = CliRunner().invoke(cli, ["service", "import-capture", "--db", db, "--model", "adult/3", str(tmp_path / "capture")])
+    assert r.exit_code == 0 and "10 predictions stored from 1 file(s), 0 already there, 3 routed to review" in " ".join(r.output.split()), r.output
+    (hour / "part-2.jsonl").write_text(json.dumps(_mm_line("g", [1, "Private", "Male"], 0.2)) + "\n" + "{not json\n")
+    r = CliRunner().invoke(cli, ["service", "import-capture", "--db", db, "--model", "adult/3", str(hour / "part-2.jsonl")])
+    assert r.exit_code == 1 and "part-2.jsonl line 2: not JSON" in " ".join(r.output.split())
+    r = CliRunner().invoke(cli, ["service", "import-capture", "--db", db, "--model", "adult/9", str(hour / "part-1.jsonl")])
+    assert r.exit_code == 1 and "adult/9 is not registered" in " ".join(r.output.split())

@@ -74,6 +74,66 @@ def revoke(db: Db, name: Annotated[str, typer.Option("--name", help="Whose token
     out.print(f"Revoked {len(done)} token(s) of {name}: " + ", ".join(f"{d['role']} (id {d['id']})" for d in done), highlight=False)
 
 
+@service_app.command("import-capture")
+def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="NAME/VERSION of a registered model.")],
+                   paths: Annotated[list[Path], typer.Argument(help="Model Monitor data-capture files (JSON Lines), or folders of them (searched for *.jsonl).")],
+                   batch: Annotated[int, typer.Option("--batch", min=1, max=10_000, help="Records per transaction.")] = 1000) -> None:  # fmt: skip
+    """Capture SageMaker Model Monitor data-capture files (as POST .../data-capture does): routed, recorded, and ready for monitoring."""
+    from fastapi import HTTPException
+    from pydantic import ValidationError
+
+    from assay.service._app import CaptureIn, PredictionIn, capture, find_model
+    from assay.service._datacapture import from_capture
+
+    name, _, version = model.partition("/")
+    if not name or not version:
+        err.print(f"[bold red]error:[/] --model must be NAME/VERSION, got {model!r}")
+        raise typer.Exit(2)
+    files = sorted({f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.jsonl")))})
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing or not files:
+        err.print(f"[bold red]error:[/] {'no such file: ' + ', '.join(missing) if missing else 'no *.jsonl files under ' + ', '.join(map(str, paths))}", highlight=False)
+        raise typer.Exit(2)
+    engine = _engine(db)
+    stored = already = routed = 0
+    try:
+        with engine.connect() as conn:
+            spec = find_model(conn, name, version).spec
+        pending: list[PredictionIn] = []
+
+        def flush() -> None:
+            nonlocal stored, already, routed
+            if pending:
+                done = capture(engine, name, version, CaptureIn(records=pending).records, "cli")
+                stored, already, routed = stored + done["stored"], already + done["already_stored"], routed + len(done["routed_to_review"])
+                pending.clear()
+
+        for f in files:
+            with f.open(encoding="utf-8") as fh:
+                for n, text in enumerate(fh, 1):
+                    if not text.strip():
+                        continue
+                    where = f"{f} line {n}"
+                    try:
+                        pending.append(PredictionIn(**from_capture(json.loads(text), spec, where)))
+                    except json.JSONDecodeError as exc:
+                        raise ValueError(f"{where}: not JSON ({exc.msg})") from None
+                    except ValidationError as exc:
+                        raise ValueError(f"{where}: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+                    if len(pending) >= batch:
+                        flush()
+        flush()
+    except HTTPException as exc:
+        err.print(f"[bold red]error:[/] {exc.detail} (records before this batch were stored)", highlight=False)
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc} (records before this batch were stored)", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    out.print(f"{name}/{version}: {stored:,} predictions stored from {len(files)} file(s), {already:,} already there, {routed:,} routed to review")
+
+
 @service_app.command()
 def baseline(db: Db, model: Annotated[str, typer.Option("--model", help="NAME/VERSION of a registered model.")],
              directory: Annotated[Path, typer.Argument(help="What `assay monitor baseline` wrote: statistics.json, constraints.json (and model.json).")]) -> None:  # fmt: skip

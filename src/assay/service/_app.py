@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assay.service import _ledger
@@ -108,6 +108,29 @@ class CaptureIn(_Strict):
         return v
 
 
+class DataCaptureIn(_Strict):
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH, description="Model Monitor capture records (the lines of its files)")
+
+
+def from_capture_records(lines: list[Any], spec: dict[str, Any], where: str = "records") -> list[PredictionIn]:
+    """Model Monitor capture records as predictions to capture; a 422 naming the record and field that is wrong."""
+    from pydantic import ValidationError
+
+    from assay.service._datacapture import from_capture
+
+    out = []
+    for i, line in enumerate(lines):
+        try:
+            out.append(PredictionIn(**from_capture(line, spec, f"{where}[{i}]")))
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError too
+            msg = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()) if isinstance(exc, ValidationError) else str(exc)
+            raise HTTPException(422, f"{where}[{i}]: {msg}" if isinstance(exc, ValidationError) else msg) from None
+    try:
+        return CaptureIn(records=out).records
+    except ValueError as exc:
+        raise HTTPException(422, str(exc).splitlines()[-1].strip()) from None
+
+
 class TruthIn(_Strict):
     id: str = Field(min_length=1, max_length=200)
     label: str = Field(min_length=1, max_length=200)
@@ -135,6 +158,75 @@ def configure(engine: sa.Engine, model_row: Any, name: str, version: str, actor:
         conn.execute(models.update().where(models.c.id == m.id).values(spec=spec))
         _ledger.append(conn, actor=actor, action="model.configure", subject=f"{name}/{version}", payload={"setting": key, "value": value,
                                                                                                           "previous": m.spec.get(key)})  # fmt: skip
+
+
+def find_model(conn: sa.Connection, name: str, version: str) -> Any:
+    """The registered model ``name``/``version`` (404 when there is none)."""
+    row = conn.execute(sa.select(models).where(models.c.name == name, models.c.version == version)).first()
+    if row is None:
+        raise HTTPException(404, f"model {name}/{version} is not registered")
+    return row
+
+
+def capture(engine: sa.Engine, name: str, version: str, records: list[PredictionIn], actor: str) -> dict[str, Any]:
+    """Store new records (retries of stored ones are harmless; the same id with other content is a 409), record the batch, and route the new
+    records by the model's policy; one transaction."""
+    with engine.begin() as conn:
+        m = find_model(conn, name, version)
+        ids = [r.id for r in records]
+        existing = {r.prediction_id: r for r in conn.execute(sa.select(predictions.c.prediction_id, predictions.c.inputs, predictions.c.score,
+                                                                                  predictions.c.label, predictions.c.facets, predictions.c.explanation)
+                                                                        .where(predictions.c.model_id == m.id, predictions.c.prediction_id.in_(ids)))}  # fmt: skip
+        conflicts = [r.id for r in records if r.id in existing and (existing[r.id].inputs, existing[r.id].score, existing[r.id].label,
+                                                                     existing[r.id].facets, existing[r.id].explanation)
+                     != (r.inputs, r.score, r.label, r.facets, r.explanation)]  # fmt: skip
+        if conflicts:
+            raise HTTPException(409, f"ids already captured with different content: {', '.join(conflicts[:5])}")
+        new = [r for r in records if r.id not in existing]
+        missing_facets = [f for f in m.spec.get("facets", []) if any(f not in r.facets for r in new)]
+        if missing_facets:
+            raise HTTPException(422, f"every record needs the model's facets {', '.join(m.spec['facets'])}; missing {', '.join(missing_facets)}")
+        now = utcnow()
+        if new:
+            conn.execute(predictions.insert(), [{"model_id": m.id, "prediction_id": r.id, "inputs": r.inputs, "score": r.score, "label": r.label,
+                                                 "facets": r.facets, "explanation": r.explanation, "captured_at": now} for r in new])  # fmt: skip
+        digest = hashlib.sha256(json.dumps([r.model_dump() for r in new], sort_keys=True, default=str).encode()).hexdigest()
+        _ledger.append(conn, actor=actor, action="capture.batch", subject=f"{name}/{version}",
+                       payload={"stored": len(new), "already_stored": len(records) - len(new), "first_id": ids[0], "last_id": ids[-1],
+                                "sha256": digest})  # fmt: skip
+        routed = _route(conn, m, new, now, actor, f"{name}/{version}")
+    return {"stored": len(new), "already_stored": len(records) - len(new), "routed_to_review": routed}
+
+
+def _route(conn: sa.Connection, m: Any, new: list[PredictionIn], now: _dt.datetime, actor: str, subject: str) -> list[str]:
+    """Evaluate the model's policy on the new records; a review task (with the conditions that fired) for each routed one."""
+    if not m.spec.get("policy") or not new:
+        return []
+    policy = Policy.model_validate(m.spec["policy"])
+    threshold = float(m.spec.get("threshold", 0.5))
+    limits = None
+    if any(c.type == "baseline_constraints" for c in policy.conditions):
+        from assay.service._monitoring import latest_baseline
+
+        base = latest_baseline(conn, m.id)
+        outputs = set(((m.spec.get("monitoring") or {}).get("columns") or {"ground_truth": "ground_truth", "predicted_label": "predicted_label",
+                                                                            "score": "score"}).values())  # fmt: skip
+        limits = baseline_limits(base.statistics, base.constraints, outputs=outputs) if base is not None else None  # no baseline: cannot fire
+    tasks: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for r in new:
+        hits = fired(policy, r.model_dump(), model=f"{m.name}/{m.version}", threshold=threshold, limits=limits)
+        if hits:
+            tasks.append({"model_id": m.id, "prediction_id": r.id, "reasons": hits, "priority": 0, "required": policy.reviewers_per_item,
+                          "status": "open", "created_at": now, "expires_at": now + _dt.timedelta(hours=policy.task_hours)})  # fmt: skip
+            for h in hits:
+                counts[h["condition"]["type"]] = counts.get(h["condition"]["type"], 0) + 1
+    if tasks:
+        conn.execute(review_tasks.insert(), tasks)
+    _ledger.append(conn, actor=actor, action="routing.decisions", subject=subject,
+                   payload={"evaluated": len(new), "routed": len(tasks), "by_condition": counts,
+                            "routed_ids_sha256": hashlib.sha256("\n".join(t["prediction_id"] for t in tasks).encode()).hexdigest()})  # fmt: skip
+    return [t["prediction_id"] for t in tasks]
 
 
 # == the app =======================================================================
@@ -185,11 +277,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
 
         return Depends(check)
 
-    def model_row(conn: sa.Connection, name: str, version: str) -> Any:
-        row = conn.execute(sa.select(models).where(models.c.name == name, models.c.version == version)).first()
-        if row is None:
-            raise HTTPException(404, f"model {name}/{version} is not registered")
-        return row
+    model_row = find_model
 
     @app.exception_handler(sa.exc.OperationalError)
     async def _db_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
@@ -253,66 +341,31 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     @app.post("/models/{name}/{version}/predictions", status_code=201, summary="Capture predictions (one or a batch)")
     def post_predictions(name: str, version: str, body: CaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")],
                          receipts: Annotated[bool, Query(description="return each decision's receipt, for the person it is about")] = False) -> dict[str, Any]:  # fmt: skip
-        with engine.begin() as conn:
-            m = model_row(conn, name, version)
-            ids = [r.id for r in body.records]
-            existing = {r.prediction_id: r for r in conn.execute(sa.select(predictions.c.prediction_id, predictions.c.inputs, predictions.c.score,
-                                                                                      predictions.c.label, predictions.c.facets, predictions.c.explanation)
-                                                                            .where(predictions.c.model_id == m.id, predictions.c.prediction_id.in_(ids)))}  # fmt: skip
-            conflicts = [r.id for r in body.records if r.id in existing and (existing[r.id].inputs, existing[r.id].score, existing[r.id].label,
-                                                                              existing[r.id].facets, existing[r.id].explanation)
-                         != (r.inputs, r.score, r.label, r.facets, r.explanation)]  # fmt: skip
-            if conflicts:
-                raise HTTPException(409, f"ids already captured with different content: {', '.join(conflicts[:5])}")
-            new = [r for r in body.records if r.id not in existing]
-            missing_facets = [f for f in m.spec.get("facets", []) if any(f not in r.facets for r in new)]
-            if missing_facets:
-                raise HTTPException(422, f"every record needs the model's facets {', '.join(m.spec['facets'])}; missing {', '.join(missing_facets)}")
-            now = utcnow()
-            if new:
-                conn.execute(predictions.insert(), [{"model_id": m.id, "prediction_id": r.id, "inputs": r.inputs, "score": r.score, "label": r.label,
-                                                     "facets": r.facets, "explanation": r.explanation, "captured_at": now} for r in new])  # fmt: skip
-            digest = hashlib.sha256(json.dumps([r.model_dump() for r in new], sort_keys=True, default=str).encode()).hexdigest()
-            _ledger.append(conn, actor=who["name"], action="capture.batch", subject=f"{name}/{version}",
-                           payload={"stored": len(new), "already_stored": len(body.records) - len(new), "first_id": ids[0], "last_id": ids[-1],
-                                    "sha256": digest})  # fmt: skip
-            routed = _route(conn, m, new, now, who["name"], f"{name}/{version}")
-        out: dict[str, Any] = {"stored": len(new), "already_stored": len(body.records) - len(new), "routed_to_review": routed}
+        out = capture(engine, name, version, body.records, who["name"])
         if receipts:
             from assay.service._contests import receipt
 
-            out["receipts"] = {i: receipt(app.state.receipt_key, name, version, i) for i in ids}
+            out["receipts"] = {r.id: receipt(app.state.receipt_key, name, version, r.id) for r in body.records}
         return out
 
-    def _route(conn: sa.Connection, m: Any, new: list[PredictionIn], now: _dt.datetime, actor: str, subject: str) -> list[str]:
-        """Evaluate the model's policy on the new records; a review task (with the conditions that fired) for each routed one."""
-        if not m.spec.get("policy") or not new:
-            return []
-        policy = Policy.model_validate(m.spec["policy"])
-        threshold = float(m.spec.get("threshold", 0.5))
-        limits = None
-        if any(c.type == "baseline_constraints" for c in policy.conditions):
-            from assay.service._monitoring import latest_baseline
+    @app.post("/models/{name}/{version}/data-capture", status_code=201, summary="Capture SageMaker Model Monitor data-capture records")
+    def post_data_capture(name: str, version: str, body: DataCaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+        return capture(engine, name, version, from_capture_records(body.records, m.spec), who["name"])
 
-            base = latest_baseline(conn, m.id)
-            outputs = set(((m.spec.get("monitoring") or {}).get("columns") or {"ground_truth": "ground_truth", "predicted_label": "predicted_label",
-                                                                                "score": "score"}).values())  # fmt: skip
-            limits = baseline_limits(base.statistics, base.constraints, outputs=outputs) if base is not None else None  # no baseline: cannot fire
-        tasks: list[dict[str, Any]] = []
-        counts: dict[str, int] = {}
-        for r in new:
-            hits = fired(policy, r.model_dump(), model=f"{m.name}/{m.version}", threshold=threshold, limits=limits)
-            if hits:
-                tasks.append({"model_id": m.id, "prediction_id": r.id, "reasons": hits, "priority": 0, "required": policy.reviewers_per_item,
-                              "status": "open", "created_at": now, "expires_at": now + _dt.timedelta(hours=policy.task_hours)})  # fmt: skip
-                for h in hits:
-                    counts[h["condition"]["type"]] = counts.get(h["condition"]["type"], 0) + 1
-        if tasks:
-            conn.execute(review_tasks.insert(), tasks)
-        _ledger.append(conn, actor=actor, action="routing.decisions", subject=subject,
-                       payload={"evaluated": len(new), "routed": len(tasks), "by_condition": counts,
-                                "routed_ids_sha256": hashlib.sha256("\n".join(t["prediction_id"] for t in tasks).encode()).hexdigest()})  # fmt: skip
-        return [t["prediction_id"] for t in tasks]
+    @app.get("/models/{name}/{version}/data-capture", summary="Captured predictions as Model Monitor data-capture records (JSON Lines)",
+             response_class=PlainTextResponse)  # fmt: skip
+    def get_data_capture(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
+                         after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> PlainTextResponse:  # fmt: skip
+        from assay.service._datacapture import to_capture
+
+        with engine.connect() as conn:
+            m = model_row(conn, name, version)
+            rows = conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.seq > after)
+                                .order_by(predictions.c.seq).limit(limit)).mappings().all()  # fmt: skip
+        text = "".join(json.dumps(to_capture(r)) + "\n" for r in rows)
+        return PlainTextResponse(text, media_type="application/x-ndjson", headers={"X-Next-After": str(rows[-1]["seq"] if rows else after)})
 
     @app.post("/models/{name}/{version}/ground-truth", summary="Ground truth for captured predictions, by id")
     def post_truth(name: str, version: str, body: GroundTruthIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:

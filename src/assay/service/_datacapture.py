@@ -1,0 +1,121 @@
+"""SageMaker Model Monitor's data-capture records, in and out.
+
+A captured record (one JSON line in Model Monitor's files)::
+
+    {"captureData": {"endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": "39,State-gov,...", "encoding": "CSV"},
+                     "endpointOutput": {"observedContentType": "text/csv", "mode": "OUTPUT", "data": "0.12", "encoding": "CSV"}},
+     "eventMetadata": {"eventId": "b9b...", "inferenceId": "42", "inferenceTime": "2026-01-01T00:00:00Z"}, "eventVersion": "0"}
+
+becomes a prediction: the id is ``inferenceId`` (else ``eventId``); inputs from
+JSON (an object, or a list in the order of the model's ``features``) or CSV
+(the model's ``features`` name the values); the output is a score (a number),
+a label (text) or a JSON object with ``score``/``label`` (or ``probability``,
+``predicted_label``); without a label, one is derived from the score and the
+model's ``threshold`` when the model has two ``label_values`` (first the
+positive one); the facets are taken from the inputs. ``BASE64`` data is
+decoded first. Exported records have JSON input and output and carry
+``inferenceTime`` (the capture time).
+"""
+
+import base64
+import binascii
+import csv
+import datetime as _dt
+import json
+from typing import Any
+
+__all__ = ["from_capture", "to_capture"]
+
+
+def _data(part: dict[str, Any], where: str) -> tuple[str, str]:
+    if not isinstance(part, dict) or "data" not in part:
+        raise ValueError(f"{where}: needs an object with 'data'")
+    data, enc = part["data"], str(part.get("encoding", "")).upper()
+    kind = str(part.get("observedContentType", "")).lower()
+    if not isinstance(data, str):
+        raise ValueError(f"{where}.data: must be text, got {type(data).__name__}")
+    if enc == "BASE64":
+        try:
+            data = base64.b64decode(data, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ValueError(f"{where}.data: encoding is BASE64 but the data is not base64 of UTF-8 text") from None
+    fmt = "json" if enc == "JSON" or "json" in kind else "csv" if enc == "CSV" or "csv" in kind else ("json" if data.lstrip()[:1] in "[{" else "csv")
+    return data, fmt
+
+
+def _number(text: str) -> Any:
+    try:
+        x = float(text)
+    except ValueError:
+        return text
+    return int(x) if x.is_integer() and "." not in text and "e" not in text.lower() else x
+
+
+def from_capture(line: Any, spec: dict[str, Any], where: str = "record") -> dict[str, Any]:
+    """A capture record as the fields of a captured prediction (id, inputs, score, label, facets); ValueError naming the field."""
+    if not isinstance(line, dict) or not isinstance(line.get("captureData"), dict):
+        raise ValueError(f"{where}: not a Model Monitor capture record (no captureData object)")
+    meta = line.get("eventMetadata") or {}
+    pid = meta.get("inferenceId") or meta.get("eventId")
+    if not pid:
+        raise ValueError(f"{where}.eventMetadata: needs inferenceId or eventId")
+    features = list(spec.get("features") or [])
+    data, fmt = _data(line["captureData"].get("endpointInput"), f"{where}.captureData.endpointInput")
+    if fmt == "json":
+        try:
+            obj = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}.captureData.endpointInput.data: not JSON ({exc})") from None
+        if isinstance(obj, dict) and isinstance(obj.get("instances"), list) and len(obj["instances"]) == 1:
+            obj = obj["instances"][0]  # a one-row batch as the SageMaker JSON serialiser writes it
+        values = obj if isinstance(obj, list) else None
+        inputs = obj if isinstance(obj, dict) else None
+    else:
+        values = [_number(v) for v in next(csv.reader([data.strip()]), [])]
+        inputs = None
+    if inputs is None:
+        if not features:
+            raise ValueError(f"{where}: the inputs are a row of values; register the model with 'features' (their names, in order)")
+        if len(values or []) != len(features):
+            raise ValueError(f"{where}: {len(values or [])} input values but the model has {len(features)} features")
+        inputs = dict(zip(features, values or []))
+    score, label = None, None
+    out = line["captureData"].get("endpointOutput")
+    if out is not None:
+        odata, ofmt = _data(out, f"{where}.captureData.endpointOutput")
+        if ofmt == "json":
+            try:
+                o = json.loads(odata)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{where}.captureData.endpointOutput.data: not JSON ({exc})") from None
+            if isinstance(o, dict) and isinstance(o.get("predictions"), list) and len(o["predictions"]) == 1:
+                o = o["predictions"][0]
+            if isinstance(o, dict):
+                score = o.get("score", o.get("probability"))
+                label = o.get("label", o.get("predicted_label"))
+            elif isinstance(o, list) and len(o) == 1:
+                o = o[0]
+            if not isinstance(o, (dict, list)):
+                score, label = (o, None) if isinstance(o, (int, float)) and not isinstance(o, bool) else (None, o)
+        else:
+            first = _number(next(csv.reader([odata.strip()]), [""])[0])
+            score, label = (first, None) if isinstance(first, (int, float)) else (None, first)
+    if score is not None and not (isinstance(score, (int, float)) and 0 <= score <= 1):
+        raise ValueError(f"{where}.captureData.endpointOutput: the score must be a number from 0 to 1, got {score!r}")
+    values_ = list(spec.get("label_values") or [])
+    if label is None and score is not None and len(values_) == 2:
+        label = values_[0] if score > float(spec.get("threshold", 0.5)) else values_[1]
+    facets = {f: inputs.get(f) for f in spec.get("facets", []) if f in inputs}
+    return {"id": str(pid), "inputs": inputs, "score": None if score is None else float(score), "label": None if label is None else str(label),
+            "facets": facets}  # fmt: skip
+
+
+def to_capture(row: Any) -> dict[str, Any]:
+    """A captured prediction as a Model Monitor capture record (JSON input and output)."""
+    output = {k: v for k, v in (("score", row["score"]), ("label", row["label"])) if v is not None}
+    at = row["captured_at"]
+    return {"captureData": {"endpointInput": {"observedContentType": "application/json", "mode": "INPUT", "data": json.dumps(row["inputs"]), "encoding": "JSON"},
+                            "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": json.dumps(output), "encoding": "JSON"}},
+            "eventMetadata": {"eventId": f"{row['model_id']}-{row['seq']}", "inferenceId": row["prediction_id"],
+                              "inferenceTime": (at if at.tzinfo else at.replace(tzinfo=_dt.timezone.utc)).isoformat()},
+            "eventVersion": "0"}  # fmt: skip
