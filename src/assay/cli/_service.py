@@ -82,8 +82,7 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
     from fastapi import HTTPException
     from pydantic import ValidationError
 
-    from assay.service._app import CaptureIn, PredictionIn, capture, find_model
-    from assay.service._datacapture import from_capture
+    from assay.service._app import CaptureIn, PredictionIn, capture, find_model, prediction_from_capture, validation_message
 
     name, _, version = model.partition("/")
     if not name or not version:
@@ -104,7 +103,11 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
         def flush() -> None:
             nonlocal stored, already, routed
             if pending:
-                done = capture(engine, name, version, CaptureIn(records=pending).records, "cli")
+                try:
+                    records = CaptureIn(records=pending).records
+                except ValidationError as exc:
+                    raise ValueError(validation_message(exc)) from None
+                done = capture(engine, name, version, records, "cli")
                 stored, already, routed = stored + done["stored"], already + done["already_stored"], routed + len(done["routed_to_review"])
                 pending.clear()
 
@@ -115,19 +118,15 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
                         continue
                     where = f"{f} line {n}"
                     try:
-                        pending.append(PredictionIn(**from_capture(json.loads(text), spec, where)))
+                        pending.append(prediction_from_capture(json.loads(text), spec, where))
                     except json.JSONDecodeError as exc:
                         raise ValueError(f"{where}: not JSON ({exc.msg})") from None
-                    except ValidationError as exc:
-                        raise ValueError(f"{where}: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
                     if len(pending) >= batch:
                         flush()
         flush()
-    except HTTPException as exc:
-        err.print(f"[bold red]error:[/] {exc.detail} (records before this batch were stored)", highlight=False)
-        raise typer.Exit(1) from None
-    except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc} (records before this batch were stored)", highlight=False)
+    except (HTTPException, ValueError) as exc:
+        kept = f"{stored:,} records of earlier batches were stored" if stored else "nothing was stored"
+        err.print(f"[bold red]error:[/] {exc.detail if isinstance(exc, HTTPException) else exc} ({kept})", highlight=False)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()

@@ -116,19 +116,32 @@ def from_capture_records(lines: list[Any], spec: dict[str, Any], where: str = "r
     """Model Monitor capture records as predictions to capture; a 422 naming the record and field that is wrong."""
     from pydantic import ValidationError
 
+    out = []
+    try:
+        for i, line in enumerate(lines):
+            out.append(prediction_from_capture(line, spec, f"{where}[{i}]"))
+        return CaptureIn(records=out).records
+    except ValidationError as exc:
+        raise HTTPException(422, f"{where}: {validation_message(exc)}") from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def validation_message(exc: Any) -> str:
+    """A pydantic error in one line: each field's path and what was wrong."""
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+
+
+def prediction_from_capture(line: Any, spec: dict[str, Any], where: str) -> PredictionIn:
+    """One Model Monitor capture record as a prediction to capture; ValueError naming ``where`` and the field."""
+    from pydantic import ValidationError
+
     from assay.service._datacapture import from_capture
 
-    out = []
-    for i, line in enumerate(lines):
-        try:
-            out.append(PredictionIn(**from_capture(line, spec, f"{where}[{i}]")))
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError too
-            msg = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()) if isinstance(exc, ValidationError) else str(exc)
-            raise HTTPException(422, f"{where}[{i}]: {msg}" if isinstance(exc, ValidationError) else msg) from None
     try:
-        return CaptureIn(records=out).records
-    except ValueError as exc:
-        raise HTTPException(422, str(exc).splitlines()[-1].strip()) from None
+        return PredictionIn(**from_capture(line, spec, where))
+    except ValidationError as exc:
+        raise ValueError(f"{where}: {validation_message(exc)}") from None
 
 
 class TruthIn(_Strict):
