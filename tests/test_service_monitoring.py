@@ -480,3 +480,35 @@ def test_model_monitor_data_capture_in_and_out(client, db, tmp_path):
     assert r.exit_code == 1 and "part-2.jsonl line 2: not JSON" in " ".join(r.output.split())
     r = CliRunner().invoke(cli, ["service", "import-capture", "--db", db, "--model", "adult/9", str(hour / "part-1.jsonl")])
     assert r.exit_code == 1 and "adult/9 is not registered" in " ".join(r.output.split())
+
+
+def test_a_scheduled_window_is_checked_again_when_its_ground_truth_has_arrived(client, scored):
+    from assay.service._db import predictions
+    from assay.service._monitoring import Scheduler
+
+    feats, base, cur = scored
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "adult", "version": "1", "facets": ["sex"], "label_values": [">50K", "<=50K"]}, headers=owner).raise_for_status()
+    client.put("/models/adult/1/baseline", json=_baseline_doc(feats, base), headers=owner).raise_for_status()
+    r = client.put("/models/adult/1/monitoring", json={"every": "1D", "recheck_after": "soon"}, headers=owner)
+    assert r.status_code == 422 and "recheck_after" in json.dumps(r.json())
+    client.put("/models/adult/1/monitoring", json={"every": "1D", "recheck_after": "2D", "columns": {"ground_truth": "income"}, "bootstrap_replicates": 200},
+               headers=owner).raise_for_status()  # fmt: skip
+    worse = cur.iloc[:1500].copy()
+    worse["predicted_label"] = np.where(worse["predicted_label"] == ">50K", "<=50K", ">50K")  # a model gone wrong: only ground truth shows it
+    client.post("/models/adult/1/predictions", json={"records": _records(feats, worse, "d")}, headers=owner).raise_for_status()
+    day = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+    with client.app.state.engine.begin() as conn:
+        conn.execute(predictions.update().values(captured_at=day + dt.timedelta(hours=9)))
+    scheduler = Scheduler(client.app.state.engine)
+    first = [r for r in scheduler.run_due(now=day + dt.timedelta(days=1, hours=1)) if r["rows"]]
+    assert [(r["trigger"], r["rows"]) for r in first] == [("schedule", 1500)]
+    assert first[0]["result"]["model"]["quality"] is None and not any(v["constraint_check_type"] == "model_quality_check" for v in first[0]["violations"])
+    client.post("/models/adult/1/ground-truth", json={"records": [{"id": f"d{i}", "label": v} for i, v in enumerate(worse["income"])]},
+                headers=owner).raise_for_status()  # fmt: skip
+    assert [r for r in scheduler.run_due(now=day + dt.timedelta(days=2, hours=1)) if r["rows"]] == []  # not yet two days after it closed
+    again = [r for r in scheduler.run_due(now=day + dt.timedelta(days=3, minutes=1)) if r["rows"]]
+    assert [(r["trigger"], r["rows"], r["window_end"]) for r in again] == [("schedule-recheck", 1500, (day + dt.timedelta(days=1)).isoformat())]
+    assert again[0]["result"]["model"]["labelled_rows"] == 1500 and ("model_quality_check", "accuracy") in {
+        (v["constraint_check_type"], v["feature_name"]) for v in again[0]["violations"]}  # fmt: skip
+    assert [r for r in scheduler.run_due(now=day + dt.timedelta(days=3, minutes=2)) if r["rows"]] == []  # once

@@ -8,6 +8,7 @@ A model gets a baseline (``PUT /models/{name}/{version}/baseline``: the
     {"every": "1h",            # a scheduled check each hour (any duration: 15min, 1h, 1D, 7D; null: on demand only)
      "window": "1h",           # the captured predictions each check covers (default: every)
      "delay": "5min",          # wait for late captures before checking a window
+     "recheck_after": "2D",    # check each window again two days after it closed, with the ground truth that arrived since
      "columns": {"ground_truth": "income", "predicted_label": "prediction", "score": "probability"},  # the baseline's names
      "alpha": 0.05, "bootstrap_replicates": 500, "min_quality_change": 0.01,
      "model_quality_constraints": {"accuracy": {"threshold": 0.8, "comparison_operator": "LessThanThreshold"}},
@@ -79,6 +80,7 @@ class MonitoringIn(BaseModel):
     every: str | None = Field(default="1D", max_length=40)
     window: str | None = Field(default=None, max_length=40)
     delay: str = Field(default="0min", max_length=40)
+    recheck_after: str | None = Field(default=None, max_length=40, description="check each scheduled window again this long after it closed")
     columns: ColumnsIn = Field(default_factory=ColumnsIn)
     alpha: float = Field(default=0.05, gt=0, lt=1)
     bootstrap_replicates: int = Field(default=500, ge=50, le=10_000)
@@ -87,11 +89,11 @@ class MonitoringIn(BaseModel):
     model_quality_constraints: dict[str, dict[str, Any]] = Field(default_factory=dict, max_length=30)
     alerts: list[WebhookIn] = Field(default_factory=list, max_length=20)
 
-    @field_validator("every", "window")
+    @field_validator("every", "window", "recheck_after")
     @classmethod
-    def _positive(cls, v: str | None) -> str | None:
+    def _positive(cls, v: str | None, info: Any) -> str | None:
         if v is not None:
-            _duration(v, "every/window")
+            _duration(v, info.field_name)
         return v
 
     @field_validator("delay")
@@ -244,8 +246,8 @@ def run_window(engine: sa.Engine, model: Any, start: _dt.datetime, end: _dt.date
     now = utcnow()
     with engine.begin() as conn:
         _lock(conn)
-        if trigger == "schedule" and conn.execute(sa.select(monitoring_runs.c.id).where(monitoring_runs.c.model_id == model.id,
-                                                  monitoring_runs.c.window_end == end, monitoring_runs.c.trigger == "schedule")).first():  # fmt: skip
+        if trigger in SCHEDULED and conn.execute(sa.select(monitoring_runs.c.id).where(monitoring_runs.c.model_id == model.id,
+                                                 monitoring_runs.c.window_end == end, monitoring_runs.c.trigger == trigger)).first():  # fmt: skip
             return None  # another process checked this window first
         run_id = conn.execute(monitoring_runs.insert().values(model_id=model.id, window_start=start, window_end=end, ran_at=now, trigger=trigger,
                                                               rows=result["rows"], violations=len(violations), result=result)).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
@@ -297,16 +299,22 @@ def series(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def due_windows(spec: dict[str, Any], last_end: _dt.datetime | None, now: _dt.datetime) -> list[tuple[_dt.datetime, _dt.datetime]]:
-    """Scheduled windows that have closed (after ``delay``) and not been checked: ends on multiples of ``every`` since the settings
-    were made, the newest ``MAX_CATCH_UP`` at most."""
+SCHEDULED = ("schedule", "schedule-recheck")  # a window's check when it closes, and again after recheck_after (late ground truth)
+
+
+def due_windows(spec: dict[str, Any], last_end: _dt.datetime | None, now: _dt.datetime, *, trigger: str = "schedule") -> list[tuple[_dt.datetime, _dt.datetime]]:
+    """Scheduled windows that have closed (after ``delay``; rechecks after ``recheck_after`` too) and not been checked by ``trigger``:
+    ends on multiples of ``every`` since the settings were made, the newest ``MAX_CATCH_UP`` at most."""
     import pandas as pd
 
     cfg = MonitoringIn.model_validate(spec["monitoring"])
-    if cfg.every is None:
+    if cfg.every is None or (trigger == "schedule-recheck" and cfg.recheck_after is None):
         return []
     every, span = _duration(cfg.every, "every"), cfg.span()
-    newest = pd.Timestamp(now - pd.to_timedelta(cfg.delay).to_pytimedelta()).floor(pd.Timedelta(every)).to_pydatetime()
+    wait = pd.to_timedelta(cfg.delay).to_pytimedelta()
+    if trigger == "schedule-recheck" and cfg.recheck_after is not None:
+        wait += _duration(cfg.recheck_after, "recheck_after")
+    newest = pd.Timestamp(now - wait).floor(pd.Timedelta(every)).to_pydatetime()
     since = _utc(_dt.datetime.fromisoformat(spec["monitoring_since"]))
     ends: list[_dt.datetime] = []
     e = newest
@@ -329,21 +337,23 @@ class Scheduler:
         done = []
         with self.engine.connect() as conn:
             ms = [m for m in conn.execute(sa.select(models).order_by(models.c.id)) if (m.spec.get("monitoring") or {}).get("every")]
-            last = dict(conn.execute(sa.select(monitoring_runs.c.model_id, sa.func.max(monitoring_runs.c.window_end))
-                                     .where(monitoring_runs.c.trigger == "schedule").group_by(monitoring_runs.c.model_id)).all())  # fmt: skip
+            last = {(mid, trig): end for mid, trig, end in conn.execute(
+                sa.select(monitoring_runs.c.model_id, monitoring_runs.c.trigger, sa.func.max(monitoring_runs.c.window_end))
+                .where(monitoring_runs.c.trigger.in_(SCHEDULED)).group_by(monitoring_runs.c.model_id, monitoring_runs.c.trigger))}  # fmt: skip
             with_base = {r[0] for r in conn.execute(sa.select(baselines.c.model_id).distinct())}
         for m in ms:
             if m.id not in with_base:
                 continue
-            prev = last.get(m.id)
-            for start, end in due_windows(m.spec, _utc(prev) if prev is not None else None, now):
-                try:
-                    r = run_window(self.engine, m, start, end, trigger="schedule")
-                except Exception:  # one model's failure must not stop the others; logged without inputs
-                    log.exception("scheduled monitoring of %s/%s, window ending %s, failed", m.name, m.version, end.isoformat())
-                    break
-                if r is not None:
-                    done.append(r)
+            for trigger in SCHEDULED:
+                prev = last.get((m.id, trigger))
+                for start, end in due_windows(m.spec, _utc(prev) if prev is not None else None, now, trigger=trigger):
+                    try:
+                        r = run_window(self.engine, m, start, end, trigger=trigger)
+                    except Exception:  # one model's failure must not stop the others; logged without inputs
+                        log.exception("scheduled monitoring of %s/%s, window ending %s, failed", m.name, m.version, end.isoformat())
+                        break
+                    if r is not None:
+                        done.append(r)
         return done
 
     def _loop(self) -> None:
