@@ -50,6 +50,7 @@ __all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window", "
 log = logging.getLogger("assay.service")
 MAX_CATCH_UP = 48  # scheduled windows missed while the server was down: at most this many of the newest are checked
 _LOCK = 735_003
+MAX_SPAN = _dt.timedelta(days=366)  # the longest schedule, window, delay or recheck
 
 
 def _duration(text: str, key: str) -> _dt.timedelta:
@@ -57,9 +58,12 @@ def _duration(text: str, key: str) -> _dt.timedelta:
     from assay.monitor._windows import _freq
 
     try:
-        return _freq(text).to_pytimedelta()  # type: ignore[no-any-return]
+        step: _dt.timedelta = _freq(text).to_pytimedelta()
     except ConfigError as exc:
         raise ValueError(f"{key}: {exc}") from None
+    if step > MAX_SPAN:
+        raise ValueError(f"{key}: {text!r} is longer than {MAX_SPAN.days} days")
+    return step
 
 
 class ColumnsIn(BaseModel):
@@ -102,11 +106,13 @@ class MonitoringIn(BaseModel):
         import pandas as pd
 
         try:
+            if not any(ch.isalpha() for ch in v):
+                raise ValueError(v)
             d = pd.to_timedelta(v)
         except (ValueError, TypeError):
             raise ValueError(f"delay {v!r} is not a duration; use e.g. 0min, 5min or 1h") from None
-        if d < pd.Timedelta(0):
-            raise ValueError(f"delay must not be negative, got {v!r}")
+        if d < pd.Timedelta(0) or d > pd.Timedelta(MAX_SPAN):
+            raise ValueError(f"delay must be between 0 and {MAX_SPAN.days} days, got {v!r}")
         return v
 
     @model_validator(mode="after")
@@ -346,14 +352,13 @@ class Scheduler:
                 continue
             for trigger in SCHEDULED:
                 prev = last.get((m.id, trigger))
-                for start, end in due_windows(m.spec, _utc(prev) if prev is not None else None, now, trigger=trigger):
-                    try:
+                try:
+                    for start, end in due_windows(m.spec, _utc(prev) if prev is not None else None, now, trigger=trigger):
                         r = run_window(self.engine, m, start, end, trigger=trigger)
-                    except Exception:  # one model's failure must not stop the others; logged without inputs
-                        log.exception("scheduled monitoring of %s/%s, window ending %s, failed", m.name, m.version, end.isoformat())
-                        break
-                    if r is not None:
-                        done.append(r)
+                        if r is not None:
+                            done.append(r)
+                except Exception:  # one model's failure must not stop the others; logged without inputs
+                    log.exception("scheduled monitoring (%s) of %s/%s failed", trigger, m.name, m.version)
         return done
 
     def _loop(self) -> None:
