@@ -426,7 +426,10 @@ def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row
             raise HTTPException(409, f"model {name}/{version} has no monitoring settings: PUT /models/{name}/{version}/monitoring first")
         cfg = MonitoringIn.model_validate(m.spec["monitoring"])
         end = _utc(body.end) if body.end else utcnow()
-        start = _utc(body.start) if body.start else end - cfg.span()
+        try:
+            start = _utc(body.start) if body.start else end - cfg.span()
+        except OverflowError:
+            raise HTTPException(422, f"end {end.isoformat()} less the window {cfg.window or cfg.every} is before the year 1; give start") from None
         if not start < end:
             raise HTTPException(422, f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
         if end - start > _dt.timedelta(days=366):
