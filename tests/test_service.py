@@ -156,9 +156,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(db: str, port: int, log: Path) -> subprocess.Popen:
+def _start(db: str, port: int, log: Path, *extra: str) -> subprocess.Popen:
     with log.open("ab") as fh:  # the child keeps its own descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "assay.cli", "serve", "--db", db, "--port", str(port)], stdout=fh, stderr=fh)
+        proc = subprocess.Popen([sys.executable, "-m", "assay.cli", "serve", "--db", db, "--port", str(port), *extra], stdout=fh, stderr=fh)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

@@ -512,3 +512,39 @@ def test_a_scheduled_window_is_checked_again_when_its_ground_truth_has_arrived(c
     assert again[0]["result"]["model"]["labelled_rows"] == 1500 and ("model_quality_check", "accuracy") in {
         (v["constraint_check_type"], v["feature_name"]) for v in again[0]["violations"]}  # fmt: skip
     assert [r for r in scheduler.run_due(now=day + dt.timedelta(days=3, minutes=2)) if r["rows"]] == []  # once
+
+
+def test_the_server_checks_due_windows_by_itself(tmp_path, scored):
+    import time
+
+    import httpx
+    from test_service import _free_port, _start
+
+    from assay.service import connect, create_token, migrate
+
+    feats, base, cur = scored
+    db = str(tmp_path / "assay.db")
+    engine = connect(db)
+    migrate(engine)
+    owner = create_token(engine, name="olga", role="owner")
+    engine.dispose()
+    port = _free_port()
+    proc = _start(db, port, tmp_path / "server.log", "--schedule-tick", "0.5")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers={"Authorization": f"Bearer {owner}"}) as http:
+            http.post("/models", json={"name": "adult", "version": "1", "facets": ["sex"], "label_values": [">50K", "<=50K"]}).raise_for_status()
+            http.put("/models/adult/1/baseline", json=_baseline_doc(feats, base)).raise_for_status()
+            http.put("/models/adult/1/monitoring", json={"every": "2s", "columns": {"ground_truth": "income"}, "bootstrap_replicates": 100}).raise_for_status()
+            http.post("/models/adult/1/predictions", json={"records": _records(feats, cur.iloc[:200], "s")}).raise_for_status()
+            deadline = time.monotonic() + 30
+            runs: list = []
+            while time.monotonic() < deadline and not any(r["rows"] for r in runs):
+                time.sleep(0.5)
+                runs = http.get("/models/adult/1/monitoring/runs").json()["runs"]
+        scheduled = [r for r in runs if r["rows"]]
+        assert scheduled and all(r["trigger"] == "schedule" for r in runs) and sum(r["rows"] for r in scheduled) == 200
+        ends = sorted(r["window_end"] for r in runs)
+        assert len(ends) == len(set(ends)) and all(dt.datetime.fromisoformat(e).second % 2 == 0 for e in ends)  # each 2 s window once, on the grid
+    finally:
+        proc.terminate()
+        proc.wait()
