@@ -43,6 +43,17 @@ def _data(part: dict[str, Any], where: str) -> tuple[str, str]:
     return data, fmt
 
 
+def _json(text: str, where: str, batch_key: str) -> Any:
+    """Parsed JSON; a one-row batch (``{"instances": [row]}``, ``{"predictions": [out]}``, as SageMaker's serialisers write) unwrapped."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not JSON ({exc})") from None
+    if isinstance(obj, dict) and isinstance(obj.get(batch_key), list) and len(obj[batch_key]) == 1:
+        obj = obj[batch_key][0]
+    return obj
+
+
 def _number(text: str) -> Any:
     try:
         x = float(text)
@@ -62,12 +73,7 @@ def from_capture(line: Any, spec: dict[str, Any], where: str = "record") -> dict
     features = list(spec.get("features") or [])
     data, fmt = _data(line["captureData"].get("endpointInput"), f"{where}.captureData.endpointInput")
     if fmt == "json":
-        try:
-            obj = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{where}.captureData.endpointInput.data: not JSON ({exc})") from None
-        if isinstance(obj, dict) and isinstance(obj.get("instances"), list) and len(obj["instances"]) == 1:
-            obj = obj["instances"][0]  # a one-row batch as the SageMaker JSON serialiser writes it
+        obj = _json(data, f"{where}.captureData.endpointInput.data", "instances")
         values = obj if isinstance(obj, list) else None
         inputs = obj if isinstance(obj, dict) else None
     else:
@@ -84,12 +90,7 @@ def from_capture(line: Any, spec: dict[str, Any], where: str = "record") -> dict
     if out is not None:
         odata, ofmt = _data(out, f"{where}.captureData.endpointOutput")
         if ofmt == "json":
-            try:
-                o = json.loads(odata)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{where}.captureData.endpointOutput.data: not JSON ({exc})") from None
-            if isinstance(o, dict) and isinstance(o.get("predictions"), list) and len(o["predictions"]) == 1:
-                o = o["predictions"][0]
+            o = _json(odata, f"{where}.captureData.endpointOutput.data", "predictions")
             if isinstance(o, dict):
                 score = o.get("score", o.get("probability"))
                 label = o.get("label", o.get("predicted_label"))
