@@ -36,7 +36,8 @@ ALLOWED = {("post", "/tokens"): {"admin"}, ("get", "/tokens"): {"admin"}, ("post
            ("post", "/models/{name}/{version}/predictions/{prediction_id}/contests"): {"admin", "owner"},
            ("get", "/contests"): {"admin", "owner", "auditor"}, ("get", "/contests/{contest_id}"): {"admin", "owner", "auditor"},
            ("post", "/contests/{contest_id}/response"): {"admin", "owner"},
-           ("post", "/models/{name}/{version}/data-capture"): {"admin", "owner"}, ("get", "/models/{name}/{version}/data-capture"): {"admin", "owner", "auditor"}}  # fmt: skip
+           ("post", "/models/{name}/{version}/data-capture"): {"admin", "owner"}, ("get", "/models/{name}/{version}/data-capture"): {"admin", "owner", "auditor"},
+           ("post", "/models/{name}/{version}/data-capture/ground-truth"): {"admin", "owner"}}  # fmt: skip
 
 
 # the person a decision is about: no token, the decision's receipt (a wrong or missing one is refused, whatever token comes with it)

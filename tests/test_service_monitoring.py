@@ -453,16 +453,37 @@ def test_model_monitor_data_capture_in_and_out(client, db, tmp_path):
     got = {x["id"]: x for x in client.get("/models/adult/1/predictions", headers=auditor).json()["records"]}
     assert got["a"]["inputs"] == {"age": 39, "workclass": "State-gov", "sex": "Male"} and got["a"]["label"] == "<=50K" and got["a"]["score"] == 0.12
     assert got["b"]["facets"] == {"sex": "Female"} and got["c"]["label"] == ">50K"  # the label from the score and the threshold
+    r = client.post("/models/adult/1/predictions", json={"records": [{"id": "z", "score": 0.1, "facets": {"sex": "Male"}, "inference_time": "2099-01-01T00:00:00Z"}]},
+                    headers=owner)  # fmt: skip
+    assert r.status_code == 422 and "in the future" in json.dumps(r.json())
     bad = _mm_line("d", [39, "State-gov"], 0.1)
     r = client.post("/models/adult/1/data-capture", json={"records": [lines[0], bad]}, headers=owner)
     assert r.status_code == 422 and r.json()["detail"] == "records[1]: 2 input values but the model has 3 features"
     r = client.post("/models/adult/1/data-capture", json={"records": [_mm_line("e", [39, "X", "Male"], 1.7)]}, headers=owner)
     assert r.status_code == 422 and "score must be a number from 0 to 1" in r.json()["detail"]
 
+    assert got["a"]["inference_time"] == "2026-11-01T10:00:00+00:00" and got["a"]["captured_at"] != got["a"]["inference_time"]
+    with client.app.state.engine.connect() as conn:  # monitoring windows go by the inference time
+        from assay.service._app import find_model
+        from assay.service._monitoring import ColumnsIn, window_frame
+
+        m = find_model(conn, "adult", "1")
+        at = dt.datetime(2026, 11, 1, 10, tzinfo=dt.timezone.utc)
+        assert len(window_frame(conn, m, at, at + dt.timedelta(hours=1), ColumnsIn())[0]) == 3
+        assert len(window_frame(conn, m, at + dt.timedelta(hours=1), at + dt.timedelta(hours=2), ColumnsIn())[0]) == 0
+    truth = [{"groundTruthData": {"data": d, "encoding": "CSV"}, "eventMetadata": {"eventId": e}, "eventVersion": "0"} for e, d in (("a", "1"), ("b", "<=50K"))]
+    assert client.post("/models/adult/1/data-capture/ground-truth", json={"records": truth}, headers=owner).json() == {"stored": 2}
+    got = {x["id"]: x for x in client.get("/models/adult/1/predictions", headers=auditor).json()["records"]}
+    assert (got["a"]["ground_truth"], got["b"]["ground_truth"], got["c"]["ground_truth"]) == (">50K", "<=50K", None)  # 1 is the first label value
+    bad_truth = [dict(truth[0], groundTruthData={"data": "maybe", "encoding": "CSV"})]
+    r = client.post("/models/adult/1/data-capture/ground-truth", json={"records": bad_truth}, headers=owner)
+    assert r.status_code == 422 and "'maybe' is not one of the model's label values" in r.json()["detail"]
+
     exported = client.get("/models/adult/1/data-capture", headers=auditor)
     assert exported.headers["content-type"].startswith("application/x-ndjson") and exported.headers["x-next-after"] == "3"
     out = [json.loads(x) for x in exported.text.splitlines()]
     assert [o["eventMetadata"]["inferenceId"] for o in out] == ["a", "b", "c"] and out[0]["eventVersion"] == "0"
+    assert out[0]["eventMetadata"]["inferenceTime"] == "2026-11-01T10:00:00+00:00"
     client.post("/models", json=dict(spec, version="2"), headers=owner).raise_for_status()
     assert client.post("/models/adult/2/data-capture", json={"records": out}, headers=owner).json()["stored"] == 3  # what we write, we read
     again = {x["id"]: x for x in client.get("/models/adult/2/predictions", headers=auditor).json()["records"]}
@@ -478,6 +499,12 @@ def test_model_monitor_data_capture_in_and_out(client, db, tmp_path):
     (hour / "part-2.jsonl").write_text(json.dumps(_mm_line("g", [1, "Private", "Male"], 0.2)) + "\n" + "{not json\n")
     r = CliRunner().invoke(cli, ["service", "import-capture", "--db", db, "--model", "adult/3", str(hour / "part-2.jsonl")])
     assert r.exit_code == 1 and "part-2.jsonl line 2: not JSON" in " ".join(r.output.split())
+    (tmp_path / "truth.jsonl").write_text("".join(json.dumps({"groundTruthData": {"data": str(i % 2), "encoding": "CSV"}, "eventMetadata": {"eventId": f"f{i}"},
+                                                            "eventVersion": "0"}) + "\n" for i in range(10)))  # fmt: skip
+    r = CliRunner().invoke(cli, ["service", "import-capture", "--db", db, "--model", "adult/3", "--ground-truth", str(tmp_path / "truth.jsonl")])
+    assert r.exit_code == 0 and "ground truth for 10 predictions stored" in " ".join(r.output.split()), r.output
+    labels = {x["id"]: x["ground_truth"] for x in client.get("/models/adult/3/predictions", headers=auditor).json()["records"]}
+    assert [labels[f"f{i}"] for i in range(4)] == ["<=50K", ">50K", "<=50K", ">50K"]
     r = CliRunner().invoke(cli, ["service", "import-capture", "--db", db, "--model", "adult/9", str(hour / "part-1.jsonl")])
     assert r.exit_code == 1 and "adult/9 is not registered" in " ".join(r.output.split())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -77,12 +77,15 @@ def revoke(db: Db, name: Annotated[str, typer.Option("--name", help="Whose token
 @service_app.command("import-capture")
 def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="NAME/VERSION of a registered model.")],
                    paths: Annotated[list[Path], typer.Argument(help="Model Monitor data-capture files (JSON Lines), or folders of them (searched for *.jsonl).")],
-                   batch: Annotated[int, typer.Option("--batch", min=1, max=10_000, help="Records per transaction.")] = 1000) -> None:  # fmt: skip
-    """Capture SageMaker Model Monitor data-capture files (as POST .../data-capture does): routed, recorded, and ready for monitoring."""
+                   batch: Annotated[int, typer.Option("--batch", min=1, max=10_000, help="Records per transaction.")] = 1000,
+                   ground_truth: Annotated[bool, typer.Option("--ground-truth", help="The files hold Model Monitor ground-truth records (groundTruthData).")] = False) -> None:  # fmt: skip
+    """Capture SageMaker Model Monitor data-capture files (as POST .../data-capture does): routed, recorded, and ready for monitoring;
+    with --ground-truth, its ground-truth files (labels by eventId)."""
     from fastapi import HTTPException
     from pydantic import ValidationError
 
-    from assay.service._app import CaptureIn, PredictionIn, capture, find_model, prediction_from_capture, validation_message
+    from assay.service._app import CaptureIn, TruthIn, capture, find_model, prediction_from_capture, store_truth, validation_message
+    from assay.service._datacapture import truth_from_capture
 
     name, _, version = model.partition("/")
     if not name or not version:
@@ -98,11 +101,15 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
     try:
         with engine.connect() as conn:
             spec = find_model(conn, name, version).spec
-        pending: list[PredictionIn] = []
+        pending: list[Any] = []
 
         def flush() -> None:
             nonlocal stored, already, routed
             if pending:
+                if ground_truth:
+                    stored += store_truth(engine, name, version, list(pending), "cli")["stored"]
+                    pending.clear()
+                    return
                 try:
                     records = CaptureIn(records=pending).records
                 except ValidationError as exc:
@@ -118,9 +125,10 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
                         continue
                     where = f"{f} line {n}"
                     try:
-                        pending.append(prediction_from_capture(json.loads(text), spec, where))
+                        line = json.loads(text)
                     except json.JSONDecodeError as exc:
                         raise ValueError(f"{where}: not JSON ({exc.msg})") from None
+                    pending.append(TruthIn(**truth_from_capture(line, spec, where)) if ground_truth else prediction_from_capture(line, spec, where))
                     if len(pending) >= batch:
                         flush()
         flush()
@@ -130,7 +138,10 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    out.print(f"{name}/{version}: {stored:,} predictions stored from {len(files)} file(s), {already:,} already there, {routed:,} routed to review")
+    if ground_truth:
+        out.print(f"{name}/{version}: ground truth for {stored:,} predictions stored from {len(files)} file(s)")
+    else:
+        out.print(f"{name}/{version}: {stored:,} predictions stored from {len(files)} file(s), {already:,} already there, {routed:,} routed to review")
 
 
 @service_app.command()

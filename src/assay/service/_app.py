@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assay.service import _ledger
-from assay.service._db import connect, migrate, utcnow, models, predictions, review_tasks, tokens
+from assay.service._db import aware, connect, migrate, utcnow, models, predictions, review_tasks, tokens
 from assay.service._routing import Policy, baseline_limits, fired
 
 __all__ = ["ROLES", "create_app", "create_token", "revoke_tokens"]
@@ -93,6 +93,17 @@ class PredictionIn(_Strict):
     label: str | None = Field(default=None, max_length=200)
     facets: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     explanation: dict[str, float] | None = Field(default=None, max_length=2000, description="feature -> attribution (e.g. SHAP values) of this prediction")
+    inference_time: _dt.datetime | None = Field(default=None, description="when the model decided (monitoring windows use it; default: the capture time)")
+
+    @field_validator("inference_time")
+    @classmethod
+    def _utc_time(cls, v: _dt.datetime | None) -> _dt.datetime | None:
+        if v is None:
+            return None
+        v = aware(v)
+        if v > utcnow() + _dt.timedelta(days=1):
+            raise ValueError(f"inference_time {v.isoformat()} is in the future")
+        return v
 
 
 class CaptureIn(_Strict):
@@ -173,6 +184,24 @@ def configure(engine: sa.Engine, model_row: Any, name: str, version: str, actor:
                                                                                                           "previous": m.spec.get(key)})  # fmt: skip
 
 
+def store_truth(engine: sa.Engine, name: str, version: str, records: list["TruthIn"], actor: str) -> dict[str, Any]:
+    """Ground truth for captured predictions by id, recorded; an unknown id is a 404 and nothing is stored."""
+    with engine.begin() as conn:
+        m = find_model(conn, name, version)
+        ids = [r.id for r in records]
+        known = {r[0] for r in conn.execute(sa.select(predictions.c.prediction_id).where(predictions.c.model_id == m.id, predictions.c.prediction_id.in_(ids)))}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise HTTPException(404, f"no captured prediction with id(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}; nothing was stored")
+        now = utcnow()
+        for r in records:
+            conn.execute(predictions.update().where(predictions.c.model_id == m.id, predictions.c.prediction_id == r.id)
+                         .values(ground_truth=r.label, ground_truth_at=now, ground_truth_source="api"))  # fmt: skip
+        _ledger.append(conn, actor=actor, action="ground_truth.batch", subject=f"{name}/{version}",
+                       payload={"records": len(ids), "sha256": hashlib.sha256(json.dumps([r.model_dump() for r in records], sort_keys=True).encode()).hexdigest()})  # fmt: skip
+    return {"stored": len(ids)}
+
+
 def find_model(conn: sa.Connection, name: str, version: str) -> Any:
     """The registered model ``name``/``version`` (404 when there is none)."""
     row = conn.execute(sa.select(models).where(models.c.name == name, models.c.version == version)).first()
@@ -188,11 +217,12 @@ def capture(engine: sa.Engine, name: str, version: str, records: list[Prediction
         m = find_model(conn, name, version)
         ids = [r.id for r in records]
         existing = {r.prediction_id: r for r in conn.execute(sa.select(predictions.c.prediction_id, predictions.c.inputs, predictions.c.score,
-                                                                                  predictions.c.label, predictions.c.facets, predictions.c.explanation)
+                                                                                  predictions.c.label, predictions.c.facets, predictions.c.explanation,
+                                                                                  predictions.c.inference_time)
                                                                         .where(predictions.c.model_id == m.id, predictions.c.prediction_id.in_(ids)))}  # fmt: skip
         conflicts = [r.id for r in records if r.id in existing and (existing[r.id].inputs, existing[r.id].score, existing[r.id].label,
-                                                                     existing[r.id].facets, existing[r.id].explanation)
-                     != (r.inputs, r.score, r.label, r.facets, r.explanation)]  # fmt: skip
+                                                                     existing[r.id].facets, existing[r.id].explanation, aware(existing[r.id].inference_time))
+                     != (r.inputs, r.score, r.label, r.facets, r.explanation, r.inference_time)]  # fmt: skip
         if conflicts:
             raise HTTPException(409, f"ids already captured with different content: {', '.join(conflicts[:5])}")
         new = [r for r in records if r.id not in existing]
@@ -202,7 +232,8 @@ def capture(engine: sa.Engine, name: str, version: str, records: list[Prediction
         now = utcnow()
         if new:
             conn.execute(predictions.insert(), [{"model_id": m.id, "prediction_id": r.id, "inputs": r.inputs, "score": r.score, "label": r.label,
-                                                 "facets": r.facets, "explanation": r.explanation, "captured_at": now} for r in new])  # fmt: skip
+                                                 "facets": r.facets, "explanation": r.explanation, "inference_time": r.inference_time,
+                                                 "captured_at": now} for r in new])  # fmt: skip
         digest = hashlib.sha256(json.dumps([r.model_dump() for r in new], sort_keys=True, default=str).encode()).hexdigest()
         _ledger.append(conn, actor=actor, action="capture.batch", subject=f"{name}/{version}",
                        payload={"stored": len(new), "already_stored": len(records) - len(new), "first_id": ids[0], "last_id": ids[-1],
@@ -382,20 +413,23 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
 
     @app.post("/models/{name}/{version}/ground-truth", summary="Ground truth for captured predictions, by id")
     def post_truth(name: str, version: str, body: GroundTruthIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        with engine.begin() as conn:
+        return store_truth(engine, name, version, body.records, who["name"])
+
+    @app.post("/models/{name}/{version}/data-capture/ground-truth", summary="Ground truth as Model Monitor's ground-truth records (groundTruthData)")
+    def post_mm_truth(name: str, version: str, body: DataCaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+        from assay.service._datacapture import truth_from_capture
+
+        with engine.connect() as conn:
             m = model_row(conn, name, version)
-            ids = [r.id for r in body.records]
-            known = {r[0] for r in conn.execute(sa.select(predictions.c.prediction_id).where(predictions.c.model_id == m.id, predictions.c.prediction_id.in_(ids)))}
-            unknown = [i for i in ids if i not in known]
-            if unknown:
-                raise HTTPException(404, f"no captured prediction with id(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}; nothing was stored")
-            now = utcnow()
-            for r in body.records:
-                conn.execute(predictions.update().where(predictions.c.model_id == m.id, predictions.c.prediction_id == r.id)
-                             .values(ground_truth=r.label, ground_truth_at=now, ground_truth_source="api"))  # fmt: skip
-            _ledger.append(conn, actor=who["name"], action="ground_truth.batch", subject=f"{name}/{version}",
-                           payload={"records": len(ids), "sha256": hashlib.sha256(json.dumps([r.model_dump() for r in body.records], sort_keys=True).encode()).hexdigest()})  # fmt: skip
-        return {"stored": len(ids)}
+        from pydantic import ValidationError
+
+        try:
+            records = [TruthIn(**truth_from_capture(line, m.spec, f"records[{i}]")) for i, line in enumerate(body.records)]
+        except ValidationError as exc:
+            raise HTTPException(422, validation_message(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return store_truth(engine, name, version, records, who["name"])
 
     @app.get("/models/{name}/{version}/predictions", summary="Captured predictions, in capture order")
     def get_predictions(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
@@ -405,7 +439,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
             rows = conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.seq > after)
                                 .order_by(predictions.c.seq).limit(limit)).mappings().all()  # fmt: skip
         out = [{"seq": r["seq"], "id": r["prediction_id"], "inputs": r["inputs"], "score": r["score"], "label": r["label"], "facets": r["facets"],
-                "captured_at": r["captured_at"].isoformat() if r["captured_at"] else None, "ground_truth": r["ground_truth"]} for r in rows]  # fmt: skip
+                "captured_at": aware(r["captured_at"]).isoformat(),
+                "inference_time": None if r["inference_time"] is None else aware(r["inference_time"]).isoformat(),
+                "ground_truth": r["ground_truth"]} for r in rows]  # fmt: skip
         return {"records": out, "next_after": out[-1]["seq"] if out else after}
 
     @app.get("/ledger", summary="The ledger, for auditors")

@@ -34,7 +34,7 @@ from fastapi import FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.service import _ledger
-from assay.service._db import contests, models, predictions, review_tasks, utcnow
+from assay.service._db import aware, contests, models, predictions, review_tasks, utcnow
 from assay.service._routing import Policy
 
 __all__ = ["add_contest_routes", "decide", "receipt", "receipt_key"]
@@ -93,9 +93,7 @@ class ResponseIn(BaseModel):
 
 
 def _iso(t: _dt.datetime | None) -> str | None:
-    from assay.service._review import _aware
-
-    return None if t is None else _aware(t).isoformat()  # type: ignore[union-attr]
+    return None if t is None else aware(t).isoformat()
 
 
 def contest_view(conn: sa.Connection, c: Any) -> dict[str, Any]:
@@ -133,6 +131,7 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
         expl = p.explanation or {}
         ranked = sorted(expl.items(), key=lambda kv: -abs(kv[1]))
         return {"model": f"{m.name}/{m.version}", "prediction_id": p.prediction_id, "captured_at": _iso(p.captured_at),
+                "inference_time": _iso(p.inference_time),
                 "decision": {"label": p.label, "score": p.score, "threshold": m.spec.get("threshold", 0.5)}, "inputs": p.inputs, "facets": p.facets,
                 "explanation": None if not expl else {"attributions": [{"feature": f, "attribution": v, "input": (p.inputs or {}).get(f),
                                                                         "direction": "towards" if v > 0 else "against" if v < 0 else "none"} for f, v in ranked],
@@ -183,7 +182,7 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
 
     def public(view: dict[str, Any]) -> dict[str, Any]:
         """What the person sees: their decision, its explanation, the review outcome and their contests (no staff names)."""
-        return {"model": view["model"], "prediction_id": view["prediction_id"], "decided_at": view["captured_at"], "decision": view["decision"],
+        return {"model": view["model"], "prediction_id": view["prediction_id"], "decided_at": view["inference_time"] or view["captured_at"], "decision": view["decision"],
                 "inputs": view["inputs"], "explanation": view["explanation"],
                 "contests": [{k: c[k] for k in ("id", "opened_at", "reason", "status", "outcome", "response", "responded_at")} for c in view["contests"]]}  # fmt: skip
 
@@ -200,7 +199,7 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
         open_for(body.model, body.version, body.id, ContestIn(reason=body.reason), "subject")
         with engine.connect() as conn:
             m, p = by_receipt(conn, body)
-            return public(decision(conn, m, p))["contests"][-1]  # type: ignore[no-any-return]
+            return public(decision(conn, m, p))["contests"][-1]
 
     @app.get("/contests", summary="Contests, newest first")
     def list_contests(_who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],

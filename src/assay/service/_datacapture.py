@@ -12,9 +12,11 @@ JSON (an object, or a list in the order of the model's ``features``) or CSV
 a label (text) or a JSON object with ``score``/``label`` (or ``probability``,
 ``predicted_label``); without a label, one is derived from the score and the
 model's ``threshold`` when the model has two ``label_values`` (first the
-positive one); the facets are taken from the inputs. ``BASE64`` data is
-decoded first. Exported records have JSON input and output and carry
-``inferenceTime`` (the capture time).
+positive one); the facets are taken from the inputs; ``inferenceTime``
+becomes the prediction's inference time (its monitoring window). ``BASE64``
+data is decoded first. Exported records have JSON input and output and carry
+``inferenceTime`` (the inference time, else the capture time). Ground-truth
+records (``groundTruthData``) become ``{id, label}``.
 """
 
 import base64
@@ -24,7 +26,7 @@ import datetime as _dt
 import json
 from typing import Any
 
-__all__ = ["from_capture", "to_capture"]
+__all__ = ["from_capture", "to_capture", "truth_from_capture"]
 
 
 def _data(part: dict[str, Any], where: str) -> tuple[str, str]:
@@ -107,14 +109,40 @@ def from_capture(line: Any, spec: dict[str, Any], where: str = "record") -> dict
     if label is None and score is not None and len(values_) == 2:
         label = values_[0] if score > float(spec.get("threshold", 0.5)) else values_[1]
     facets = {f: inputs.get(f) for f in spec.get("facets", []) if f in inputs}
+    when = meta.get("inferenceTime")
+    if when is not None:
+        try:
+            when = _dt.datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{where}.eventMetadata.inferenceTime: not an ISO 8601 time, got {when!r}") from None
     return {"id": str(pid), "inputs": inputs, "score": None if score is None else float(score), "label": None if label is None else str(label),
-            "facets": facets}  # fmt: skip
+            "facets": facets, "inference_time": when}  # fmt: skip
+
+
+def truth_from_capture(line: Any, spec: dict[str, Any], where: str = "record") -> dict[str, Any]:
+    """A Model Monitor ground-truth record (``{"groundTruthData": {"data", "encoding"}, "eventMetadata": {"eventId"}, "eventVersion"}``) as
+    ``{id, label}``: the data is one of the model's label values, or 1/0 for its first/second label value when it has two."""
+    if not isinstance(line, dict) or not isinstance(line.get("groundTruthData"), dict):
+        raise ValueError(f"{where}: not a Model Monitor ground-truth record (no groundTruthData object)")
+    meta = line.get("eventMetadata") or {}
+    pid = meta.get("inferenceId") or meta.get("eventId")
+    if not pid:
+        raise ValueError(f"{where}.eventMetadata: needs eventId (the capture's inferenceId or eventId)")
+    data, fmt = _data(line["groundTruthData"], f"{where}.groundTruthData")
+    value = _json(data, f"{where}.groundTruthData.data", "labels") if fmt == "json" else next(csv.reader([data.strip()]), [""])[0]
+    text = str(value).strip()
+    values = [str(v) for v in spec.get("label_values") or []]
+    if text not in values and len(values) == 2 and text in ("1", "0", "1.0", "0.0", "True", "False", "true", "false"):
+        text = values[0] if text in ("1", "1.0", "True", "true") else values[1]
+    if values and text not in values:
+        raise ValueError(f"{where}.groundTruthData.data: {text!r} is not one of the model's label values {values}")
+    return {"id": str(pid), "label": text}
 
 
 def to_capture(row: Any) -> dict[str, Any]:
     """A captured prediction as a Model Monitor capture record (JSON input and output)."""
     output = {k: v for k, v in (("score", row["score"]), ("label", row["label"])) if v is not None}
-    at = row["captured_at"]
+    at = row["inference_time"] or row["captured_at"]
     return {"captureData": {"endpointInput": {"observedContentType": "application/json", "mode": "INPUT", "data": json.dumps(row["inputs"]), "encoding": "JSON"},
                             "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": json.dumps(output), "encoding": "JSON"}},
             "eventMetadata": {"eventId": f"{row['model_id']}-{row['seq']}", "inferenceId": row["prediction_id"],

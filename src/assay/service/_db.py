@@ -20,13 +20,13 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
 
 from assay._errors import ConfigError
 
-__all__ = ["METADATA", "baselines", "connect", "contests", "ledger", "migrate", "models", "monitoring_runs", "predictions", "review_assignments", "review_tasks",
+__all__ = ["METADATA", "aware", "baselines", "connect", "contests", "ledger", "migrate", "models", "monitoring_runs", "predictions", "review_assignments", "review_tasks",
            "service_secrets", "sessions", "tokens"]
 
 METADATA = sa.MetaData()
@@ -66,6 +66,7 @@ predictions = sa.Table(
     sa.Column("ground_truth_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("ground_truth_source", sa.String(50), nullable=True),
     sa.Column("explanation", sa.JSON, nullable=True),  # feature -> attribution, when the caller sends one with the prediction
+    sa.Column("inference_time", sa.DateTime(timezone=True), nullable=True),  # when the model decided, if the caller says (windows use it)
     sa.UniqueConstraint("model_id", "prediction_id", name="uq_predictions_model_id"),
 )  # fmt: skip
 
@@ -176,6 +177,17 @@ service_secrets = sa.Table(
 def utcnow() -> "_dt.datetime":
     """Every time the service stores is UTC."""
     return _dt.datetime.now(_dt.timezone.utc)
+
+
+@overload
+def aware(t: "_dt.datetime") -> "_dt.datetime": ...
+@overload
+def aware(t: None) -> None: ...
+def aware(t: "_dt.datetime | None") -> "_dt.datetime | None":
+    """A time in UTC with its zone: SQLite hands back naive datetimes (stored as UTC); a time in another zone is converted."""
+    if t is None:
+        return None
+    return t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
 
 
 def url_for(db: str | os.PathLike[str]) -> str:

@@ -14,7 +14,9 @@ A model gets a baseline (``PUT /models/{name}/{version}/baseline``: the
      "model_quality_constraints": {"accuracy": {"threshold": 0.8, "comparison_operator": "LessThanThreshold"}},
      "alerts": [{"webhook": "https://hooks.example.com/assay"}]}
 
-Each check builds the window's table from the captured predictions (inputs,
+A prediction belongs to the window of its ``inference_time`` (when the
+caller gives one, e.g. Model Monitor's ``inferenceTime``), else of its capture
+time. Each check builds the window's table from the captured predictions (inputs,
 facets, the model's label and score under the baseline's column names),
 profiles it and runs the monitoring engine (``assay.monitor``): missing and
 extra columns, types, completeness, domains, non-negativity, drift; model
@@ -43,14 +45,15 @@ from fastapi import FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assay.service import _ledger
-from assay.service._db import baselines, models, monitoring_runs, predictions, utcnow
+from assay.service._db import aware, baselines, models, monitoring_runs, predictions, utcnow
 
 __all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window", "store_baseline"]
 
 log = logging.getLogger("assay.service")
 MAX_CATCH_UP = 48  # scheduled windows missed while the server was down: at most this many of the newest are checked
 _LOCK = 735_003
-MAX_SPAN = _dt.timedelta(days=366)  # the longest schedule, window, delay or recheck
+MAX_SPAN = _dt.timedelta(days=366)
+WHEN = sa.func.coalesce(predictions.c.inference_time, predictions.c.captured_at)  # a prediction's time: when the model decided, if said  # the longest schedule, window, delay or recheck
 
 
 def _duration(text: str, key: str) -> _dt.timedelta:
@@ -138,10 +141,6 @@ class RunIn(BaseModel):
     end: _dt.datetime | None = None
 
 
-def _utc(t: _dt.datetime) -> _dt.datetime:
-    return t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
-
-
 def jsonable(doc: Any) -> Any:
     """Plain JSON (numpy numbers as numbers, NaN and infinities as null) for the database and the API."""
     from assay.monitor._windows import _plain
@@ -188,7 +187,7 @@ def window_frame(conn: sa.Connection, model: Any, start: _dt.datetime, end: _dt.
 
     rows = conn.execute(sa.select(predictions.c.inputs, predictions.c.facets, predictions.c.label, predictions.c.score, predictions.c.ground_truth,
                                   predictions.c.explanation)
-                        .where(predictions.c.model_id == model.id, predictions.c.captured_at >= start, predictions.c.captured_at < end)
+                        .where(predictions.c.model_id == model.id, WHEN >= start, WHEN < end)
                         .order_by(predictions.c.seq)).all()  # fmt: skip
     frame = pd.DataFrame.from_records([dict(r.inputs or {}) for r in rows], index=range(len(rows)))
     inputs = [str(c) for c in frame.columns]
@@ -278,11 +277,9 @@ def run_window(engine: sa.Engine, model: Any, start: _dt.datetime, end: _dt.date
 
 def run_summary(r: Any, *, full: bool = False) -> dict[str, Any]:
     """A stored run for the API: its window, size, violations (and with ``full`` the engine's whole result)."""
-    from assay.service._review import _aware
-
     res = r["result"] or {}
-    out = {"id": r["id"], "window_start": _aware(r["window_start"]).isoformat(), "window_end": _aware(r["window_end"]).isoformat(),  # type: ignore[union-attr]
-           "ran_at": _aware(r["ran_at"]).isoformat(), "trigger": r["trigger"], "rows": r["rows"], "violation_count": r["violations"],  # type: ignore[union-attr]
+    out = {"id": r["id"], "window_start": aware(r["window_start"]).isoformat(), "window_end": aware(r["window_end"]).isoformat(),
+           "ran_at": aware(r["ran_at"]).isoformat(), "trigger": r["trigger"], "rows": r["rows"], "violation_count": r["violations"],
            "violations": res.get("violations", []), "alerts": r["alerts"], "note": res.get("note")}  # fmt: skip
     if full:
         out["result"] = res
@@ -321,7 +318,7 @@ def due_windows(spec: dict[str, Any], last_end: _dt.datetime | None, now: _dt.da
     if trigger == "schedule-recheck" and cfg.recheck_after is not None:
         wait += _duration(cfg.recheck_after, "recheck_after")
     newest = pd.Timestamp(now - wait).floor(pd.Timedelta(every)).to_pydatetime()
-    since = _utc(_dt.datetime.fromisoformat(spec["monitoring_since"]))
+    since = aware(_dt.datetime.fromisoformat(spec["monitoring_since"]))
     ends: list[_dt.datetime] = []
     e = newest
     while e > since and (last_end is None or e > last_end) and len(ends) < MAX_CATCH_UP:
@@ -353,7 +350,7 @@ class Scheduler:
             for trigger in SCHEDULED:
                 prev = last.get((m.id, trigger))
                 try:
-                    for start, end in due_windows(m.spec, _utc(prev) if prev is not None else None, now, trigger=trigger):
+                    for start, end in due_windows(m.spec, aware(prev) if prev is not None else None, now, trigger=trigger):
                         r = run_window(self.engine, m, start, end, trigger=trigger)
                         if r is not None:
                             done.append(r)
@@ -425,9 +422,9 @@ def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row
         if not m.spec.get("monitoring"):
             raise HTTPException(409, f"model {name}/{version} has no monitoring settings: PUT /models/{name}/{version}/monitoring first")
         cfg = MonitoringIn.model_validate(m.spec["monitoring"])
-        end = _utc(body.end) if body.end else utcnow()
+        end = aware(body.end) if body.end else utcnow()
         try:
-            start = _utc(body.start) if body.start else end - cfg.span()
+            start = aware(body.start) if body.start else end - cfg.span()
         except OverflowError:
             raise HTTPException(422, f"end {end.isoformat()} less the window {cfg.window or cfg.every} is before the year 1; give start") from None
         if not start < end:

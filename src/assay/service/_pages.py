@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from assay.service import _ledger
 from assay.service._app import hash_token
-from assay.service._db import sessions, tokens, utcnow
-from assay.service._review import _aware, current_or_next, submit_answer
+from assay.service._db import aware, sessions, tokens, utcnow
+from assay.service._review import current_or_next, submit_answer
 
 __all__ = ["add_pages"]
 
@@ -47,7 +47,7 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
             row = conn.execute(sa.select(sessions).where(sessions.c.id_hash == hash_token(sid))).first()
         if row is None:
             return None
-        if _aware(row.expires_at) < utcnow():  # type: ignore[operator]
+        if aware(row.expires_at) < utcnow():
             return None
         return {"name": row.name, "role": row.role, "csrf": row.csrf}
 

@@ -30,7 +30,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.service import _ledger
-from assay.service._db import utcnow, models, predictions, review_assignments, review_tasks
+from assay.service._db import aware, utcnow, models, predictions, review_assignments, review_tasks
 from assay.service._routing import Policy
 
 __all__ = ["add_review_routes", "consolidate", "fleiss_kappa", "krippendorff_alpha", "reviewer_weights"]
@@ -42,11 +42,6 @@ class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answer: str = Field(min_length=1, max_length=200)
 
-
-
-def _aware(t: _dt.datetime | None) -> _dt.datetime | None:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    return None if t is None else (t if t.tzinfo else t.replace(tzinfo=_dt.timezone.utc))
 
 
 def fleiss_kappa(tables: list[dict[str, int]], categories: list[str]) -> float | None:
@@ -116,7 +111,7 @@ def current_or_next(engine: sa.Engine, reviewer: str, *, resume: bool = False) -
                                             review_assignments.c.due_at > now, review_tasks.c.status == "open")
                                      .order_by(review_assignments.c.id).limit(1)).first()  # fmt: skip
             if mine_open is not None:
-                return {**task_view(conn, mine_open), "due_at": _aware(mine_open.due_at).isoformat()}  # type: ignore[union-attr]
+                return {**task_view(conn, mine_open), "due_at": aware(mine_open.due_at).isoformat()}
         conn.execute(review_tasks.update().where(review_tasks.c.status == "open", review_tasks.c.expires_at < now).values(status="expired"))
         answered_or_active = (sa.select(sa.func.count()).select_from(review_assignments)
                               .where(review_assignments.c.task_id == review_tasks.c.id,
@@ -147,7 +142,7 @@ def submit_answer(engine: sa.Engine, reviewer: str, task_id: int, answer: str) -
             raise HTTPException(404, f"task {task_id} is not assigned to you")
         if a.answered_at is not None:
             raise HTTPException(409, f"you already answered task {task_id}")
-        if _aware(a.due_at) < now or task.status != "open":  # type: ignore[operator]
+        if aware(a.due_at) < now or task.status != "open":
             raise HTTPException(409, f"your assignment of task {task_id} has lapsed (the task is {task.status}); ask for the next task")
         m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
         policy = Policy.model_validate(m.spec["policy"])
@@ -246,7 +241,7 @@ def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: An
         return {"humanLoopName": f"task-{task_id}", "flowDefinition": view["model"], "humanLoopStatus": task.status,
                 "inputContent": {**view["input"], "modelOutput": view["model_output"], "question": view["question"]},
                 "humanAnswers": [{"answerContent": {"answer": a.answer}, "submissionTime": str(a.answered_at), "workerId": a.reviewer,
-                                  "timeSpentInSeconds": (_aware(a.answered_at) - _aware(a.assigned_at)).total_seconds()} for a in answers],  # type: ignore[operator]
+                                  "timeSpentInSeconds": (aware(a.answered_at) - aware(a.assigned_at)).total_seconds()} for a in answers],
                 "conditionsMatched": task.reasons, "consolidatedAnswer": task.answer, "agreement": task.agreement}  # fmt: skip
 
     @app.get("/models/{name}/{version}/status", summary="Captured, with ground truth, review tasks, and model quality overall and by facet with intervals")

@@ -1,4 +1,4 @@
-"""Explanations with captured predictions, monitoring baselines and runs, contests (a task may now review a contested decision), the receipts' key.
+"""Explanations and inference times with captured predictions, monitoring baselines and runs, contests (a task may now review a contested decision), the receipts' key.
 
 Revision ID: 0004
 Revises: 0003
@@ -15,6 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("predictions", sa.Column("explanation", sa.JSON, nullable=True))
+    op.add_column("predictions", sa.Column("inference_time", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("review_tasks") as b:  # a contested prediction gets a second task: one task per prediction no longer holds
         b.drop_constraint("uq_review_tasks_prediction", type_="unique")
         b.add_column(sa.Column("contest_id", sa.Integer, nullable=True))
@@ -77,4 +78,5 @@ def downgrade() -> None:
         b.drop_index("ix_review_tasks_prediction")
         b.drop_column("contest_id")
         b.create_unique_constraint("uq_review_tasks_prediction", ["model_id", "prediction_id"])
+    op.drop_column("predictions", "inference_time")
     op.drop_column("predictions", "explanation")
