@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
-__all__ = ["PALETTE", "bar_chart", "heatmap", "line_chart"]
+__all__ = ["PALETTE", "band_line", "bar_chart", "count_bars", "heatmap", "line_chart"]
 
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
@@ -274,3 +275,61 @@ def scatter_chart(
         out.append(f'<text x="{width - right + 8}" y="{top + 14 + 16 * k}" fill="{color}" font-size="11">{mark} {escape(name[:44])}</text>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+# == series over time windows (the service's dashboard) ==============================
+W, H, PAD = 640, 150, 34
+
+
+def _frame(title: str, body: str, starts: list[str]) -> str:
+    first, last = (escape(starts[0][:16].replace("T", " ")), escape(starts[-1][:16].replace("T", " "))) if starts else ("", "")
+    return (f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 {W} {H}" width="100%" style="max-width:{W}px" xmlns="http://www.w3.org/2000/svg">'
+            f"<title>{escape(title)}</title>"
+            f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - 8}" y2="{H - PAD}" stroke="#999"/>{body}'
+            f'<text x="{PAD}" y="{H - 12}" font-size="11" fill="#444">{first}</text>'
+            f'<text x="{W - 8}" y="{H - 12}" font-size="11" fill="#444" text-anchor="end">{last}</text></svg>')  # fmt: skip
+
+
+def count_bars(values: list[int], starts: list[str], title: str) -> str:
+    """A count per time window as bars (vermillion when above 0, a grey tick at 0), the first and last window named."""
+    if not values:
+        return ""
+    top = max(max(values), 1)
+    step = (W - PAD - 8) / len(values)
+    bars = []
+    for i, v in enumerate(values):
+        h = (H - 2 * PAD) * v / top
+        x = PAD + i * step + step * 0.15
+        colour = "#D55E00" if v else "#bbb"
+        bars.append(f'<rect x="{x:.1f}" y="{H - PAD - max(h, 1.5):.1f}" width="{step * 0.7:.1f}" height="{max(h, 1.5):.1f}" fill="{colour}">'
+                    f"<title>{escape(starts[i][:16].replace('T', ' '))}: {v} violation(s)</title></rect>")  # fmt: skip
+    axis = f'<text x="{PAD - 4}" y="{PAD + 4}" font-size="11" text-anchor="end" fill="#444">{top}</text>'
+    return _frame(title, axis + "".join(bars), starts)
+
+
+def band_line(points: list[dict[str, Any] | None], starts: list[str], title: str) -> str:
+    """A metric per time window as a line with its interval as a band (``{"value", "ci"}`` per window; None: no point)."""
+    idx = [i for i, p in enumerate(points) if p and p.get("value") is not None]
+    if not idx:
+        return ""
+    got: dict[int, dict[str, Any]] = {i: points[i] for i in idx}  # type: ignore[misc]
+    lows = [got[i]["ci"][0] if got[i].get("ci") and got[i]["ci"][0] is not None else got[i]["value"] for i in idx]
+    highs = [got[i]["ci"][1] if got[i].get("ci") and got[i]["ci"][1] is not None else got[i]["value"] for i in idx]
+    lo, hi = min(lows), max(highs)
+    lo, hi = (lo - 0.05, hi + 0.05) if hi - lo < 1e-9 else (lo, hi)
+    n = len(points)
+
+    def x(i: int) -> float:
+        return PAD + (W - PAD - 8) * (i + 0.5) / n
+
+    def y(v: float) -> float:
+        return H - PAD - (H - 2 * PAD) * (v - lo) / (hi - lo)
+
+    band = " ".join(f"{x(i):.1f},{y(h):.1f}" for i, h in zip(idx, highs)) + " " + " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(zip(idx, lows))))
+    line = " ".join(f"{x(i):.1f},{y(got[i]['value']):.1f}" for i in idx)
+    dots = "".join(f'<circle cx="{x(i):.1f}" cy="{y(got[i]["value"]):.1f}" r="2.5" fill="#0072B2"><title>{escape(starts[i][:16].replace("T", " "))}: '
+                   f'{got[i]["value"]:.3f} [{lows[k]:.3f}, {highs[k]:.3f}]</title></circle>' for k, i in enumerate(idx))
+    axis = (f'<text x="{PAD - 4}" y="{y(hi) + 4:.1f}" font-size="11" text-anchor="end" fill="#444">{hi:.2f}</text>'
+            f'<text x="{PAD - 4}" y="{y(lo) + 4:.1f}" font-size="11" text-anchor="end" fill="#444">{lo:.2f}</text>')  # fmt: skip
+    return _frame(title, axis + f'<polygon points="{band}" fill="#0072B2" fill-opacity="0.18"/>'
+                  f'<polyline points="{line}" fill="none" stroke="#0072B2" stroke-width="1.8"/>' + dots, starts)  # fmt: skip

@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+from assay.report._svg import band_line, count_bars
 
 from assay.service._db import baselines, contests, models, monitoring_runs, predictions, review_tasks
 
-__all__ = ["all_models", "band_svg", "bars_svg", "model_status", "monitoring_status"]
+__all__ = ["all_models", "model_status", "monitoring_status"]
 
 
 def model_status(engine: sa.Engine, model: Any, *, replicates: int = 500) -> dict[str, Any]:
@@ -69,11 +71,20 @@ def monitoring_status(engine: sa.Engine, model: Any, *, limit: int = 30) -> dict
     ser = series(list(reversed(runs)))
     shown = [{**{k: v for k, v in r.items() if k != "result"}, "by_type": by_type(r["violations"])} for r in runs]
     return {"settings": settings, "has_baseline": has_base, "runs": shown, "series": ser,
-            "charts": {"violations": Markup(bars_svg(ser["violations"], ser["window_start"], "violations per window")),
-                       "accuracy": Markup(band_svg(ser["quality"].get("accuracy") or [], ser["window_start"], "accuracy per window, 95% interval")),
-                       "drift": Markup(band_svg([None if d is None else {"value": d} for d in ser["max_drift"]], ser["window_start"],
-                                                "largest drift distance per window"))},
+            "charts": {"violations": Markup(count_bars(ser["violations"], ser["starts"], "violations per window")),
+                       "accuracy": Markup(band_line(ser["quality"].get("accuracy") or [], ser["starts"], "accuracy per window, 95% interval")),
+                       "drift": Markup(band_line([None if d is None else {"value": d} for d in largest_drift(ser)], ser["starts"],
+                                                 "largest drift distance per window"))},
             "contests": {str(k): int(v) for k, v in contested.items()}}  # fmt: skip
+
+
+def largest_drift(ser: dict[str, Any]) -> list[float | None]:
+    """Per window, the largest drift distance of any column (None: no column tested)."""
+    out: list[float | None] = []
+    for i in range(len(ser["starts"])):
+        d = [pts[i]["distance"] for pts in ser["drift"].values() if pts[i] is not None and pts[i].get("distance") is not None]
+        out.append(max(d) if d else None)
+    return out
 
 
 def by_type(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -85,63 +96,6 @@ def by_type(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if v["feature_name"] not in g["features"]:
             g["features"].append(v["feature_name"])
     return list(groups.values())
-
-
-W, H, PAD = 640, 150, 34
-
-
-def _frame(title: str, body: str, starts: list[str]) -> str:
-    first, last = (escape(starts[0][:16].replace("T", " ")), escape(starts[-1][:16].replace("T", " "))) if starts else ("", "")
-    return (f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 {W} {H}" width="100%" style="max-width:{W}px" xmlns="http://www.w3.org/2000/svg">'
-            f"<title>{escape(title)}</title>"
-            f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - 8}" y2="{H - PAD}" stroke="#999"/>{body}'
-            f'<text x="{PAD}" y="{H - 12}" font-size="11" fill="#444">{first}</text>'
-            f'<text x="{W - 8}" y="{H - 12}" font-size="11" fill="#444" text-anchor="end">{last}</text></svg>')  # fmt: skip
-
-
-def bars_svg(values: list[int], starts: list[str], title: str) -> str:
-    """One bar per window: red with violations, a grey tick without."""
-    if not values:
-        return ""
-    top = max(max(values), 1)
-    step = (W - PAD - 8) / len(values)
-    bars = []
-    for i, v in enumerate(values):
-        h = (H - 2 * PAD) * v / top
-        x = PAD + i * step + step * 0.15
-        colour = "#D55E00" if v else "#bbb"
-        bars.append(f'<rect x="{x:.1f}" y="{H - PAD - max(h, 1.5):.1f}" width="{step * 0.7:.1f}" height="{max(h, 1.5):.1f}" fill="{colour}">'
-                    f"<title>{escape(starts[i][:16].replace('T', ' '))}: {v} violation(s)</title></rect>")  # fmt: skip
-    axis = f'<text x="{PAD - 4}" y="{PAD + 4}" font-size="11" text-anchor="end" fill="#444">{top}</text>'
-    return _frame(title, axis + "".join(bars), starts)
-
-
-def band_svg(points: list[dict[str, Any] | None], starts: list[str], title: str) -> str:
-    """A metric per window as a line, its interval as a band (windows without the metric are gaps)."""
-    idx = [i for i, p in enumerate(points) if p and p.get("value") is not None]
-    if not idx:
-        return ""
-    got: dict[int, dict[str, Any]] = {i: points[i] for i in idx}  # type: ignore[misc]
-    lows = [got[i]["ci"][0] if got[i].get("ci") and got[i]["ci"][0] is not None else got[i]["value"] for i in idx]
-    highs = [got[i]["ci"][1] if got[i].get("ci") and got[i]["ci"][1] is not None else got[i]["value"] for i in idx]
-    lo, hi = min(lows), max(highs)
-    lo, hi = (lo - 0.05, hi + 0.05) if hi - lo < 1e-9 else (lo, hi)
-    n = len(points)
-
-    def x(i: int) -> float:
-        return PAD + (W - PAD - 8) * (i + 0.5) / n
-
-    def y(v: float) -> float:
-        return H - PAD - (H - 2 * PAD) * (v - lo) / (hi - lo)
-
-    band = " ".join(f"{x(i):.1f},{y(h):.1f}" for i, h in zip(idx, highs)) + " " + " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(zip(idx, lows))))
-    line = " ".join(f"{x(i):.1f},{y(got[i]['value']):.1f}" for i in idx)
-    dots = "".join(f'<circle cx="{x(i):.1f}" cy="{y(got[i]["value"]):.1f}" r="2.5" fill="#0072B2"><title>{escape(starts[i][:16].replace("T", " "))}: '
-                   f'{got[i]["value"]:.3f} [{lows[k]:.3f}, {highs[k]:.3f}]</title></circle>' for k, i in enumerate(idx))
-    axis = (f'<text x="{PAD - 4}" y="{y(hi) + 4:.1f}" font-size="11" text-anchor="end" fill="#444">{hi:.2f}</text>'
-            f'<text x="{PAD - 4}" y="{y(lo) + 4:.1f}" font-size="11" text-anchor="end" fill="#444">{lo:.2f}</text>')  # fmt: skip
-    return _frame(title, axis + f'<polygon points="{band}" fill="#0072B2" fill-opacity="0.18"/>'
-                  f'<polyline points="{line}" fill="none" stroke="#0072B2" stroke-width="1.8"/>' + dots, starts)  # fmt: skip
 
 
 def all_models(engine: sa.Engine) -> list[Any]:

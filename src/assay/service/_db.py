@@ -26,8 +26,8 @@ import sqlalchemy as sa
 
 from assay._errors import ConfigError
 
-__all__ = ["METADATA", "aware", "baselines", "connect", "contests", "ledger", "migrate", "models", "monitoring_runs", "predictions", "review_assignments", "review_tasks",
-           "service_secrets", "sessions", "tokens"]
+__all__ = ["LOCKS", "METADATA", "aware", "baselines", "connect", "contests", "ledger", "migrate", "models", "monitoring_runs", "predictions", "review_assignments", "review_tasks",
+           "serialise", "service_secrets", "sessions", "tokens"]
 
 METADATA = sa.MetaData()
 
@@ -188,6 +188,16 @@ def aware(t: "_dt.datetime | None") -> "_dt.datetime | None":
     if t is None:
         return None
     return t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
+
+
+LOCKS = {"ledger": 735_001, "review_queue": 735_002, "monitoring": 735_003}  # PostgreSQL advisory lock keys
+
+
+def serialise(conn: sa.Connection, what: str) -> None:
+    """Serialise writers of ``what`` until the transaction ends: PostgreSQL takes a transaction-level advisory lock; SQLite's writers are
+    already one at a time (BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCKS[what]})
 
 
 def url_for(db: str | os.PathLike[str]) -> str:

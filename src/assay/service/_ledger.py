@@ -18,12 +18,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assay.service._db import ledger
+from assay.service._db import ledger, serialise
 
 __all__ = ["GENESIS", "append", "entries", "verify"]
 
 GENESIS = "0" * 64
-_LOCK = 735_001  # advisory lock key for the ledger (PostgreSQL)
 
 
 def _canonical(payload: Any) -> str:
@@ -37,8 +36,7 @@ def _digest(seq: int, at: str, actor: str, action: str, subject: str, payload: s
 
 def append(conn: sa.Connection, *, actor: str, action: str, subject: str, payload: Any) -> dict[str, Any]:
     """Append one entry inside the caller's transaction (so the action and its record commit together)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+    serialise(conn, "ledger")
     last = conn.execute(sa.select(ledger.c.seq, ledger.c.hash).order_by(ledger.c.seq.desc()).limit(1)).first()
     seq = 1 if last is None else int(last.seq) + 1
     prev = GENESIS if last is None else str(last.hash)

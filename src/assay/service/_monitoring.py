@@ -45,13 +45,12 @@ from fastapi import FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assay.service import _ledger
-from assay.service._db import aware, baselines, models, monitoring_runs, predictions, utcnow
+from assay.service._db import aware, baselines, serialise, models, monitoring_runs, predictions, utcnow
 
 __all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window", "store_baseline"]
 
 log = logging.getLogger("assay.service")
 MAX_CATCH_UP = 48  # scheduled windows missed while the server was down: at most this many of the newest are checked
-_LOCK = 735_003
 MAX_SPAN = _dt.timedelta(days=366)
 WHEN = sa.func.coalesce(predictions.c.inference_time, predictions.c.captured_at)  # a prediction's time: when the model decided, if said  # the longest schedule, window, delay or recheck
 
@@ -145,16 +144,7 @@ def jsonable(doc: Any) -> Any:
     """Plain JSON (numpy numbers as numbers, NaN and infinities as null) for the database and the API."""
     from assay.monitor._windows import _plain
 
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {str(k): clean(v) for k, v in x.items()}
-        if isinstance(x, list):
-            return [clean(v) for v in x]
-        return x
-
-    return clean(json.loads(json.dumps(doc, default=_plain)))
+    return json.loads(json.dumps(doc, default=_plain), parse_constant=lambda _name: None)
 
 
 def latest_baseline(conn: sa.Connection, model_id: int) -> Any:
@@ -234,11 +224,6 @@ def check_window(conn: sa.Connection, model: Any, base: Any, cfg: MonitoringIn, 
     return jsonable({"window": window, "rows": int(len(frame)), **result})
 
 
-def _lock(conn: sa.Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
-
-
 def run_window(engine: sa.Engine, model: Any, start: _dt.datetime, end: _dt.datetime, *, trigger: str) -> dict[str, Any] | None:
     """Check one window, store the run (with its ledger entry) and alert; None when a scheduled run of this window already exists."""
     cfg = MonitoringIn.model_validate(model.spec["monitoring"])
@@ -250,7 +235,7 @@ def run_window(engine: sa.Engine, model: Any, start: _dt.datetime, end: _dt.date
     violations = result.get("violations", [])
     now = utcnow()
     with engine.begin() as conn:
-        _lock(conn)
+        serialise(conn, "monitoring")
         if trigger in SCHEDULED and conn.execute(sa.select(monitoring_runs.c.id).where(monitoring_runs.c.model_id == model.id,
                                                  monitoring_runs.c.window_end == end, monitoring_runs.c.trigger == trigger)).first():  # fmt: skip
             return None  # another process checked this window first
@@ -287,19 +272,11 @@ def run_summary(r: Any, *, full: bool = False) -> dict[str, Any]:
 
 
 def series(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per run (oldest first): violations, the largest drift distance, and each quality metric with its interval."""
-    out: dict[str, Any] = {"window_start": [], "rows": [], "violations": [], "max_drift": [], "quality": {}}
-    for i, r in enumerate(runs):
-        res = r["result"] or {}
-        out["window_start"].append(r["window_start"])
-        out["rows"].append(r["rows"])
-        out["violations"].append(r["violation_count"])
-        dists = [f["drift"]["distance"] for f in (res.get("features") or {}).values() if (f.get("drift") or {}).get("distance") is not None]
-        out["max_drift"].append(max(dists) if dists else None)
-        q = (((res.get("model") or {}).get("quality") or {}).get("metrics")) or {}
-        for k, v in q.items():
-            out["quality"].setdefault(k, [None] * len(runs))[i] = {"value": v.get("value"), "ci": v.get("ci")}
-    return out
+    """The runs' time series (oldest first), as ``assay monitor run`` builds them: violations, each column's drift, quality and bias metrics
+    with their intervals (a window without predictions has none)."""
+    from assay.monitor._windows import _series
+
+    return _series([{"start": r["window_start"], "rows": r["rows"], "result": {"features": {}, "violations": [], **(r["result"] or {})}} for r in runs])
 
 
 SCHEDULED = ("schedule", "schedule-recheck")  # a window's check when it closes, and again after recheck_after (late ground truth)

@@ -30,12 +30,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.service import _ledger
-from assay.service._db import aware, utcnow, models, predictions, review_assignments, review_tasks
+from assay.service._db import aware, serialise, utcnow, models, predictions, review_assignments, review_tasks
 from assay.service._routing import Policy
 
 __all__ = ["add_review_routes", "consolidate", "fleiss_kappa", "krippendorff_alpha", "reviewer_weights"]
 
-_QUEUE_LOCK = 735_002
 
 
 class AnswerIn(BaseModel):
@@ -83,11 +82,6 @@ def krippendorff_alpha(units: list[list[str]]) -> float | None:
     return None if expected == 0 else 1.0 - (n - 1) * observed / expected
 
 
-def _lock(conn: sa.Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _QUEUE_LOCK})
-
-
 def task_view(conn: sa.Connection, task: Any) -> dict[str, Any]:
     """What a reviewer sees: the question and answers, the input, the model's output, the conditions that fired."""
     m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
@@ -104,7 +98,7 @@ def current_or_next(engine: sa.Engine, reviewer: str, *, resume: bool = False) -
     """Assign ``reviewer`` the next task (None when there is none); with ``resume``, first their own unanswered, unlapsed one."""
     now = utcnow()
     with engine.begin() as conn:
-        _lock(conn)
+        serialise(conn, "review_queue")
         if resume:
             mine_open = conn.execute(sa.select(review_tasks, review_assignments.c.due_at).join(review_assignments, review_assignments.c.task_id == review_tasks.c.id)
                                      .where(review_assignments.c.reviewer == reviewer, review_assignments.c.answered_at.is_(None),
@@ -135,7 +129,7 @@ def submit_answer(engine: sa.Engine, reviewer: str, task_id: int, answer: str) -
     """Record ``reviewer``'s answer; the last one consolidates the task (majority) and writes the ground truth."""
     now = utcnow()
     with engine.begin() as conn:
-        _lock(conn)
+        serialise(conn, "review_queue")
         task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
         a = conn.execute(sa.select(review_assignments).where(review_assignments.c.task_id == task_id, review_assignments.c.reviewer == reviewer)).first()
         if task is None or a is None:
