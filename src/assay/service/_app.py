@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assay.service import _ledger
 from assay.service._db import aware, connect, migrate, utcnow, models, predictions, review_tasks, tokens
-from assay.service._routing import Policy, baseline_limits, fired
+from assay.service._routing import Policy, fired
 
 __all__ = ["ROLES", "create_app", "create_token", "revoke_tokens"]
 
@@ -174,10 +174,10 @@ class CardApprovalIn(_Strict):
     entry: dict[str, Any] = Field(description="the approve line of the card store's log.jsonl, as `assay card approve` wrote it")
 
 
-def configure(engine: sa.Engine, model_row: Any, name: str, version: str, actor: str, key: str, value: Any, *, extra: dict[str, Any] | None = None) -> None:
+def configure(engine: sa.Engine, name: str, version: str, actor: str, key: str, value: Any, *, extra: dict[str, Any] | None = None) -> None:
     """Change one of a model's settings (policy, monitoring) with a ``model.configure`` ledger entry holding the old and new value."""
     with engine.begin() as conn:
-        m = model_row(conn, name, version)
+        m = find_model(conn, name, version)
         spec = {**m.spec, key: value, **(extra or {})}
         conn.execute(models.update().where(models.c.id == m.id).values(spec=spec))
         _ledger.append(conn, actor=actor, action="model.configure", subject=f"{name}/{version}", payload={"setting": key, "value": value,
@@ -250,12 +250,9 @@ def _route(conn: sa.Connection, m: Any, new: list[PredictionIn], now: _dt.dateti
     threshold = float(m.spec.get("threshold", 0.5))
     limits = None
     if any(c.type == "baseline_constraints" for c in policy.conditions):
-        from assay.service._monitoring import latest_baseline
+        from assay.service._monitoring import limits_of
 
-        base = latest_baseline(conn, m.id)
-        outputs = set(((m.spec.get("monitoring") or {}).get("columns") or {"ground_truth": "ground_truth", "predicted_label": "predicted_label",
-                                                                            "score": "score"}).values())  # fmt: skip
-        limits = baseline_limits(base.statistics, base.constraints, outputs=outputs) if base is not None else None  # no baseline: cannot fire
+        limits = limits_of(conn, m)  # None without a baseline: the condition cannot fire
     tasks: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     for r in new:
@@ -358,7 +355,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     @app.put("/models/{name}/{version}/policy", summary="Change the model's routing policy (recorded in the ledger)")
     def put_policy(name: str, version: str, body: Policy, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
         value = body.model_dump(exclude_none=True)
-        configure(engine, model_row, name, version, who["name"], "policy", value)
+        configure(engine, name, version, who["name"], "policy", value)
         return value
 
     @app.post("/models/{name}/{version}/card-approvals", status_code=201, summary="Record a signed model-card approval in the ledger")

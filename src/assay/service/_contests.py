@@ -40,6 +40,7 @@ from assay.service._routing import Policy
 __all__ = ["add_contest_routes", "decide", "receipt", "receipt_key"]
 
 PRIORITY = 100  # contests are reviewed before routed predictions
+PUBLIC_CONTEST = ("id", "opened_at", "reason", "status", "outcome", "response", "responded_at")  # what the person sees of a contest
 
 
 class ContestIn(BaseModel):
@@ -66,17 +67,14 @@ def receipt_key(engine: sa.Engine) -> bytes:
 
     from assay.service._db import service_secrets
 
-    for _ in range(2):
-        with engine.connect() as conn:
-            row = conn.execute(sa.select(service_secrets.c.value).where(service_secrets.c.name == "receipts")).first()
-        if row is not None:
-            return bytes.fromhex(row.value)
-        try:
-            with engine.begin() as conn:
+    try:
+        with engine.begin() as conn:
+            if conn.execute(sa.select(service_secrets.c.name).where(service_secrets.c.name == "receipts")).first() is None:
                 conn.execute(service_secrets.insert().values(name="receipts", value=secrets.token_hex(32)))
-        except sa.exc.IntegrityError:  # another process made it first
-            continue
-    return receipt_key(engine)
+    except sa.exc.IntegrityError:  # another process made it at the same moment: theirs is the key
+        pass
+    with engine.connect() as conn:
+        return bytes.fromhex(conn.execute(sa.select(service_secrets.c.value).where(service_secrets.c.name == "receipts")).scalar_one())
 
 
 def receipt(key: bytes, model: str, version: str, prediction_id: str) -> str:
@@ -96,15 +94,30 @@ def _iso(t: _dt.datetime | None) -> str | None:
     return None if t is None else aware(t).isoformat()
 
 
-def contest_view(conn: sa.Connection, c: Any) -> dict[str, Any]:
-    m = conn.execute(sa.select(models.c.name, models.c.version).where(models.c.id == c.model_id)).one()
-    task = conn.execute(sa.select(review_tasks.c.id, review_tasks.c.status, review_tasks.c.answer, review_tasks.c.agreement)
-                        .where(review_tasks.c.contest_id == c.id)).first()  # fmt: skip
-    status = "expired" if c.status == "open" and task is not None and task.status == "expired" else c.status
-    return {"id": c.id, "model": f"{m.name}/{m.version}", "prediction_id": c.prediction_id, "opened_at": _iso(c.opened_at), "opened_by": c.opened_by,
-            "on_behalf_of": c.on_behalf_of, "reason": c.reason, "status": status, "outcome": c.outcome,
-            "review": None if task is None else {"task_id": task.id, "status": task.status, "answer": task.answer, "agreement": task.agreement},
-            "response": c.response, "responded_at": _iso(c.responded_at), "responded_by": c.responded_by}  # fmt: skip
+def contest_views(conn: sa.Connection, *where: Any, newest_first: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+    """Contests matching ``where`` with their model and review task, in one query."""
+    t = review_tasks
+    q = (sa.select(contests, models.c.name.label("model_name"), models.c.version.label("model_version"), t.c.id.label("task_id"),
+                   t.c.status.label("task_status"), t.c.answer.label("task_answer"), t.c.agreement.label("task_agreement"))
+         .join(models, models.c.id == contests.c.model_id).outerjoin(t, t.c.contest_id == contests.c.id)
+         .where(*where).order_by(contests.c.id.desc() if newest_first else contests.c.id).limit(limit))  # fmt: skip
+    out = []
+    for c in conn.execute(q):
+        status = "expired" if c.status == "open" and c.task_status == "expired" else c.status
+        out.append({"id": c.id, "model": f"{c.model_name}/{c.model_version}", "prediction_id": c.prediction_id, "opened_at": _iso(c.opened_at),
+                    "opened_by": c.opened_by, "on_behalf_of": c.on_behalf_of, "reason": c.reason, "status": status, "outcome": c.outcome,
+                    "review": None if c.task_id is None else {"task_id": c.task_id, "status": c.task_status, "answer": c.task_answer,
+                                                              "agreement": c.task_agreement},
+                    "response": c.response, "responded_at": _iso(c.responded_at), "responded_by": c.responded_by})  # fmt: skip
+    return out
+
+
+def contest_view(conn: sa.Connection, contest_id: int) -> dict[str, Any]:
+    """One contest (404 when there is none)."""
+    views = contest_views(conn, contests.c.id == contest_id)
+    if not views:
+        raise HTTPException(404, f"no contest {contest_id}")
+    return views[0]
 
 
 def decide(conn: sa.Connection, task: Any, status: str, answer: str | None) -> None:
@@ -126,8 +139,7 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
     def decision(conn: sa.Connection, m: Any, p: Any) -> dict[str, Any]:
         tasks = conn.execute(sa.select(review_tasks).where(review_tasks.c.model_id == m.id, review_tasks.c.prediction_id == p.prediction_id)
                              .order_by(review_tasks.c.id)).all()  # fmt: skip
-        cs = [contest_view(conn, c) for c in conn.execute(sa.select(contests).where(contests.c.model_id == m.id, contests.c.prediction_id == p.prediction_id)
-                                                          .order_by(contests.c.id))]  # fmt: skip
+        cs = contest_views(conn, contests.c.model_id == m.id, contests.c.prediction_id == p.prediction_id)
         expl = p.explanation or {}
         ranked = sorted(expl.items(), key=lambda kv: -abs(kv[1]))
         return {"model": f"{m.name}/{m.version}", "prediction_id": p.prediction_id, "captured_at": _iso(p.captured_at),
@@ -163,7 +175,7 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
                                                       expires_at=now + _dt.timedelta(hours=policy.task_hours), contest_id=cid))  # fmt: skip
             _ledger.append(conn, actor=actor, action="contest.open", subject=f"{name}/{version}",
                            payload={"contest": cid, "prediction_id": prediction_id, "on_behalf_of": body.on_behalf_of, "reason": body.reason})  # fmt: skip
-            return contest_view(conn, conn.execute(sa.select(contests).where(contests.c.id == cid)).one())
+            return contest_view(conn, cid)
 
     @app.post("/models/{name}/{version}/predictions/{prediction_id}/contests", status_code=201, summary="Contest a decision: a priority review task")
     def open_contest(name: str, version: str, prediction_id: str, body: ContestIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
@@ -184,7 +196,7 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
         """What the person sees: their decision, its explanation, the review outcome and their contests (no staff names)."""
         return {"model": view["model"], "prediction_id": view["prediction_id"], "decided_at": view["inference_time"] or view["captured_at"], "decision": view["decision"],
                 "inputs": view["inputs"], "explanation": view["explanation"],
-                "contests": [{k: c[k] for k in ("id", "opened_at", "reason", "status", "outcome", "response", "responded_at")} for c in view["contests"]]}  # fmt: skip
+                "contests": [{k: c[k] for k in PUBLIC_CONTEST} for c in view["contests"]]}  # fmt: skip
 
     @app.post("/decisions/explanation", summary="For the person a decision is about: its explanation and contests (authenticated by the receipt)")
     def my_decision(body: DecisionIn) -> dict[str, Any]:
@@ -196,37 +208,29 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
     def contest_my_decision(body: DecisionContestIn) -> dict[str, Any]:
         with engine.connect() as conn:
             by_receipt(conn, body)
-        open_for(body.model, body.version, body.id, ContestIn(reason=body.reason), "subject")
-        with engine.connect() as conn:
-            m, p = by_receipt(conn, body)
-            return public(decision(conn, m, p))["contests"][-1]
+        view = open_for(body.model, body.version, body.id, ContestIn(reason=body.reason), "subject")
+        return {k: view[k] for k in PUBLIC_CONTEST}
 
     @app.get("/contests", summary="Contests, newest first")
     def list_contests(_who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
                       status: Annotated[str | None, Query(pattern="^(open|upheld|overturned|no_consensus)$")] = None,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
-        q = sa.select(contests).order_by(contests.c.id.desc()).limit(limit)
         with engine.connect() as conn:
-            return [contest_view(conn, c) for c in conn.execute(q.where(contests.c.status == status) if status else q)]
+            return contest_views(conn, *([contests.c.status == status] if status else []), newest_first=True, limit=limit)
 
     @app.get("/contests/{contest_id}", summary="One contest: the reason, the review, the outcome and the response")
     def get_contest(contest_id: Annotated[int, Path(ge=1, le=2**62)], _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
         with engine.connect() as conn:
-            c = conn.execute(sa.select(contests).where(contests.c.id == contest_id)).first()
-            if c is None:
-                raise HTTPException(404, f"no contest {contest_id}")
-            return contest_view(conn, c)
+            return contest_view(conn, contest_id)
 
     @app.post("/contests/{contest_id}/response", summary="Record the answer given to the person who contested")
     def respond(contest_id: Annotated[int, Path(ge=1, le=2**62)], body: ResponseIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
         with engine.begin() as conn:
-            c = conn.execute(sa.select(contests).where(contests.c.id == contest_id)).first()
-            if c is None:
-                raise HTTPException(404, f"no contest {contest_id}")
-            if c.status == "open" and contest_view(conn, c)["status"] == "open":
+            c = contest_view(conn, contest_id)
+            if c["status"] == "open":
                 raise HTTPException(409, f"contest {contest_id} is still under review; respond once it is decided")
-            if c.response is not None:
-                raise HTTPException(409, f"contest {contest_id} was already answered on {_iso(c.responded_at)}; the record is not rewritten")
+            if c["response"] is not None:
+                raise HTTPException(409, f"contest {contest_id} was already answered on {c['responded_at']}; the record is not rewritten")
             conn.execute(contests.update().where(contests.c.id == contest_id).values(response=body.message, responded_at=utcnow(), responded_by=who["name"]))
             _ledger.append(conn, actor=who["name"], action="contest.respond", subject=f"contest/{contest_id}", payload={"message": body.message})
-            return contest_view(conn, conn.execute(sa.select(contests).where(contests.c.id == contest_id)).one())
+            return contest_view(conn, contest_id)

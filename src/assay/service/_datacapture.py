@@ -45,6 +45,14 @@ def _data(part: dict[str, Any], where: str) -> tuple[str, str]:
     return data, fmt
 
 
+def _event_id(meta: Any, where: str) -> str:
+    """The prediction's id in a record's eventMetadata: inferenceId, else eventId."""
+    pid = meta.get("inferenceId") or meta.get("eventId") if isinstance(meta, dict) else None
+    if not pid:
+        raise ValueError(f"{where}.eventMetadata: needs inferenceId or eventId")
+    return str(pid)
+
+
 def _json(text: str, where: str, batch_key: str) -> Any:
     """Parsed JSON; a one-row batch (``{"instances": [row]}``, ``{"predictions": [out]}``, as SageMaker's serialisers write) unwrapped."""
     try:
@@ -69,9 +77,7 @@ def from_capture(line: Any, spec: dict[str, Any], where: str = "record") -> dict
     if not isinstance(line, dict) or not isinstance(line.get("captureData"), dict):
         raise ValueError(f"{where}: not a Model Monitor capture record (no captureData object)")
     meta = line.get("eventMetadata") or {}
-    pid = meta.get("inferenceId") or meta.get("eventId")
-    if not pid:
-        raise ValueError(f"{where}.eventMetadata: needs inferenceId or eventId")
+    pid = _event_id(meta, where)
     features = list(spec.get("features") or [])
     data, fmt = _data(line["captureData"].get("endpointInput"), f"{where}.captureData.endpointInput")
     if fmt == "json":
@@ -124,10 +130,7 @@ def truth_from_capture(line: Any, spec: dict[str, Any], where: str = "record") -
     ``{id, label}``: the data is one of the model's label values, or 1/0 for its first/second label value when it has two."""
     if not isinstance(line, dict) or not isinstance(line.get("groundTruthData"), dict):
         raise ValueError(f"{where}: not a Model Monitor ground-truth record (no groundTruthData object)")
-    meta = line.get("eventMetadata") or {}
-    pid = meta.get("inferenceId") or meta.get("eventId")
-    if not pid:
-        raise ValueError(f"{where}.eventMetadata: needs eventId (the capture's inferenceId or eventId)")
+    pid = _event_id(line.get("eventMetadata") or {}, where)
     data, fmt = _data(line["groundTruthData"], f"{where}.groundTruthData")
     value = _json(data, f"{where}.groundTruthData.data", "labels") if fmt == "json" else next(csv.reader([data.strip()]), [""])[0]
     text = str(value).strip()

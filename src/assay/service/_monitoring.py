@@ -151,6 +151,28 @@ def latest_baseline(conn: sa.Connection, model_id: int) -> Any:
     return conn.execute(sa.select(baselines).where(baselines.c.model_id == model_id).order_by(baselines.c.id.desc()).limit(1)).first()
 
 
+_LIMITS: dict[tuple[str, frozenset[str]], dict[str, dict[str, Any]]] = {}  # a baseline's input limits by its hash: built once per process
+
+
+def limits_of(conn: sa.Connection, model: Any) -> dict[str, dict[str, Any]] | None:
+    """The input limits of the model's latest baseline for routing (``baseline_constraints``), without its model's outputs; None without
+    a baseline. Capture is the hot path: the baseline's documents are read and turned into limits once per baseline, not per batch."""
+    from assay.service._routing import baseline_limits
+
+    row = conn.execute(sa.select(baselines.c.id, baselines.c.sha256).where(baselines.c.model_id == model.id).order_by(baselines.c.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    monitoring = model.spec.get("monitoring")
+    cols = MonitoringIn.model_validate(monitoring).columns if monitoring else ColumnsIn()
+    key = (row.sha256, frozenset(cols.model_dump().values()))
+    if key not in _LIMITS:
+        docs = conn.execute(sa.select(baselines.c.statistics, baselines.c.constraints).where(baselines.c.id == row.id)).one()
+        if len(_LIMITS) >= 64:
+            _LIMITS.clear()
+        _LIMITS[key] = baseline_limits(docs.statistics, docs.constraints, outputs=set(key[1]))
+    return _LIMITS[key]
+
+
 def captured_importance(explanations: list[dict[str, Any]], level: float) -> dict[str, Any] | None:
     """Global importance of a window from the explanations captured with its predictions: mean |attribution| per feature,
     with a normal interval of the mean (rows are independent draws of the window)."""
@@ -389,7 +411,7 @@ def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row
         from assay.service._app import configure
 
         settings = body.model_dump()
-        configure(engine, model_row, name, version, who["name"], "monitoring", settings, extra={"monitoring_since": utcnow().isoformat()})
+        configure(engine, name, version, who["name"], "monitoring", settings, extra={"monitoring_since": utcnow().isoformat()})
         return settings
 
     @app.post("/models/{name}/{version}/monitoring/runs", status_code=201, summary="Check a window now (default: the last window up to now)")
