@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from assay._errors import ConfigError, DataError, did_you_mean
+from assay._undefined import undefined
 from assay.bias import parity_value
 from assay.mitigate._thresholds import CONSTRAINTS, OBJECTIVES
 
@@ -204,10 +205,10 @@ def _evaluate(test: Any, y: np.ndarray, q: np.ndarray, pred: np.ndarray, facets:
             # ratio to the rest, and a ratio above 1 for one group is a ratio below 1 for another)
             worst = rows.loc[rows["value"].idxmin()] if m == "DI" else rows.loc[(rows["value"] - parity_value(m)).abs().idxmax()]
             disparities[str(facet)][m] = {
-                "value": float(worst["value"]), "ci": [None if _missing(worst["ci_low"]) else float(worst["ci_low"]),
-                                                       None if _missing(worst["ci_high"]) else float(worst["ci_high"])],
+                "value": float(worst["value"]), "ci": [None if undefined(worst["ci_low"]) else float(worst["ci_low"]),
+                                                       None if undefined(worst["ci_high"]) else float(worst["ci_high"])],
                 "group": str(worst["value_or_threshold"]), "size": int(worst["size"]), "rest_size": int(worst["rest_size"]),
-                "p_value": None if _missing(worst["p_value"]) else float(worst["p_value"]),
+                "p_value": None if undefined(worst["p_value"]) else float(worst["p_value"]),
                 "worst_of": int(len(rows)),
             }  # fmt: skip
     correct = q * y + (1 - q) * (1 - y)  # each row's probability of a correct decision
@@ -230,9 +231,6 @@ def _evaluate(test: Any, y: np.ndarray, q: np.ndarray, pred: np.ndarray, facets:
                            "note": "one draw of the coin flips (the decisions predict() returns for these rows)"}  # fmt: skip
     return out
 
-
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def _pareto(results: list[dict[str, Any]], metric: str, facet: Any) -> None:

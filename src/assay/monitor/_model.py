@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from assay._errors import ConfigError, DataError
+from assay._undefined import undefined
 
 __all__ = ["MonitorSpec", "bias_from_tensor", "compare_bias", "count_tensor", "merge_tensors", "model_figures"]
 
@@ -209,9 +210,9 @@ def model_figures(frame: Any, spec: MonitorSpec, *, baseline: dict[str, Any] | N
         out["count_tensor"] = count_tensor(labelled, spec)
         t = bias_from_tensor(out["count_tensor"], spec).to_frame()
         out["bias"] = [{"facet": str(row.facet), "value": str(row.value_or_threshold), "metric": str(row.metric),
-                        "estimate": None if _nan(row.value) else float(row.value), "ci": [None if _nan(row.ci_low) else float(row.ci_low),
-                                                                                         None if _nan(row.ci_high) else float(row.ci_high)],
-                        "size": int(row.size), "rest_size": int(row.rest_size)} for row in t.itertuples() if not _nan(row.value)]  # fmt: skip
+                        "estimate": None if undefined(row.value) else float(row.value), "ci": [None if undefined(row.ci_low) else float(row.ci_low),
+                                                                                         None if undefined(row.ci_high) else float(row.ci_high)],
+                        "size": int(row.size), "rest_size": int(row.rest_size)} for row in t.itertuples() if not undefined(row.value)]  # fmt: skip
     else:
         out["bias"] = []
     return out
@@ -321,9 +322,6 @@ def bias_from_tensor(tensor: dict[str, Any], spec: MonitorSpec) -> Any:
                        pre_training_methods=None, post_training_methods=list(BIAS_METRICS), bootstrap_replicates=spec.replicates,
                        confidence_level=spec.confidence_level, seed=spec.seed)  # fmt: skip
 
-
-def _nan(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def compare_bias(current: list[dict[str, Any]], baseline: list[dict[str, Any]], *, alpha: float, level: float) -> list[dict[str, Any]]:

@@ -279,7 +279,10 @@ def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 50
             part = Profile(len(batch), dict(zip(names, cols)))
             out = part if out is None else out.merge(part)
     if out is None:
-        raise DataError("the data has no rows to profile")
+        import os
+
+        where = f"{os.fspath(data)} has" if isinstance(data, (str, os.PathLike)) else "the data has"
+        raise DataError(f"{where} no rows to profile")
     return out
 
 

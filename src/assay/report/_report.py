@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assay._errors import AssayError, ConfigError
+from assay._undefined import undefined
 from assay.report._svg import PALETTE, bar_chart, heatmap, line_chart, scatter_chart
 
 __all__ = ["SECTIONS", "Section", "fmt", "load_analysis", "notebook_html", "render_report", "value_name", "write_report"]
@@ -29,7 +30,7 @@ HEADLINE = {"pre_training": ["DPL", "MDL", "KS2L"], "post_training": ["DPPL", "D
 
 def fmt(v: Any) -> str:
     """How every number is shown: 3 decimals, or 3 significant digits when smaller than 0.001; null as an em dash."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if undefined(v):
         return "\u2014"
     if isinstance(v, bool):
         return "yes" if v else "no"
