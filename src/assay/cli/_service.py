@@ -42,6 +42,14 @@ def _engine(db: str):  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from None
 
 
+def _name_version(model: str) -> tuple[str, str]:
+    name, _, version = model.partition("/")
+    if not name or not version:
+        err.print(f"[bold red]error:[/] --model must be NAME/VERSION, got {model!r}")
+        raise typer.Exit(2)
+    return name, version
+
+
 @service_app.command()
 def token(db: Db, name: Annotated[str, typer.Option("--name", help="Who the token is for.")],
           role: Annotated[str, typer.Option("--role", help="admin, owner, reviewer or auditor.")]) -> None:  # fmt: skip
@@ -87,10 +95,7 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
     from assay.service._app import CaptureIn, TruthIn, capture, find_model, prediction_from_capture, store_truth, validation_message
     from assay.service._datacapture import truth_from_capture
 
-    name, _, version = model.partition("/")
-    if not name or not version:
-        err.print(f"[bold red]error:[/] --model must be NAME/VERSION, got {model!r}")
-        raise typer.Exit(2)
+    name, version = _name_version(model)
     files = sorted({f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.jsonl")))})
     missing = [str(p) for p in paths if not p.exists()]
     if missing or not files:
@@ -128,7 +133,10 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
                         line = json.loads(text)
                     except json.JSONDecodeError as exc:
                         raise ValueError(f"{where}: not JSON ({exc.msg})") from None
-                    pending.append(TruthIn(**truth_from_capture(line, spec, where)) if ground_truth else prediction_from_capture(line, spec, where))
+                    try:
+                        pending.append(TruthIn(**truth_from_capture(line, spec, where)) if ground_truth else prediction_from_capture(line, spec, where))
+                    except ValidationError as exc:
+                        raise ValueError(f"{where}: {validation_message(exc)}") from None
                     if len(pending) >= batch:
                         flush()
         flush()
@@ -152,10 +160,7 @@ def baseline(db: Db, model: Annotated[str, typer.Option("--model", help="NAME/VE
     from assay.monitor._baseline import _read
     from assay.service._monitoring import store_baseline
 
-    name, _, version = model.partition("/")
-    if not name or not version:
-        err.print(f"[bold red]error:[/] --model must be NAME/VERSION, got {model!r}")
-        raise typer.Exit(2)
+    name, version = _name_version(model)
     stats = directory / "statistics.json"
     if not stats.exists():
         err.print(f"[bold red]error:[/] {stats} does not exist; write a baseline with: assay monitor baseline DATA --out {directory}", highlight=False)
