@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -399,3 +400,122 @@ def test_count_tensors_merge_and_audit_like_the_rows():
                        bootstrap_replicates=300, seed=4).to_frame()  # fmt: skip
     cols = ["facet", "value_or_threshold", "metric", "size", "rest_size", "value", "ci_low", "ci_high", "p_value"]
     pd.testing.assert_frame_equal(from_cells[cols].reset_index(drop=True), rows[cols].reset_index(drop=True), rtol=1e-9)
+
+
+def test_cli_applies_model_quality_thresholds_and_settings_of_the_config(tmp_path):
+    """The monitoring settings survive the column loop: thresholds, min_quality_change; Model Monitor's metric names, others refused."""
+    rng = np.random.default_rng(5)
+    y = rng.normal(10, 2, 4000)
+    base = pd.DataFrame({"x": rng.normal(size=4000), "y": y, "pred": y + rng.normal(0, 0.3, 4000)})
+    cur = base.assign(pred=base["y"] + rng.normal(0, 0.58, 4000))
+    base.to_parquet(tmp_path / "base.parquet")
+    cur.to_parquet(tmp_path / "cur.parquet")
+
+    def config(constraints: str, monitor: str = "{bootstrap_replicates: 200}") -> str:
+        (tmp_path / "m.yaml").write_text(f"label: y\npredicted_label: pred\nmodel_quality_constraints: {constraints}\nmonitor: {monitor}\n")
+        return str(tmp_path / "m.yaml")
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["monitor", "baseline", str(tmp_path / "base.parquet"), "--out", str(tmp_path / "b"), "--config", config("{}")])
+    assert r.exit_code == 0, r.output
+    aws = json.dumps({"version": 0.0, "regression_constraints": {"rmse": {"threshold": 0.1, "comparison_operator": "GreaterThanThreshold"},
+                                                                 "mse": {"threshold": 1.0, "comparison_operator": "GreaterThanThreshold"}}})  # fmt: skip
+    r = runner.invoke(app, ["monitor", "check", str(tmp_path / "cur.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / "c"),
+                            "--config", config(aws, "{bootstrap_replicates: 200, min_quality_change: 5.0}")])  # fmt: skip
+    out = json.loads((tmp_path / "c" / "constraint_violations.json").read_text())
+    rows = {q["metric"]: q for q in out["model_quality"]}
+    rmse = float(np.sqrt(((cur["pred"] - cur["y"]) ** 2).mean()))
+    assert rows["rmse"]["current"] == pytest.approx(rmse, abs=1e-12) and rows["rmse"]["threshold"]["crossed"]
+    assert rows["mse"]["current"] == pytest.approx(rmse**2, abs=1e-12) and not rows["mse"]["threshold"]["crossed"]  # 0.34 is not > 1
+    assert not rows["rmse"]["worse"], "min_quality_change 5.0 from the config applies: worse by 0.3 is not a change"
+    fired = {v["feature_name"] for v in out["violations"] if v["constraint_check_type"] == "model_quality_check"}
+    assert fired == {"rmse"}, out["violations"]
+    for bad, message in (("{mse2: {threshold: 1}}", "'mse2' is not a regression metric. Did you mean 'mse'?"),
+                         ("{accuracy: {threshold: 0.8}}", "'accuracy' is not a regression metric. (a binary metric"),
+                         ("{rmse: {threshold: .nan}}", "model_quality_constraints.rmse.threshold must be a finite number"),
+                         ("{rmse: {threshold: 1, comparison_operator: Above}}", "comparison_operator must be one of")):  # fmt: skip
+        r = runner.invoke(app, ["monitor", "check", str(tmp_path / "cur.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / "c"),
+                                "--config", config(bad)])  # fmt: skip
+        assert r.exit_code == 2 and message in " ".join(r.output.split()), r.output
+
+
+def test_binary_quality_has_model_monitors_metrics():
+    from assay.monitor._quality import CONSTRAINT_METRICS, model_quality
+
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 1, 0])
+    p = np.array([1, 0, 1, 1, 0, 0, 0, 0, 1, 0])  # tp 3, fn 1, fp 1, tn 5
+    m = model_quality(y, p, replicates=0)["metrics"]
+    assert set(CONSTRAINT_METRICS["binary"]) - {"auc"} <= set(m)
+    f = lambda b: (1 + b * b) * 3 / ((1 + b * b) * 3 + b * b * 1 + 1)  # noqa: E731  F-beta = (1+b^2)tp / ((1+b^2)tp + b^2 fn + fp)
+    assert m["f0_5"]["value"] == pytest.approx(f(0.5)) and m["f2"]["value"] == pytest.approx(f(2.0)) and m["f1"]["value"] == pytest.approx(0.75)
+    assert m["true_negative_rate"]["value"] == pytest.approx(5 / 6) and m["true_positive_rate"]["value"] == pytest.approx(0.75)
+    assert m["precision_best_constant_classifier"]["value"] == pytest.approx(0.4) and m["accuracy_best_constant_classifier"]["value"] == pytest.approx(0.6)
+    assert m["f1_best_constant_classifier"]["value"] == pytest.approx(2 * 0.4 / 1.4) and m["recall_best_constant_classifier"]["value"] == 1.0
+
+
+def _model_monitor_only(stats: dict) -> dict:
+    """statistics.json as Model Monitor writes it: no assay_profile, only its own fields."""
+    return {k: v for k, v in stats.items() if k != "assay_profile"}
+
+
+def test_statistics_are_written_as_model_monitor_writes_them(adult):
+    stats = statistics(profile(adult[["age", "hours-per-week"]]))
+    age = next(f for f in stats["features"] if f["name"] == "age")["numerical_statistics"]
+    assert age["std_dev"] == pytest.approx(float(adult["age"].std(ddof=0)), rel=1e-12)  # the population SD
+    buckets = age["distribution"]["kll"]["buckets"]
+    edges = np.linspace(adult["age"].min(), adult["age"].max(), 11)
+    assert [b["lower_bound"] for b in buckets] == pytest.approx(list(edges[:-1])) and buckets[-1]["upper_bound"] == adult["age"].max()
+    by_hand = np.histogram(adult["age"], bins=edges)[0]  # numpy's last bin is closed, as Model Monitor's
+    assert [b["count"] for b in buckets] == pytest.approx(list(by_hand))
+    sketch = age["distribution"]["kll"]["sketch"]
+    weights = sum(len(items) << level for level, items in enumerate(sketch["data"]))
+    assert weights == len(adult) and set(sketch["parameters"]) == {"c", "k"}
+
+
+@pytest.mark.parametrize("rows", [3000, 200_000], ids=["exact", "compacted"])
+def test_data_never_drifts_from_a_model_monitor_baseline_of_itself(tmp_path, rows):
+    """A Model Monitor statistics.json (KLL sketch, headerless CSV named _c0, _c1, ...) checked against the data it describes."""
+    rng = np.random.default_rng(rows)
+    data = pd.DataFrame({"a": rng.gamma(2.0, 3.0, rows), "b": rng.integers(0, 50, rows), "c": rng.choice(["x", "y", "z"], rows)})
+    data.to_csv(tmp_path / "data.csv", header=False, index=False)
+    assert list(profile(str(tmp_path / "data.csv")).columns) == ["_c0", "_c1", "_c2"]
+    base = tmp_path / "base"
+    base.mkdir()
+    stats = _model_monitor_only(statistics(profile(str(tmp_path / "data.csv"))))
+    (base / "statistics.json").write_text(json.dumps(stats))
+    compacted = len(stats["features"][0]["numerical_statistics"]["distribution"]["kll"]["sketch"]["data"]) > 1
+    assert compacted == (rows > 100_000)
+    r = CliRunner().invoke(app, ["monitor", "check", str(tmp_path / "data.csv"), "--baseline", str(base), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    out = json.loads((tmp_path / "out" / "constraint_violations.json").read_text())
+    assert out["violations"] == [], out["violations"]
+    drift = out["features"]["_c0"]["drift"]
+    assert (drift["sketch_error"] > 0) == compacted and drift["distance"] == 0.0
+    shifted = data.assign(a=data["a"] * 1.3)
+    shifted.to_csv(tmp_path / "shifted.csv", header=False, index=False)
+    r = CliRunner().invoke(app, ["monitor", "check", str(tmp_path / "shifted.csv"), "--baseline", str(base), "--out", str(tmp_path / "out2")])
+    kinds = {(v["constraint_check_type"], v["feature_name"]) for v in json.loads((tmp_path / "out2" / "constraint_violations.json").read_text())["violations"]}
+    assert kinds == {("baseline_drift_check", "_c0")}
+
+
+def test_a_deequ_sketch_is_read_with_its_level_weights(tmp_path):
+    """Model Monitor's sketch keeps level i's items with weight 2**i: its CDF is the weighted items' CDF."""
+    from assay.monitor._baseline import baseline_from_documents
+
+    sketch = {"parameters": {"c": 0.64, "k": 2048.0}, "data": [[1.0, 2.0, 3.0], [4.0, 5.0], [6.0]]}  # weights 1, 1, 1, 2, 2, 4: 11 rows
+    doc = {"version": 0.0, "dataset": {"item_count": 11}, "features": [{"name": "_c0", "inferred_type": "Fractional", "numerical_statistics": {
+        "common": {"num_present": 11, "num_missing": 0}, "mean": 48 / 11, "sum": 48.0, "std_dev": 2.0, "min": 1.0, "max": 6.0,
+        "distribution": {"kll": {"buckets": [], "sketch": sketch}}}}]}  # fmt: skip
+    prof, _ = baseline_from_documents(doc, None)
+    col = prof.columns["_c0"]
+    assert list(col.cdf(np.array([3.0, 4.0, 5.0, 6.0]))) == pytest.approx([3 / 11, 5 / 11, 7 / 11, 1.0])
+    assert col.std == pytest.approx(2.0 * math.sqrt(11 / 10)) and col.rank_error() > 0  # population SD read back; compacted: an error bound
+
+
+def test_a_string_column_that_turns_numeric_fails_the_type_check():
+    base = profile(pd.DataFrame({"code": ["a", "b", "c", "d"] * 50}))
+    cur = profile(pd.DataFrame({"code": ["a", "b"] * 20 + ["1", "2", "3.5"] * 20}))
+    out = check(cur, base, suggest_constraints(base))
+    (v,) = [v for v in out["violations"] if v["constraint_check_type"] == "data_type_check"]
+    assert v["feature_name"] == "code" and v["value"] == pytest.approx(60 / 100) and "String" in v["description"]
+    assert not [v for v in check(base, base, suggest_constraints(base))["violations"] if v["constraint_check_type"] == "data_type_check"]

@@ -16,11 +16,11 @@ from assay.bias import _metrics  # noqa: F401  (registers the metrics)
 from assay.bias import _values  # noqa: F401  (registers the score and regression metrics)
 from assay.bias._cells import A, D, Cells
 from assay.bias._fliptest import FlipTestContext
-from assay.bias._registry import Metric, MetricValue, Stage, is_all, resolve
+from assay.bias._registry import Metric, MetricValue, Stage, is_all, parity_value, resolve
 from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
 from assay.bias._spec import CATEGORICAL_MAX_DISTINCT, Facet, FacetInput, Label
 from assay.bias._values import Histogram, ValueInputs, build_context
-from assay.stats import benjamini_hochberg, percentile_interval
+from assay.stats import benjamini_hochberg, max_abs_interval, percentile_interval
 
 __all__ = ["audit"]
 
@@ -390,19 +390,38 @@ def _evaluate(
         return result
     if notes:
         result.note = "; ".join(notes)
+    if m.test is not None:
+        result.p_value, result.test = m.test(point_cells)
     if rep_t is not None:
-        reps = np.asarray(m.compute(cells(rep_t)), dtype=np.float64)
-        lo, hi, undefined = percentile_interval(reps, level)
+        lo, hi, undefined = _interval(m, point_cells, cells(rep_t), result, level)
         result.ci = [lo, hi]
         if lo is None:
             result.note = _join(result.note, f"interval not computed: the metric was undefined in {undefined:.0%} of bootstrap resamples")
         elif undefined > 0:
             result.note = _join(result.note, f"undefined in {undefined:.1%} of bootstrap resamples (left out of the interval)")
-    if m.test is not None:
-        p, how = m.test(point_cells)
-        result.p_value = p
-        result.test = how
     return result
+
+
+_FROM_DISTANCE: dict[str, Callable[[float], float]] = {"identity": lambda x: x, "square": lambda x: x * x, "exp_neg": lambda x: math.exp(-x)}
+
+
+def _interval(m: Metric, point: Cells, reps: Cells, result: MetricResult, level: float) -> tuple[float | None, float | None, float]:
+    """The metric's bootstrap interval; for a metric with signed parts, one that can reach parity (``result.ci_method`` says which)."""
+    assert m.compute is not None
+    parts = m.parts(point) if m.parts is not None else None
+    if parts is not None and np.isfinite(parts).all():
+        lo, hi, undefined = max_abs_interval(parts, np.asarray(m.parts(reps)), level)  # type: ignore[misc]
+        if lo is not None and hi is not None:
+            to_value = _FROM_DISTANCE[m.from_distance]
+            lo, hi = sorted((to_value(lo), to_value(hi)))
+        result.ci_method = "step-down simultaneous bootstrap band of the signed parts, mapped onto the metric (reaches parity)"
+        return lo, hi, undefined
+    lo, hi, undefined = percentile_interval(np.asarray(m.compute(reps), dtype=np.float64), level)
+    if m.parts is not None and lo is not None and hi is not None and result.p_value is not None and result.p_value > 1 - level:
+        parity = parity_value(m.name)  # no signed form: the interval starts at parity where the test does not reject it
+        lo, hi = min(lo, parity), max(hi, parity)
+        result.ci_method = "percentile bootstrap, extended to parity where the test does not reject it"
+    return lo, hi, undefined
 
 
 def _undefined(m: Metric, reason: str) -> MetricResult:

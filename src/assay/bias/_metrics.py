@@ -109,6 +109,49 @@ _npv_test = _proportion_test(lambda c, g: c.tn(g), lambda c, g: c.pred_neg(g))
 _acc_test = _proportion_test(lambda c, g: c.tp(g) + c.tn(g), lambda c, g: c.n(g))
 _eqodds_test = _either(_tpr_test, _tnr_test)
 
+# -- signed parts of the distances (for intervals that can reach parity) -----------
+def _binary_gap(c: Cells) -> np.ndarray | None:
+    """q_a - q_d for a two-class label (the one signed part of TVD and KS); None for more classes."""
+    pa, pd = c.label_probs(A), c.label_probs(D)
+    if pa.shape[-1] != 2:
+        return None
+    return (pa[..., 1] - pd[..., 1])[..., None]
+
+
+def _signed_root(divergence: Callable[[Cells], np.ndarray]) -> Callable[[Cells], np.ndarray | None]:
+    """sign(q_a - q_d) sqrt(divergence): smooth through parity for a two-class label (the signed root deviance)."""
+
+    def parts(c: Cells) -> np.ndarray | None:
+        gap = _binary_gap(c)
+        if gap is None:
+            return None
+        with np.errstate(invalid="ignore"):
+            return np.sign(gap) * np.sqrt(np.maximum(divergence(c), 0.0))[..., None]
+
+    return parts
+
+
+def _lp_parts(c: Cells) -> np.ndarray | None:
+    gap = _binary_gap(c)
+    return None if gap is None else np.sqrt(2.0) * gap
+
+
+def _ks_parts(c: Cells) -> np.ndarray | None:
+    pa, pd = c.label_probs(A), c.label_probs(D)
+    if pa.shape[-1] == 2:
+        return _binary_gap(c)
+    if not c.label_ordered:
+        return None
+    return (np.cumsum(pa, axis=-1) - np.cumsum(pd, axis=-1))[..., :-1]
+
+
+def _log_ratio(x_a: np.ndarray, x_d: np.ndarray) -> np.ndarray:
+    """ln(x_d / x_a): min/max is exp(-|ln(x_d / x_a)|); undefined (NaN) where a rate is 0, as the ratio's interval then is."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(x_d) - np.log(x_a)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
 CLARIFY = "SageMaker Clarify bias metrics documentation"
 FAIRLEARN = "Fairlearn (fairlearn.metrics)"
 AIF360 = "AIF360 (aif360.metrics.ClassificationMetric)"
@@ -151,6 +194,7 @@ def _xlogy_ratio(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     range=("0", "inf"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
     smclarify="smclarify drops label classes missing in either group and does not renormalise, so KL can be negative; assay sums over every class and reports null (infinite) when a class present in a is absent from d.",
+    parts=_signed_root(lambda c: kl(c)), from_distance="square",
 )  # fmt: skip
 def kl(c: Cells) -> np.ndarray:
     pa, pd = c.label_probs(A), c.label_probs(D)
@@ -168,6 +212,7 @@ def kl(c: Cells) -> np.ndarray:
     range=("0", "ln 2"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
     smclarify="smclarify drops label classes missing in either group (no renormalisation); assay uses every class.",
+    parts=_signed_root(lambda c: js(c)), from_distance="square",
 )  # fmt: skip
 def js(c: Cells) -> np.ndarray:
     pa, pd = c.label_probs(A), c.label_probs(D)
@@ -182,6 +227,7 @@ def js(c: Cells) -> np.ndarray:
     range=("0", "sqrt 2"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
     smclarify="smclarify drops label classes missing in either group; assay uses every class.",
+    parts=_lp_parts,
 )  # fmt: skip
 def lp(c: Cells) -> np.ndarray:
     pa, pd = c.label_probs(A), c.label_probs(D)
@@ -195,6 +241,7 @@ def lp(c: Cells) -> np.ndarray:
     range=("0", "1"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
     smclarify="smclarify drops label classes missing in either group, which understates TVD; assay uses every class.",
+    parts=_binary_gap,
 )  # fmt: skip
 def tvd(c: Cells) -> np.ndarray:
     pa, pd = c.label_probs(A), c.label_probs(D)
@@ -208,6 +255,7 @@ def tvd(c: Cells) -> np.ndarray:
     range=("0", "1"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
     smclarify="smclarify computes max_y |P_a(y) - P_d(y)| over the probability mass function (an L-infinity distance), not over the cumulative distribution; the two agree only for binary labels. assay uses the cumulative distribution over ordered (numeric) labels and reports null for unordered labels with more than two classes.",
+    parts=_ks_parts,
 )  # fmt: skip
 def ks(c: Cells) -> np.ndarray:
     pa, pd = c.label_probs(A), c.label_probs(D)
@@ -416,6 +464,7 @@ from assay.bias import _fliptest  # noqa: E402,F401  (registers FT after GE, Cla
     formula="min(q'_a, q'_d) / max(q'_a, q'_d)",
     range=("0", "1"), ideal="1", reference=FAIRLEARN,
     test=_pred_rate_test, test_name="two proportions", needs=("predicted_label",),
+    parts=lambda c: _log_ratio(c.pred_rate(A), c.pred_rate(D))[..., None], from_distance="exp_neg",
 )  # fmt: skip
 def dpr(c: Cells) -> np.ndarray:
     qa, qd = c.pred_rate(A), c.pred_rate(D)
@@ -428,6 +477,7 @@ def dpr(c: Cells) -> np.ndarray:
     formula="max(|TPR_a - TPR_d|, |FPR_a - FPR_d|)",
     range=("0", "1"), ideal="0", reference=FAIRLEARN,
     test=_eqodds_test, test_name="Bonferroni over TPR and FPR", needs=("predicted_label",),
+    parts=lambda c: np.stack([c.tpr(A) - c.tpr(D), c.fpr(A) - c.fpr(D)], axis=-1),
 )  # fmt: skip
 def eqodds_diff(c: Cells) -> np.ndarray:
     return np.maximum(np.abs(c.tpr(A) - c.tpr(D)), np.abs(c.fpr(A) - c.fpr(D)))
@@ -439,6 +489,7 @@ def eqodds_diff(c: Cells) -> np.ndarray:
     formula="min(min(TPR)/max(TPR), min(FPR)/max(FPR)) over a and d",
     range=("0", "1"), ideal="1", reference=FAIRLEARN,
     test=_eqodds_test, test_name="Bonferroni over TPR and FPR", needs=("predicted_label",),
+    parts=lambda c: np.stack([_log_ratio(c.tpr(A), c.tpr(D)), _log_ratio(c.fpr(A), c.fpr(D))], axis=-1), from_distance="exp_neg",
 )  # fmt: skip
 def eqodds_ratio(c: Cells) -> np.ndarray:
     ta, td, fa, fd = c.tpr(A), c.tpr(D), c.fpr(A), c.fpr(D)

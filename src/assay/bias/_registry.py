@@ -10,10 +10,12 @@ import numpy as np
 
 from assay.bias._cells import Cells
 
-__all__ = ["METRICS", "Metric", "MetricValue", "Stage", "is_all", "metrics_for", "parity_value", "register"]
+__all__ = ["METRICS", "FromDistance", "Metric", "MetricValue", "Stage", "is_all", "metrics_for", "parity_value", "register"]
 
 Stage = Literal["pre_training", "post_training"]
 Test = Callable[[Cells], tuple[float | None, str]]
+Parts = Callable[[Cells], "np.ndarray | None"]
+FromDistance = Literal["identity", "square", "exp_neg"]
 
 
 @dataclass
@@ -37,6 +39,16 @@ class Metric:
     regression moments, scores) set ``evaluate`` instead, which takes the
     per-comparison object named by ``context`` and returns a
     :class:`MetricValue` with its own interval.
+
+    A metric whose parity value is the edge of its range (a distance, a
+    maximum of distances, a min/max ratio) sets ``parts``: signed, smooth
+    quantities (..., K) with ``value = from_distance(max_k |part_k|)``
+    (``identity``, ``square`` for a signed root, ``exp_neg`` for
+    ``exp(-x)``: a min/max ratio from a log ratio), so that its interval can reach parity
+    (:func:`assay.stats.max_abs_interval`). ``parts`` returns ``None`` where
+    the metric has no such form (a divergence over more than two label
+    classes); the interval then starts at parity whenever the metric's test
+    does not reject it.
     """
 
     name: str
@@ -57,6 +69,8 @@ class Metric:
     aliases: tuple[str, ...] = ()
     smclarify: str | None = None
     context: str | None = None
+    parts: Parts | None = None
+    from_distance: FromDistance = "identity"
 
 
 METRICS: dict[str, Metric] = {}
@@ -81,6 +95,8 @@ def register(
     smclarify: str | None = None,
     kind: Literal["counts", "evaluate"] = "counts",
     context: Literal["fliptest", "score", "regression"] | None = None,
+    parts: Parts | None = None,
+    from_distance: FromDistance = "identity",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a metric function (decorator)."""
 
@@ -106,6 +122,8 @@ def register(
             aliases=aliases,
             smclarify=smclarify,
             context=context if kind == "evaluate" else None,
+            parts=parts,
+            from_distance=from_distance,
         )
         return fn
 

@@ -38,10 +38,11 @@ class MetricResult:
     reason: str | None = None
     note: str | None = None
     label_value: Any = None
+    ci_method: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: _clean(v) for k, v in asdict(self).items()}
-        for key in ("reason", "note", "label_value", "test"):
+        for key in ("reason", "note", "label_value", "test", "ci_method"):
             if d[key] is None:
                 del d[key]
         return d

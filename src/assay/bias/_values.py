@@ -32,7 +32,7 @@ import numpy as np
 
 from assay._tabulate import CountTable, tabulate
 from assay.bias._registry import MetricValue, register
-from assay.stats import percentile_interval
+from assay.stats import sup_interval
 
 __all__ = ["MAX_BINS", "ValueInputs", "ValueContext"]
 
@@ -378,12 +378,13 @@ def _ks(ctx: ValueContext, name: str) -> MetricValue:
     if wa.sum() <= 0 or wd.sum() <= 0:
         return MetricValue(None, reason=f"facet {'d' if wd.sum() <= 0 else 'a (the rest)'} is empty")
 
-    def stat(a: np.ndarray, d: np.ndarray) -> np.ndarray:
+    def gaps(a: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """F_a - F_d at each bin: the signed parts whose largest absolute value is the statistic."""
         ta, td = a.sum(axis=-1, keepdims=True), d.sum(axis=-1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.abs(np.cumsum(a, axis=-1) / ta - np.cumsum(d, axis=-1) / td).max(axis=-1)
+            return np.cumsum(a, axis=-1) / ta - np.cumsum(d, axis=-1) / td
 
-    value = float(stat(wa, wd))
+    value = float(np.abs(gaps(wa, wd)).max())
     na, nd = ctx.groups.n_eff(0), ctx.groups.n_eff(1)
     en = na * nd / (na + nd)
     p = float(kstwo.sf(value, max(1, round(en))))
@@ -395,9 +396,12 @@ def _ks(ctx: ValueContext, name: str) -> MetricValue:
         mean_d = np.divide(wd, nd_raw, out=np.zeros_like(wd), where=nd_raw > 0)
         ra = ctx.rng.poisson(na_raw, size=(ctx.replicates, na_raw.size)) * mean_a
         rd = ctx.rng.poisson(nd_raw, size=(ctx.replicates, nd_raw.size)) * mean_d
-        lo, hi, _ = percentile_interval(stat(ra, rd), ctx.level)
+        lo, hi = sup_interval(gaps(wa, wd), gaps(ra, rd), ctx.level)
+        if lo is not None and p > 1 - ctx.level:
+            lo = 0.0  # where the test does not reject parity, neither does the interval
         ci = (lo, hi)
-        note = "interval: Poisson bootstrap over the histogram (biased upward when the distributions are close)"
+        note = ("interval: the largest gap's Poisson-bootstrap interval over the histogram, less the bootstrap's bias of a maximum; "
+                "from 0 where the KS test does not reject parity")
     if not h.exact:
         gap = float(max((wa / wa.sum()).max(), (wd / wd.sum()).max()))
         note = (note + "; " if note else "") + f"from a {MAX_BINS:,}-bin histogram: the exact statistic is at most {gap:.2g} higher"

@@ -3,11 +3,15 @@
 ``statistics.json`` has Model Monitor's fields (``version``, ``dataset.item_count``,
 ``features[]`` with ``inferred_type``, ``numerical_statistics`` or
 ``string_statistics``: ``common.num_present/num_missing``, ``mean``, ``sum``,
-``std_dev``, ``min``, ``max``, ``distribution.kll.buckets``, ``distinct_count``,
+``std_dev`` (the population SD, as Model Monitor's), ``min``, ``max``,
+``distribution.kll.buckets`` (10 equal-width buckets from min to max, as
+Model Monitor's) and ``distribution.kll.sketch`` (Model Monitor's form: the
+items of ``data[i]`` have weight 2**i), ``distinct_count``,
 ``distribution.categorical.buckets``) plus ``assay_profile``: the full
 mergeable profile, which the checks use. A Model Monitor ``statistics.json``
-without it is accepted: its buckets stand in for the distributions (coarser:
-Model Monitor keeps 10 numeric buckets).
+without it is accepted: its KLL sketch gives the distribution (within the
+sketch's rank error, which the drift test allows for), or, without one, its
+10 buckets.
 
 ``constraints.json`` has Model Monitor's fields (``features[]`` with
 ``name``, ``inferred_type``, ``completeness``, ``num_constraints.is_non_negative``,
@@ -52,14 +56,10 @@ def statistics(p: Profile) -> dict[str, Any]:
         common = {"num_present": c.present, "num_missing": c.missing}
         entry: dict[str, Any] = {"name": c.name, "inferred_type": t}
         if t in ("Integral", "Fractional"):
-            qs = np.linspace(0, 1, 11)
-            edges = c.quantiles(qs) if c.n else np.zeros(11)
-            cdf = c.cdf(edges) if c.n else np.zeros(11)
-            buckets = [{"lower_bound": float(edges[i]), "upper_bound": float(edges[i + 1]),
-                        "count": float(max(0.0, (cdf[i + 1] - (cdf[i] if i else 0.0))) * c.n)} for i in range(10)]  # fmt: skip
-            entry["numerical_statistics"] = {"common": common, "mean": c.mean, "sum": c.total, "std_dev": c.std or 0.0,
+            entry["numerical_statistics"] = {"common": common, "mean": c.mean, "sum": c.total,
+                                             "std_dev": math.sqrt(c.m2 / c.n) if c.n else 0.0,  # Model Monitor's: the population SD
                                              "min": c.minimum if c.n else None, "max": c.maximum if c.n else None,
-                                             "distribution": {"kll": {"buckets": buckets}}}  # fmt: skip
+                                             "distribution": {"kll": {"buckets": _equal_width_buckets(c), "sketch": _kll_document(c)}}}  # fmt: skip
         else:
             counts, rest = c.category_counts()
             top = sorted(counts.items(), key=lambda kv: -kv[1])[:1000]
@@ -67,6 +67,30 @@ def statistics(p: Profile) -> dict[str, Any]:
                                           "distribution": {"categorical": {"buckets": [{"value": k, "count": v} for k, v in top]}}}  # fmt: skip
         feats.append(entry)
     return {"version": 0, "dataset": {"item_count": p.rows}, "features": feats, "assay_profile": p.to_dict()}
+
+
+def _equal_width_buckets(c: ColumnProfile, n: int = 10) -> list[dict[str, Any]]:
+    """Model Monitor's histogram: ``n`` equal-width buckets from the minimum to the maximum (the last one closed)."""
+    if not c.n:
+        return []
+    edges = np.linspace(c.minimum, c.maximum, n + 1)
+    cdf = c.cdf(edges)
+    cdf[-1] = 1.0
+    below_min = 0.0 if c.values is None else float(c.cdf(np.array([np.nextafter(c.minimum, -np.inf)]))[0])
+    counts = np.diff(np.r_[below_min, cdf[1:]])
+    return [{"lower_bound": float(edges[i]), "upper_bound": float(edges[i + 1]), "count": float(max(0.0, counts[i]) * c.n)} for i in range(n)]
+
+
+def _kll_document(c: ColumnProfile) -> dict[str, Any]:
+    """The distribution as Model Monitor writes its KLL sketch: ``data[i]`` holds the items of weight 2**i."""
+    from assay.monitor._profile import KLL_K
+
+    levels: list[list[float]] = []
+    for value, weight in c.weighted_items():
+        level = weight.bit_length() - 1
+        levels += [[] for _ in range(level + 1 - len(levels))]
+        levels[level].append(value)
+    return {"parameters": {"c": 0.64, "k": float(KLL_K)}, "data": [sorted(items) for items in levels]}
 
 
 def suggest_constraints(p: Profile) -> dict[str, Any]:
@@ -193,15 +217,18 @@ def _from_model_monitor(stats: dict[str, Any], path: Path) -> Profile:
                 c.n = present
                 c.mean, c.total = float(num.get("mean", 0.0)), float(num.get("sum", 0.0))
                 sd = float(num.get("std_dev", 0.0))
-                c.m2 = sd * sd * max(present - 1, 0)
+                c.m2 = sd * sd * present  # Model Monitor's std_dev is the population SD
                 c.minimum, c.maximum = float(num.get("min", math.inf)), float(num.get("max", -math.inf))
                 if f.get("inferred_type") == "Fractional":
                     c.fractional = present
                 else:
                     c.integral = present
-                buckets = ((num.get("distribution") or {}).get("kll") or {}).get("buckets") or []
-                c.values = None
-                c.kll = _kll_from_buckets(buckets)
+                kll = (num.get("distribution") or {}).get("kll") or {}
+                if (kll.get("sketch") or {}).get("data"):
+                    c.values, c.sketch_error = _values_from_sketch(kll["sketch"], name)
+                else:
+                    c.values = None
+                    c.kll = _kll_from_buckets(kll.get("buckets") or [])
             else:
                 c.string = present
                 buckets = ((st.get("distribution") or {}).get("categorical") or {}).get("buckets") or []
@@ -210,6 +237,26 @@ def _from_model_monitor(stats: dict[str, Any], path: Path) -> Profile:
         return Profile(rows, cols)
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path} is not a Model Monitor statistics.json that assay can read ({type(exc).__name__}: {exc})") from None
+
+
+def _values_from_sketch(sketch: dict[str, Any], name: str) -> tuple[dict[float, int], float]:
+    """Model Monitor's (Deequ's) KLL sketch as weighted values: the items of ``data[i]`` stand for 2**i rows each.
+
+    Its rank error: 0 while nothing was compacted (one level: the items are the data), else DataSketches' bound for
+    the sketch's ``k`` (Deequ's sketch is a KLL with the same guarantees), which the drift check subtracts.
+    """
+    import datasketches as ds
+
+    data = sketch["data"]
+    if not isinstance(data, list) or not all(isinstance(level, list) for level in data):
+        raise ValueError(f"feature {name!r}: kll.sketch.data must be a list of lists of numbers")
+    values: dict[float, int] = {}
+    for level, items in enumerate(data):
+        for v in items:
+            values[float(v)] = values.get(float(v), 0) + (1 << level)
+    k = int(float((sketch.get("parameters") or {}).get("k", 2048)))
+    compacted = sum(1 for items in data if items) > 1 or len(data) > 1
+    return values, float(ds.kll_doubles_sketch.get_normalized_rank_error(k, False)) if compacted else 0.0
 
 
 def _kll_from_buckets(buckets: list[dict[str, Any]]) -> Any:

@@ -3,7 +3,8 @@
 Data quality (Model Monitor's ``constraint_check_type`` names):
 
 * ``missing_column_check`` / ``extra_column_check``: a baseline column is absent / a new column appears.
-* ``data_type_check``: the share of values that do not have the baseline's type exceeds ``datatype_check_threshold``.
+* ``data_type_check``: the share of values that do not have the baseline's type (Integral, Fractional or String: a number
+  where the baseline has text counts against String) exceeds ``datatype_check_threshold``.
 * ``completeness_check``: the share of present values is below the constraint's ``completeness`` and the
   shortfall is significant (one-sided binomial test).
 * ``categorical_values_check``: the share of values outside ``string_constraints.domains`` exceeds
@@ -79,26 +80,26 @@ def check(current: Profile, baseline: Profile, constraints: dict[str, Any], *, m
         cur = current.columns.get(name)
         if cur is None:
             continue
-        spec = by_name.get(name, {})
+        constraint = by_name.get(name, {})
         base = baseline.columns.get(name)
         info: dict[str, Any] = {"rows": cur.rows, "missing": cur.missing, "completeness": cur.completeness}
         features[name] = info
-        want = spec.get("inferred_type") or (inferred_type(base) if base is not None else None)
-        if want in ("Integral", "Fractional") and cur.present:
-            wrong = cur.string + (cur.fractional if want == "Integral" else 0)
+        want = constraint.get("inferred_type") or (inferred_type(base) if base is not None else None)
+        if want in ("Integral", "Fractional", "String") and cur.present:
+            wrong = cur.present - cur.string if want == "String" else cur.string + (cur.fractional if want == "Integral" else 0)
             share = wrong / cur.present
             info["type_mismatch_share"] = share
             if share > type_tol:
                 violate(name, "data_type_check", f"{share:.1%} of the values are not {want} (threshold {type_tol:.1%})", value=share, threshold=type_tol)
-        if spec.get("completeness") is not None and cur.rows:
-            want_c = float(spec["completeness"])
+        if constraint.get("completeness") is not None and cur.rows:
+            want_c = float(constraint["completeness"])
             got = cur.completeness or 0.0
             p = _binomial_below(cur.present, cur.rows, want_c)
             info["completeness_p_value"] = p
             if got < want_c and p < alpha:
                 violate(name, "completeness_check", f"completeness {got:.4f} is below the constraint {want_c:.4f} (one-sided binomial p = {p:.2g})",
                         value=got, threshold=want_c, p_value=p)  # fmt: skip
-        domains = (spec.get("string_constraints") or {}).get("domains")
+        domains = (constraint.get("string_constraints") or {}).get("domains")
         if domains is not None and cur.present:
             counts, rest = cur.category_counts()
             allowed = set(map(str, domains))
@@ -109,7 +110,7 @@ def check(current: Profile, baseline: Profile, constraints: dict[str, Any], *, m
             if share > domain_tol:
                 violate(name, "categorical_values_check", f"{share:.1%} of the values are outside the baseline's domain (threshold {domain_tol:.1%}); "
                         f"most frequent: {', '.join(map(repr, unknown))}", value=share, threshold=domain_tol)  # fmt: skip
-        if (spec.get("num_constraints") or {}).get("is_non_negative") and cur.n and cur.minimum < 0:
+        if (constraint.get("num_constraints") or {}).get("is_non_negative") and cur.n and cur.minimum < 0:
             violate(name, "non_negative_check", f"the constraint says non-negative, the minimum is {cur.minimum:g}", value=cur.minimum)
         identifier = base is not None and base.kind == "string" and cur.kind == "string" and min(base.distinct / max(base.present, 1),
                                                                                                   cur.distinct / max(cur.present, 1)) > 0.5  # fmt: skip

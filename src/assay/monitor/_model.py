@@ -112,7 +112,7 @@ def spec_from_config(cfg: dict[str, Any]) -> MonitorSpec:
     spec = MonitorSpec(
         label=cfg.get("label"), label_values=cfg.get("label_values_or_threshold"), predicted_label=cfg.get("predicted_label"),
         probability=cfg.get("probability"), probability_threshold=_number(cfg.get("probability_threshold", 0.5), "probability_threshold"), facets=facets,
-        id=cfg.get("id"), timestamp=cfg.get("timestamp"), ground_truth=gt, quality_thresholds=dict(cfg.get("model_quality_constraints") or {}),
+        id=cfg.get("id"), timestamp=cfg.get("timestamp"), ground_truth=gt, 
         alpha=_number(opts.get("alpha", 0.05), "monitor.alpha", whole=False), replicates=_number(opts.get("bootstrap_replicates", 1000), "monitor.bootstrap_replicates", whole=True),
         confidence_level=_number(opts.get("confidence_level", 0.95), "monitor.confidence_level", whole=False), seed=_number(opts.get("seed", 0), "monitor.seed", whole=True),
         min_quality_change=_number(opts.get("min_quality_change", 0.01), "monitor.min_quality_change", whole=False), window=opts.get("window"), alerts=list(alerts), base=cfg.get("__base__"),
@@ -123,6 +123,9 @@ def spec_from_config(cfg: dict[str, Any]) -> MonitorSpec:
     )  # fmt: skip
     if not 0 < spec.alpha < 1:
         raise ConfigError(f"monitor.alpha must be between 0 and 1, got {spec.alpha!r}")
+    from assay.monitor._quality import quality_constraints
+
+    spec.quality_thresholds = quality_constraints(cfg.get("model_quality_constraints"), spec.task)
     return spec
 
 

@@ -66,6 +66,7 @@ class ColumnProfile:
     values: dict[Any, int] | None = field(default_factory=dict)  # exact counts while distinct <= EXACT_LIMIT
     kll: Any = None
     frequent: Any = None
+    sketch_error: float = 0.0  # the rank error of ``values`` when they are a foreign sketch's weighted items (Model Monitor's KLL)
     hll: np.ndarray = field(default_factory=lambda: np.zeros(1 << _hll.P, dtype=np.uint8))
 
     @property
@@ -135,7 +136,7 @@ class ColumnProfile:
 
     def rank_error(self) -> float:
         """The CDF's possible error: 0 for exact counts, else the KLL sketch's normalised rank error."""
-        return 0.0 if self.values is not None else float(self.kll.normalized_rank_error(False)) if self.kll is not None else 0.0
+        return self.sketch_error if self.values is not None else float(self.kll.normalized_rank_error(False)) if self.kll is not None else 0.0
 
     def category_counts(self) -> tuple[dict[str, int], int]:
         """Counts of categories (exact, or the frequent-items sketch's lower bounds) and the count of the rest."""
@@ -155,7 +156,8 @@ class ColumnProfile:
                 "fractional": self.fractional, "string": self.string, "n": self.n, "total": self.total, "mean": self.mean,
                 "m2": self.m2, "min": None if self.n == 0 else self.minimum, "max": None if self.n == 0 else self.maximum,
                 "values": None if self.values is None else [[k, c] for k, c in self.values.items()],
-                "kll": b64(self.kll), "frequent": b64(self.frequent), "hll": base64.b64encode(self.hll.tobytes()).decode()}  # fmt: skip
+                "kll": b64(self.kll), "frequent": b64(self.frequent), "hll": base64.b64encode(self.hll.tobytes()).decode(),
+                "sketch_error": self.sketch_error}  # fmt: skip
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ColumnProfile:
@@ -167,7 +169,15 @@ class ColumnProfile:
         out.kll = None if d["kll"] is None else ds.kll_doubles_sketch.deserialize(base64.b64decode(d["kll"]))
         out.frequent = None if d["frequent"] is None else ds.frequent_strings_sketch.deserialize(base64.b64decode(d["frequent"]))
         out.hll = np.frombuffer(base64.b64decode(d["hll"]), dtype=np.uint8).copy()
+        out.sketch_error = float(d.get("sketch_error", 0.0))
         return out
+
+    def weighted_items(self) -> list[tuple[float, int]]:
+        """The distribution as (value, weight) pairs with power-of-two weights: exact counts split into their binary digits,
+        or the KLL sketch's retained items (Model Monitor's ``kll.sketch`` keeps level i's items with weight 2**i)."""
+        if self.values is not None:
+            return [(float(v), 1 << bit) for v, c in self.values.items() for bit in range(int(c).bit_length()) if int(c) >> bit & 1]
+        return [(float(v), int(w)) for v, w in self.kll] if self.kll is not None else []
 
 
 def _merge_sketch(a: Any, b: Any, new: Any) -> Any:
@@ -261,19 +271,22 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 500_000) -> Profile:
+def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 500_000, headers: list[str] | None = None) -> Profile:
     """The profile of a table (pandas, polars, pyarrow, a path or glob to Parquet/CSV), read in batches of ``batch_rows``.
 
     Files are streamed (Parquet by record batches, CSV through DuckDB), so memory
     stays bounded by the batch size however large the data is; each batch is
-    profiled and the profiles merged.
+    profiled and the profiles merged. A CSV file without a header row gets
+    ``headers`` as its column names, or Model Monitor's ``_c0, _c1, ...``.
     """
     import os
     from concurrent.futures import ThreadPoolExecutor
 
+    if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
+        raise DataError(f"batch_rows must be a whole number of rows, at least 1; got {batch_rows!r}")
     out: Profile | None = None
     with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8))) as pool:  # columns in parallel: hashing and sorting release the GIL
-        for batch in _batches(data, columns, batch_rows):
+        for batch in _batches(data, columns, batch_rows, headers):
             names = [str(c) for c in batch.columns]
             cols = list(pool.map(lambda c: _column(c[0], batch[c[1]]), zip(names, batch.columns)))
             part = Profile(len(batch), dict(zip(names, cols)))
@@ -286,7 +299,19 @@ def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 50
     return out
 
 
-def _batches(data: Any, columns: list[str] | None, batch_rows: int) -> Any:
+def csv_names(con: Any, first_file: str, detected: list[str], headers: list[str] | None) -> list[str]:
+    """Column names of a CSV file: ``headers`` when given, else its header row, else Model Monitor's ``_c0, _c1, ...``
+    (DuckDB would call them column0, column1, ..., which no Model Monitor baseline has)."""
+    if headers is not None:
+        if len(headers) != len(detected):
+            raise DataError(f"{first_file} has {len(detected)} columns but headers names {len(headers)}: {', '.join(headers)}")
+        return [str(h) for h in headers]
+    quoted = "'" + first_file.replace("'", "''") + "'"
+    has_header = con.sql(f"SELECT HasHeader FROM sniff_csv({quoted})").fetchall()[0][0]
+    return list(detected) if has_header else [f"_c{i}" for i in range(len(detected))]
+
+
+def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: list[str] | None = None) -> Any:
     import os
 
     import pandas as pd
@@ -311,11 +336,15 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int) -> Any:
 
         con = duckdb.connect()
         try:
-            _known(columns, con.sql(f"SELECT * FROM read_csv_auto({[*files]!r})").columns, path)
+            source = con.sql(f"SELECT * FROM read_csv_auto({[*files]!r})")
+            names = csv_names(con, files[0], source.columns, headers)
+            source = con.sql(f"SELECT {', '.join(f'{_quote(a)} AS {_quote(b)}' for a, b in zip(source.columns, names, strict=True))} "
+                             f"FROM read_csv_auto({[*files]!r})")  # fmt: skip
+            _known(columns, names, path)
         except duckdb.Error as exc:
             raise DataError(f"cannot read {path!r} as CSV: {str(exc).splitlines()[0]}") from None
-        rel = con.sql(f"SELECT {', '.join(_quote(c) for c in columns) if columns else '*'} FROM read_csv_auto({[*files]!r})")
-        reader = rel.fetch_arrow_reader(batch_rows)
+        rel = source.select(*(_quote(c) for c in columns)) if columns else source
+        reader = rel.to_arrow_reader(batch_rows) if hasattr(rel, "to_arrow_reader") else rel.fetch_arrow_reader(batch_rows)
         for rb in reader:
             yield rb.to_pandas()
         return

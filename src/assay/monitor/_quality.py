@@ -20,10 +20,68 @@ import numpy as np
 
 from assay._errors import DataError
 
-__all__ = ["compare_quality", "model_quality"]
+__all__ = ["CONSTRAINT_METRICS", "compare_quality", "model_quality", "quality_constraints"]
 
 HIGHER_IS_BETTER = {"accuracy": True, "precision": True, "recall": True, "specificity": True, "f1": True, "balanced_accuracy": True, "auc": True,
-                    "false_positive_rate": False, "false_negative_rate": False, "mae": False, "rmse": False, "r2": True}  # fmt: skip
+                    "false_positive_rate": False, "false_negative_rate": False, "mae": False, "mse": False, "rmse": False, "r2": True,
+                    "true_positive_rate": True, "true_negative_rate": True, "f0_5": True, "f2": True}  # fmt: skip
+_CONSTANT = ("recall", "precision", "accuracy", "f0_5", "f1", "f2")  # Model Monitor's best-constant-classifier references
+HIGHER_IS_BETTER |= {f"{m}_best_constant_classifier": True for m in _CONSTANT}
+
+#: The metrics a model-quality constraint may name, per task: Model Monitor's list (and assay's extra binary metrics).
+CONSTRAINT_METRICS = {
+    "regression": ("mae", "mse", "rmse", "r2"),
+    "binary": ("recall", "precision", "accuracy", "true_positive_rate", "true_negative_rate", "false_positive_rate", "false_negative_rate",
+               "auc", "f0_5", "f1", "f2", *(f"{m}_best_constant_classifier" for m in _CONSTANT), "specificity", "balanced_accuracy"),
+}  # fmt: skip
+_CONSTRAINT_FILE_KEYS = {"regression_constraints": "regression", "binary_classification_constraints": "binary",
+                         "multiclass_classification_constraints": "multiclass"}  # fmt: skip
+OPERATORS = ("LessThanThreshold", "LessThanOrEqualToThreshold", "GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
+
+
+def quality_constraints(raw: Any, task: str) -> dict[str, dict[str, Any]]:
+    """Validated model-quality constraints ``{metric: {threshold, comparison_operator}}`` for ``task``.
+
+    Takes assay's ``{metric: {...}}`` or the body of a Model Monitor ``constraints.json`` for model quality
+    (``{"version": 0.0, "binary_classification_constraints": {...}}``). A metric that the task does not have, a
+    threshold that is not a finite number and an unknown operator are errors naming the key.
+    """
+    import math
+
+    from assay._errors import ConfigError, did_you_mean
+
+    if not raw:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"model_quality_constraints must be {{metric: {{threshold, comparison_operator}}}}, got {raw!r}")
+    wrapped = [k for k in raw if k in _CONSTRAINT_FILE_KEYS]
+    if wrapped:
+        if len(wrapped) > 1 or set(raw) - {"version", *wrapped}:
+            raise ConfigError(f"model_quality_constraints: a Model Monitor constraints file has one of {', '.join(_CONSTRAINT_FILE_KEYS)} and version; got {sorted(raw)}")
+        if _CONSTRAINT_FILE_KEYS[wrapped[0]] != task:
+            raise ConfigError(f"model_quality_constraints has {wrapped[0]}, but this model's task is {task}"
+                              + (" (assay monitors binary classification and regression)" if _CONSTRAINT_FILE_KEYS[wrapped[0]] == "multiclass" else ""))
+        raw = raw[wrapped[0]] or {}
+    known = CONSTRAINT_METRICS.get(task, ())
+    out: dict[str, dict[str, Any]] = {}
+    for name, c in raw.items():
+        if name not in known:
+            other = [t for t, names in CONSTRAINT_METRICS.items() if name in names]
+            why = f" (a {other[0]} metric; this model's task is {task})" if other else did_you_mean(str(name), known)
+            raise ConfigError(f"model_quality_constraints: {name!r} is not a {task} metric.{why} Known: {', '.join(known)}")
+        if not isinstance(c, dict) or "threshold" not in c:
+            raise ConfigError(f"model_quality_constraints.{name} must be {{threshold: NUMBER, comparison_operator: ...}}, got {c!r}")
+        thr = c["threshold"]
+        if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not math.isfinite(thr):
+            raise ConfigError(f"model_quality_constraints.{name}.threshold must be a finite number, got {thr!r}")
+        op = c.get("comparison_operator", "LessThanThreshold")
+        if op not in OPERATORS:
+            raise ConfigError(f"model_quality_constraints.{name}.comparison_operator must be one of {', '.join(OPERATORS)}, got {op!r}")
+        extra = set(c) - {"threshold", "comparison_operator"}
+        if extra:
+            raise ConfigError(f"model_quality_constraints.{name}: unknown key {sorted(extra)[0]!r}; known: threshold, comparison_operator")
+        out[str(name)] = {"threshold": float(thr), "comparison_operator": op}
+    return out
 
 
 def _z(level: float) -> float:
@@ -40,9 +98,17 @@ def _binary(cm: np.ndarray) -> dict[str, np.ndarray]:
         precision = tp / (tp + fp)
         recall = tp / (tp + fn)
         specificity = tn / (tn + fp)
-        return {"accuracy": (tp + tn) / n, "precision": precision, "recall": recall, "specificity": specificity,
-                "false_positive_rate": fp / (fp + tn), "false_negative_rate": fn / (fn + tp),
-                "f1": 2 * tp / (2 * tp + fp + fn), "balanced_accuracy": 0.5 * (recall + specificity)}  # fmt: skip
+        base = (tp + fn) / n  # the best constant classifier predicts every row positive (accuracy: the majority class)
+        out = {"accuracy": (tp + tn) / n, "precision": precision, "recall": recall, "specificity": specificity,
+               "false_positive_rate": fp / (fp + tn), "false_negative_rate": fn / (fn + tp),
+               "f1": 2 * tp / (2 * tp + fp + fn), "balanced_accuracy": 0.5 * (recall + specificity),
+               "true_positive_rate": recall, "true_negative_rate": specificity,
+               "f0_5": 1.25 * tp / (1.25 * tp + 0.25 * fn + fp), "f2": 5 * tp / (5 * tp + 4 * fn + fp),
+               "recall_best_constant_classifier": np.where(tp + fn > 0, 1.0, np.nan), "precision_best_constant_classifier": base,
+               "accuracy_best_constant_classifier": np.maximum(base, 1 - base)}  # fmt: skip
+        for beta, key in ((0.5, "f0_5"), (1.0, "f1"), (2.0, "f2")):
+            out[f"{key}_best_constant_classifier"] = (1 + beta**2) * base / (beta**2 + base)
+        return out
 
 
 def _auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
@@ -73,6 +139,7 @@ def model_quality(y_true: Any, y_pred: Any = None, *, score: Any = None, task: s
         r2 = 1 - mse / var_y if var_y > 0 else None
         out["metrics"] = {
             "mae": {"value": mae, "ci": [mae - z * se_mae, mae + z * se_mae], "se": se_mae},
+            "mse": {"value": mse, "ci": [max(0.0, mse - z * se_mse), mse + z * se_mse], "se": se_mse},
             "rmse": {"value": rmse, "ci": [max(0.0, rmse - z * se_mse / (2 * rmse)), rmse + z * se_mse / (2 * rmse)] if rmse > 0 else [0.0, 0.0],
                      "se": se_mse / (2 * rmse) if rmse > 0 else 0.0},
             "r2": ({"value": r2, "ci": [r2 - z * se_mse / var_y, r2 + z * se_mse / var_y], "se": se_mse / var_y} if r2 is not None

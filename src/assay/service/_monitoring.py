@@ -95,6 +95,13 @@ class MonitoringIn(BaseModel):
     model_quality_constraints: dict[str, dict[str, Any]] = Field(default_factory=dict, max_length=30)
     alerts: list[WebhookIn] = Field(default_factory=list, max_length=20)
 
+    @field_validator("model_quality_constraints")
+    @classmethod
+    def _known_metrics(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from assay.monitor._quality import quality_constraints
+
+        return quality_constraints(v, "binary")  # the service's models are binary classifiers
+
     @field_validator("every", "window", "recheck_after")
     @classmethod
     def _positive(cls, v: str | None, info: Any) -> str | None:

@@ -1,6 +1,7 @@
 """Uncertainty: bootstrap intervals, hypothesis tests, multiple-testing control."""
 
 from assay.stats._bootstrap import percentile_interval
+from assay.stats._boundary import max_abs_interval, sup_interval
 from assay.stats._multiple import benjamini_hochberg
 from assay.stats._tests import chi2_independence, fisher_exact, two_proportions
 
@@ -8,6 +9,8 @@ __all__ = [
     "benjamini_hochberg",
     "chi2_independence",
     "fisher_exact",
+    "max_abs_interval",
     "percentile_interval",
+    "sup_interval",
     "two_proportions",
 ]
