@@ -123,3 +123,63 @@ def test_small_groups_are_flagged(df):
     fv = r.facet_value("pre_training", "race", "A")
     assert fv.group.small is True
     assert any("below the minimum group size 100" in w for w in r.warnings)
+
+
+# -- issue 14: no silent coercions, no silent choices -------------------------------------------------------
+def _small_frame():
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"y": rng.integers(0, 2, 400), "flag": rng.integers(0, 2, 400).astype(float), "s": rng.random(400)})
+
+
+def test_a_threshold_on_a_float_facet_is_a_threshold_however_few_its_values():
+    import assay
+
+    df = _small_frame()
+    r = assay.audit(df, label="y", label_values_or_threshold=[1], facets=[{"name_or_index": "flag", "value_or_threshold": [0]}],
+                    pre_training_methods=["CI"], post_training_methods=None, bootstrap_replicates=0)  # fmt: skip
+    (fv,) = r.pre_training.facets["flag"]
+    assert fv.group.size == int((df["flag"] > 0).sum())  # Clarify's d = (0, 1]: the rows with flag 1.0, not the complement
+    with pytest.raises(DataError, match="declare type: categorical"):
+        assay.audit(df, label="y", label_values_or_threshold=[1], facets=[{"name_or_index": "flag", "value_or_threshold": [1.0]}], bootstrap_replicates=0)
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("bootstrap_replicates", 2.5, "bootstrap_replicates must be a whole number"),
+    ("bootstrap_replicates", True, "bootstrap_replicates must be a whole number"),
+    ("min_group_size", -1, "min_group_size must be a whole number >= 0"),
+    ("confidence_level", "0.9", "confidence_level must be a number"),
+])  # fmt: skip
+def test_settings_are_never_coerced(key, value, message):
+    import assay
+
+    with pytest.raises(ConfigError, match=message):
+        assay.audit(_small_frame(), label="y", label_values_or_threshold=[1], facets=["flag"], **{key: value})
+    cfg = {"dataset_uri": "unused.csv", "label": "y", "label_values_or_threshold": [1], "facet": [{"name_or_index": "flag"}], key: value}
+    with pytest.raises(ConfigError, match=message.split(" >=")[0]):
+        assay.audit_config(cfg, data=_small_frame())
+
+
+def test_a_score_outside_0_1_needs_its_threshold():
+    import assay
+
+    df = _small_frame().assign(s=lambda d: d["s"] * 4 - 2)
+    with pytest.raises(DataError, match=r"probability column 's' ranges from -[0-9.]+ to [0-9.]+, outside \[0, 1\].*probability_threshold"):
+        assay.audit(df, label="y", label_values_or_threshold=[1], facets=["flag"], probability="s", bootstrap_replicates=0)
+    r = assay.audit(df, label="y", label_values_or_threshold=[1], facets=["flag"], probability="s", probability_threshold=0.0, bootstrap_replicates=0)
+    assert r.settings["probability_threshold"] == 0.0
+
+
+def test_duplicate_column_names_are_refused(tmp_path):
+    import pandas as pd
+
+    import assay
+
+    (tmp_path / "d.csv").write_text("y,g,g\n" + "\n".join(f"{i % 2},{i % 3},{i % 2}" for i in range(60)))
+    with pytest.raises(DataError, match="header row of .*d.csv' has the column name 'g' more than once"):
+        assay.audit(str(tmp_path / "d.csv"), label="y", label_values_or_threshold=[1], facets=["g"])
+    df = pd.DataFrame([[0, 1, 2]] * 10, columns=["y", "g", "g"])
+    with pytest.raises(DataError, match="the data has the column name 'g' more than once"):
+        assay.audit(df, label="y", label_values_or_threshold=[1], facets=["g"])

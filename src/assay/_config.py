@@ -149,11 +149,7 @@ def audit_kwargs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for key in ("joinsource_name_or_index", "segment_config", "predicted_label_dataset_uri", "predicted_label_headers", "label_headers", "features"):
         if key in cfg:
             notes.append(f"{key!r} is not supported yet and is ignored")
-    ptype = cfg.get("probability_threshold", 0.5)
-    try:
-        ptype = float(ptype)
-    except (TypeError, ValueError):
-        raise ConfigError(f"probability_threshold must be a number, got {cfg.get('probability_threshold')!r}") from None
+    ptype = _typed(cfg["probability_threshold"], float, "probability_threshold") if cfg.get("probability_threshold") is not None else None
     kwargs: dict[str, Any] = {
         "label": _column(cfg["label"], headers, "label"),
         "label_values_or_threshold": cfg.get("label_values_or_threshold"),
@@ -170,10 +166,7 @@ def audit_kwargs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     }
     for key, kind in (("label_type", str), ("confidence_level", float), ("bootstrap_replicates", int), ("seed", int), ("min_group_size", int)):
         if key in cfg:
-            try:
-                kwargs[key] = kind(cfg[key])
-            except (TypeError, ValueError):
-                raise ConfigError(f"{key} must be {kind.__name__}, got {cfg[key]!r}") from None
+            kwargs[key] = _typed(cfg[key], kind, key)
     fl = dict(cfg.get("fliptest") or {})
     if cfg.get("excluded_columns"):
         fl.setdefault("exclude", list(cfg["excluded_columns"]))
@@ -226,6 +219,20 @@ def _read(cfg: Mapping[str, Any], data: Any, headers: Any) -> Any:
     if isinstance(data, (str, os.PathLike)):
         return read_dataset(data, dataset_type=cfg.get("dataset_type"), headers=headers)
     return data
+
+
+def _typed(value: Any, kind: type, key: str) -> Any:
+    """A config value of the expected kind, never coerced: 2.5 or true is not a number of replicates."""
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int and not (number and float(value).is_integer()):
+        raise ConfigError(f"{key} must be a whole number, got {value!r}")
+    if kind is float and not number:
+        raise ConfigError(f"{key} must be a number, got {value!r}")
+    return kind(value)
 
 
 def _whole(value: Any, key: str) -> int:

@@ -74,6 +74,10 @@ def read_dataset(
     if empty:
         raise DataError(f"dataset file {empty[0]!r} is empty (0 bytes); expected a table with a header row and data rows.")
     kind = _kind(path, dataset_type)
+    if headers:
+        _refuse_duplicates([str(h) for h in headers], "headers")
+    elif kind == "csv":
+        _refuse_duplicates(_csv_header(matches[0]), f"the header row of {matches[0]!r}")
     con = _connection()
     files = matches if len(matches) > 1 else matches[0]
     try:
@@ -94,6 +98,23 @@ def read_dataset(
     if kind == "csv" and headers and len(rel.columns) != len(headers):
         raise DataError(f"'headers' names {len(headers)} columns but {path!r} has {len(rel.columns)}.")
     return nw.from_native(rel)
+
+
+def _csv_header(path: str) -> list[str]:
+    """The first row of a CSV file as written (DuckDB would rename a repeated name to name_1)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _refuse_duplicates(names: Sequence[str], where: str) -> None:
+    """Two columns of one name would make every reference to it ambiguous: refuse them, naming the name."""
+    seen: set[str] = set()
+    repeated = list(dict.fromkeys(n for n in names if n in seen or seen.add(n)))  # type: ignore[func-returns-value]
+    if repeated:
+        raise DataError(f"{where} has the column name {repeated[0]!r} more than once" + (f" (also {', '.join(map(repr, repeated[1:4]))})" if len(repeated) > 1 else "")
+                        + "; every column needs its own name. Hint: rename or drop the duplicates before the audit.")
 
 
 def _kind(path: str, dataset_type: str | None) -> str:
@@ -134,6 +155,9 @@ def as_frame(data: Any, *, headers: Sequence[str] | None = None) -> nw.LazyFrame
         except Exception as exc:
             raise DataError(f"cannot build a table from the dict: {exc}") from exc
         return nw.from_native(table).lazy()
+    columns = getattr(data, "column_names", None) or getattr(data, "columns", None)  # pyarrow's .columns are the arrays
+    if isinstance(columns, (list, tuple)) or type(columns).__name__ == "Index":
+        _refuse_duplicates([str(c) for c in columns], "the data")
     try:
         frame = nw.from_native(data)
     except TypeError as exc:
@@ -153,4 +177,5 @@ def _from_numpy(arr: Any, headers: Sequence[str] | None) -> nw.LazyFrame[Any]:
         raise DataError("a numpy array has no column names: pass headers=[...] (one name per column)")
     if len(headers) != arr.shape[1]:
         raise DataError(f"headers names {len(headers)} columns but the array has {arr.shape[1]}")
+    _refuse_duplicates([str(h) for h in headers], "headers")
     return nw.from_native(pa.table({str(h): arr[:, i] for i, h in enumerate(headers)})).lazy()

@@ -44,7 +44,7 @@ def audit(
     label_values_or_threshold: Sequence[Any] | Any = None,
     predicted_label: str | None = None,
     probability: str | None = None,
-    probability_threshold: float = 0.5,
+    probability_threshold: float | None = None,
     decision_probability: str | None = None,
     frequency_weight: str | None = None,
     group_variable: str | None = None,
@@ -80,6 +80,8 @@ def audit(
         that makes a continuous label binary (``label > threshold``).
     predicted_label, probability : the model's output: predicted labels, or
         a score turned into a label as ``score > probability_threshold``.
+    probability_threshold : 0.5 by default, for scores in [0, 1]; a score
+        outside [0, 1] (a logit, a margin) needs an explicit threshold.
     decision_probability : for a randomised classifier (group thresholds,
         exponentiated gradient), each row's probability of a positive
         decision: every row counts as positive with that weight, so
@@ -104,10 +106,8 @@ def audit(
     (0.1954, True)
     """
     say = progress or (lambda msg: None)
-    if not 0 < confidence_level < 1:
-        raise ConfigError(f"confidence_level must be between 0 and 1 (e.g. 0.95), got {confidence_level!r}")
-    if bootstrap_replicates < 0:
-        raise ConfigError(f"bootstrap_replicates must be >= 0, got {bootstrap_replicates!r}")
+    _check_settings(confidence_level=confidence_level, bootstrap_replicates=bootstrap_replicates, min_group_size=min_group_size, seed=seed,
+                    probability_threshold=probability_threshold)  # fmt: skip
     frame = as_frame(data, headers=headers)
     schema = frame.collect_schema()
     columns = list(schema.names())
@@ -144,6 +144,8 @@ def audit(
     if continuous and predicted_label is not None and schema[predicted_label].is_numeric():
         stats |= _column_stats(frame, [predicted_label])
     facet_types = _resolve_facet_types(facet_list, schema, stats)
+    if probability is not None:
+        probability_threshold = _score_threshold(probability, stats[probability], probability_threshold)
 
     # -- one GROUP BY ---------------------------------------------------------
     keys: dict[str, nw.Expr] = {}
@@ -424,6 +426,33 @@ def _interval(m: Metric, point: Cells, reps: Cells, result: MetricResult, level:
     return lo, hi, undefined
 
 
+def _score_threshold(column: str, st: dict[str, Any], threshold: float | None) -> float:
+    """The threshold that turns the score into decisions: 0.5 for probabilities; scores outside [0, 1] must name theirs."""
+    if threshold is not None:
+        return float(threshold)
+    lo, hi = st.get("min"), st.get("max")
+    if lo is not None and (lo < 0 or hi > 1):
+        raise DataError(f"probability column {column!r} ranges from {lo:g} to {hi:g}, outside [0, 1], so it is not a probability and the "
+                        "default threshold 0.5 would be arbitrary. Give probability_threshold (rows with score > threshold are predicted positive).")
+    return 0.5
+
+
+def _check_settings(*, confidence_level: Any, bootstrap_replicates: Any, min_group_size: Any, seed: Any, probability_threshold: Any) -> None:
+    """Numbers of the audit's settings, never coerced: ``bootstrap_replicates=2.5`` or ``True`` is an error, not 2 or 1."""
+    def whole(name: str, v: Any, low: int) -> None:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+            raise ConfigError(f"{name} must be a whole number >= {low}, got {v!r}")
+
+    whole("bootstrap_replicates", bootstrap_replicates, 0)
+    whole("min_group_size", min_group_size, 0)
+    whole("seed", seed, 0)
+    for name, v in (("confidence_level", confidence_level), ("probability_threshold", probability_threshold)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v)):
+            raise ConfigError(f"{name} must be a number, got {v!r}")
+    if not 0 < confidence_level < 1:
+        raise ConfigError(f"confidence_level must be between 0 and 1 (e.g. 0.95), got {confidence_level!r}")
+
+
 def _undefined(m: Metric, reason: str) -> MetricResult:
     return MetricResult(name=m.name, description=m.description, value=None, ci=[None, None], reason=reason)
 
@@ -641,6 +670,8 @@ def _resolve_facet_types(facets: list[Facet], schema: Any, stats: dict[str, dict
                     kind = "continuous"
                 elif len(f.columns) == 1 and f.values is not None and len(f.values) > 1:
                     kind = "categorical"  # Clarify: a list of several values is categorical
+                elif len(f.columns) == 1 and f.values is not None and schema[col].is_float():
+                    kind = "continuous"  # Clarify: one value of a float column is a threshold, d = (t, max], however few its values
                 elif stats[col]["n_unique"] > CATEGORICAL_MAX_DISTINCT:
                     kind = "continuous"
                 else:
@@ -784,7 +815,8 @@ def _continuous(f: Facet, table: CountTable, code: np.ndarray, key: str, present
             side = "above" if not (d & present).any() else "at or below"
             raise DataError(
                 f"facet {col!r}: no row is {side} the threshold {_num(cut[0])}, so there is no group to compare with. "
-                f"Values range from {st.get('min')} to {st.get('max')}."
+                f"Values range from {st.get('min')} to {st.get('max')}. Hint: one value of a numeric facet is a threshold (d is the rows "
+                "above it), as in Clarify; to compare rows equal to a value, declare type: categorical."
             )
         out.append(_Comparison(f, label, {col: label}, d))
 
