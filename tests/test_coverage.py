@@ -78,6 +78,9 @@ def _count_coverage(classes: int, parity: bool, n_sets: int = N_SETS, n: int = 4
         for stage in (r.pre_training, r.post_training):
             for m in stage.facets["g"][0].metrics:
                 key = (m.name, m.label_value)
+                if m.name == "FT":  # null here (no feature columns); see the module docstring
+                    assert m.value is None
+                    continue
                 h = hits.setdefault(key, [0, 0])
                 h[1] += 1
                 lo, hi = m.ci

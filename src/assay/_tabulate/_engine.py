@@ -155,8 +155,9 @@ def as_frame(data: Any, *, headers: Sequence[str] | None = None) -> nw.LazyFrame
         except Exception as exc:
             raise DataError(f"cannot build a table from the dict: {exc}") from exc
         return nw.from_native(table).lazy()
-    columns = getattr(data, "column_names", None) or getattr(data, "columns", None)  # pyarrow's .columns are the arrays
-    if isinstance(columns, (list, tuple)) or type(columns).__name__ == "Index":
+    module = type(data).__module__.split(".")[0]  # polars forbids repeated names; pandas, pyarrow and DuckDB allow them
+    columns = {"pandas": lambda: data.columns, "pyarrow": lambda: data.column_names, "duckdb": lambda: data.columns}.get(module, lambda: None)()
+    if columns is not None:
         _refuse_duplicates([str(c) for c in columns], "the data")
     try:
         frame = nw.from_native(data)
