@@ -46,8 +46,6 @@ def quality_constraints(raw: Any, task: str) -> dict[str, dict[str, Any]]:
     (``{"version": 0.0, "binary_classification_constraints": {...}}``). A metric that the task does not have, a
     threshold that is not a finite number and an unknown operator are errors naming the key.
     """
-    import math
-
     from assay._errors import ConfigError, did_you_mean
 
     if not raw:
