@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,9 +46,19 @@ def test_label_with_one_class(df):
         run(df)
 
 
-def test_positive_value_never_occurs(df):
-    with pytest.raises(DataError, match=r"positive label value '>50k' never occurs in 'income'.*Did you mean '>50K'"):
-        run(df, label_values_or_threshold=[">50k"])
+def test_positive_value_never_occurs_is_a_warning_and_what_is_defined_is_computed(df):
+    """Clarify accepts a positive value that never occurs; assay warns with the nearest value and computes what is defined."""
+    r = run(df, label_values_or_threshold=[">50k"], predicted_label="pred")
+    assert any(re.search(r"positive label value '>50k' never occurs in 'income'.*Did you mean '>50K'", w) for w in r.warnings)
+    assert any("no row of 'income' has a positive label value" in w for w in r.warnings)
+    get = lambda st, n: r.metric(st, "sex", "Female", n)  # noqa: E731
+    assert get("pre_training", "DPL").value == 0.0  # no positives in either group: 0 - 0
+    assert get("pre_training", "CI").value == pytest.approx(((df.sex == "Male").sum() - (df.sex == "Female").sum()) / len(df))
+    assert get("post_training", "DI").value is None and get("post_training", "DI").reason  # no predicted positives: 0/0
+    assert get("post_training", "RD").value is None and "no observed positive labels" in get("post_training", "RD").reason
+    both = run(df, label_values_or_threshold=[">50K", "rich"])
+    assert any("'rich' never occurs" in w for w in both.warnings) and not any("no row of" in w for w in both.warnings)
+    assert both.metric("pre_training", "sex", "Female", "DPL").value == pytest.approx(run(df).metric("pre_training", "sex", "Female", "DPL").value)
 
 
 def test_facet_value_never_occurs(df):

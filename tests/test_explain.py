@@ -230,3 +230,30 @@ def test_rows_split_over_processes_give_the_same_values(small_model):
     np.testing.assert_array_equal(runs[0].local.to_numpy(), runs[1].local.to_numpy())  # seeded per block of rows
     np.testing.assert_array_equal(runs[0].se.to_numpy(), runs[1].se.to_numpy())
     assert seen[-1] == (200, 200) and len(seen) > 2  # progress after each block
+
+
+def test_use_logit_on_a_plain_function_explains_its_log_odds(adult):
+    """Clarify's black box: the endpoint returns probabilities; ``use_logit`` explains their log-odds and says so."""
+    train, test = adult
+    w = np.array([0.04, 0.3, 0.02])
+    cols = ["age", "education-num", "hours-per-week"]
+
+    def endpoint(frame):
+        z = frame[cols].to_numpy(dtype=float) @ w - 5.0
+        return 1 / (1 + np.exp(-z))
+
+    x = test[cols].iloc[:20]
+    r = ex.explain(x, endpoint, features=cols, baseline=train[cols].iloc[:30], algorithm="exact", bootstrap_replicates=50, max_rows=None,
+                   use_logit=True)  # fmt: skip
+    assert r.method["output"] == "log_odds" and "log-odds" in r.method["model"]
+    closed = w * (x.to_numpy(dtype=float) - train[cols].iloc[:30].to_numpy(dtype=float).mean(axis=0))
+    np.testing.assert_allclose(r.local.to_numpy(), closed, atol=1e-9)  # linear in the log-odds: exact
+    plain = ex.explain(x, endpoint, features=cols, baseline=train[cols].iloc[:30], algorithm="exact", bootstrap_replicates=50, max_rows=None,
+                       use_logit=False)  # fmt: skip
+    assert plain.method["output"] == "raw" and not np.allclose(plain.local.to_numpy(), closed, atol=1e-3)
+
+    def scores(frame):
+        return frame["age"].to_numpy(dtype=float)  # not probabilities
+
+    with pytest.raises(DataError, match=r"use_logit: the callable .*scores returned .*not a probability strictly between 0 and 1"):
+        ex.explain(x, scores, features=cols, baseline=train[cols].iloc[:30], use_logit=True, algorithm="exact", bootstrap_replicates=50)

@@ -160,14 +160,12 @@ def _free_port() -> int:
 def _start(db: str, port: int, log: Path, *extra: str) -> subprocess.Popen:
     with log.open("ab") as fh:  # the child keeps its own descriptor
         proc = subprocess.Popen([sys.executable, "-m", "assay.cli", "serve", "--db", db, "--port", str(port), *extra], stdout=fh, stderr=fh)
-    for _ in range(100):
+    while proc.poll() is None:  # no deadline: a loaded machine starts it late, a failed start ends the process
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return proc
         except OSError:
             time.sleep(0.1)
-    proc.kill()
-    proc.wait()
     raise AssertionError("the server did not start: " + log.read_text()[-2000:])
 
 
@@ -191,7 +189,7 @@ def test_a_killed_server_loses_no_acknowledged_prediction(db, tmp_path):
         for b in range(400):
             batch = [{"id": f"{b}-{i}", "inputs": {"i": i}} for i in range(25)]
             try:
-                r = httpx.post(f"{base}/models/adult/1/predictions", json={"records": batch}, headers=h, timeout=10)
+                r = httpx.post(f"{base}/models/adult/1/predictions", json={"records": batch}, headers=h, timeout=None)
             except httpx.HTTPError:
                 return
             if r.status_code == 201:
@@ -266,7 +264,7 @@ def test_end_to_end_routing_review_and_ground_truth_against_a_real_server(db, tm
     proc = _start(db, port, tmp_path / "server.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=base, timeout=30) as http:
+        with httpx.Client(base_url=base, timeout=None) as http:
             h = {"Authorization": f"Bearer {owner}"}
             http.post("/models", json={"name": "adult", "version": "1", "facets": ["sex"], "label_values": [">50K", "<=50K"], "policy": POLICY},
                       headers=h).raise_for_status()  # fmt: skip

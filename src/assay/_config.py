@@ -27,7 +27,7 @@ CLARIFY_KEYS = {
 
 #: assay's own keys (documented in docs/configuration.md).
 EXTENSION_KEYS = {
-    "label_type", "sample_weight", "confidence_level", "bootstrap_replicates", "seed",
+    "label_type", "label_distribution", "sample_weight", "confidence_level", "bootstrap_replicates", "seed",
     "min_group_size", "fliptest", "model", "model_trusted_types", "explain", "mitigate", "test_dataset_uri", "decision_probability",
     "id", "timestamp", "ground_truth", "model_quality_constraints", "monitor",
 }  # fmt: skip
@@ -164,7 +164,7 @@ def audit_kwargs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         "post_training_methods": post,
         "headers": headers,
     }
-    for key, kind in (("label_type", str), ("confidence_level", float), ("bootstrap_replicates", int), ("seed", int), ("min_group_size", int)):
+    for key, kind in (("label_type", str), ("label_distribution", str), ("confidence_level", float), ("bootstrap_replicates", int), ("seed", int), ("min_group_size", int)):
         if key in cfg:
             kwargs[key] = _typed(cfg[key], kind, key)
     fl = dict(cfg.get("fliptest") or {})

@@ -127,3 +127,32 @@ def test_smclarify_defects_are_fixed():
     assert get("TVD").value == pytest.approx(0.5)
     assert get("LP").value == pytest.approx(np.sqrt(0.5))
     assert get("JS").value >= 0
+
+
+def test_multiclass_distances_in_clarifys_collapsed_form_equal_smclarify(adult_scored):
+    """Clarify compares positive against the rest; ``label_distribution: positive`` gives its KL, JS, LP, TVD, KS."""
+    from smclarify.bias import report
+
+    df = adult_scored[["sex", "education-num"]].copy()
+    df["y"] = pd.cut(df["education-num"], [0, 8, 10, 12, 16], labels=["low", "hs", "some", "degree"]).astype(str)
+    frame = df[["sex", "y"]].astype(object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = report.bias_report(frame, report.FacetColumn("sex", ["Female"]), report.LabelColumn("y", frame["y"], ["degree", "some"]),
+                                 report.StageType.PRE_TRAINING, metrics=["KL", "JS", "LP", "TVD", "KS"])  # fmt: skip
+    theirs = {m["name"]: m["value"] for m in out[0]["metrics"]}
+    kw = {"label": "y", "label_values_or_threshold": ["degree", "some"], "facets": [{"name_or_index": "sex", "value_or_threshold": ["Female"]}],
+          "pre_training_methods": ["KL", "JS", "LP", "TVD", "KS"], "bootstrap_replicates": 0}  # fmt: skip
+    collapsed = assay.audit(df, label_distribution="positive", **kw)
+    classes = assay.audit(df, **kw)
+    for name in ("KL", "JS", "LP", "TVD", "KS"):
+        assert collapsed.metric("pre_training", "sex", "Female", name).value == pytest.approx(theirs[name], abs=1e-9), name
+    y, d = df["y"].to_numpy(), (df["sex"] == "Female").to_numpy()
+    pa = np.array([(y[~d] == k).mean() for k in sorted(set(y))])
+    pd_ = np.array([(y[d] == k).mean() for k in sorted(set(y))])
+    assert classes.metric("pre_training", "sex", "Female", "TVD").value == pytest.approx(0.5 * np.abs(pa - pd_).sum(), abs=1e-12)
+    assert classes.metric("pre_training", "sex", "Female", "TVD").value > collapsed.metric("pre_training", "sex", "Female", "TVD").value
+    assert any("label_distribution: positive" in w for w in classes.warnings)
+    assert collapsed.settings["label_distribution"] == "positive"
+    with pytest.raises(assay.ConfigError, match="label_distribution must be 'classes'.*got 'binary'"):
+        assay.audit(df, label_distribution="binary", **kw)

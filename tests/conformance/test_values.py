@@ -169,3 +169,23 @@ def test_integer_weights_give_the_values_of_repeated_rows(scored, regression):
             a = weighted.metric("post_training", "sex", "Female", name).value
             b = repeated.metric("post_training", "sex", "Female", name).value
             assert a == pytest.approx(b, abs=1e-10), name
+
+
+def test_decisions_and_their_score_in_one_audit(scored):
+    """predicted_label gives the decisions actually made (here a threshold of 0.3), probability the score's AUC and calibration."""
+    df = scored.assign(decision=(scored["raw_score"] > 0.3).astype(int))
+    both = assay.audit(df, label="y", label_values_or_threshold=[1], facets=["sex"], predicted_label="decision", probability="score",
+                       post_training_methods=["DPPL", "RD", "AUCD", "CalD"], pre_training_methods=None, bootstrap_replicates=0)  # fmt: skip
+    labels = assay.audit(df, label="y", label_values_or_threshold=[1], facets=["sex"], predicted_label="decision",
+                         post_training_methods=["DPPL", "RD"], pre_training_methods=None, bootstrap_replicates=0)  # fmt: skip
+    scores = assay.audit(df, label="y", label_values_or_threshold=[1], facets=["sex"], probability="score",
+                         post_training_methods=["DPPL", "AUCD", "CalD"], pre_training_methods=None, bootstrap_replicates=0)  # fmt: skip
+    get = lambda r, n: r.metric("post_training", "sex", "Female", n).value  # noqa: E731
+    assert get(both, "DPPL") == pytest.approx(get(labels, "DPPL"), abs=1e-12) and get(both, "RD") == pytest.approx(get(labels, "RD"), abs=1e-12)
+    assert get(both, "DPPL") != pytest.approx(get(scores, "DPPL"), abs=1e-3)  # not the score at 0.5
+    assert get(both, "AUCD") == pytest.approx(get(scores, "AUCD"), abs=1e-12) and get(both, "CalD") == pytest.approx(get(scores, "CalD"), abs=1e-12)
+    d = df["sex"] == "Female"
+    assert get(both, "DPPL") == pytest.approx(df.loc[~d, "decision"].mean() - df.loc[d, "decision"].mean(), abs=1e-12)
+    assert both.settings["decisions"] == "decision" and scores.settings["decisions"] == "score > 0.5"
+    with pytest.raises(assay.ConfigError, match="probability_threshold turns scores into decisions, but the decisions are predicted_label 'decision'"):
+        assay.audit(df, label="y", label_values_or_threshold=[1], facets=["sex"], predicted_label="decision", probability="score", probability_threshold=0.3)

@@ -52,6 +52,7 @@ def audit(
     pre_training_methods: Sequence[str] | str | None = "all",
     post_training_methods: Sequence[str] | str | None = "all",
     label_type: str = "auto",
+    label_distribution: str = "classes",
     confidence_level: float = 0.95,
     bootstrap_replicates: int = 1000,
     seed: int = 0,
@@ -80,6 +81,9 @@ def audit(
         that makes a continuous label binary (``label > threshold``).
     predicted_label, probability : the model's output: predicted labels, or
         a score turned into a label as ``score > probability_threshold``.
+        Give both to audit the decisions actually made (``predicted_label``)
+        and the score's AUC and calibration by group (``probability``) in
+        one run.
     probability_threshold : 0.5 by default, for scores in [0, 1]; a score
         outside [0, 1] (a logit, a margin) needs an explicit threshold.
     decision_probability : for a randomised classifier (group thresholds,
@@ -88,6 +92,11 @@ def audit(
         post-training metrics are those of the classifier's expected
         decisions, without the noise of its coin flips (probabilities are
         rounded to 4 decimals to count them).
+    label_distribution : ``classes`` (default): KL, JS, LP, TVD and KS
+        compare the label's distribution over all its classes; ``positive``:
+        over positive (a label value in ``label_values_or_threshold``) and
+        the rest, as SageMaker Clarify computes them. The two agree for
+        binary labels.
     frequency_weight : a column of row counts: each row of ``data`` stands
         for that many rows (a count tensor stored as cells, as monitoring
         keeps it). Results equal those on the rows it summarises; sizes and
@@ -114,8 +123,13 @@ def audit(
 
     lab = label if isinstance(label, Label) else _make_label(label, label_values_or_threshold, label_type)
     facet_list = _normalize_facets(facets)
-    if sum(c is not None for c in (predicted_label, probability, decision_probability)) > 1:
-        raise ConfigError("give one of predicted_label, probability and decision_probability, not several")
+    if decision_probability is not None and (predicted_label is not None or probability is not None):
+        raise ConfigError("decision_probability gives the decisions; do not give predicted_label or probability with it")
+    if predicted_label is not None and probability is not None and probability_threshold is not None:
+        raise ConfigError(f"probability_threshold turns scores into decisions, but the decisions are predicted_label {predicted_label!r}; "
+                          "drop probability_threshold (the score is used for AUC, calibration and the score metrics)")  # fmt: skip
+    if label_distribution not in ("classes", "positive"):
+        raise ConfigError(f"label_distribution must be 'classes' (every label class) or 'positive' (positive against the rest, as Clarify), got {label_distribution!r}")
     for role, col in [("label", lab.column), ("predicted_label", predicted_label), ("probability", probability),
                       ("decision_probability", decision_probability), ("frequency_weight", frequency_weight),
                       ("group_variable", group_variable), ("sample_weight", sample_weight)]:  # fmt: skip
@@ -144,7 +158,7 @@ def audit(
     if continuous and predicted_label is not None and schema[predicted_label].is_numeric():
         stats |= _column_stats(frame, [predicted_label])
     facet_types = _resolve_facet_types(facet_list, schema, stats)
-    if probability is not None:
+    if probability is not None and predicted_label is None:
         probability_threshold = _score_threshold(probability, stats[probability], probability_threshold)
 
     # -- one GROUP BY ---------------------------------------------------------
@@ -171,10 +185,10 @@ def audit(
     soft = decision_probability is not None
     if decision_probability is not None:
         keys["p"] = nw.col(decision_probability).round(4)
-    elif probability is not None:
-        keys["p"] = nw.col(probability) > probability_threshold
     elif predicted_label is not None:
         keys["p"] = nw.col(predicted_label) > lab.threshold if lab.threshold is not None else nw.col(predicted_label)
+    elif probability is not None:
+        keys["p"] = nw.col(probability) > probability_threshold
     if group_variable is not None:
         keys["s"] = nw.col(group_variable)
     say("counting (one GROUP BY in the data's engine)")
@@ -191,7 +205,7 @@ def audit(
     # -- label and prediction classes ------------------------------------------
     label_levels = table.levels["y"]
     warnings: list[str] = []
-    pos_label = _positive_mask(label_levels, lab)
+    pos_label = _positive_mask(label_levels, lab, warnings)
     collapse = None
     if soft:
         levels = np.asarray(table.levels["p"], dtype=np.float64)
@@ -203,7 +217,7 @@ def audit(
         pos_pred = np.array([False, True])
     elif has_pred:
         pred_levels = table.levels["p"]
-        if probability is not None or lab.threshold is not None:
+        if predicted_label is None or lab.threshold is not None:  # a thresholded score or label: True is positive
             pos_pred = np.array([bool(v) for v in pred_levels])
         else:
             pos_pred = np.array([any(_match(v, p) for p in lab.values or ()) for v in pred_levels])
@@ -217,6 +231,9 @@ def audit(
     if soft and label_kind == "multiclass":
         raise ConfigError(f"decision_probability is the probability of one positive decision, but label {lab.column!r} has {len(label_levels)} classes")
     label_ordered = lab.threshold is not None or all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in label_levels)
+    if label_kind == "multiclass" and label_distribution == "classes":
+        warnings.append(f"KL, JS, LP, TVD and KS compare all {len(label_levels)} classes of {lab.column!r}; SageMaker Clarify compares "
+                        "positive against the rest (label_distribution: positive gives its values)")  # fmt: skip
 
     comparisons = _comparisons(table, facet_list, facet_types, stats, warnings)
 
@@ -241,6 +258,7 @@ def audit(
         "label_values": label_levels,
         "label_ordered": label_ordered,
         "has_strata": group_variable is not None,
+        "collapse_label": label_distribution == "positive",
     }
     ft_context = None
     if has_pred and not soft and frequency_weight is None and any(m.name == "FT" for _, ms in stages for m in ms):
@@ -248,7 +266,7 @@ def audit(
 
         ft_context = FlipTestContext.build(
             frame, columns=columns, facet_keys={k: e for k, e in keys.items() if k.startswith("f:")}, label=lab, predicted_label=predicted_label,
-            probability=probability, probability_threshold=probability_threshold, positive_values=lab.values,
+            probability=probability if predicted_label is None else None, probability_threshold=probability_threshold, positive_values=lab.values,
             exclude={c for c in (lab.column, predicted_label, probability, group_variable, sample_weight) if c is not None}, total=table.n_rows,
             options=fliptest or {}, seed=seed, confidence_level=confidence_level,
         )  # fmt: skip
@@ -359,6 +377,8 @@ def audit(
             "probability_threshold": probability_threshold if probability is not None else None,
             "predicted_label": predicted_label,
             "probability": probability,
+            "decisions": predicted_label or (f"{probability} > {probability_threshold}" if probability is not None else decision_probability),
+            "label_distribution": label_distribution,
             "decision_probability": decision_probability,
             "frequency_weight": frequency_weight,
             "group_variable": group_variable,
@@ -742,7 +762,7 @@ def _match(level: Any, value: Any) -> bool:
         return str(level).strip() == str(value).strip()
 
 
-def _positive_mask(levels: list[Any], lab: Label) -> np.ndarray:
+def _positive_mask(levels: list[Any], lab: Label, warnings: list[str]) -> np.ndarray:
     if lab.threshold is not None:
         mask = np.array([bool(v) for v in levels])
         if mask.all() or not mask.any():
@@ -754,12 +774,14 @@ def _positive_mask(levels: list[Any], lab: Label) -> np.ndarray:
     mask = np.zeros(len(levels), dtype=bool)
     for v in lab.values or ():
         hits = [i for i, lv in enumerate(levels) if _match(lv, v)]
-        if not hits:
-            raise DataError(
+        if not hits:  # Clarify accepts it; what is defined is computed, and the user is told
+            warnings.append(
                 f"positive label value {v!r} never occurs in {lab.column!r}.{did_you_mean(str(v), [str(x) for x in levels])} "
                 f"Values: {list_some(levels)}"
             )
         mask[hits] = True
+    if not mask.any():
+        warnings.append(f"no row of {lab.column!r} has a positive label value; metrics that divide by positive labels are null")
     if mask.all():
         raise DataError(f"every value of label {lab.column!r} is listed as positive; nothing is negative")
     return mask

@@ -29,6 +29,8 @@ class Cells:
     positive_label, positive_pred : bool arrays of shape (K,) and (J,)
         Which label / predicted classes are the positive outcome.
     has_pred : whether predicted labels are present (post-training).
+    collapse_label : the label distribution is positive against the rest
+        (Clarify's form of KL, JS, LP, TVD, KS), not over all K classes.
     reasons : a list to collect the reasons a point estimate is undefined,
         or ``None`` for bootstrap replicates.
     extra : named per-group quantities that are not counts (regression
@@ -45,6 +47,7 @@ class Cells:
         label_values: list[Any],
         label_ordered: bool,
         has_strata: bool,
+        collapse_label: bool = False,
         reasons: list[str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
@@ -55,6 +58,7 @@ class Cells:
         self.label_values = label_values
         self.label_ordered = label_ordered
         self.has_strata = has_strata
+        self.collapse_label = collapse_label
         self.reasons = reasons
         self.extra = extra or {}
 
@@ -77,7 +81,9 @@ class Cells:
     # -- marginal tables ----------------------------------------------------
     @cached_property
     def label_dist(self) -> np.ndarray:
-        """Weighted counts by group and label class: shape (..., 2, K)."""
+        """Weighted counts by group and label class: shape (..., 2, K); (..., 2, 2) as [rest, positive] with ``collapse_label``."""
+        if self.collapse_label:
+            return self.strata.sum(axis=(-4, -1))
         return self.t.sum(axis=(-4, -1))
 
     @cached_property

@@ -153,6 +153,8 @@ def _log_ratio(x_a: np.ndarray, x_d: np.ndarray) -> np.ndarray:
 
 
 CLARIFY = "SageMaker Clarify bias metrics documentation"
+_COLLAPSED = (" With more than two label classes, Clarify's processing job compares positive (label_values_or_threshold) against the rest;"
+              " assay compares every class, or Clarify's form with label_distribution: positive.")  # fmt: skip
 FAIRLEARN = "Fairlearn (fairlearn.metrics)"
 AIF360 = "AIF360 (aif360.metrics.ClassificationMetric)"
 
@@ -193,7 +195,7 @@ def _xlogy_ratio(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     formula="sum_y P_a(y) ln(P_a(y) / P_d(y)) over all label classes",
     range=("0", "inf"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
-    smclarify="smclarify drops label classes missing in either group and does not renormalise, so KL can be negative; assay sums over every class and reports null (infinite) when a class present in a is absent from d.",
+    smclarify="smclarify drops label classes missing in either group and does not renormalise, so KL can be negative; assay sums over every class and reports null (infinite) when a class present in a is absent from d." + _COLLAPSED,
     parts=_signed_root(lambda c: kl(c)), from_distance="square",
 )  # fmt: skip
 def kl(c: Cells) -> np.ndarray:
@@ -211,7 +213,7 @@ def kl(c: Cells) -> np.ndarray:
     formula="0.5 [KL(P_a || P) + KL(P_d || P)], P = (P_a + P_d) / 2",
     range=("0", "ln 2"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
-    smclarify="smclarify drops label classes missing in either group (no renormalisation); assay uses every class.",
+    smclarify="smclarify drops label classes missing in either group (no renormalisation); assay uses every class." + _COLLAPSED,
     parts=_signed_root(lambda c: js(c)), from_distance="square",
 )  # fmt: skip
 def js(c: Cells) -> np.ndarray:
@@ -226,7 +228,7 @@ def js(c: Cells) -> np.ndarray:
     formula="sqrt(sum_y (P_a(y) - P_d(y))^2)",
     range=("0", "sqrt 2"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
-    smclarify="smclarify drops label classes missing in either group; assay uses every class.",
+    smclarify="smclarify drops label classes missing in either group; assay uses every class." + _COLLAPSED,
     parts=_lp_parts,
 )  # fmt: skip
 def lp(c: Cells) -> np.ndarray:
@@ -240,7 +242,7 @@ def lp(c: Cells) -> np.ndarray:
     formula="0.5 sum_y |P_a(y) - P_d(y)|",
     range=("0", "1"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
-    smclarify="smclarify drops label classes missing in either group, which understates TVD; assay uses every class.",
+    smclarify="smclarify drops label classes missing in either group, which understates TVD; assay uses every class." + _COLLAPSED,
     parts=_binary_gap,
 )  # fmt: skip
 def tvd(c: Cells) -> np.ndarray:
@@ -254,7 +256,7 @@ def tvd(c: Cells) -> np.ndarray:
     formula="max_v |F_a(v) - F_d(v)|, F the cumulative label distribution",
     range=("0", "1"), ideal="0", reference=CLARIFY,
     test=_label_distribution_test, test_name="chi-square / two proportions",
-    smclarify="smclarify computes max_y |P_a(y) - P_d(y)| over the probability mass function (an L-infinity distance), not over the cumulative distribution; the two agree only for binary labels. assay uses the cumulative distribution over ordered (numeric) labels and reports null for unordered labels with more than two classes.",
+    smclarify="smclarify computes max_y |P_a(y) - P_d(y)| over the probability mass function (an L-infinity distance), not over the cumulative distribution; the two agree only for binary labels. assay uses the cumulative distribution over ordered (numeric) labels and reports null for unordered labels with more than two classes." + _COLLAPSED,
     parts=_ks_parts,
 )  # fmt: skip
 def ks(c: Cells) -> np.ndarray:

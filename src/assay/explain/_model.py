@@ -33,7 +33,8 @@ def as_model_function(model: Any, *, use_logit: bool = False, output: Output = "
 
     Classifiers give the probability of the positive (last) class, or its
     log-odds with ``use_logit``; regressors their prediction; a plain
-    callable is used as it is.
+    callable is used as it is, or with ``use_logit`` its outputs (which must
+    be probabilities in (0, 1)) are turned into log-odds.
     """
     name = type(model).__name__
     if hasattr(model, "predict_proba") and output in ("auto", "probability", "log_odds"):
@@ -59,16 +60,32 @@ def as_model_function(model: Any, *, use_logit: bool = False, output: Output = "
 
         return ModelFunction(pred, "raw", f"{name}.predict", model)
     if callable(model):
-        label = getattr(model, "__qualname__", name)
-
-        def call(frame: Any) -> np.ndarray:
-            out = np.asarray(model(frame))
-            if out.ndim == 2 and out.shape[1] in (1, 2):  # a column, or (P(negative), P(positive))
-                out = out[:, -1]
-            return out
-
-        return ModelFunction(call, "raw", f"the callable {label}", model)
+        return _callable(model, use_logit=use_logit or output == "log_odds")
     raise ConfigError(f"cannot use {name} as a model: give a fitted estimator with predict or predict_proba, or a callable that maps a table to scores")
+
+
+def _callable(model: Callable[[Any], Any], *, use_logit: bool) -> ModelFunction:
+    """A plain function (Clarify's black box: an endpoint that returns scores); with ``use_logit`` its probabilities become log-odds."""
+    label = getattr(model, "__qualname__", type(model).__name__)
+
+    def call(frame: Any) -> np.ndarray:
+        out = np.asarray(model(frame))
+        if out.ndim == 2 and out.shape[1] in (1, 2):  # a column, or (P(negative), P(positive))
+            out = out[:, -1]
+        if not use_logit:
+            return out
+        p = np.asarray(out, dtype=np.float64)
+        outside = ~((p > 0) & (p < 1))
+        if outside.any():
+            raise DataError(
+                f"use_logit: the callable {label} returned {p[outside][0]!r}, not a probability strictly between 0 and 1 "
+                f"({int(outside.sum())} of {p.size} outputs); give probabilities, or set use_logit: false to explain its output as it is"
+            )
+        return np.log(p / (1 - p))
+
+    if use_logit:
+        return ModelFunction(call, "log_odds", f"the callable {label}: log-odds of its probability, ln(p / (1 - p))", model)
+    return ModelFunction(call, "raw", f"the callable {label}", model)
 
 
 _LOG_ODDS_DECISION = ("LogisticRegression", "LogisticRegressionCV", "HistGradientBoostingClassifier", "GradientBoostingClassifier")
