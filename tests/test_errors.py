@@ -40,10 +40,19 @@ def test_label_not_a_column(df):
         run(df, label="incme")
 
 
-def test_label_with_one_class(df):
+def test_label_with_one_class_is_a_warning_and_what_is_defined_is_computed(df):
+    """A sample (a monitoring window) can hold one outcome only: Clarify accepts it; metrics of both outcomes are null with the reason."""
     df["income"] = ">50K"
-    with pytest.raises(DataError, match=r"label 'income' has one class only \('>50K'\)"):
-        run(df)
+    r = run(df, predicted_label="pred")
+    assert any("label 'income' has one class only ('>50K')" in w for w in r.warnings)
+    get = lambda st, n: r.metric(st, "sex", "Female", n)  # noqa: E731
+    d = df["sex"] == "Female"
+    rate = lambda m: (df.loc[m, "pred"] == ">50K").mean()  # noqa: E731
+    assert get("post_training", "DPPL").value == pytest.approx(rate(~d) - rate(d))
+    assert get("post_training", "RD").value == pytest.approx(rate(~d) - rate(d))  # every label positive: recall is the predicted-positive rate
+    assert get("post_training", "FPRD").value is None and "no observed negative labels" in get("post_training", "FPRD").reason
+    assert get("post_training", "SD").value is None and "no observed negative labels" in get("post_training", "SD").reason
+    assert get("pre_training", "DPL").value == 0.0
 
 
 def test_positive_value_never_occurs_is_a_warning_and_what_is_defined_is_computed(df):

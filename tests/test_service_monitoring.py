@@ -574,3 +574,40 @@ def test_the_server_checks_due_windows_by_itself(tmp_path, scored):
     finally:
         proc.terminate()
         proc.wait()
+
+
+def test_a_window_whose_ground_truth_has_one_class_is_checked_and_a_failing_window_is_recorded(client, scored, monkeypatch):
+    from assay.service import _monitoring
+    from assay.service._monitoring import Scheduler
+
+    feats, base, cur = scored
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "adult", "version": "1", "facets": ["sex"], "label_values": [">50K", "<=50K"]}, headers=owner).raise_for_status()
+    client.put("/models/adult/1/baseline", json=_baseline_doc(feats, base), headers=owner).raise_for_status()
+    client.put("/models/adult/1/monitoring", json={"every": "1h", "columns": {"ground_truth": "income"}, "bootstrap_replicates": 100},
+               headers=owner).raise_for_status()  # fmt: skip
+    part = cur.iloc[:300]
+    client.post("/models/adult/1/predictions", json={"records": _records(feats, part, "a")}, headers=owner).raise_for_status()
+    client.post("/models/adult/1/ground-truth", json={"records": [{"id": f"a{i}", "label": "<=50K"} for i in range(len(part))]},
+                headers=owner).raise_for_status()  # fmt: skip
+    r = client.post("/models/adult/1/monitoring/runs", json={}, headers=owner)
+    assert r.status_code == 201, r.text
+    res = r.json()["result"]
+    assert "failed" not in res, res.get("note")
+    quality = res["model"]["quality"]["metrics"]
+    assert quality["accuracy"]["value"] == pytest.approx((part["predicted_label"] == "<=50K").mean())
+    assert quality["recall"]["value"] is None and quality["recall"]["reason"]  # no positive in the ground truth: undefined, said so
+
+    def broken(*_a, **_k):
+        raise RuntimeError("the engine failed")
+
+    monkeypatch.setattr(_monitoring, "check_window", broken)
+    scheduler = Scheduler(client.app.state.engine)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)
+    runs = scheduler.run_due(now=later)
+    assert runs and all(run["rows"] == 0 and run["note"].startswith("the check of this window failed: RuntimeError: the engine failed") for run in runs)
+    assert scheduler.run_due(now=later) == []  # recorded once, not retried forever
+    stored = client.get("/models/adult/1/monitoring/runs", headers=owner).json()["runs"]
+    assert any((s["note"] or "").startswith("the check of this window failed") for s in stored)
+    r = client.post("/models/adult/1/monitoring/runs", json={}, headers=owner)
+    assert r.status_code == 201 and r.json()["note"].startswith("the check of this window failed")

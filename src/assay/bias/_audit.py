@@ -763,14 +763,15 @@ def _match(level: Any, value: Any) -> bool:
 
 
 def _positive_mask(levels: list[Any], lab: Label, warnings: list[str]) -> np.ndarray:
+    """Which label classes are positive. One class only (a window of monitoring, a sample) is a warning, as Clarify accepts it:
+    what needs both classes is null with its reason, what is defined (rates of predictions, their differences) is computed."""
     if lab.threshold is not None:
         mask = np.array([bool(v) for v in levels])
         if mask.all() or not mask.any():
             side = "above" if mask.all() else "at or below"
-            raise DataError(f"label threshold {lab.threshold} puts every row of {lab.column!r} {side} it, so there is only one class")
+            warnings.append(f"label threshold {lab.threshold} puts every row of {lab.column!r} {side} it, so there is only one class; "
+                            "metrics that need both classes are null")  # fmt: skip
         return mask
-    if len(levels) < 2:
-        raise DataError(f"label {lab.column!r} has one class only ({_show(levels[0])!r}); bias metrics compare outcome rates and need at least two classes")
     mask = np.zeros(len(levels), dtype=bool)
     for v in lab.values or ():
         hits = [i for i, lv in enumerate(levels) if _match(lv, v)]
@@ -780,10 +781,12 @@ def _positive_mask(levels: list[Any], lab: Label, warnings: list[str]) -> np.nda
                 f"Values: {list_some(levels)}"
             )
         mask[hits] = True
-    if not mask.any():
+    if len(levels) < 2:
+        warnings.append(f"label {lab.column!r} has one class only ({_show(levels[0])!r}); metrics that need both outcomes are null")
+    elif not mask.any():
         warnings.append(f"no row of {lab.column!r} has a positive label value; metrics that divide by positive labels are null")
-    if mask.all():
-        raise DataError(f"every value of label {lab.column!r} is listed as positive; nothing is negative")
+    elif mask.all():
+        warnings.append(f"every value of label {lab.column!r} is listed as positive, so nothing is negative; metrics that divide by negative labels are null")
     return mask
 
 

@@ -265,6 +265,16 @@ _add_card_commands()
 
 
 def main() -> None:
-    """Entry point of the ``assay`` command."""
-    app()
+    """Entry point of the ``assay`` command: an error of the input (AssayError) is one line on stderr and exit status 2, never a traceback."""
+    try:
+        app()
+    except AssayError as exc:
+        _fail_plain(exc)
+
+
+def _fail_plain(exc: Exception) -> None:
+    import sys
+
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    sys.exit(2)
 

@@ -28,6 +28,7 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assay._errors import ConfigError
 from assay.service import _ledger
 from assay.service._db import aware, connect, migrate, utcnow, models, predictions, review_tasks, tokens
 from assay.service._routing import Policy, fired
@@ -55,13 +56,24 @@ def create_token(engine: sa.Engine, *, name: str, role: str, actor: str = "cli")
     return token
 
 
+class LastAdminError(ConfigError):
+    """Revoking these tokens would leave no active admin."""
+
+
 def revoke_tokens(engine: sa.Engine, *, actor: str, token_id: int | None = None, name: str | None = None) -> list[dict[str, Any]]:
     """Revoke one token (by id) or every active token of ``name``; their holders' page sessions end too. The revoked tokens."""
     from assay.service._db import sessions
 
+    from assay.service._db import serialise
+
     with engine.begin() as conn:
+        serialise(conn, "ledger")  # two revocations at once must not both see the other's admin still active
         q = sa.select(tokens.c.id, tokens.c.name, tokens.c.role).where(tokens.c.revoked_at.is_(None))
         rows = conn.execute(q.where(tokens.c.id == token_id) if token_id is not None else q.where(tokens.c.name == name)).all()
+        admins = conn.execute(sa.select(sa.func.count()).select_from(tokens).where(tokens.c.revoked_at.is_(None), tokens.c.role == "admin")).scalar_one()
+        if rows and admins and admins == sum(r.role == "admin" for r in rows):
+            raise LastAdminError("this would revoke the last active admin token, and nobody could manage tokens any more; "
+                                 "create another admin token first (assay service token --db DB --name NAME --role admin)")  # fmt: skip
         now = utcnow()
         for r in rows:
             conn.execute(tokens.update().where(tokens.c.id == r.id).values(revoked_at=now))
@@ -72,7 +84,7 @@ def revoke_tokens(engine: sa.Engine, *, actor: str, token_id: int | None = None,
 
 # == request bodies ================================================================
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)  # "0.9" is not a number, 1 is not true
 
 
 class ModelIn(_Strict):
@@ -80,7 +92,7 @@ class ModelIn(_Strict):
     version: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")
     facets: list[str] = Field(default_factory=list, max_length=50)
     label_values: list[str] = Field(default_factory=list, max_length=100)
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0, strict=True)
     features: list[str] = Field(default_factory=list, max_length=2000)
     baseline: str | None = Field(default=None, max_length=1000, description="where the model's audit lives (e.g. the path of its analysis.json)")
     policy: Policy | None = None
@@ -89,17 +101,19 @@ class ModelIn(_Strict):
 class PredictionIn(_Strict):
     id: str = Field(min_length=1, max_length=200)
     inputs: dict[str, Any] = Field(default_factory=dict)
-    score: float | None = Field(default=None, ge=0.0, le=1.0)
+    score: float | None = Field(default=None, ge=0.0, le=1.0, strict=True, description="a number from 0 to 1 (a string such as \"0.9\" is refused)")
     label: str | None = Field(default=None, max_length=200)
     facets: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     explanation: dict[str, float] | None = Field(default=None, max_length=2000, description="feature -> attribution (e.g. SHAP values) of this prediction")
-    inference_time: _dt.datetime | None = Field(default=None, description="when the model decided (monitoring windows use it; default: the capture time)")
+    inference_time: _dt.datetime | None = Field(default=None, strict=False, description="when the model decided (monitoring windows use it; default: the capture time)")
 
     @field_validator("inference_time")
     @classmethod
     def _utc_time(cls, v: _dt.datetime | None) -> _dt.datetime | None:
         if v is None:
             return None
+        if v.year < 1970:
+            raise ValueError(f"inference_time {v.isoformat()} is before 1970; send the time the model decided")
         v = aware(v)
         if v > utcnow() + _dt.timedelta(days=1):
             raise ValueError(f"inference_time {v.isoformat()} is in the future")
@@ -295,6 +309,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     app = FastAPI(title="assay service", version="0.1.0", lifespan=lifespan,
                   description="Prediction capture, human review, monitoring over time, contests and a tamper-evident record for deployed models.")  # fmt: skip
     app.state.engine = engine
+    from assay.service._guard import BodyGuard
+
+    app.add_middleware(BodyGuard)  # type: ignore[arg-type]
     from assay.service._contests import receipt_key
 
     app.state.receipt_key = receipt_key(engine)
@@ -337,7 +354,10 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
 
     @app.post("/tokens/{token_id}/revoke", summary="Revoke a token at once (its holder's page sessions end too)")
     def post_revoke(token_id: Annotated[int, Path(ge=1, le=MAX_SEQ)], who: Annotated[dict[str, Any], roles("admin")]) -> dict[str, Any]:
-        done = revoke_tokens(engine, actor=who["name"], token_id=token_id)
+        try:
+            done = revoke_tokens(engine, actor=who["name"], token_id=token_id)
+        except LastAdminError as exc:
+            raise HTTPException(409, str(exc)) from None
         if not done:
             raise HTTPException(404, f"no active token {token_id}")
         return done[0]

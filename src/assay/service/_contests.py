@@ -19,7 +19,9 @@
   person with the decision; ``POST /decisions/explanation`` and ``POST
   /decisions/contest`` take model, version, id and receipt (in the body, so
   it stays out of URLs and logs) and show only the person's own decision,
-  its explanation and their contests, without staff names.
+  its explanation and their contests, without staff names. The receipt is
+  checked in constant time before anything is read; each client may call
+  these routes 30 times a minute (then 429 with Retry-After).
 
 Every step is in the ledger (``contest.open``, ``contest.decide``,
 ``contest.respond``).
@@ -30,14 +32,16 @@ import datetime as _dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi import FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.service import _ledger
 from assay.service._db import aware, contests, models, predictions, review_tasks, utcnow
 from assay.service._routing import Policy
 
-__all__ = ["add_contest_routes", "decide", "receipt", "receipt_key"]
+__all__ = ["RECEIPT_ATTEMPTS", "RECEIPT_SECONDS", "add_contest_routes", "decide", "receipt", "receipt_key"]
+
+RECEIPT_ATTEMPTS, RECEIPT_SECONDS = 30, 60.0  # calls per client to the receipt routes, per minute
 
 PRIORITY = 100  # contests are reviewed before routed predictions
 PUBLIC_CONTEST = ("id", "opened_at", "reason", "status", "outcome", "response", "responded_at")  # what the person sees of a contest
@@ -182,13 +186,21 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
         return open_for(name, version, prediction_id, body, who["name"])
 
     # -- the person the decision is about: no API token, the decision's receipt ------------------------------------------
-    def by_receipt(conn: sa.Connection, body: DecisionIn) -> tuple[Any, Any]:
+    from assay.service._guard import RateLimit
+
+    attempts = RateLimit(RECEIPT_ATTEMPTS, RECEIPT_SECONDS)
+
+    def by_receipt(conn: sa.Connection, body: DecisionIn, request: Request) -> tuple[Any, Any]:
+        """The decision a receipt opens. The receipt is checked (in constant time) before anything is read, so a wrong one costs
+        the same whether or not the decision exists and however large it is; attempts per client are limited."""
         import hmac
 
+        attempts.check(request.client.host if request.client else "unknown")
+        if not hmac.compare_digest(receipt(app.state.receipt_key, body.model, body.version, body.id), body.receipt):
+            raise HTTPException(401, "no decision with this model, version, id and receipt")
         m = conn.execute(sa.select(models).where(models.c.name == body.model, models.c.version == body.version)).first()
         p = None if m is None else conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.prediction_id == body.id)).first()
-        good = hmac.compare_digest(receipt(app.state.receipt_key, body.model, body.version, body.id), body.receipt)
-        if p is None or not good:  # one answer for an unknown decision and a wrong receipt: nothing to learn by guessing
+        if p is None:  # one answer for an unknown decision and a wrong receipt: nothing to learn by guessing
             raise HTTPException(401, "no decision with this model, version, id and receipt")
         return m, p
 
@@ -199,15 +211,15 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
                 "contests": [{k: c[k] for k in PUBLIC_CONTEST} for c in view["contests"]]}  # fmt: skip
 
     @app.post("/decisions/explanation", summary="For the person a decision is about: its explanation and contests (authenticated by the receipt)")
-    def my_decision(body: DecisionIn) -> dict[str, Any]:
+    def my_decision(body: DecisionIn, request: Request) -> dict[str, Any]:
         with engine.connect() as conn:
-            m, p = by_receipt(conn, body)
+            m, p = by_receipt(conn, body, request)
             return public(decision(conn, m, p))
 
     @app.post("/decisions/contest", status_code=201, summary="For the person a decision is about: contest it (authenticated by the receipt)")
-    def contest_my_decision(body: DecisionContestIn) -> dict[str, Any]:
+    def contest_my_decision(body: DecisionContestIn, request: Request) -> dict[str, Any]:
         with engine.connect() as conn:
-            by_receipt(conn, body)
+            by_receipt(conn, body, request)
         view = open_for(body.model, body.version, body.id, ContestIn(reason=body.reason), "subject")
         return {k: view[k] for k in PUBLIC_CONTEST}
 

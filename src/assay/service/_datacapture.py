@@ -55,12 +55,13 @@ def _event_id(meta: Any, where: str) -> str:
 
 def _json(text: str, where: str, batch_key: str) -> Any:
     """Parsed JSON; a one-row batch (``{"instances": [row]}``, ``{"predictions": [out]}``, as SageMaker's serialisers write) unwrapped."""
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{where}: not JSON ({exc})") from None
+    from assay.service._guard import loads_checked
+
+    obj = loads_checked(text, where)
     if isinstance(obj, dict) and isinstance(obj.get(batch_key), list) and len(obj[batch_key]) == 1:
         obj = obj[batch_key][0]
+    if isinstance(obj, dict) and set(obj) == {"features"} and isinstance(obj["features"], list):
+        obj = obj["features"]  # SageMaker's JSON serialiser for dense rows: {"instances": [{"features": [...]}]}
     return obj
 
 

@@ -59,12 +59,25 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
             raise HTTPException(403, "the form's CSRF token does not match your session; reload the page")
         return who
 
+    def same_origin(request: Request) -> bool:
+        """The form came from this service: Origin (or, without it, Referer) names this host; a client that sends neither is not a browser."""
+        from urllib.parse import urlsplit
+
+        source = request.headers.get("origin") or request.headers.get("referer")
+        if not source:
+            return True
+        if source == "null":
+            return False
+        return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
+
     @app.get("/ui/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page() -> HTMLResponse:
         return render(page="login", title="Sign in")
 
     @app.post("/ui/login", response_class=HTMLResponse, include_in_schema=False)
-    def login(token: str = Form(...)) -> Any:
+    def login(request: Request, token: str = Form(...)) -> Any:
+        if not same_origin(request):  # login CSRF: another site must not sign a browser in (to an attacker's session)
+            return render(403, page="login", title="Sign in", error="This sign-in form was sent from another site; sign in from this page.")
         with engine.begin() as conn:
             row = conn.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.token_hash == hash_token(token))).first()
             if row is None or row.revoked_at is not None:

@@ -38,11 +38,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 __all__ = ["Policy", "baseline_limits", "fired"]
 
+MAX_TASK_HOURS = 24 * 366  # durations are added to times: unbounded ones overflow the calendar
+MAX_ASSIGNMENT_MINUTES = 7 * 24 * 60
 KINDS = {"score_between", "margin_below", "entropy_above", "facet_score_between", "out_of_range", "not_in_domain", "random_sample", "baseline_constraints"}
 
 
 class Condition(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     type: str
     low: float | None = None
     high: float | None = None
@@ -66,16 +68,20 @@ class Condition(BaseModel):
         missing = [k for k in need[self.type] if getattr(self, k) is None]
         if missing:
             raise ValueError(f"condition {self.type} needs {', '.join(missing)}")
+        if self.type in ("margin_below", "entropy_above") and (isinstance(self.value, bool) or not isinstance(self.value, (int, float))
+                                                               or not math.isfinite(self.value)):  # fmt: skip
+            raise ValueError(f"condition {self.type} needs a finite number as value, got {self.value!r}")
         if self.type == "out_of_range" and self.min is None and self.max is None:
             raise ValueError("condition out_of_range needs min, max or both")
         return self
 
 
 class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     reviewers_per_item: int = Field(default=1, ge=1, le=10)
-    task_hours: float = Field(default=72, gt=0)
-    assignment_minutes: float = Field(default=60, gt=0)
+    task_hours: float = Field(default=72, gt=0, le=MAX_TASK_HOURS, description="a task not complete within this many hours expires (at most a year)")
+    assignment_minutes: float = Field(default=60, gt=0, le=MAX_ASSIGNMENT_MINUTES,
+                                      description="a reviewer's claim on a task lapses after this many minutes (at most a week)")  # fmt: skip
     question: str = Field(default="What is the correct outcome?", max_length=2000)
     answers: list[str] = Field(min_length=2, max_length=20)
     conditions: list[Condition] = Field(min_length=1, max_length=50)

@@ -1,0 +1,158 @@
+"""The service's door: what would have been a 500 (then or later) is refused at once with a 4xx naming the field, and nothing stored
+breaks a later request. Monitoring a window it cannot check records the failure instead of failing every tick."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _h(client, role):
+    return {"Authorization": f"Bearer {client.tokens[role]}"}
+
+
+POLICY = {"answers": [">50K", "<=50K"], "conditions": [{"type": "score_between", "low": 0.4, "high": 0.6}]}
+
+
+def _raw(client, method, url, text, role="owner"):
+    return client.request(method, url, content=text, headers={**_h(client, role), "content-type": "application/json"})
+
+
+@pytest.mark.parametrize("policy, field", [
+    ({**POLICY, "assignment_minutes": 1e300}, "assignment_minutes"),
+    ({**POLICY, "task_hours": 1e300}, "task_hours"),
+    ({**POLICY, "conditions": [{"type": "margin_below", "value": "near"}]}, "finite number as value"),
+    ({**POLICY, "conditions": [{"type": "entropy_above", "value": True}]}, "finite number as value"),
+    ({**POLICY, "conditions": [{"type": "score_between", "low": "0.4", "high": 0.6}]}, "low"),
+])  # fmt: skip
+def test_a_policy_that_would_break_review_later_is_refused(client, policy, field):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1", "label_values": [">50K", "<=50K"]}, headers=owner).raise_for_status()
+    r = client.put("/models/m/1/policy", json=policy, headers=owner)
+    assert r.status_code == 422 and field in json.dumps(r.json()), r.text
+    other = client.post("/models", json={"name": "n", "version": "1", "label_values": [">50K", "<=50K"], "policy": POLICY}, headers=owner)
+    assert other.status_code == 201
+    assert client.post("/models/n/1/predictions", json={"records": [{"id": "a", "score": 0.5}]}, headers=owner).status_code == 201
+    assert client.get("/review/next", headers=_h(client, "reviewer")).status_code in (200, 204)
+
+
+def test_nan_in_a_condition_is_refused_not_stored_as_null(client):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1", "label_values": [">50K", "<=50K"]}, headers=owner).raise_for_status()
+    body = '{"answers": [">50K", "<=50K"], "conditions": [{"type": "score_between", "low": NaN, "high": 0.6}]}'
+    r = _raw(client, "PUT", "/models/m/1/policy", body)
+    assert r.status_code == 422 and "NaN is not a JSON number" in r.json()["detail"][0]["msg"]
+    assert client.get("/models", headers=owner).json()[0].get("policy") is None  # nothing stored
+
+
+@pytest.mark.parametrize("text, why", [
+    ('{"records": [{"id": "a", "score": Infinity}]}', "Infinity is not a JSON number"),
+    ('{"records": [{"id": "a", "score": NaN}]}', "NaN is not a JSON number"),
+    ('{"records": [{"id": "a", "score": 0.5, "facets": {"sex": "\\ud800"}}]}', "lone surrogate"),
+    ('{"records": [{"id": "a", "inputs": {"x": ' + "[" * 5000 + "]" * 5000 + "}}]}", "nested more than"),
+])  # fmt: skip
+def test_bodies_that_cannot_be_stored_and_given_back_are_refused(client, text, why):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1"}, headers=owner).raise_for_status()
+    r = _raw(client, "POST", "/models/m/1/predictions", text)
+    assert r.status_code == 422 and why in r.json()["detail"][0]["msg"], r.text
+    assert client.get("/models/m/1/predictions", headers=owner).json()["records"] == []
+    assert client.get("/ui/login").status_code == 200
+
+
+def test_a_string_score_is_refused_not_coerced(client):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1"}, headers=owner).raise_for_status()
+    r = client.post("/models/m/1/predictions", json={"records": [{"id": "a", "score": "0.9"}]}, headers=owner)
+    assert r.status_code == 422 and "score" in json.dumps(r.json())
+    assert client.post("/models/m/1/predictions", json={"records": [{"id": "a", "score": 1}]}, headers=owner).status_code == 201
+
+
+def test_a_capture_string_nested_5000_deep_and_an_inference_time_of_year_1(client):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1", "features": ["x"]}, headers=owner).raise_for_status()
+    deep = "[" * 5000 + "]" * 5000
+    line = {"captureData": {"endpointInput": {"data": deep, "encoding": "JSON"}}, "eventMetadata": {"eventId": "e1"}}
+    r = client.post("/models/m/1/data-capture", json={"records": [line]}, headers=owner)
+    assert r.status_code == 422 and "nested more than" in r.json()["detail"], r.text
+    r = client.post("/models/m/1/predictions", json={"records": [{"id": "a", "inference_time": "0001-01-01T00:00:00+14:00"}]}, headers=owner)
+    assert r.status_code == 422 and "before 1970" in json.dumps(r.json())
+
+
+def test_instances_with_features_are_read_as_a_row_of_values(client):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1", "features": ["age", "hours"], "label_values": ["1", "0"]}, headers=owner).raise_for_status()
+    line = {"captureData": {"endpointInput": {"data": json.dumps({"instances": [{"features": [39, 40]}]}), "encoding": "JSON", "observedContentType": "application/json"},
+                            "endpointOutput": {"data": json.dumps({"predictions": [{"score": 0.8, "predicted_label": 1}]}), "encoding": "JSON"}},
+            "eventMetadata": {"eventId": "e1"}}  # fmt: skip
+    client.post("/models/m/1/data-capture", json={"records": [line]}, headers=owner).raise_for_status()
+    rec = client.get("/models/m/1/predictions", headers=owner).json()["records"][0]
+    assert rec["inputs"] == {"age": 39, "hours": 40} and rec["score"] == 0.8 and rec["label"] == "1"
+
+
+def test_a_body_over_the_limit_is_a_413(client):
+    from assay.service._guard import MAX_BODY_BYTES
+
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1"}, headers=owner).raise_for_status()
+    big = '{"records": [{"id": "a", "inputs": {"x": "' + "y" * (MAX_BODY_BYTES + 10) + '"}}]}'
+    r = _raw(client, "POST", "/models/m/1/predictions", big)
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+    assert client.get("/models/m/1/predictions", headers=owner).json()["records"] == []
+
+
+def test_a_wrong_receipt_is_refused_before_anything_is_read_and_attempts_are_limited(client):
+    import sqlalchemy as sa
+
+    from assay.service._contests import RECEIPT_ATTEMPTS
+
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1"}, headers=owner).raise_for_status()
+    r = client.post("/models/m/1/predictions?receipts=true", json={"records": [{"id": "p1", "inputs": {"x": "y" * 100_000}, "score": 0.3}]}, headers=owner)
+    good = r.json()["receipts"]["p1"]
+    statements: list[str] = []
+    listen = lambda conn, cursor, statement, *a: statements.append(statement)  # noqa: E731
+    sa.event.listen(client.app.state.engine, "before_cursor_execute", listen)
+    try:
+        wrong = client.post("/decisions/explanation", json={"model": "m", "version": "1", "id": "p1", "receipt": "0" * 32})
+        unknown = client.post("/decisions/explanation", json={"model": "m", "version": "1", "id": "nobody", "receipt": "0" * 32})
+        assert wrong.status_code == unknown.status_code == 401 and wrong.json() == unknown.json()
+        assert not [s for s in statements if "predictions" in s or "models" in s], statements  # nothing was read
+        assert client.post("/decisions/explanation", json={"model": "m", "version": "1", "id": "p1", "receipt": good}).status_code == 200
+        assert any("predictions" in s for s in statements)
+    finally:
+        sa.event.remove(client.app.state.engine, "before_cursor_execute", listen)
+    codes = [client.post("/decisions/explanation", json={"model": "m", "version": "1", "id": "p1", "receipt": good}).status_code
+             for _ in range(RECEIPT_ATTEMPTS)]  # fmt: skip
+    assert codes[: RECEIPT_ATTEMPTS - 3] == [200] * (RECEIPT_ATTEMPTS - 3) and codes[-1] == 429
+    r = client.post("/decisions/contest", json={"model": "m", "version": "1", "id": "p1", "receipt": good, "reason": "wrong"})
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1 and "too many attempts" in r.json()["detail"]
+
+
+def test_the_last_admin_token_cannot_be_revoked(client, db):
+    from typer.testing import CliRunner
+
+    from assay.cli import app as cli
+
+    admin = _h(client, "admin")
+    tokens = client.get("/tokens", headers=admin).json()
+    (mine,) = [t["id"] for t in tokens if t["role"] == "admin"]
+    r = client.post(f"/tokens/{mine}/revoke", headers=admin)
+    assert r.status_code == 409 and "last active admin token" in r.json()["detail"]
+    assert client.get("/tokens", headers=admin).status_code == 200  # still an admin
+    r = CliRunner().invoke(cli, ["service", "revoke", "--db", db, "--name", "admin-user"])
+    assert r.exit_code != 0 and "last active admin token" in str(r.exception)
+    second = client.post("/tokens", json={"name": "second", "role": "admin"}, headers=admin).json()
+    assert client.post(f"/tokens/{mine}/revoke", headers=admin).status_code == 200
+    assert client.get("/tokens", headers={"Authorization": f"Bearer {second['token']}"}).status_code == 200
+
+
+def test_login_from_another_site_is_refused(client):
+    tok = client.tokens["reviewer"]
+    r = client.post("/ui/login", data={"token": tok}, headers={"Origin": "https://evil.example"}, follow_redirects=False)
+    assert r.status_code == 403 and "another site" in r.text and "set-cookie" not in r.headers
+    r = client.post("/ui/login", data={"token": tok}, headers={"Referer": "https://evil.example/page"}, follow_redirects=False)
+    assert r.status_code == 403
+    r = client.post("/ui/login", data={"token": tok}, headers={"Origin": "http://testserver"}, follow_redirects=False)
+    assert r.status_code == 303 and "set-cookie" in r.headers
