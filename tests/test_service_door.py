@@ -156,3 +156,50 @@ def test_login_from_another_site_is_refused(client):
     assert r.status_code == 403
     r = client.post("/ui/login", data={"token": tok}, headers={"Origin": "http://testserver"}, follow_redirects=False)
     assert r.status_code == 303 and "set-cookie" in r.headers
+
+
+def test_the_ledger_anchor_finds_removed_entries_and_verify_checks_the_rows(client, db, tmp_path):
+    import sqlalchemy as sa
+    from typer.testing import CliRunner
+
+    from assay.cli import app as cli
+    from assay.service._db import ledger, predictions
+
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1"}, headers=owner).raise_for_status()
+    client.post("/models/m/1/predictions", json={"records": [{"id": f"p{i}", "score": 0.1} for i in range(5)]}, headers=owner).raise_for_status()
+    run = lambda *a: CliRunner().invoke(cli, ["ledger", *a])  # noqa: E731
+    anchor = tmp_path / "anchor.json"
+    r = run("anchor", "--db", db, "--out", str(anchor))
+    assert r.exit_code == 0, r.output
+    assert run("verify", "--db", db, "--anchor", str(anchor)).exit_code == 0
+    client.post("/models/m/1/predictions", json={"records": [{"id": "late", "score": 0.2}]}, headers=owner).raise_for_status()
+    assert run("verify", "--db", db, "--anchor", str(anchor)).exit_code == 0  # entries after the anchor are fine
+    engine = client.app.state.engine
+    with engine.begin() as conn:  # an insider deletes the newest capture: its ledger entries and its row
+        top = conn.execute(sa.select(sa.func.max(ledger.c.seq))).scalar_one()
+        conn.execute(ledger.delete().where(ledger.c.seq == top))
+        conn.execute(predictions.delete().where(predictions.c.prediction_id == "late"))
+    assert run("verify", "--db", db).exit_code == 0  # the chain alone cannot tell
+    first = client.get("/ledger", headers=_h(client, "admin")).json()["entries"]
+    assert first  # the service still answers
+    with engine.begin() as conn:
+        conn.execute(predictions.delete().where(predictions.c.prediction_id == "p0"))
+    r = run("verify", "--db", db)
+    assert r.exit_code == 1 and "model m/1: the ledger records 5 captured predictions but the database holds 4" in " ".join(r.output.split())
+    with engine.begin() as conn:
+        conn.execute(ledger.delete().where(ledger.c.seq >= json.loads(anchor.read_text())["seq"]))
+    r = run("verify", "--db", db, "--anchor", str(anchor))
+    assert r.exit_code == 1 and "were removed" in " ".join(r.output.split())
+
+
+def test_ledger_commands_on_a_database_or_directory_that_does_not_exist(tmp_path):
+    from typer.testing import CliRunner
+
+    from assay.cli import app as cli
+
+    missing = tmp_path / "none.db"
+    r = CliRunner().invoke(cli, ["ledger", "verify", "--db", str(missing)])
+    assert r.exit_code == 2 and "does not exist" in " ".join(r.output.split()) and not missing.exists()
+    r = CliRunner().invoke(cli, ["ledger", "export", "--db", str(missing), "--out", str(tmp_path / "no" / "dir" / "l.jsonl")])
+    assert r.exit_code == 2 and "does not exist" in " ".join(r.output.split()) and not missing.exists()

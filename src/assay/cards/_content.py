@@ -139,7 +139,8 @@ def build_content(analysis: dict[str, Any], info: str | Path | dict[str, Any]) -
                     analyses.append(row)
                     if m.get("value") is not None:
                         ci = m.get("ci") or [None, None]
-                        notes = (f"{level:.0%} CI [{ci[0]:.4g}, {ci[1]:.4g}]; " if ci[0] is not None else "") + f"n={g['size']} vs {g['rest_size']}"
+                        notes = (f"{level:.0%} CI [{ci[0]:.4g}, {ci[1]:.4g}]; " if ci[0] is not None else "") + (
+                            f"n={g['size']} vs {g['rest_size']}" if g.get("size") is not None else str(g.get("note", "group sizes unknown")))
                         notes += f"; q={m['q_value']:.3g}" if m.get("q_value") is not None else ""
                         metric_data.append({"name": f"{m['name']} {facet}={_value_name(v)}"[:63], "type": "number", "value": m["value"], "notes": notes})
                 if stage == "post_training" and v.get("value_stats") and "auc" in v["value_stats"].get("d", {}):

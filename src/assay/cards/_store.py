@@ -45,6 +45,10 @@ TRANSITIONS = {  # action -> (allowed from, to)
 GENESIS = "0" * 64
 
 
+class DamagedLogError(AssayError):
+    """A line of a card store's log.jsonl is not a JSON object."""
+
+
 def _canonical(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
@@ -168,13 +172,16 @@ class CardStore:
         if not self.log_path.exists():
             return []
         out = []
-        for i, line in enumerate(self.log_path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
+        for i, raw in enumerate(self.log_path.read_bytes().splitlines(), 1):
+            if not raw.strip():
                 continue
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise AssayError(f"{self.log_path} line {i} is not JSON: the log was damaged; run assay card verify") from None
+                entry = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise DamagedLogError(f"{self.log_path} line {i} is not JSON text: the log was damaged or replaced") from None
+            if not isinstance(entry, dict):
+                raise DamagedLogError(f"{self.log_path} line {i} is not a log entry (a JSON object): the log was damaged or replaced")
+            out.append(entry)
         return out
 
     def _require(self) -> list[dict[str, Any]]:
@@ -276,7 +283,10 @@ class CardStore:
     def verify(self, *, trusted_keys: list[Any] | None = None) -> Verification:
         """Recompute every hash, link, transition and signature; a list of problems (empty when intact)."""
         problems: list[str] = []
-        entries = self.entries()
+        try:
+            entries = self.entries()
+        except DamagedLogError as exc:
+            return Verification(False, [str(exc)])
         if not entries:
             return Verification(False, [f"{self.log_path} is missing or empty"])
         trusted = {key_id(k) for k in trusted_keys or []}

@@ -178,20 +178,59 @@ def baseline(db: Db, model: Annotated[str, typer.Option("--model", help="NAME/VE
               f"sha256 {done['sha256'][:16]}...")  # fmt: skip
 
 
+def _existing_db(db: str):  # type: ignore[no-untyped-def]
+    """The engine of a database that must already exist: verifying or exporting a path that is not there must not create it."""
+    if "://" not in db and not Path(db).is_file():
+        err.print(f"[bold red]error:[/] database {db!r} does not exist (give the file the service writes, or a postgresql:// URL)", highlight=False)
+        raise typer.Exit(2)
+    return _engine(db)
+
+
+def _writable(target: Path) -> None:
+    if not target.parent.is_dir():
+        err.print(f"[bold red]error:[/] cannot write {target}: the directory {target.parent} does not exist", highlight=False)
+        raise typer.Exit(2)
+
+
 @ledger_app.command()
-def verify(db: Db) -> None:
-    """Walk the hash chain: exit 0 when every entry follows the one before, 1 with the first broken entry otherwise."""
+def verify(db: Db, anchor_file: Annotated[Path | None, typer.Option("--anchor", help="An anchor written by `assay ledger anchor`: entries removed "
+                                                                                   "since it was taken are found too.")] = None) -> None:  # fmt: skip
+    """Walk the hash chain and check the rows it counts (captured predictions, review answers): exit 0 when intact, 1 with the first
+    problem otherwise."""
     from assay.service._ledger import verify as run
 
-    engine = _engine(db)
+    anchor = None
+    if anchor_file is not None:
+        try:
+            anchor = json.loads(anchor_file.read_text(encoding="utf-8"))
+            anchor = {"seq": int(anchor["seq"]), "hash": str(anchor["hash"])}
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            err.print(f"[bold red]error:[/] --anchor {anchor_file}: not an anchor written by `assay ledger anchor` ({type(exc).__name__}: {exc})", highlight=False)
+            raise typer.Exit(2) from None
+    engine = _existing_db(db)
     with engine.connect() as conn:
-        result = run(conn)
+        result = run(conn, anchor=anchor)
     engine.dispose()
     if result["ok"]:
-        out.print(f"ledger ok: {result['entries']:,} entries; head {result['head']}")
+        out.print(f"ledger ok: {result['entries']:,} entries; head {result['head']}" + (f"; matches the anchor at entry {anchor['seq']}" if anchor else ""))
         return
-    err.print(f"[bold red]ledger broken[/] at entry {result['seq']}: {result['problem']}", highlight=False)
+    where = f" at entry {result['seq']}" if result.get("seq") else ""
+    err.print(f"[bold red]ledger broken[/]{where}: {result['problem']}", highlight=False)
     raise typer.Exit(1)
+
+
+@ledger_app.command("anchor")
+def anchor_cmd(db: Db, target: Annotated[Path, typer.Option("--out", "-o", help="JSON file for the anchor (keep it away from the database).")]) -> None:
+    """Write the ledger's head (entry count and hash): `assay ledger verify --anchor FILE` later finds entries removed from the end."""
+    from assay.service._ledger import anchor
+
+    _writable(target)
+    engine = _existing_db(db)
+    with engine.connect() as conn:
+        head = anchor(conn)
+    engine.dispose()
+    target.write_text(json.dumps(head, indent=2) + "\n", encoding="utf-8")
+    out.print(f"Wrote the anchor of entry {head['seq']:,} ({head['hash'][:16]}...) to [bold]{target}[/]")
 
 
 @ledger_app.command()
@@ -199,8 +238,9 @@ def export(db: Db, target: Annotated[Path, typer.Option("--out", "-o", help="JSO
     """Export every entry (with its hashes) as JSON Lines, for auditors."""
     from assay.service._ledger import entries
 
+    _writable(target)
     n = 0
-    engine = _engine(db)
+    engine = _existing_db(db)
     with engine.connect() as conn, target.open("w", encoding="utf-8") as fh:
         for e in entries(conn):
             fh.write(json.dumps(e, default=str) + "\n")

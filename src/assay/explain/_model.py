@@ -134,17 +134,25 @@ def load_model(spec: str, *, base_dir: Path | None = None, trusted: list[str] | 
         path = base_dir / path
     if not path.exists():
         raise ConfigError(f"model file {spec!r} does not exist")
+    if path.is_dir():
+        raise ConfigError(f"model {spec!r} is a directory; name the model file in it (.skops, .joblib or .pkl)")
     if path.suffix == ".skops":
         from assay._optional import require
 
         sio = require("skops.io", feature="loading .skops models")
-        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in (trusted or [])]
+        try:
+            untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in (trusted or [])]
+        except Exception as e:  # noqa: BLE001  (not a zip file, no schema.json, a schema skops cannot read)
+            raise ConfigError(f"cannot read model {spec!r} as a skops file ({type(e).__name__}: {e}); save it again with skops.io.dump") from None
         if untrusted:
             raise ConfigError(
                 f"model {spec!r} holds types that skops does not trust by default: {', '.join(untrusted)}. "
                 "If you trust the file, list them under model_trusted_types in the config."
             )
-        return sio.load(path, trusted=list(trusted or []) or None)
+        try:
+            return sio.load(path, trusted=list(trusted or []) or None)
+        except Exception as e:  # noqa: BLE001  (a damaged member of the archive)
+            raise ConfigError(f"cannot load model {spec!r} from its skops file ({type(e).__name__}: {e}); save it again with skops.io.dump") from None
     if path.suffix in (".joblib", ".pkl", ".pickle"):
         warnings.warn(
             f"loading {path.name} runs code stored in it (pickle); only load model files you trust. "

@@ -326,10 +326,22 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: lis
         if all(f.endswith(".parquet") for f in files):
             import pyarrow.parquet as pq
 
+            import pyarrow as pa
+
             for f in files:
-                pf = pq.ParquetFile(f)
+                try:
+                    pf = pq.ParquetFile(f)
+                except (pa.ArrowException, OSError) as exc:
+                    raise DataError(f"cannot read {f!r} as Parquet: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
                 _known(columns, pf.schema_arrow.names, f)
-                for rb in pf.iter_batches(batch_size=batch_rows, columns=columns):
+                batches = pf.iter_batches(batch_size=batch_rows, columns=columns)
+                while True:  # streamed: a damaged row group fails when it is reached
+                    try:
+                        rb = next(batches)
+                    except StopIteration:
+                        break
+                    except (pa.ArrowException, OSError) as exc:
+                        raise DataError(f"cannot read {f!r} as Parquet: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
                     yield rb.to_pandas()
             return
         import duckdb

@@ -127,7 +127,8 @@ def _overview(doc: dict[str, Any]) -> dict[str, Any] | None:
         m = ex["method"]
         rows.append(("Model explained", m.get("model", "")))
         rows.append(("Explanation method", f"{m.get('name')}: {m.get('description')}"))
-        rows.append(("Explained rows, background", f"{fmt(m.get('rows_explained'))} rows; background: {m.get('baseline')}"))
+        if m.get("rows_explained") is not None:
+            rows.append(("Explained rows, background", f"{fmt(m.get('rows_explained'))} rows; background: {m.get('baseline')}"))
     gen = doc.get("generator", {})
     rows.append(("Produced by", f"{gen.get('name', 'assay')} {gen.get('version', '')}, analysis.json schema {doc.get('schema_version', '?')}"))
     return {"rows": rows}
@@ -152,7 +153,8 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any] | None:
     if not counts:
         return None
     findings.sort(key=lambda f: (f["cell"]["q"] if f["cell"]["q"] is not None else 1.0, -abs((f["cell"]["v"] or 0.0) - _ideal(f["metric"]))))
-    return {"counts": counts, "findings": findings[:20], "more": max(0, len(findings) - 20)}
+    untested = doc.get("generator", {}).get("name") if doc.get("generator", {}).get("name") != "assay" and not doc.get("schema_version") else None
+    return {"counts": counts, "findings": findings[:20], "more": max(0, len(findings) - 20), "untested": untested}
 
 
 @section("facets", "Results by facet")
@@ -393,7 +395,49 @@ def load_analysis(path: str | Path) -> dict[str, Any]:
         raise AssayError(f"{target} is not valid JSON ({e})") from None
     if not isinstance(doc, dict) or not any(k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation", "monitoring")):
         raise AssayError(f"{target} holds no audit, explanation, mitigation or monitoring results (no pre_training_bias_metrics, post_training_bias_metrics, explanations, mitigation or monitoring)")
-    return doc
+    return from_clarify(doc)
+
+
+CLARIFY_NOTE = "written by SageMaker Clarify: no group sizes, intervals or tests"
+
+
+def from_clarify(doc: dict[str, Any]) -> dict[str, Any]:
+    """An analysis.json that SageMaker Clarify's processing job wrote, in assay's shape: what Clarify did not compute (group sizes,
+    intervals, p- and q-values) is null, a metric's ``error`` becomes its reason, and ``explanations.kernel_shap`` becomes global
+    importance (mean |SHAP|, Clarify's default). assay's own documents pass unchanged."""
+    if doc.get("generator") or doc.get("schema_version"):
+        return doc
+    out = dict(doc)
+    for key in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+        body = doc.get(key)
+        if not isinstance(body, dict):
+            continue
+        facets = {}
+        for facet, values in (body.get("facets") or {}).items():
+            facets[str(facet)] = [{**v, "group": v.get("group") or {"size": None, "rest_size": None, "small": False, "note": CLARIFY_NOTE},
+                                   "metrics": [{"ci": [None, None], "p_value": None, "q_value": None, "significant": None,
+                                                "reason": m.get("error") if m.get("value") is None else None, **m}
+                                               for m in v.get("metrics", []) if isinstance(m, dict) and "name" in m]}
+                                  for v in values if isinstance(v, dict)]  # fmt: skip
+        out[key] = {**body, "facets": facets}
+    ex = doc.get("explanations")
+    if isinstance(ex, dict) and "method" not in ex:
+        shap = ex.get("kernel_shap") or {}
+        first = next(iter(shap.values()), None) if isinstance(shap, dict) else None
+        if isinstance(first, dict) and isinstance(first.get("global_shap_values"), dict):
+            values = {str(f): float(v) for f, v in first["global_shap_values"].items()}
+            none = {f: {"value": None, "ci": [None, None]} for f in values}
+            out["explanations"] = {
+                "method": {"name": "kernel_shap", "description": f"Kernel SHAP by SageMaker Clarify ({next(iter(shap))}); {CLARIFY_NOTE}",
+                           "model": "the model Clarify called", "expected_value": first.get("expected_value")},
+                "agg_method": "mean_abs",
+                "global_importance": {"mean_abs": {f: {"value": v, "ci": [None, None]} for f, v in values.items()}, "median": none, "mean_sq": none},
+                "warnings": [f"global SHAP values {CLARIFY_NOTE}"],
+            }  # fmt: skip
+        else:
+            out.pop("explanations")
+    out.setdefault("generator", {"name": "SageMaker Clarify", "version": str(doc.get("version", ""))})
+    return out
 
 
 def write_report(directory: str | Path, *, pdf: bool = False, title: str | None = None) -> list[Path]:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from assay.service._db import ledger, serialise
 
-__all__ = ["GENESIS", "append", "entries", "verify"]
+__all__ = ["GENESIS", "anchor", "append", "entries", "verify"]
 
 GENESIS = "0" * 64
 
@@ -55,9 +55,17 @@ def entries(conn: sa.Connection, *, after: int = 0, limit: int | None = None) ->
         yield dict(r)
 
 
-def verify(conn: sa.Connection) -> dict[str, Any]:
-    """Walk the chain; the first broken entry and why (edited, removed, reordered or inserted), or ok with the count."""
+def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Walk the chain; the first broken entry and why (edited, removed, reordered or inserted), or ok with the count.
+
+    With ``anchor`` (an earlier head: ``{"seq", "hash"}``, kept apart from the database), entries removed from the end or a chain
+    rebuilt from some entry on are found too. The rows the ledger counts are checked against it: every capture batch's stored
+    predictions and every review answer must still be there, and nothing the ledger does not record.
+    """
     prev, expected_seq, n = GENESIS, 1, 0
+    anchored: str | None = None
+    stored: dict[str, int] = {}
+    answers = 0
     for e in entries(conn):
         n += 1
         if int(e["seq"]) != expected_seq:
@@ -69,5 +77,46 @@ def verify(conn: sa.Connection) -> dict[str, Any]:
         h = _digest(int(e["seq"]), e["at"], e["actor"], e["action"], e["subject"], e["payload"], e["prev_hash"])
         if h != e["hash"]:
             return {"ok": False, "entries": n, "seq": int(e["seq"]), "problem": f"entry {e['seq']} was edited (its content no longer has its hash)"}
+        if anchor is not None and int(e["seq"]) == int(anchor["seq"]):
+            anchored = e["hash"]
+        if e["action"] == "capture.batch":
+            stored[e["subject"]] = stored.get(e["subject"], 0) + int(json.loads(e["payload"]).get("stored", 0))
+        elif e["action"] == "review.answer":
+            answers += 1
         prev, expected_seq = e["hash"], expected_seq + 1
+    if anchor is not None:
+        if n < int(anchor["seq"]):
+            return {"ok": False, "entries": n, "seq": n + 1,
+                    "problem": f"the anchor records {anchor['seq']} entries but the ledger has {n}: entries {n + 1} to {anchor['seq']} were removed"}  # fmt: skip
+        if anchored != anchor["hash"]:
+            return {"ok": False, "entries": n, "seq": int(anchor["seq"]),
+                    "problem": f"entry {anchor['seq']} is not the one the anchor records (its hash differs): the chain was rewritten from there or before"}  # fmt: skip
+    problem = _rows_problem(conn, stored, answers)
+    if problem is not None:
+        return {"ok": False, "entries": n, "seq": None, "problem": problem}
     return {"ok": True, "entries": n, "head": prev}
+
+
+def anchor(conn: sa.Connection) -> dict[str, Any]:
+    """The head of the chain (count and hash), to keep apart from the database: ``verify(anchor=...)`` then finds removed entries."""
+    last = conn.execute(sa.select(ledger.c.seq, ledger.c.hash, ledger.c.at).order_by(ledger.c.seq.desc()).limit(1)).first()
+    if last is None:
+        return {"seq": 0, "hash": GENESIS, "at": None}
+    return {"seq": int(last.seq), "hash": str(last.hash), "at": str(last.at)}
+
+
+def _rows_problem(conn: sa.Connection, stored: dict[str, int], answers: int) -> str | None:
+    """Rows counted by the ledger that are gone, or rows it never recorded."""
+    from assay.service._db import models, predictions, review_assignments
+
+    have = {f"{r.name}/{r.version}": int(r.n) for r in conn.execute(
+        sa.select(models.c.name, models.c.version, sa.func.count(predictions.c.seq).label("n"))
+        .select_from(models.outerjoin(predictions, predictions.c.model_id == models.c.id)).group_by(models.c.id, models.c.name, models.c.version))}  # fmt: skip
+    for subject in sorted(set(stored) | {k for k, v in have.items() if v}):
+        if have.get(subject, 0) != stored.get(subject, 0):
+            return (f"model {subject}: the ledger records {stored.get(subject, 0):,} captured predictions but the database holds "
+                    f"{have.get(subject, 0):,} (rows were removed or added outside the service)")  # fmt: skip
+    held = int(conn.execute(sa.select(sa.func.count()).select_from(review_assignments).where(review_assignments.c.answer.is_not(None))).scalar_one())
+    if held != answers:
+        return f"the ledger records {answers:,} review answers but the database holds {held:,} (answers were removed or added outside the service)"
+    return None
