@@ -68,7 +68,7 @@ def test_json_format_and_python_api_agree(adult_scored, tmp_path):
     [
         ("label: incme\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\n", "label 'incme' is not a column"),
         ("lable: income\n", "unknown config key 'lable'. Did you mean 'label'?"),
-        ("label: income\nlabel_values_or_threshold: ['>50k']\nfacet: [{name_or_index: sex}]\n", "Did you mean '>50K'?"),
+        ("label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\nlabel_distribution: binary\n", "label_distribution must be 'classes'"),
         ("label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: Sex}]\n", "facet 'Sex' is not a column"),
         ("label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\nbootstrap_replicates: many\n", "bootstrap_replicates must be a whole number"),
         ("label: [unclosed\n", "cannot parse config"),

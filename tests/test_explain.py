@@ -257,3 +257,42 @@ def test_use_logit_on_a_plain_function_explains_its_log_odds(adult):
 
     with pytest.raises(DataError, match=r"use_logit: the callable .*scores returned .*not a probability strictly between 0 and 1"):
         ex.explain(x, scores, features=cols, baseline=train[cols].iloc[:30], use_logit=True, algorithm="exact", bootstrap_replicates=50)
+
+
+def test_clarifys_positional_baseline_rows_name_the_data_columns(tmp_path, adult):
+    """Clarify's methods.shap.baseline is rows of feature values in the data's column order (less label and excluded columns)."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from assay._config import explain_config
+
+    train, test = adult
+    model = LogisticRegression(max_iter=2000).fit(train[NUMERIC], train["income"] == ">50K")
+    sio.dump(model, tmp_path / "model.skops")
+    test[["income", *NUMERIC]].iloc[:60].to_parquet(tmp_path / "data.parquet", index=False)
+    bg = train[NUMERIC].iloc[:7]
+    base = {"dataset_uri": str(tmp_path / "data.parquet"), "label": "income", "model": str(tmp_path / "model.skops"),
+            "explain": {"max_rows": None, "bootstrap_replicates": 20}}  # fmt: skip
+    positional, _ = explain_config({**base, "methods": {"shap": {"baseline": bg.to_numpy().tolist(), "use_logit": True}}})
+    records, _ = explain_config({**base, "methods": {"shap": {"baseline": bg.to_dict("records"), "use_logit": True}}})
+    assert positional.method["background_rows"] == 7
+    np.testing.assert_allclose(positional.local.to_numpy(), records.local.to_numpy(), atol=1e-12)
+    closed = model.coef_[0] * (test[NUMERIC].iloc[:60].to_numpy() - bg.to_numpy().mean(axis=0))
+    np.testing.assert_allclose(positional.local[NUMERIC].to_numpy(), closed, atol=1e-9)
+    with pytest.raises(ConfigError, match=r"baseline row 0 has 4 values but the data has 5 feature columns \(age, education-num"):
+        explain_config({**base, "methods": {"shap": {"baseline": [r[:4] for r in bg.to_numpy().tolist()]}}})
+
+
+def test_explain_settings_are_never_coerced(tmp_path):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from assay._config import explain_config
+
+    sio.dump(LogisticRegression().fit([[1.0], [2.0]], [0, 1]), tmp_path / "m.skops")
+    cfg = {"dataset_uri": "x.parquet", "label": "y", "model": str(tmp_path / "m.skops")}
+    for extra, why in (({"methods": {"shap": {"use_logit": "false"}}}, "methods.shap.use_logit must be true or false, got 'false'"),
+                       ({"explain": {"repeats": 2.5}}, "explain.repeats must be a whole number, got 2.5"),
+                       ({"methods": {"pdp": {"grid_resolution": "15"}}}, "methods.pdp.grid_resolution must be a whole number")):  # fmt: skip
+        with pytest.raises(ConfigError, match=why.replace(".", r"\.").replace("(", r"\(")):
+            explain_config({**cfg, **extra}, data=pd.DataFrame({"y": [0, 1], "a": [1.0, 2.0]}))

@@ -223,6 +223,10 @@ def _read(cfg: Mapping[str, Any], data: Any, headers: Any) -> Any:
 
 def _typed(value: Any, kind: type, key: str) -> Any:
     """A config value of the expected kind, never coerced: 2.5 or true is not a number of replicates."""
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
     if kind is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key} must be a string, got {value!r}")
@@ -239,6 +243,27 @@ def _whole(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
         raise ConfigError(f"{key} must be a whole number, got {value!r}")
     return int(value)
+
+
+def _baseline_rows(rows: list[Any], frame: Any, exclude: list[str]) -> Any:
+    """``methods.shap.baseline`` given inline: records (dicts), or Clarify's positional rows (lists of feature values, in the order of
+    the dataset's columns less the label, predictions and excluded columns)."""
+    import narwhals as nw
+    import pandas as pd
+
+    if not rows:
+        raise ConfigError("methods.shap.baseline is an empty list; give baseline rows, or leave it out for a sample of the data")
+    if all(isinstance(r, dict) for r in rows):
+        return pd.DataFrame(rows)
+    if not all(isinstance(r, list) for r in rows):
+        raise ConfigError("methods.shap.baseline rows must all be lists of feature values (Clarify's form) or all records (objects)")
+    names = list(nw.from_native(frame).collect_schema().names()) if not hasattr(frame, "columns") else [str(c) for c in frame.columns]
+    features = [c for c in names if c not in exclude]
+    bad = next((i for i, r in enumerate(rows) if len(r) != len(features)), None)
+    if bad is not None:
+        raise ConfigError(f"methods.shap.baseline row {bad} has {len(rows[bad])} values but the data has {len(features)} feature columns "
+                          f"({', '.join(features[:8])}{', ...' if len(features) > 8 else ''}): Clarify's rows give every feature, in the data's order")  # fmt: skip
+    return pd.DataFrame(rows, columns=features)
 
 
 def explain_config(
@@ -278,13 +303,11 @@ def explain_config(
         from assay._tabulate import read_dataset
 
         baseline = read_dataset(_local_path(baseline, cfg.get("__base__"), "methods.shap.baseline"), headers=headers)
-    elif isinstance(baseline, list):
-        import pandas as pd
-
-        baseline = pd.DataFrame(baseline)
     frame = _read(cfg, data, headers)
     exclude = [c for c in (cfg.get("label"), cfg.get("predicted_label"), cfg.get("probability")) if isinstance(c, str)]
     exclude += list(cfg.get("excluded_columns") or [])
+    if isinstance(baseline, list):
+        baseline = _baseline_rows(baseline, frame, exclude)
     facets = []
     for f in cfg.get("facet") or []:
         name = f.get("name_or_index") if isinstance(f, dict) else f
@@ -296,7 +319,7 @@ def explain_config(
         "baseline": baseline,
         "agg_method": shap_cfg.get("agg_method", "mean_abs"),
         "num_clusters": shap_cfg.get("num_clusters"),
-        "use_logit": bool(shap_cfg.get("use_logit", False)),
+        "use_logit": _typed(shap_cfg.get("use_logit", False), bool, "methods.shap.use_logit"),
         "seed": _whole(shap_cfg.get("seed", cfg.get("seed", 0)), "methods.shap.seed"),
         "min_group_size": _whole(cfg.get("min_group_size", 30), "min_group_size"),
         "headers": headers,
@@ -306,23 +329,20 @@ def explain_config(
     if pdp_cfg.get("features"):
         kwargs["pdp_features"] = list(pdp_cfg["features"])
     if "top_k_features" in pdp_cfg:
-        kwargs["pdp_top_k"] = int(pdp_cfg["top_k_features"])
+        kwargs["pdp_top_k"] = _typed(pdp_cfg["top_k_features"], int, "methods.pdp.top_k_features")
     if "grid_resolution" in pdp_cfg:
-        kwargs["grid_resolution"] = int(pdp_cfg["grid_resolution"])
+        kwargs["grid_resolution"] = _typed(pdp_cfg["grid_resolution"], int, "methods.pdp.grid_resolution")
     for key, kind in (("max_rows", int), ("background_size", int), ("repeats", int), ("algorithm", str), ("proxies", int),
                       ("bootstrap_replicates", int), ("confidence_level", float), ("n_jobs", int)):  # fmt: skip
         if key == "max_rows" and key in extra and extra[key] is None:
             kwargs[key] = None  # every row
         elif key in extra:
-            try:
-                kwargs[key] = kind(extra[key])
-            except (TypeError, ValueError):
-                raise ConfigError(f"explain.{key} must be {kind.__name__}, got {extra[key]!r}") from None
+            kwargs[key] = _typed(extra[key], kind, f"explain.{key}")
     if n_jobs is not None:
         kwargs["n_jobs"] = n_jobs
     result = explain(frame, model, progress=progress, on_rows=on_rows, **kwargs)
     result.warnings[:0] = notes
-    return result, {"save_local_shap_values": bool(shap_cfg.get("save_local_shap_values", True))}
+    return result, {"save_local_shap_values": _typed(shap_cfg.get("save_local_shap_values", True), bool, "methods.shap.save_local_shap_values")}
 
 
 _MITIGATE_KEYS = {"methods", "folds", "test_fraction", "metric", "seed", "bootstrap_replicates", "confidence_level"}
