@@ -22,7 +22,7 @@ from assay._errors import AssayError, ConfigError
 from assay._undefined import undefined
 from assay.report._svg import PALETTE, bar_chart, heatmap, line_chart, scatter_chart
 
-__all__ = ["SECTIONS", "Section", "fmt", "load_analysis", "notebook_html", "render_report", "value_name", "write_report"]
+__all__ = ["SECTIONS", "Section", "fmt", "from_clarify", "load_analysis", "notebook_html", "render_report", "value_name", "write_report"]
 
 STAGES = {"pre_training_bias_metrics": ("pre_training", "Data, pre-training"), "post_training_bias_metrics": ("post_training", "Model, post-training")}
 HEADLINE = {"pre_training": ["DPL", "MDL", "KS2L"], "post_training": ["DPPL", "DI", "EqOddsD", "AUCD", "MDP"]}

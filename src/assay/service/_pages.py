@@ -28,6 +28,18 @@ HOURS = 8
 
 
 
+def same_origin(request: Request) -> bool:
+    """The form came from this service: Origin (or, without it, Referer) names this host; a client that sends neither is not a browser."""
+    from urllib.parse import urlsplit
+
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return True
+    if source == "null":
+        return False
+    return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
+
+
 def add_pages(app: FastAPI, engine: sa.Engine) -> None:
     import jinja2
 
@@ -58,17 +70,6 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
         if not secrets.compare_digest(csrf or "", who["csrf"]):
             raise HTTPException(403, "the form's CSRF token does not match your session; reload the page")
         return who
-
-    def same_origin(request: Request) -> bool:
-        """The form came from this service: Origin (or, without it, Referer) names this host; a client that sends neither is not a browser."""
-        from urllib.parse import urlsplit
-
-        source = request.headers.get("origin") or request.headers.get("referer")
-        if not source:
-            return True
-        if source == "null":
-            return False
-        return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
 
     @app.get("/ui/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page() -> HTMLResponse:
