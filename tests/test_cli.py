@@ -131,3 +131,30 @@ def test_demo_runs(tmp_path):
     again = json.loads((tmp_path / "demo" / "analysis.json").read_text())
     assert [r["accuracy"] for r in again["mitigation"]["results"]] == [r["accuracy"] for r in m["results"]]  # seeded: the same decisions
     assert again["explanations"] == json.loads(json.dumps(e))  # the rest of the file is kept
+
+
+def test_clarify_json_lines_with_a_features_jmespath(clarify_csv, tmp_path):
+    """Clarify's JSON Lines dataset: {"features": [...], "label": y} per line, features named by headers (label last)."""
+    import pandas as pd
+
+    names = ["Target", "Age", "Gender", "Income", "Occupation"]
+    df = pd.read_csv(clarify_csv, header=None, names=names)
+    lines = [json.dumps({"data": {"features": [int(r.Age), int(r.Gender), int(r.Income), r.Occupation]}, "label": int(r.Target)}) for r in df.itertuples()]
+    (tmp_path / "train.jsonl").write_text("\n".join(lines) + "\n")
+    cfg = {"dataset_type": "application/jsonlines", "headers": ["Age", "Gender", "Income", "Occupation", "Target"], "features": "data.features",
+           "label": "label", "label_values_or_threshold": [1], "facet": [{"name_or_index": "Gender", "value_or_threshold": [1]}],
+           "methods": {"pre_training_bias": {"methods": "all"}}, "bootstrap_replicates": 0}  # fmt: skip
+    (tmp_path / "jsonl.json").write_text(json.dumps({**cfg, "dataset_uri": str(tmp_path / "train.jsonl")}))
+    csv_cfg = {"dataset_type": "text/csv", "headers": names, "label": "Target", "label_values_or_threshold": [1],
+               "facet": [{"name_or_index": "Gender", "value_or_threshold": [1]}], "methods": {"pre_training_bias": {"methods": "all"}},
+               "bootstrap_replicates": 0, "dataset_uri": str(clarify_csv)}  # fmt: skip
+    (tmp_path / "csv.json").write_text(json.dumps(csv_cfg))
+    for name in ("jsonl", "csv"):
+        r = assay("audit", str(tmp_path / f"{name}.json"), "--out", str(tmp_path / name), "--quiet")
+        assert r.returncode == 0, r.stderr
+    get = lambda name: {m["name"]: m["value"] for m in json.loads((tmp_path / name / "analysis.json").read_text())["pre_training_bias_metrics"]["facets"]["Gender"][0]["metrics"]}  # noqa: E731
+    ours, ref = get("jsonl"), get("csv")
+    assert ours == ref and ours["DPL"] is not None
+    (tmp_path / "bad.json").write_text(json.dumps({**cfg, "features": "data.missing", "dataset_uri": str(tmp_path / "train.jsonl")}))
+    r = assay("audit", str(tmp_path / "bad.json"), "--out", str(tmp_path / "bad"))
+    assert r.returncode == 2 and "features 'data.missing' gives NoneType, not a list" in " ".join(r.stderr.split())

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from assay._errors import ConfigError, did_you_mean
+from assay._errors import ConfigError, DataError, did_you_mean
 
 __all__ = ["CLARIFY_KEYS", "EXTENSION_KEYS", "audit_config", "explain_config", "load_config"]
 
@@ -146,7 +146,9 @@ def audit_kwargs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         post = None
     elif "predictor" in cfg:
         notes.append("'predictor' is ignored: predictions are read from the data")
-    for key in ("joinsource_name_or_index", "segment_config", "predicted_label_dataset_uri", "predicted_label_headers", "label_headers", "features"):
+    if isinstance(cfg.get("features"), str) and not _is_jsonlines(cfg.get("dataset_uri", ""), cfg.get("dataset_type")):
+        notes.append("'features' (a JMESPath) applies to JSON Lines datasets and is ignored for this one")
+    for key in ("joinsource_name_or_index", "segment_config", "predicted_label_dataset_uri", "predicted_label_headers", "label_headers"):
         if key in cfg:
             notes.append(f"{key!r} is not supported yet and is ignored")
     ptype = _typed(cfg["probability_threshold"], float, "probability_threshold") if cfg.get("probability_threshold") is not None else None
@@ -217,8 +219,62 @@ def _read(cfg: Mapping[str, Any], data: Any, headers: Any) -> Any:
             raise ConfigError("no data: set dataset_uri in the config or pass the data (--data PATH on the command line)")
         data = _local_path(cfg["dataset_uri"], cfg.get("__base__"), "dataset_uri")
     if isinstance(data, (str, os.PathLike)):
+        if isinstance(cfg.get("features"), str) and _is_jsonlines(data, cfg.get("dataset_type")):
+            return _jsonlines_with_features(os.fspath(data), cfg)
         return read_dataset(data, dataset_type=cfg.get("dataset_type"), headers=headers)
     return data
+
+
+def _is_jsonlines(path: Any, dataset_type: Any) -> bool:
+    kind = str(dataset_type or "").lower()
+    return "jsonlines" in kind or kind == "jsonl" or (not kind and str(path).endswith((".jsonl", ".jsonlines")))
+
+
+def _jsonlines_with_features(path: str, cfg: Mapping[str, Any]) -> Any:
+    """Clarify's JSON Lines dataset: ``features`` is a JMESPath to each line's list of feature values (named by ``headers``, else
+    ``_c0``...), ``label``, ``predicted_label`` and ``probability`` JMESPaths to single values (each column is named by its path)."""
+    import json
+
+    import pandas as pd
+
+    from assay._optional import require
+
+    jmespath = require("jmespath", feature="Clarify's JSON Lines datasets (features as a JMESPath)")
+    paths = {key: cfg[key] for key in ("label", "predicted_label", "probability") if isinstance(cfg.get(key), str)}
+    try:
+        compiled = {key: jmespath.compile(expr) for key, expr in {"features": cfg["features"], **paths}.items()}
+    except jmespath.exceptions.JMESPathError as exc:
+        raise ConfigError(f"features/label: not a JMESPath expression ({exc})") from None
+    rows: list[list[Any]] = []
+    extra: dict[str, list[Any]] = {key: [] for key in paths}
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path} line {i} is not JSON ({exc})") from None
+            values = compiled["features"].search(obj)
+            if not isinstance(values, list):
+                raise DataError(f"{path} line {i}: features {cfg['features']!r} gives {type(values).__name__}, not a list of feature values")
+            if rows and len(values) != len(rows[0]):
+                raise DataError(f"{path} line {i}: features {cfg['features']!r} gives {len(values)} values; line 1 gave {len(rows[0])}")
+            rows.append(values)
+            for key in paths:
+                extra[key].append(compiled[key].search(obj))
+    if not rows:
+        raise DataError(f"{path} holds no JSON Lines records")
+    n = len(rows[0])
+    names = [str(h) for h in (cfg.get("headers") or [])][:n]
+    if names and len(names) < n:
+        raise ConfigError(f"headers names {len(names)} columns but features {cfg['features']!r} gives {n} values per line")
+    frame = pd.DataFrame(rows, columns=names or [f"_c{k}" for k in range(n)])
+    for key, expr in paths.items():
+        if expr in frame.columns:
+            raise ConfigError(f"{key} {expr!r} is also a feature name in headers; name the label column differently")
+        frame[expr] = extra[key]
+    return frame
 
 
 def _typed(value: Any, kind: type, key: str) -> Any:
