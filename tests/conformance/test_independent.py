@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import assay
@@ -68,3 +69,43 @@ def test_no_bootstrap_gives_null_intervals(adult_scored):
     r = assay.audit(adult_scored, label="income", label_values_or_threshold=[">50K"], facets=["sex"], bootstrap_replicates=0)
     m = r.metric("pre_training", "sex", "Female", "DPL")
     assert m.ci == [None, None] and m.p_value is not None
+
+
+def test_fliptest_equals_a_nearest_neighbour_computation_with_scikit_learn():
+    """FlipTest (Black et al.): each row of d against the majority prediction of its k nearest rows of a (standardised features)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    df = pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.exponential(size=n), "g": rng.choice(["A", "B"], n, p=[0.3, 0.7])})
+    df["yhat"] = ((df["x1"] + 0.5 * df["x2"] + 0.4 * (df["g"] == "B") + rng.normal(0, 0.5, n)) > 0.6).astype(int)
+    df["y"] = ((df["x1"] + rng.normal(0, 1, n)) > 0).astype(int)
+    r = assay.audit(df, label="y", label_values_or_threshold=[1], predicted_label="yhat", facets=["g"], pre_training_methods=None,
+                    post_training_methods=["FT"], bootstrap_replicates=0)  # fmt: skip
+    x = df[["x1", "x2"]].to_numpy()
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    pred = df["yhat"].to_numpy().astype(bool)
+    for value in ("A", "B"):
+        d = (df["g"] == value).to_numpy()
+        idx = NearestNeighbors(n_neighbors=5).fit(x[~d]).kneighbors(x[d], return_distance=False)
+        counter = pred[~d][idx].mean(axis=1) > 0.5
+        flips = (counter & ~pred[d]).astype(float) - (~counter & pred[d]).astype(float)
+        assert r.metric("post_training", "g", value, "FT").value == pytest.approx(flips.mean(), abs=1e-12), value
+
+
+@pytest.mark.parametrize("dims, categories", [(3, 0), (4, 40)])
+def test_nearest_neighbours_have_the_k_smallest_distances(dims, categories):
+    from assay.bias._fliptest import _nearest
+
+    rng = np.random.default_rng(dims)
+
+    def rows(n):
+        num = rng.normal(size=(n, dims)).round(1)
+        cats = np.eye(categories)[rng.integers(0, categories, n)] if categories else np.zeros((n, 0))
+        return np.c_[num, cats]
+
+    ref, query = rows(2000), rows(700)
+    idx = _nearest(query, ref, 5)
+    got = np.sort(((query[:, None, :] - ref[idx]) ** 2).sum(-1), axis=1)
+    want = np.sort(((query[:, None, :] - ref[None, :, :]) ** 2).sum(-1), axis=1)[:, :5]
+    np.testing.assert_allclose(got, want, atol=1e-9)
