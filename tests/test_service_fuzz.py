@@ -44,3 +44,25 @@ def test_no_generated_request_gets_a_server_error(api):
 
         run()
     assert failures == []
+
+
+def test_every_status_code_answered_is_documented(api):
+    """schemathesis' status-code conformance: every code a generated request gets is in the operation's OpenAPI responses."""
+    from hypothesis import given
+    from schemathesis.specs.openapi.checks import status_code_conformance
+
+    loaded = schemathesis.openapi.from_asgi("/openapi.json", api)
+    operations = sorted((op.ok() for op in loaded.get_all_operations()), key=lambda op: op.path.endswith("/revoke"))
+    failures: list[str] = []
+    for op in operations:
+
+        @given(case=op.as_strategy())
+        @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def run(case):
+            try:
+                case.call_and_validate(headers=api.state.fuzz_headers, checks=[status_code_conformance])
+            except BaseException as exc:  # noqa: BLE001  (schemathesis' failure group)
+                failures.append(f"{case.method} {case.formatted_path}: {str(exc).strip().splitlines()[0][:200]}")
+
+        run()
+    assert failures == []

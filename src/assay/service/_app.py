@@ -82,6 +82,22 @@ def revoke_tokens(engine: sa.Engine, *, actor: str, token_id: int | None = None,
     return [{"id": r.id, "name": r.name, "role": r.role, "revoked_at": now.isoformat()} for r in rows]
 
 
+class ErrorOut(BaseModel):
+    detail: str = Field(description="what was wrong, in one line")
+
+
+#: The errors any route may answer with (documented on every operation of the OpenAPI schema).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "missing, unknown or revoked token"},
+    403: {"model": ErrorOut, "description": "the token's role may not do this"},
+    404: {"model": ErrorOut, "description": "no such model, prediction, task, run or contest"},
+    409: {"model": ErrorOut, "description": "conflicts with what is stored (already registered, captured with other content, still open...)"},
+    413: {"model": ErrorOut, "description": "the request body is larger than 16 MiB"},
+    429: {"model": ErrorOut, "description": "too many attempts from this client (receipt routes)"},
+    503: {"model": ErrorOut, "description": "the database is unavailable; nothing was stored"},
+}
+
+
 # == request bodies ================================================================
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)  # "0.9" is not a number, 1 is not true
@@ -306,7 +322,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
             if scheduler is not None:
                 scheduler.stop()
 
-    app = FastAPI(title="assay service", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="assay service", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES,
                   description="Prediction capture, human review, monitoring over time, contests and a tamper-evident record for deployed models.")  # fmt: skip
     app.state.engine = engine
     from assay.service._guard import BodyGuard
