@@ -266,7 +266,7 @@ def audit(
 
         ft_context = FlipTestContext.build(
             frame, columns=columns, facet_keys={k: e for k, e in keys.items() if k.startswith("f:")}, label=lab, predicted_label=predicted_label,
-            probability=probability if predicted_label is None else None, probability_threshold=probability_threshold, positive_values=lab.values,
+            probability=probability if predicted_label is None else None, probability_threshold=0.5 if probability_threshold is None else probability_threshold, positive_values=lab.values,
             exclude={c for c in (lab.column, predicted_label, probability, group_variable, sample_weight) if c is not None}, total=table.n_rows,
             options=fliptest or {}, seed=seed, confidence_level=confidence_level,
         )  # fmt: skip
@@ -451,7 +451,7 @@ def _score_threshold(column: str, st: dict[str, Any], threshold: float | None) -
     if threshold is not None:
         return float(threshold)
     lo, hi = st.get("min"), st.get("max")
-    if lo is not None and (lo < 0 or hi > 1):
+    if lo is not None and hi is not None and (lo < 0 or hi > 1):
         raise DataError(f"probability column {column!r} ranges from {lo:g} to {hi:g}, outside [0, 1], so it is not a probability and the "
                         "default threshold 0.5 would be arbitrary. Give probability_threshold (rows with score > threshold are predicted positive).")
     return 0.5
@@ -469,7 +469,7 @@ def _check_settings(*, confidence_level: Any, bootstrap_replicates: Any, min_gro
     for name, v in (("confidence_level", confidence_level), ("probability_threshold", probability_threshold)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v)):
             raise ConfigError(f"{name} must be a number, got {v!r}")
-    if not 0 < confidence_level < 1:
+    if not 0 < float(confidence_level) < 1:
         raise ConfigError(f"confidence_level must be between 0 and 1 (e.g. 0.95), got {confidence_level!r}")
 
 
