@@ -226,8 +226,13 @@ def _read(cfg: Mapping[str, Any], data: Any, headers: Any) -> Any:
 
 
 def _is_jsonlines(path: Any, dataset_type: Any) -> bool:
-    kind = str(dataset_type or "").lower()
-    return "jsonlines" in kind or kind == "jsonl" or (not kind and str(path).endswith((".jsonl", ".jsonlines")))
+    """The dataset is JSON Lines, by the reader's own rule (dataset_type, else the file name)."""
+    from assay._tabulate._engine import _kind
+
+    try:
+        return _kind(os.fspath(path), dataset_type) == "jsonl"
+    except DataError:  # a format the reader refuses says so when it reads
+        return False
 
 
 def _jsonlines_with_features(path: str, cfg: Mapping[str, Any]) -> Any:

@@ -116,7 +116,7 @@ def audit(
     """
     say = progress or (lambda msg: None)
     _check_settings(confidence_level=confidence_level, bootstrap_replicates=bootstrap_replicates, min_group_size=min_group_size, seed=seed,
-                    probability_threshold=probability_threshold)  # fmt: skip
+                    probability_threshold=probability_threshold, label_distribution=label_distribution)  # fmt: skip
     frame = as_frame(data, headers=headers)
     schema = frame.collect_schema()
     columns = list(schema.names())
@@ -128,8 +128,6 @@ def audit(
     if predicted_label is not None and probability is not None and probability_threshold is not None:
         raise ConfigError(f"probability_threshold turns scores into decisions, but the decisions are predicted_label {predicted_label!r}; "
                           "drop probability_threshold (the score is used for AUC, calibration and the score metrics)")  # fmt: skip
-    if label_distribution not in ("classes", "positive"):
-        raise ConfigError(f"label_distribution must be 'classes' (every label class) or 'positive' (positive against the rest, as Clarify), got {label_distribution!r}")
     for role, col in [("label", lab.column), ("predicted_label", predicted_label), ("probability", probability),
                       ("decision_probability", decision_probability), ("frequency_weight", frequency_weight),
                       ("group_variable", group_variable), ("sample_weight", sample_weight)]:  # fmt: skip
@@ -457,7 +455,8 @@ def _score_threshold(column: str, st: dict[str, Any], threshold: float | None) -
     return 0.5
 
 
-def _check_settings(*, confidence_level: Any, bootstrap_replicates: Any, min_group_size: Any, seed: Any, probability_threshold: Any) -> None:
+def _check_settings(*, confidence_level: Any, bootstrap_replicates: Any, min_group_size: Any, seed: Any, probability_threshold: Any,
+                    label_distribution: Any = "classes") -> None:  # fmt: skip
     """Numbers of the audit's settings, never coerced: ``bootstrap_replicates=2.5`` or ``True`` is an error, not 2 or 1."""
     def whole(name: str, v: Any, low: int) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
@@ -471,6 +470,8 @@ def _check_settings(*, confidence_level: Any, bootstrap_replicates: Any, min_gro
             raise ConfigError(f"{name} must be a number, got {v!r}")
     if not 0 < float(confidence_level) < 1:
         raise ConfigError(f"confidence_level must be between 0 and 1 (e.g. 0.95), got {confidence_level!r}")
+    if label_distribution not in ("classes", "positive"):
+        raise ConfigError(f"label_distribution must be 'classes' (every label class) or 'positive' (positive against the rest, as Clarify), got {label_distribution!r}")
 
 
 def _undefined(m: Metric, reason: str) -> MetricResult:

@@ -9,10 +9,13 @@ holds it) and no route fails with a 500 on it.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "BodyGuard", "loads_checked", "problem"]
+__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "BodyGuard", "RateLimit", "loads_checked", "problem"]
 
 MAX_BODY_BYTES = 16 * 2**20  # a batch of 10,000 captured predictions with a few dozen features each fits
 MAX_DEPTH = 64  # objects within objects; real records are 2 or 3 deep
@@ -139,24 +142,18 @@ class RateLimit:
     """At most ``attempts`` calls per client in any ``seconds``-long span (in this process); a 429 with Retry-After past it."""
 
     def __init__(self, attempts: int, seconds: float) -> None:
-        import threading
-        from collections import deque
-
         self.attempts, self.seconds = attempts, seconds
         self._calls: dict[str, deque[float]] = {}
-        self._deque = deque
         self._lock = threading.Lock()
 
     def check(self, client: str, now: float | None = None) -> None:
-        import time
-
         from fastapi import HTTPException
 
         now = time.monotonic() if now is None else now
         with self._lock:
             if len(self._calls) > 100_000:  # forget idle clients rather than grow without bound
                 self._calls = {k: q for k, q in self._calls.items() if q and q[-1] > now - self.seconds}
-            calls = self._calls.setdefault(client, self._deque())
+            calls = self._calls.setdefault(client, deque())
             while calls and calls[0] <= now - self.seconds:
                 calls.popleft()
             if len(calls) >= self.attempts:
