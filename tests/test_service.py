@@ -83,7 +83,7 @@ def test_capture_ground_truth_and_the_ledger(client, db):
     r = client.post("/models/adult/1/predictions", json={"records": [changed]}, headers=owner)
     assert r.status_code == 409 and "r0" in r.json()["detail"]
     r = client.post("/models/adult/1/predictions", json={"records": [{"id": "x", "facets": {}}]}, headers=owner)
-    assert r.status_code == 422 and "sex" in r.json()["detail"]
+    assert r.status_code == 422 and "sex" in r.json()["detail"][0]["msg"]
     r = client.post("/models/adult/1/predictions", json={"records": [{"id": "y", "score": 1.5, "facets": {"sex": "Male"}}]}, headers=owner)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "score"
     r = client.post("/models/nope/1/predictions", json={"records": recs[:1]}, headers=owner)

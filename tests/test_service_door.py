@@ -75,7 +75,7 @@ def test_a_capture_string_nested_5000_deep_and_an_inference_time_of_year_1(clien
     deep = "[" * 5000 + "]" * 5000
     line = {"captureData": {"endpointInput": {"data": deep, "encoding": "JSON"}}, "eventMetadata": {"eventId": "e1"}}
     r = client.post("/models/m/1/data-capture", json={"records": [line]}, headers=owner)
-    assert r.status_code == 422 and "nested more than" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "nested more than" in r.json()["detail"][0]["msg"], r.text
     r = client.post("/models/m/1/predictions", json={"records": [{"id": "a", "inference_time": "0001-01-01T00:00:00+14:00"}]}, headers=owner)
     assert r.status_code == 422 and "before 1970" in json.dumps(r.json())
 
@@ -203,3 +203,65 @@ def test_ledger_commands_on_a_database_or_directory_that_does_not_exist(tmp_path
     assert r.exit_code == 2 and "does not exist" in " ".join(r.output.split()) and not missing.exists()
     r = CliRunner().invoke(cli, ["ledger", "export", "--db", str(missing), "--out", str(tmp_path / "no" / "dir" / "l.jsonl")])
     assert r.exit_code == 2 and "does not exist" in " ".join(r.output.split()) and not missing.exists()
+
+
+@pytest.mark.parametrize("body, ok", [
+    ({**POLICY, "reviewers_per_item": 2.0}, True),  # JSON has one number type: 2.0 is the integer 2
+    ({**POLICY, "reviewers_per_item": 2.5}, False),
+    ({**POLICY, "reviewers_per_item": "2"}, False),
+    ({**POLICY, "weights": {"ana": -1.0}}, False),
+])  # fmt: skip
+def test_counts_are_whole_numbers_not_coerced_text(client, body, ok):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1"}, headers=owner).raise_for_status()
+    r = client.put("/models/m/1/policy", json=body, headers=owner)
+    assert r.status_code == (200 if ok else 422), r.text
+    if ok:
+        assert r.json()["reviewers_per_item"] == 2 and isinstance(r.json()["reviewers_per_item"], int)
+
+
+@pytest.mark.parametrize("settings, ok", [
+    ({"every": "366D"}, True), ({"every": "8784h", "delay": "0s"}, True), ({"every": "367D"}, False), ({"every": "1.5h"}, False),
+    ({"every": "01h"}, False), ({"every": "1 day"}, False), ({"every": None}, False), ({"every": None, "window": "1h"}, True),
+    ({"delay": "0min"}, True), ({"recheck_after": "0min"}, False), ({"bootstrap_replicates": 200.0}, True), ({"bootstrap_replicates": "200"}, False),
+])  # fmt: skip
+def test_monitoring_durations_follow_the_grammar_the_schema_states(client, settings, ok):
+    """What the OpenAPI pattern says (a whole number and s, min, h or D, at most 366 days) is exactly what is accepted."""
+    import re
+
+    from assay.service._monitoring import DELAY, DURATION
+
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1"}, headers=owner).raise_for_status()
+    r = client.put("/models/m/1/monitoring", json=settings, headers=owner)
+    assert r.status_code == (200 if ok else 422), r.text
+    for key, v in settings.items():
+        if key in ("every", "window", "recheck_after", "delay") and v is not None:
+            assert bool(re.fullmatch(DELAY if key == "delay" else DURATION, v)) == ok
+    if not ok and isinstance(settings.get("every"), str):
+        assert "whole number and a unit" in r.json()["detail"][0]["msg"]
+
+
+def test_every_422_is_a_list_of_errors_and_json_lines_say_so(client):
+    """A 422 raised by a route has FastAPI's documented shape; the data-capture export is served as application/x-ndjson."""
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1", "facets": ["sex"]}, headers=owner).raise_for_status()
+    r = client.post("/models/m/1/predictions", json={"records": [{"id": "a", "score": 0.5}]}, headers=owner)
+    assert r.status_code == 422 and r.json()["detail"] == [{"loc": ["body"], "msg": "every record needs the model's facets sex; missing sex",
+                                                            "type": "value_error"}]  # fmt: skip
+    r = client.get("/models/m/1/data-capture", headers=owner)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    schema = client.get("/openapi.json").json()["paths"]["/models/{name}/{version}/data-capture"]["get"]["responses"]
+    assert list(schema["200"]["content"]) == ["application/x-ndjson"] and list(schema["404"]["content"]) == ["application/json"]
+
+
+def test_monitoring_settings_stored_before_the_grammar_are_still_read():
+    import datetime as dt
+
+    from pydantic import ValidationError
+
+    from assay.service._monitoring import MonitoringIn
+
+    with pytest.raises(ValidationError, match="whole number and a unit"):
+        MonitoringIn(every="1 day")
+    assert MonitoringIn.stored({"every": "1 day", "delay": "5 minutes"}).span() == dt.timedelta(days=1)

@@ -86,7 +86,7 @@ def test_monitoring_windows_on_demand_and_on_schedule_with_alerts_and_dashboard(
         r = client.post("/models/adult/1/monitoring/runs", json={}, headers=owner)
         assert r.status_code == 409 and "no baseline" in r.json()["detail"]
         r = client.put("/models/adult/1/baseline", json={"statistics": {"dataset": {}}}, headers=owner)
-        assert r.status_code == 422 and "statistics.json" in r.json()["detail"]  # nothing stored
+        assert r.status_code == 422 and "statistics.json" in r.json()["detail"][0]["msg"]  # nothing stored
         doc = _baseline_doc(feats, base)
         r = client.put("/models/adult/1/baseline", json=doc, headers=owner)
         assert r.status_code == 200 and r.json()["rows"] == 6000 and "age" in r.json()["columns"]
@@ -127,7 +127,7 @@ def test_monitoring_windows_on_demand_and_on_schedule_with_alerts_and_dashboard(
         r = client.post("/models/adult/1/monitoring/runs", json={"start": hour.isoformat(), "end": (hour + dt.timedelta(hours=1)).isoformat()}, headers=owner)
         assert r.status_code == 201 and r.json()["trigger"] == "owner-user" and r.json()["rows"] == 3000 and r.json()["violations"] == []
         r = client.post("/models/adult/1/monitoring/runs", json={"start": hour.isoformat(), "end": hour.isoformat()}, headers=owner)
-        assert r.status_code == 422 and "before end" in r.json()["detail"]
+        assert r.status_code == 422 and "before end" in r.json()["detail"][0]["msg"]
         listed = client.get("/models/adult/1/monitoring/runs", headers=auditor).json()
         assert [x["violation_count"] for x in listed["runs"]] == [0, len(runs[1]["violations"]), 0, 0, 0]  # newest window first
         acc = listed["series"]["quality"]["accuracy"]  # oldest first: empty, healthy (scheduled, then on demand), shifted, empty
@@ -309,7 +309,7 @@ def test_signed_card_approvals_enter_the_ledger(client, tmp_path):
     assert r.status_code == 201 and r.json()["content_hash"] == approval["content_hash"] and r.json()["by"] == "Rui"
     forged = dict(approval, content_hash="sha256:" + "0" * 64)  # the signature does not cover this content
     r = client.post("/models/adult/1/card-approvals", json={"card": "adult-income", "entry": forged}, headers=owner)
-    assert r.status_code == 422 and "signature does not verify" in r.json()["detail"]
+    assert r.status_code == 422 and "signature does not verify" in r.json()["detail"][0]["msg"]
     assert client.post("/models/adult/1/card-approvals", json={"card": "another-card", "entry": approval}, headers=owner).status_code == 422
     entries = client.get("/ledger", headers=_h(client, "auditor")).json()["entries"]
     recorded = [json.loads(e["payload"]) for e in entries if e["action"] == "card.approval"]
@@ -458,9 +458,9 @@ def test_model_monitor_data_capture_in_and_out(client, db, tmp_path):
     assert r.status_code == 422 and "in the future" in json.dumps(r.json())
     bad = _mm_line("d", [39, "State-gov"], 0.1)
     r = client.post("/models/adult/1/data-capture", json={"records": [lines[0], bad]}, headers=owner)
-    assert r.status_code == 422 and r.json()["detail"] == "records[1]: 2 input values but the model has 3 features"
+    assert r.status_code == 422 and r.json()["detail"] == [{"loc": ["body"], "msg": "records[1]: 2 input values but the model has 3 features", "type": "value_error"}]
     r = client.post("/models/adult/1/data-capture", json={"records": [_mm_line("e", [39, "X", "Male"], 1.7)]}, headers=owner)
-    assert r.status_code == 422 and "score must be a number from 0 to 1" in r.json()["detail"]
+    assert r.status_code == 422 and "score must be a number from 0 to 1" in r.json()["detail"][0]["msg"]
 
     assert got["a"]["inference_time"] == "2026-11-01T10:00:00+00:00" and got["a"]["captured_at"] != got["a"]["inference_time"]
     with client.app.state.engine.connect() as conn:  # monitoring windows go by the inference time
@@ -477,7 +477,7 @@ def test_model_monitor_data_capture_in_and_out(client, db, tmp_path):
     assert (got["a"]["ground_truth"], got["b"]["ground_truth"], got["c"]["ground_truth"]) == (">50K", "<=50K", None)  # 1 is the first label value
     bad_truth = [dict(truth[0], groundTruthData={"data": "maybe", "encoding": "CSV"})]
     r = client.post("/models/adult/1/data-capture/ground-truth", json={"records": bad_truth}, headers=owner)
-    assert r.status_code == 422 and "'maybe' is not one of the model's label values" in r.json()["detail"]
+    assert r.status_code == 422 and "'maybe' is not one of the model's label values" in r.json()["detail"][0]["msg"]
 
     exported = client.get("/models/adult/1/data-capture", headers=auditor)
     assert exported.headers["content-type"].startswith("application/x-ndjson") and exported.headers["x-next-after"] == "3"

@@ -158,10 +158,13 @@ def baseline_from_documents(stats: dict[str, Any], constraints: dict[str, Any] |
     """The profile and constraints of a baseline's documents (constraints suggested from the profile when absent); errors name the paths."""
     if not isinstance(stats, dict):
         raise ConfigError(f"{stats_path} must hold a JSON object")
-    try:
-        profile = Profile.from_dict(stats["assay_profile"]) if "assay_profile" in stats else _from_model_monitor(stats, Path(str(stats_path)))
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise DataError(f"{stats_path}: assay_profile is not a profile assay wrote ({type(exc).__name__}: {exc})") from None
+    if "assay_profile" not in stats:
+        profile = _from_model_monitor(stats, Path(str(stats_path)))  # its errors name what is missing
+    else:
+        try:
+            profile = Profile.from_dict(stats["assay_profile"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise DataError(f"{stats_path}: assay_profile is not a profile assay wrote ({type(exc).__name__}: {exc})") from None
     if constraints is None:
         constraints = suggest_constraints(profile)
     if not isinstance(constraints, dict):

@@ -20,7 +20,7 @@ import numpy as np
 
 from assay._errors import DataError
 
-__all__ = ["CONSTRAINT_METRICS", "compare_quality", "model_quality", "quality_constraints"]
+__all__ = ["CONSTRAINT_METRICS", "compare_quality", "constraints_schema", "model_quality", "quality_constraints"]
 
 HIGHER_IS_BETTER = {"accuracy": True, "precision": True, "recall": True, "specificity": True, "f1": True, "balanced_accuracy": True, "auc": True,
                     "false_positive_rate": False, "false_negative_rate": False, "mae": False, "mse": False, "rmse": False, "r2": True,
@@ -37,6 +37,16 @@ CONSTRAINT_METRICS = {
 _CONSTRAINT_FILE_KEYS = {"regression_constraints": "regression", "binary_classification_constraints": "binary",
                          "multiclass_classification_constraints": "multiclass"}  # fmt: skip
 OPERATORS = ("LessThanThreshold", "LessThanOrEqualToThreshold", "GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
+
+
+def constraints_schema(task: str) -> dict[str, Any]:
+    """The JSON schema of what ``quality_constraints`` takes for ``task``: assay's ``{metric: {...}}`` or a Model Monitor file's body."""
+    one = {"type": "object", "properties": {"threshold": {"type": "number"}, "comparison_operator": {"enum": list(OPERATORS)}},
+           "required": ["threshold"], "additionalProperties": False}  # fmt: skip
+    metrics = {"type": "object", "propertyNames": {"enum": list(CONSTRAINT_METRICS[task])}, "additionalProperties": one}
+    key = next(k for k, t in _CONSTRAINT_FILE_KEYS.items() if t == task)
+    wrapped = {"type": "object", "properties": {"version": {"type": "number"}, key: metrics}, "required": [key], "additionalProperties": False}
+    return {"anyOf": [metrics, wrapped]}
 
 
 def quality_constraints(raw: Any, task: str) -> dict[str, dict[str, Any]]:

@@ -25,12 +25,16 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay._errors import ConfigError
 from assay.service import _ledger
+from assay.service._datacapture import CAPTURE_RECORD, TRUTH_RECORD, from_capture, to_capture, truth_from_capture
 from assay.service._db import aware, connect, migrate, utcnow, models, predictions, review_tasks, tokens
+from assay.service._guard import STRICT
 from assay.service._routing import Policy, fired
 
 __all__ = ["ROLES", "create_app", "create_token", "revoke_tokens"]
@@ -97,10 +101,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorOut, "description": "the database is unavailable; nothing was stored"},
 }
 
+#: ERROR_RESPONSES for a route whose answer is not JSON: its errors still are.
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": r["description"], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    for code, r in ERROR_RESPONSES.items()} | {
+    422: {"description": "Validation Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}}}  # fmt: skip
+
 
 # == request bodies ================================================================
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)  # "0.9" is not a number, 1 is not true
+    model_config = STRICT
 
 
 class ModelIn(_Strict):
@@ -121,7 +131,9 @@ class PredictionIn(_Strict):
     label: str | None = Field(default=None, max_length=200)
     facets: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     explanation: dict[str, float] | None = Field(default=None, max_length=2000, description="feature -> attribution (e.g. SHAP values) of this prediction")
-    inference_time: _dt.datetime | None = Field(default=None, strict=False, description="when the model decided (monitoring windows use it; default: the capture time)")
+    inference_time: _dt.datetime | None = Field(default=None, strict=False, json_schema_extra={"pattern": "^(19[7-9][0-9]|2[0-9]{3})-"},
+                                                description="when the model decided, from 1970 to a day from now (monitoring windows use it; "
+                                                            "default: the capture time)")  # fmt: skip
 
     @field_validator("inference_time")
     @classmethod
@@ -150,7 +162,8 @@ class CaptureIn(_Strict):
 
 
 class DataCaptureIn(_Strict):
-    records: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH, description="Model Monitor capture records (the lines of its files)")
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH, json_schema_extra={"items": CAPTURE_RECORD},
+                                          description="Model Monitor capture records (the lines of its files)")  # fmt: skip
 
 
 def from_capture_records(lines: list[Any], spec: dict[str, Any], where: str = "records") -> list[PredictionIn]:
@@ -177,12 +190,19 @@ def prediction_from_capture(line: Any, spec: dict[str, Any], where: str) -> Pred
     """One Model Monitor capture record as a prediction to capture; ValueError naming ``where`` and the field."""
     from pydantic import ValidationError
 
-    from assay.service._datacapture import from_capture
-
     try:
         return PredictionIn(**from_capture(line, spec, where))
     except ValidationError as exc:
         raise ValueError(f"{where}: {validation_message(exc)}") from None
+
+
+class TruthCaptureIn(_Strict):
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH, json_schema_extra={"items": TRUTH_RECORD},
+                                          description="Model Monitor ground-truth records (the lines of its files)")  # fmt: skip
+
+
+class NdjsonResponse(PlainTextResponse):
+    media_type = "application/x-ndjson"
 
 
 class TruthIn(_Strict):
@@ -199,9 +219,14 @@ class TokenIn(_Strict):
     role: str = Field(pattern="^(admin|owner|reviewer|auditor)$")
 
 
+APPROVAL_FIELDS = ("content_hash", "by", "reason", "time", "key_id", "public_key", "signature")
+
+
 class CardApprovalIn(_Strict):
     card: str = Field(min_length=1, max_length=400, description="the card's name (its model_overview.model_name)")
-    entry: dict[str, Any] = Field(description="the approve line of the card store's log.jsonl, as `assay card approve` wrote it")
+    entry: dict[str, Any] = Field(description="the approve line of the card store's log.jsonl, as `assay card approve` wrote it",
+                                  json_schema_extra={"required": ["action", *APPROVAL_FIELDS], "properties": {"action": {"const": "approve"},
+                                                     **{k: {"type": "string"} for k in APPROVAL_FIELDS}}})  # fmt: skip
 
 
 def configure(engine: sa.Engine, name: str, version: str, actor: str, key: str, value: Any, *, extra: dict[str, Any] | None = None) -> None:
@@ -353,6 +378,13 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
 
     model_row = find_model
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        """A 422 has FastAPI's documented shape (a list of errors, each with loc, msg and type), whoever raised it."""
+        if exc.status_code == 422 and isinstance(exc.detail, str):
+            return JSONResponse({"detail": [{"loc": ["body"], "msg": exc.detail, "type": "value_error"}]}, status_code=422, headers=exc.headers)
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(sa.exc.OperationalError)
     async def _db_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
         return JSONResponse({"detail": "the database is unavailable; nothing was stored, retry the request"}, status_code=503)
@@ -404,7 +436,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
         if not approval_is_signed(body.card, e):
             raise HTTPException(422, f"the approval's signature does not verify for card {body.card!r}: the entry was altered, names another card, "
                                      "or was not signed by the key it names")  # fmt: skip
-        record = {"card": body.card, **{k: e.get(k) for k in ("version", "content_hash", "by", "reason", "time", "key_id", "public_key", "signature")}}
+        record = {"card": body.card, **{k: e.get(k) for k in ("version", *APPROVAL_FIELDS)}}
         with engine.begin() as conn:
             model_row(conn, name, version)
             entry = _ledger.append(conn, actor=who["name"], action="card.approval", subject=f"{name}/{version}", payload=record)
@@ -432,26 +464,22 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
         return capture(engine, name, version, from_capture_records(body.records, m.spec), who["name"])
 
     @app.get("/models/{name}/{version}/data-capture", summary="Captured predictions as Model Monitor data-capture records (JSON Lines)",
-             response_class=PlainTextResponse)  # fmt: skip
+             response_class=NdjsonResponse, responses=JSON_ERRORS)  # fmt: skip
     def get_data_capture(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
-                         after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> PlainTextResponse:  # fmt: skip
-        from assay.service._datacapture import to_capture
-
+                         after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> NdjsonResponse:  # fmt: skip
         with engine.connect() as conn:
             m = model_row(conn, name, version)
             rows = conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.seq > after)
                                 .order_by(predictions.c.seq).limit(limit)).mappings().all()  # fmt: skip
         text = "".join(json.dumps(to_capture(r)) + "\n" for r in rows)
-        return PlainTextResponse(text, media_type="application/x-ndjson", headers={"X-Next-After": str(rows[-1]["seq"] if rows else after)})
+        return NdjsonResponse(text, headers={"X-Next-After": str(rows[-1]["seq"] if rows else after)})
 
     @app.post("/models/{name}/{version}/ground-truth", summary="Ground truth for captured predictions, by id")
     def post_truth(name: str, version: str, body: GroundTruthIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
         return store_truth(engine, name, version, body.records, who["name"])
 
     @app.post("/models/{name}/{version}/data-capture/ground-truth", summary="Ground truth as Model Monitor's ground-truth records (groundTruthData)")
-    def post_mm_truth(name: str, version: str, body: DataCaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        from assay.service._datacapture import truth_from_capture
-
+    def post_mm_truth(name: str, version: str, body: TruthCaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
         with engine.connect() as conn:
             m = model_row(conn, name, version)
         from pydantic import ValidationError

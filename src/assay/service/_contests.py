@@ -33,10 +33,11 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from assay.service import _ledger
 from assay.service._db import aware, contests, models, predictions, review_tasks, utcnow
+from assay.service._guard import STRICT
 from assay.service._routing import Policy
 
 __all__ = ["RECEIPT_ATTEMPTS", "RECEIPT_SECONDS", "add_contest_routes", "decide", "receipt", "receipt_key"]
@@ -48,13 +49,13 @@ PUBLIC_CONTEST = ("id", "opened_at", "reason", "status", "outcome", "response", 
 
 
 class ContestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     reason: str = Field(min_length=1, max_length=5000, description="why the person disputes the decision, in their words")
     on_behalf_of: str | None = Field(default=None, max_length=200, description="who contests (a reference, not their personal data)")
 
 
 class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     model: str = Field(min_length=1, max_length=200)
     version: str = Field(min_length=1, max_length=100)
     id: str = Field(min_length=1, max_length=200)
@@ -90,7 +91,7 @@ def receipt(key: bytes, model: str, version: str, prediction_id: str) -> str:
 
 
 class ResponseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     message: str = Field(min_length=1, max_length=10_000)
 
 

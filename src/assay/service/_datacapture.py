@@ -26,7 +26,22 @@ import datetime as _dt
 import json
 from typing import Any
 
-__all__ = ["from_capture", "to_capture", "truth_from_capture"]
+__all__ = ["CAPTURE_RECORD", "TRUTH_RECORD", "from_capture", "to_capture", "truth_from_capture"]
+
+_PART = {"type": "object", "required": ["data"],
+         "properties": {"data": {"type": "string"}, "encoding": {"enum": ["CSV", "JSON", "BASE64"]}, "observedContentType": {"type": "string"},
+                        "mode": {"enum": ["INPUT", "OUTPUT"]}}}  # fmt: skip
+_META = {"type": "object", "anyOf": [{"required": ["inferenceId"]}, {"required": ["eventId"]}],
+         "properties": {"inferenceId": {"type": "string", "minLength": 1}, "eventId": {"type": "string", "minLength": 1},
+                        "inferenceTime": {"type": "string", "format": "date-time"}}}  # fmt: skip
+#: The JSON schema of a capture record (the shape; the data inside is read against the model's features).
+CAPTURE_RECORD: dict[str, Any] = {"type": "object", "required": ["captureData", "eventMetadata"],
+                  "properties": {"captureData": {"type": "object", "required": ["endpointInput"],
+                                                 "properties": {"endpointInput": _PART, "endpointOutput": _PART}},
+                                 "eventMetadata": _META, "eventVersion": {"type": "string"}}}  # fmt: skip
+#: The JSON schema of a ground-truth record.
+TRUTH_RECORD: dict[str, Any] = {"type": "object", "required": ["groundTruthData", "eventMetadata"],
+                "properties": {"groundTruthData": _PART, "eventMetadata": _META, "eventVersion": {"type": "string"}}}
 
 
 def _data(part: dict[str, Any], where: str) -> tuple[str, str]:

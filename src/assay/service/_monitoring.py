@@ -44,8 +44,10 @@ import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assay.monitor._quality import constraints_schema, quality_constraints
 from assay.service import _ledger
 from assay.service._db import aware, baselines, serialise, models, monitoring_runs, predictions, utcnow
+from assay.service._guard import STRICT, Whole
 
 __all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window", "store_baseline"]
 
@@ -55,74 +57,90 @@ MAX_SPAN = _dt.timedelta(days=366)
 WHEN = sa.func.coalesce(predictions.c.inference_time, predictions.c.captured_at)  # a prediction's time: when the model decided, if said  # the longest schedule, window, delay or recheck
 
 
-def _duration(text: str, key: str) -> _dt.timedelta:
-    from assay._errors import ConfigError
-    from assay.monitor._windows import _freq
+def _upto(n: int) -> str:
+    """A regular expression for the whole numbers 1 to ``n`` (no leading zeros)."""
+    digits = str(n)
+    alts = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(map(int, digits)):
+        lo = 1 if i == 0 else 0
+        if i == len(digits) - 1:
+            alts.append(f"{digits[:i]}[{lo}-{d}]")
+        elif d > lo:
+            alts.append(f"{digits[:i]}[{lo}-{d - 1}][0-9]{{{len(digits) - i - 1}}}")
+    return "(?:" + "|".join(alts) + ")"
 
-    try:
-        step: _dt.timedelta = _freq(text).to_pytimedelta()
-    except ConfigError as exc:
-        raise ValueError(f"{key}: {exc}") from None
-    if step > MAX_SPAN:
-        raise ValueError(f"{key}: {text!r} is longer than {MAX_SPAN.days} days")
+
+_UNITS = {"D": 1, "h": 24, "min": 24 * 60, "s": 24 * 3600}
+#: A duration as the service takes it: a whole number and a unit (s, min, h, D), more than 0 and at most MAX_SPAN.
+DURATION = "^(?:" + "|".join(f"{_upto(MAX_SPAN.days * per_day)}{unit}" for unit, per_day in _UNITS.items()) + ")$"
+DELAY = "^(?:0(?:" + "|".join(_UNITS) + ")|" + DURATION[1:-1] + ")$"  # a delay may be none
+
+
+def _duration(text: str, key: str, pattern: str | None = DURATION) -> _dt.timedelta:
+    """``text`` as a time span; ValueError naming ``key`` unless it matches ``pattern`` (None: a stored setting, read as written)."""
+    import re
+
+    import pandas as pd
+
+    if pattern is not None and not re.fullmatch(pattern, text):
+        raise ValueError(f"{key} {text!r} is not a duration of at most {MAX_SPAN.days} days: give a whole number and a unit (s, min, h or D), "
+                         f"e.g. {'0min, ' if pattern == DELAY else ''}15min, 1h, 1D or 7D")  # fmt: skip
+    step: _dt.timedelta = pd.to_timedelta(text).to_pytimedelta()
     return step
 
 
 class ColumnsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     ground_truth: str = Field(default="ground_truth", min_length=1, max_length=200)
     predicted_label: str = Field(default="predicted_label", min_length=1, max_length=200)
     score: str = Field(default="score", min_length=1, max_length=200)
 
 
 class WebhookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     webhook: str = Field(pattern=r"^https?://", max_length=2000)
     headers: dict[str, str] = Field(default_factory=dict, max_length=20)
 
 
+def _replace(schema: dict[str, Any], by: dict[str, Any]) -> None:
+    schema.clear()
+    schema.update(by)
+
+
 class MonitoringIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    every: str | None = Field(default="1D", max_length=40)
-    window: str | None = Field(default=None, max_length=40)
-    delay: str = Field(default="0min", max_length=40)
-    recheck_after: str | None = Field(default=None, max_length=40, description="check each scheduled window again this long after it closed")
+    #: on-demand monitoring (every: null) needs a window: the schema says what ``_window`` checks
+    model_config = STRICT | ConfigDict(json_schema_extra={"anyOf": [{"not": {"required": ["every"]}}, {"properties": {"every": {"type": "string"}}},
+                                                                    {"properties": {"window": {"type": "string"}}, "required": ["window"]}]})  # fmt: skip
+    every: str | None = Field(default="1D", max_length=40, json_schema_extra={"pattern": DURATION})
+    window: str | None = Field(default=None, max_length=40, json_schema_extra={"pattern": DURATION})
+    delay: str = Field(default="0min", max_length=40, json_schema_extra={"pattern": DELAY})
+    recheck_after: str | None = Field(default=None, max_length=40, json_schema_extra={"pattern": DURATION},
+                                      description="check each scheduled window again this long after it closed")  # fmt: skip
     columns: ColumnsIn = Field(default_factory=ColumnsIn)
     alpha: float = Field(default=0.05, gt=0, lt=1)
-    bootstrap_replicates: int = Field(default=500, ge=50, le=10_000)
+    bootstrap_replicates: Whole = Field(default=500, ge=50, le=10_000)
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
     min_quality_change: float = Field(default=0.01, ge=0, le=1)
-    model_quality_constraints: dict[str, dict[str, Any]] = Field(default_factory=dict, max_length=30)
+    model_quality_constraints: dict[str, Any] = Field(default_factory=dict, max_length=30,
+                                                                 json_schema_extra=lambda s: _replace(s, constraints_schema("binary")))  # fmt: skip
     alerts: list[WebhookIn] = Field(default_factory=list, max_length=20)
 
     @field_validator("model_quality_constraints")
     @classmethod
-    def _known_metrics(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        from assay.monitor._quality import quality_constraints
-
+    def _known_metrics(cls, v: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return quality_constraints(v, "binary")  # the service's models are binary classifiers
 
-    @field_validator("every", "window", "recheck_after")
+    @field_validator("every", "window", "recheck_after", "delay")
     @classmethod
-    def _positive(cls, v: str | None, info: Any) -> str | None:
-        if v is not None:
-            _duration(v, info.field_name)
+    def _span(cls, v: str | None, info: Any) -> str | None:
+        if v is not None and not (info.context or {}).get("stored"):  # settings stored before the grammar was stated are read as written
+            _duration(v, info.field_name, DELAY if info.field_name == "delay" else DURATION)
         return v
 
-    @field_validator("delay")
     @classmethod
-    def _delay(cls, v: str) -> str:
-        import pandas as pd
-
-        try:
-            if not any(ch.isalpha() for ch in v):
-                raise ValueError(v)
-            d = pd.to_timedelta(v)
-        except (ValueError, TypeError):
-            raise ValueError(f"delay {v!r} is not a duration; use e.g. 0min, 5min or 1h") from None
-        if d < pd.Timedelta(0) or d > pd.Timedelta(MAX_SPAN):
-            raise ValueError(f"delay must be between 0 and {MAX_SPAN.days} days, got {v!r}")
-        return v
+    def stored(cls, settings: dict[str, Any]) -> "MonitoringIn":
+        """A model's stored monitoring settings (checked when they were set)."""
+        return cls.model_validate(settings, context={"stored": True})
 
     @model_validator(mode="after")
     def _window(self) -> "MonitoringIn":
@@ -131,20 +149,23 @@ class MonitoringIn(BaseModel):
         return self
 
     def span(self) -> _dt.timedelta:
-        return _duration(str(self.window or self.every), "window")
+        return _duration(str(self.window or self.every), "window", None)
 
 
 class BaselineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    statistics: dict[str, Any]
+    model_config = STRICT
+    statistics: dict[str, Any] = Field(description="statistics.json: Model Monitor's (dataset, features) or assay's (with assay_profile)",
+                                       json_schema_extra={"anyOf": [{"required": ["dataset", "features"], "properties": {
+                                           "dataset": {"type": "object", "required": ["item_count"]}, "features": {"type": "array", "items": {
+                                               "type": "object", "required": ["name", "inferred_type"]}}}}, {"required": ["assay_profile"]}]})  # fmt: skip
     constraints: dict[str, Any] | None = None
     model: dict[str, Any] | None = None
 
 
 class RunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    start: _dt.datetime | None = None
-    end: _dt.datetime | None = None
+    model_config = STRICT
+    start: _dt.datetime | None = Field(default=None, strict=False)  # ISO 8601 text
+    end: _dt.datetime | None = Field(default=None, strict=False)
 
 
 def jsonable(doc: Any) -> Any:
@@ -170,7 +191,7 @@ def limits_of(conn: sa.Connection, model: Any) -> dict[str, dict[str, Any]] | No
     if row is None:
         return None
     monitoring = model.spec.get("monitoring")
-    cols = MonitoringIn.model_validate(monitoring).columns if monitoring else ColumnsIn()
+    cols = MonitoringIn.stored(monitoring).columns if monitoring else ColumnsIn()
     key = (row.sha256, frozenset(cols.model_dump().values()))
     if key not in _LIMITS:
         docs = conn.execute(sa.select(baselines.c.statistics, baselines.c.constraints).where(baselines.c.id == row.id)).one()
@@ -255,7 +276,7 @@ def check_window(conn: sa.Connection, model: Any, base: Any, cfg: MonitoringIn, 
 
 def run_window(engine: sa.Engine, model: Any, start: _dt.datetime, end: _dt.datetime, *, trigger: str) -> dict[str, Any] | None:
     """Check one window, store the run (with its ledger entry) and alert; None when a scheduled run of this window already exists."""
-    cfg = MonitoringIn.model_validate(model.spec["monitoring"])
+    cfg = MonitoringIn.stored(model.spec["monitoring"])
     with engine.connect() as conn:
         base = latest_baseline(conn, model.id)
         if base is None:
@@ -321,13 +342,13 @@ def due_windows(spec: dict[str, Any], last_end: _dt.datetime | None, now: _dt.da
     ends on multiples of ``every`` since the settings were made, the newest ``MAX_CATCH_UP`` at most."""
     import pandas as pd
 
-    cfg = MonitoringIn.model_validate(spec["monitoring"])
+    cfg = MonitoringIn.stored(spec["monitoring"])
     if cfg.every is None or (trigger == "schedule-recheck" and cfg.recheck_after is None):
         return []
-    every, span = _duration(cfg.every, "every"), cfg.span()
+    every, span = _duration(cfg.every, "every", None), cfg.span()
     wait = pd.to_timedelta(cfg.delay).to_pytimedelta()
     if trigger == "schedule-recheck" and cfg.recheck_after is not None:
-        wait += _duration(cfg.recheck_after, "recheck_after")
+        wait += _duration(cfg.recheck_after, "recheck_after", None)
     newest = pd.Timestamp(now - wait).floor(pd.Timedelta(every)).to_pydatetime()
     since = aware(_dt.datetime.fromisoformat(spec["monitoring_since"]))
     ends: list[_dt.datetime] = []
@@ -432,7 +453,7 @@ def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row
             m = model_row(conn, name, version)
         if not m.spec.get("monitoring"):
             raise HTTPException(409, f"model {name}/{version} has no monitoring settings: PUT /models/{name}/{version}/monitoring first")
-        cfg = MonitoringIn.model_validate(m.spec["monitoring"])
+        cfg = MonitoringIn.stored(m.spec["monitoring"])
         end = aware(body.end) if body.end else utcnow()
         try:
             start = aware(body.start) if body.start else end - cfg.span()

@@ -27,10 +27,11 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Path
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from assay.service import _ledger
 from assay.service._db import aware, serialise, utcnow, models, predictions, review_assignments, review_tasks
+from assay.service._guard import STRICT
 from assay.service._routing import Policy
 
 __all__ = ["add_review_routes", "consolidate", "fleiss_kappa", "krippendorff_alpha", "reviewer_weights"]
@@ -38,7 +39,7 @@ __all__ = ["add_review_routes", "consolidate", "fleiss_kappa", "krippendorff_alp
 
 
 class AnswerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     answer: str = Field(min_length=1, max_length=200)
 
 

@@ -32,19 +32,25 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from assay.service._guard import STRICT, Whole
 
 __all__ = ["Policy", "baseline_limits", "fired"]
 
 MAX_TASK_HOURS = 24 * 366  # durations are added to times: unbounded ones overflow the calendar
 MAX_ASSIGNMENT_MINUTES = 7 * 24 * 60
-KINDS = {"score_between", "margin_below", "entropy_above", "facet_score_between", "out_of_range", "not_in_domain", "random_sample", "baseline_constraints"}
+#: Each condition type and the fields it needs.
+NEEDS: dict[str, tuple[str, ...]] = {"score_between": ("low", "high"), "margin_below": ("value",), "entropy_above": ("value",),
+                                     "facet_score_between": ("facet", "value", "low", "high"), "out_of_range": ("feature",),
+                                     "not_in_domain": ("feature", "values"), "random_sample": ("percent",), "baseline_constraints": ()}  # fmt: skip
+KINDS = set(NEEDS)
 
 
 class Condition(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    model_config = STRICT
     type: str
     low: float | None = None
     high: float | None = None
@@ -60,12 +66,9 @@ class Condition(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> Condition:
-        need = {"score_between": ("low", "high"), "margin_below": ("value",), "entropy_above": ("value",),
-                "facet_score_between": ("facet", "value", "low", "high"), "out_of_range": ("feature",),
-                "not_in_domain": ("feature", "values"), "random_sample": ("percent",), "baseline_constraints": ()}  # fmt: skip
-        if self.type not in need:
+        if self.type not in NEEDS:
             raise ValueError(f"condition type must be one of {', '.join(sorted(KINDS))}, got {self.type!r}")
-        missing = [k for k in need[self.type] if getattr(self, k) is None]
+        missing = [k for k in NEEDS[self.type] if getattr(self, k) is None]
         if missing:
             raise ValueError(f"condition {self.type} needs {', '.join(missing)}")
         if self.type in ("margin_below", "entropy_above") and (isinstance(self.value, bool) or not isinstance(self.value, (int, float))
@@ -75,10 +78,34 @@ class Condition(BaseModel):
             raise ValueError("condition out_of_range needs min, max or both")
         return self
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        """The schema says what ``_complete`` checks: one variant per type, each requiring (non-null) what that type needs."""
+        ref = handler(core_schema)
+        schema = handler.resolve_ref_schema(ref)
+        props = schema["properties"]
+        props["type"] = {"type": "string", "enum": sorted(KINDS), "title": "Type"}
+        number, scalar = {"type": "number"}, {"type": ["string", "number", "boolean"]}
+        variants = []
+        for kind, need in sorted(NEEDS.items()):
+            given = {k: number if k == "value" and kind != "facet_score_between" else scalar if k == "value" else _not_null(props[k]) for k in need}
+            variant: dict[str, Any] = {"properties": {"type": {"const": kind}, **given}, "required": ["type", *need]}
+            if kind == "out_of_range":
+                variant["anyOf"] = [{"properties": {b: number}, "required": [b]} for b in ("min", "max")]
+            variants.append(variant)
+        schema["oneOf"] = variants
+        return ref
+
+
+def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A property's schema without its null alternative (pydantic writes ``X | None`` as anyOf [X, null])."""
+    alts = [a for a in prop.get("anyOf", [prop]) if a.get("type") != "null"]
+    return {k: v for k, v in prop.items() if k not in ("anyOf", "default")} | (alts[0] if len(alts) == 1 else {"anyOf": alts})
+
 
 class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
-    reviewers_per_item: int = Field(default=1, ge=1, le=10)
+    model_config = STRICT
+    reviewers_per_item: Whole = Field(default=1, ge=1, le=10)
     task_hours: float = Field(default=72, gt=0, le=MAX_TASK_HOURS, description="a task not complete within this many hours expires (at most a year)")
     assignment_minutes: float = Field(default=60, gt=0, le=MAX_ASSIGNMENT_MINUTES,
                                       description="a reviewer's claim on a task lapses after this many minutes (at most a week)")  # fmt: skip
@@ -86,15 +113,8 @@ class Policy(BaseModel):
     answers: list[str] = Field(min_length=2, max_length=20)
     conditions: list[Condition] = Field(min_length=1, max_length=50)
     consolidation: Literal["majority", "weighted"] = "majority"
-    weights: dict[str, float] = Field(default_factory=dict, max_length=1000, description="reviewer -> vote weight (weighted consolidation)")
-
-    @field_validator("weights")
-    @classmethod
-    def _nonnegative(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {k: w for k, w in v.items() if not (w >= 0 and math.isfinite(w))}
-        if bad:
-            raise ValueError(f"weights must be finite and at least 0; got {bad}")
-        return v
+    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict, max_length=1000,
+                                                              description="reviewer -> vote weight (weighted consolidation), finite and at least 0")  # fmt: skip
 
 
 def _entropy(p: float) -> float:
