@@ -139,3 +139,24 @@ def test_json_validates_against_schema(small):
     schema = json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text())
     r = assay.audit(small, group_variable="race", **KW)
     jsonschema.validate(json.loads(r.to_json()), schema)
+
+
+def test_a_parquet_row_sample_is_seeded_spread_over_the_files_and_about_the_size_asked(tmp_path):
+    """FlipTest's sample of a large Parquet dataset: each row kept by a seeded hash of its file and row number (no full read)."""
+    import pyarrow.parquet as pq
+
+    from assay._tabulate import as_frame, read_dataset, row_sample
+
+    n = 200_000
+    for part in range(2):  # two files: row numbers restart in each
+        pq.write_table(pa.table({"i": np.arange(part * n, (part + 1) * n), "x": np.arange(n) % 7}), tmp_path / f"p{part}.parquet", row_group_size=20_000)
+    frame = read_dataset(str(tmp_path / "*.parquet"))
+    got = row_sample(frame, 4_000, 2 * n, 0).collect().to_native()["i"].to_numpy()  # type: ignore[union-attr]
+    assert abs(len(got) - 4_000) < 4 * np.sqrt(4_000)  # a Bernoulli sample of p = 1/100: size within 4 SD
+    assert len(np.unique(got)) == len(got)
+    counts, _ = np.histogram(got, bins=20, range=(0, 2 * n))  # every part of both files is sampled, none in clusters
+    assert counts.min() > 120 and counts.max() < 280
+    again = row_sample(frame, 4_000, 2 * n, 0).collect().to_native()["i"].to_numpy()  # type: ignore[union-attr]
+    other = row_sample(frame, 4_000, 2 * n, 1).collect().to_native()["i"].to_numpy()  # type: ignore[union-attr]
+    assert np.array_equal(np.sort(got), np.sort(again)) and len(np.intersect1d(got, other)) < len(got) * 0.05
+    assert row_sample(as_frame(pd.DataFrame({"i": [1]})), 1, 1, 0) is None  # not a file read_dataset read

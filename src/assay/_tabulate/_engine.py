@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob as _glob
 import os
 import sys
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,10 @@ import narwhals as nw
 
 from assay._errors import DataError
 
-__all__ = ["DATASET_TYPES", "as_frame", "read_dataset"]
+__all__ = ["DATASET_TYPES", "as_frame", "read_dataset", "row_sample"]
+
+#: Parquet relations read_dataset made -> (connection, files): a sample of their rows can be read without reading every row.
+_PARQUET: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 
 #: Clarify's MIME types and our short names, mapped to a reader.
 DATASET_TYPES = {
@@ -83,6 +87,7 @@ def read_dataset(
     try:
         if kind == "parquet":
             rel = con.read_parquet(files)
+            _PARQUET[rel] = (con, files)
         elif kind == "csv":
             if headers:
                 rel = con.read_csv(files, header=False, names=list(headers))
@@ -98,6 +103,21 @@ def read_dataset(
     if kind == "csv" and headers and len(rel.columns) != len(headers):
         raise DataError(f"'headers' names {len(headers)} columns but {path!r} has {len(rel.columns)}.")
     return nw.from_native(rel)
+
+
+def row_sample(frame: nw.LazyFrame[Any], rows: int, total: int, seed: int) -> nw.LazyFrame[Any] | None:
+    """About ``rows`` of the ``total`` rows of a Parquet dataset, each kept independently by a seeded hash of its file and row
+    number (the reader then decodes the other columns of the kept rows only); None when ``frame`` is not one read_dataset read."""
+    native = nw.to_native(frame)
+    try:
+        con, files = _PARQUET[native]
+    except (KeyError, TypeError):
+        return None
+    if {"filename", "file_row_number"} & set(native.columns):  # the reader's own names for what the sample hashes
+        return None
+    rel = con.read_parquet(files, file_row_number=True, filename=True)
+    kept = rel.filter(f"hash(filename, file_row_number, {int(seed)}::BIGINT) % {max(int(total), 1)} < {int(rows)}")
+    return nw.from_native(kept.project(", ".join('"' + c.replace('"', '""') + '"' for c in native.columns)))
 
 
 def _csv_header(path: str) -> list[str]:

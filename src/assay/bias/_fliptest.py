@@ -10,7 +10,9 @@ and F- = d members predicted positive whose counterfactual is negative,
 
 so a positive FT means d is disfavoured, as Clarify's documentation defines
 it (smclarify's code has the opposite sign). It runs on a seeded random
-sample of at most ``max_rows`` rows (default 20,000); its interval is the
+sample of at most ``max_rows`` rows (default 20,000; of a Parquet dataset,
+rows kept by a seeded hash of their file and row number, which the reader
+applies before it decodes the other columns); its interval is the
 normal interval of the mean of the per-row flips (+1, -1, 0) over the d rows
 in the sample, and its test the matching z-test of FT = 0. Sample weights are
 not used by FlipTest.
@@ -25,6 +27,7 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
+from assay._tabulate import row_sample
 from assay.bias._registry import MetricValue, register
 
 __all__ = ["FlipTestContext"]
@@ -71,8 +74,14 @@ class FlipTestContext:
         exclude = set(exclude) | set(options.get("exclude") or [])
         features = options.get("features") or [c for c in columns if c not in exclude]
         pred_expr = (nw.col(probability) > probability_threshold) if probability else nw.col(str(predicted_label))
-        lf = frame.select(*[nw.col(c) for c in features], pred_expr.alias("__pred"), *[e.alias(k) for k, e in facet_keys.items()])
-        table = lf.collect().to_arrow() if total <= max_rows * 5 else _sample_large(lf, max_rows, seed)
+        def rows(source: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
+            return source.select(*[nw.col(c) for c in features], pred_expr.alias("__pred"), *[e.alias(k) for k, e in facet_keys.items()])
+
+        sampled = row_sample(frame, max_rows, total, seed) if total > max_rows * 5 else None
+        if sampled is not None:
+            table = rows(sampled).collect().to_arrow()
+        else:
+            table = rows(frame).collect().to_arrow() if total <= max_rows * 5 else _sample_large(rows(frame), max_rows, seed)
         rng = np.random.default_rng(seed)
         n = table.num_rows
         take = np.sort(rng.choice(n, size=max_rows, replace=False)) if n > max_rows else None

@@ -37,7 +37,11 @@ import numpy as np
 from assay.monitor._baseline import inferred_type
 from assay.monitor._profile import ColumnProfile, Profile
 
-__all__ = ["check"]
+__all__ = ["CHECK_TYPES", "check"]
+
+#: Every ``constraint_check_type`` a violation may have (Model Monitor's names, and assay's non_negative and bias checks).
+CHECK_TYPES = ("missing_column_check", "extra_column_check", "data_type_check", "completeness_check", "categorical_values_check",
+               "non_negative_check", "baseline_drift_check", "model_quality_check", "feature_attribution_drift_check", "bias_drift_check")  # fmt: skip
 
 
 def check(current: Profile, baseline: Profile, constraints: dict[str, Any], *, model: dict[str, Any] | None = None,
@@ -64,6 +68,7 @@ def check(current: Profile, baseline: Profile, constraints: dict[str, Any], *, m
     not_drift = {c for c in (getattr(spec, "id", None), getattr(spec, "timestamp", None)) if c}  # ids and times: never drift-tested, may be new
 
     def violate(name: str, kind: str, description: str, **figures: Any) -> None:
+        assert kind in CHECK_TYPES, kind
         violations.append({"feature_name": name, "constraint_check_type": kind, "description": description, **figures})
 
     names = list(by_name) or list(baseline.columns)
