@@ -156,9 +156,10 @@ def main() -> None:
         pq.write_table(pa.Table.from_pandas(big, preserve_index=False), path, row_group_size=1_000_000)
         del big
         print(f"data: {args.rows:,} rows resampled from scored Adult test; {path.stat().st_size / 2**20:.0f} MiB Parquet; {os.cpu_count()} CPUs")
-        assay_s, rss = time_assay_cli(path, work)
-        print(f"assay CLI (startup + read + audit, all metrics incl. FlipTest over {len(base.columns) - 5} feature columns, 1,000 replicates): "
-              f"{assay_s:.2f} s, peak RSS {rss:.0f} MiB, {args.rows / assay_s:,.0f} rows/s")  # fmt: skip
+        runs = [time_assay_cli(path, work) for _ in range(3)]
+        assay_s, rss = min(t for t, _ in runs), max(m for _, m in runs)
+        print(f"assay CLI (startup + read + audit, all metrics incl. FlipTest over {len(base.columns) - 5} feature columns, 1,000 replicates; "
+              f"best of 3, {', '.join(f'{t:.2f}' for t, _ in runs)} s): {assay_s:.2f} s, peak RSS {rss:.0f} MiB, {args.rows / assay_s:,.0f} rows/s")  # fmt: skip
         duck_s = min(time_duckdb_group_by(path) for _ in range(3))
         print(f"DuckDB bare GROUP BY of the role columns (best of 3): {duck_s:.2f} s; assay CLI / DuckDB = {assay_s / duck_s:.1f}x")
         peer = resample(base, args.peer_rows, seed=1)

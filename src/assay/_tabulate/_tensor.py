@@ -65,6 +65,11 @@ class CountTable:
             {k: np.concatenate([self.sums[k], other.sums[k]]) for k in self.sums},
         )
 
+    def marginal(self, keys: Sequence[str], sums: Mapping[str, str] | None = None) -> CountTable:
+        """The table over ``keys`` only, summed over the others (``sums``: new name -> the sum it keeps)."""
+        return _regroup({k: self.values(k) for k in keys}, self.count, self.weight, self.weight_sq,
+                        {new: self.sums[old] for new, old in (sums or {}).items()})  # fmt: skip
+
     def bootstrap(self, replicates: int, rng: np.random.Generator) -> np.ndarray:
         """Weighted cell totals of ``replicates`` bootstrap resamples, shape (R, cells).
 

@@ -15,7 +15,7 @@ from assay._tabulate import CountTable, as_frame, tabulate
 from assay.bias import _metrics  # noqa: F401  (registers the metrics)
 from assay.bias import _values  # noqa: F401  (registers the score and regression metrics)
 from assay.bias._cells import A, D, Cells
-from assay.bias._fliptest import FlipTestContext
+from assay.bias._fliptest import FlipTestContext, prefetch
 from assay.bias._registry import Metric, MetricValue, Stage, is_all, parity_value, resolve
 from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
 from assay.bias._spec import CATEGORICAL_MAX_DISTINCT, Facet, FacetInput, Label
@@ -148,6 +148,9 @@ def audit(
     if probability is not None and not schema[probability].is_numeric():
         raise DataError(f"probability column {probability!r} must hold numeric scores, but its type is {schema[probability]}")
 
+    if (predicted_label or probability) and frequency_weight is None and post_training_methods and any(
+            m.name == "FT" for m in resolve(post_training_methods, "post_training")):  # type: ignore[arg-type]  # fmt: skip
+        prefetch()  # FlipTest's neighbour search, imported while the engine counts
     say("inspecting column types")
     numeric = [c for c in (probability, lab.column, *(c for f in facet_list for c in f.columns)) if c is not None and schema[c].is_numeric()]
     stats = _column_stats(frame, list(dict.fromkeys(numeric)))
@@ -189,13 +192,21 @@ def audit(
         keys["p"] = nw.col(probability) > probability_threshold
     if group_variable is not None:
         keys["s"] = nw.col(group_variable)
-    say("counting (one GROUP BY in the data's engine)")
+    stages: list[tuple[Stage, list[Metric]]] = []
+    if pre_training_methods:
+        stages.append(("pre_training", resolve(pre_training_methods, "pre_training")))  # type: ignore[arg-type]
+    if post_training_methods and has_pred:
+        stages.append(("post_training", resolve(post_training_methods, "post_training")))  # type: ignore[arg-type]
+    if not stages:
+        raise ConfigError("nothing to compute: no pre-training methods, and no predicted_label or probability for post-training")
     values = ValueInputs(
         score=probability,
         label_value=lab.column if continuous else None,
         prediction=predicted_label if continuous and predicted_label in stats else None,
     )
-    table = tabulate(frame, keys, weight=sample_weight, frequency=frequency_weight, sums=values.sums())
+    with_score = probability is not None and frequency_weight is None and any(m.context == "score" for _, ms in stages for m in ms)
+    say("counting (one GROUP BY in the data's engine)" + (", with the score's histogram" if with_score else ""))
+    table, score_hist = _count(frame, keys, values, stats, sample_weight, frequency_weight, with_score)
     if table.n_rows == 0:
         raise DataError("the data has no rows")
     _check_missing(table, facet_list, lab, predicted_label or probability or decision_probability, group_variable)
@@ -236,15 +247,8 @@ def audit(
     comparisons = _comparisons(table, facet_list, facet_types, stats, warnings)
 
     # -- metrics --------------------------------------------------------------
-    stages: list[tuple[Stage, list[Metric]]] = []
-    if pre_training_methods:
-        stages.append(("pre_training", resolve(pre_training_methods, "pre_training")))  # type: ignore[arg-type]
-    if post_training_methods and has_pred:
-        stages.append(("post_training", resolve(post_training_methods, "post_training")))  # type: ignore[arg-type]
-    if not stages:
-        raise ConfigError("nothing to compute: no pre-training methods, and no predicted_label or probability for post-training")
-
-    value_hists = {} if frequency_weight is not None else _value_histograms(frame, keys, stages, values, stats, label_kind, sample_weight, say)
+    value_hists = {} if frequency_weight is not None else _value_histograms(frame, keys, stages, values, stats, label_kind, sample_weight, say,
+                                                                            score=score_hist)  # fmt: skip
     rng = np.random.default_rng(seed)
     say(f"bootstrap: {bootstrap_replicates} multinomial resamples of {table.n_cells} cells")
     draws = table.bootstrap(bootstrap_replicates, rng) if bootstrap_replicates else None
@@ -490,6 +494,18 @@ def _range(st: dict[str, Any] | None) -> tuple[float, float] | None:
     return (float(st["min"]), float(st["max"])) if st and st.get("min") is not None else None
 
 
+def _count(frame: nw.LazyFrame[Any], keys: dict[str, nw.Expr], values: ValueInputs, stats: dict[str, dict[str, Any]], weight: str | None,
+           frequency: str | None, with_score: bool) -> tuple[CountTable, Histogram | None]:  # fmt: skip
+    """The count tensor over ``keys``; ``with_score``: also the score's histogram by facets and label (AUC, calibration), from
+    the same GROUP BY with the score's bin as one more key."""
+    if not with_score or values.score is None:
+        return tabulate(frame, keys, weight=weight, frequency=frequency, sums=values.sums()), None
+    bins, exact, lo, width = Histogram.bins(values.score, stats[values.score], unit=True)
+    joint = tabulate(frame, keys | {"b": bins}, weight=weight, frequency=frequency, sums=values.sums())
+    hist = joint.marginal([k for k in keys if k.startswith("f:")] + ["y", "b"], {"v": "s1"})
+    return joint.marginal(list(keys), {k: k for k in values.sums()}), Histogram(hist, exact, lo, width, values.score)
+
+
 def _value_histograms(
     frame: nw.LazyFrame[Any],
     keys: dict[str, nw.Expr],
@@ -499,16 +515,21 @@ def _value_histograms(
     label_kind: str,
     weight: str | None,
     say: Progress,
+    *,
+    score: Histogram | None = None,
 ) -> dict[str, dict[str, Histogram]]:
-    """The histograms the requested score and regression metrics need (one GROUP BY each)."""
+    """The histograms the requested score and regression metrics need (one GROUP BY each; ``score``: the score's, counted
+    already)."""
     wanted = [m for _, ms in stages for m in ms if label_kind in m.label_kinds]
     kinds = {m.context for m in wanted}
     needs = {n for m in wanted for n in m.needs}
     hkeys = {k: e for k, e in keys.items() if k.startswith("f:")} | {"y": keys["y"]}
     out: dict[str, dict[str, Histogram]] = {}
     if values.score is not None and "score" in kinds:
-        say("score histogram by group (AUC, calibration)")
-        out["score"] = {"score": Histogram.build(frame, hkeys, values.score, stats[values.score], weight=weight, unit=True)}
+        if score is None:
+            say("score histogram by group (AUC, calibration)")
+            score = Histogram.build(frame, hkeys, values.score, stats[values.score], weight=weight, unit=True)
+        out["score"] = {"score": score}
     if values.label_value is not None and "regression" in kinds:
         out["regression"] = {}
         for name, column in (("label", values.label_value), ("prediction", values.prediction)):

@@ -79,15 +79,21 @@ class Histogram:
 
     @classmethod
     def build(cls, frame: nw.LazyFrame[Any], keys: dict[str, nw.Expr], column: str, stats: dict[str, Any], *, weight: str | None, unit: bool) -> Histogram:
+        b, exact, lo, width = cls.bins(column, stats, unit=unit)
+        table = tabulate(frame, {**keys, "b": b}, weight=weight, sums={"v": nw.col(column).cast(nw.Float64)})
+        return cls(table, exact, lo, width, column)
+
+    @staticmethod
+    def bins(column: str, stats: dict[str, Any], *, unit: bool) -> tuple[nw.Expr, bool, float, float]:
+        """The bin of each value (key ``b``: the value itself when it has at most MAX_BINS distinct values), whether that is
+        exact, and the bins' start and width."""
         v = nw.col(column).cast(nw.Float64)
         lo, hi = float(stats["min"]), float(stats["max"])
         exact = int(stats["n_unique"]) <= MAX_BINS
         if unit and 0 <= lo and hi <= 1:
             lo, hi = 0.0, 1.0  # bins that line up with the calibration bins
         width = (hi - lo) / MAX_BINS if hi > lo else 1.0
-        b = v if exact else ((v - lo) / width).floor().clip(0, MAX_BINS - 1)
-        table = tabulate(frame, {**keys, "b": b}, weight=weight, sums={"v": v})
-        return cls(table, exact, lo, width, column)
+        return (v if exact else ((v - lo) / width).floor().clip(0, MAX_BINS - 1)), exact, lo, width
 
     def bin_values(self) -> np.ndarray:
         """A representative value for each level of ``b``: the value itself, or the bin's midpoint."""

@@ -44,6 +44,11 @@ CHECK_TYPES = ("missing_column_check", "extra_column_check", "data_type_check", 
                "non_negative_check", "baseline_drift_check", "model_quality_check", "feature_attribution_drift_check", "bias_drift_check")  # fmt: skip
 
 
+def _known(kind: str) -> str:
+    assert kind in CHECK_TYPES, f"unknown constraint_check_type {kind!r}"
+    return kind
+
+
 def check(current: Profile, baseline: Profile, constraints: dict[str, Any], *, model: dict[str, Any] | None = None,
           model_baseline: dict[str, Any] | None = None, spec: Any = None) -> dict[str, Any]:  # fmt: skip
     """``constraint_violations.json``: ``violations`` (Model Monitor's shape, with assay's figures), ``features`` (every check), and with
@@ -68,8 +73,7 @@ def check(current: Profile, baseline: Profile, constraints: dict[str, Any], *, m
     not_drift = {c for c in (getattr(spec, "id", None), getattr(spec, "timestamp", None)) if c}  # ids and times: never drift-tested, may be new
 
     def violate(name: str, kind: str, description: str, **figures: Any) -> None:
-        assert kind in CHECK_TYPES, kind
-        violations.append({"feature_name": name, "constraint_check_type": kind, "description": description, **figures})
+        violations.append({"feature_name": name, "constraint_check_type": _known(kind), "description": description, **figures})
 
     names = list(by_name) or list(baseline.columns)
     arrives_later = {spec.label} if spec is not None and getattr(spec, "ground_truth", None) and spec.label else set()
