@@ -265,3 +265,29 @@ def test_monitoring_settings_stored_before_the_grammar_are_still_read():
     with pytest.raises(ValidationError, match="whole number and a unit"):
         MonitoringIn(every="1 day")
     assert MonitoringIn.stored({"every": "1 day", "delay": "5 minutes"}).span() == dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize("edit", [
+    {"score": 0.9}, {"label": "yes"}, {"inputs": {"age": 41}}, {"facets": {"sex": "Male"}}, {"explanation": {"age": 0.5}},
+])  # fmt: skip
+def test_verify_finds_a_captured_prediction_edited_in_place(client, db, edit):
+    """A decision changed in the database (same count, same ids): the capture batch's ledger entry holds the digest of its rows."""
+    import sqlalchemy as sa
+    from typer.testing import CliRunner
+
+    from assay.cli import app as cli
+    from assay.service._db import predictions
+
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1", "facets": ["sex"]}, headers=owner).raise_for_status()
+    records = [{"id": f"p{i}", "score": 0.1 * i, "label": "no", "inputs": {"age": 40 + i, "hours": 40.5}, "facets": {"sex": "Female"},
+                "explanation": {"age": 0.01 * i}, "inference_time": "2026-11-30T23:00:00.123456-05:00"} for i in range(4)]  # fmt: skip
+    client.post("/models/m/1/predictions", json={"records": records}, headers=owner).raise_for_status()
+    client.post("/models/m/1/predictions", json={"records": records[:2]}, headers=owner).raise_for_status()  # a retry stores nothing
+    client.post("/models/m/1/ground-truth", json={"records": [{"id": "p1", "label": "yes"}]}, headers=owner).raise_for_status()
+    run = lambda: CliRunner().invoke(cli, ["ledger", "verify", "--db", db])  # noqa: E731
+    assert run().exit_code == 0, run().output  # ground truth arriving later is not an edit of the decision
+    with client.app.state.engine.begin() as conn:
+        conn.execute(predictions.update().where(predictions.c.prediction_id == "p2").values(**edit))
+    r = run()
+    assert r.exit_code == 1 and "captured by ledger entry" in r.output and "were changed in the database" in " ".join(r.output.split()), r.output

@@ -285,14 +285,14 @@ def capture(engine: sa.Engine, name: str, version: str, records: list[Prediction
         if missing_facets:
             raise HTTPException(422, f"every record needs the model's facets {', '.join(m.spec['facets'])}; missing {', '.join(missing_facets)}")
         now = utcnow()
-        if new:
-            conn.execute(predictions.insert(), [{"model_id": m.id, "prediction_id": r.id, "inputs": r.inputs, "score": r.score, "label": r.label,
-                                                 "facets": r.facets, "explanation": r.explanation, "inference_time": r.inference_time,
-                                                 "captured_at": now} for r in new])  # fmt: skip
+        rows = [{"model_id": m.id, "prediction_id": r.id, "inputs": r.inputs, "score": r.score, "label": r.label, "facets": r.facets,
+                 "explanation": r.explanation, "inference_time": r.inference_time, "captured_at": now} for r in new]  # fmt: skip
         digest = hashlib.sha256(json.dumps([r.model_dump() for r in new], sort_keys=True, default=str).encode()).hexdigest()
-        _ledger.append(conn, actor=actor, action="capture.batch", subject=f"{name}/{version}",
-                       payload={"stored": len(new), "already_stored": len(records) - len(new), "first_id": ids[0], "last_id": ids[-1],
-                                "sha256": digest})  # fmt: skip
+        entry = _ledger.append(conn, actor=actor, action="capture.batch", subject=f"{name}/{version}",
+                               payload={"stored": len(new), "already_stored": len(records) - len(new), "first_id": ids[0], "last_id": ids[-1],
+                                        "sha256": digest, "content_sha256": _ledger.content_digest(rows)})  # fmt: skip
+        if rows:
+            conn.execute(predictions.insert(), [{**row, "ledger_seq": entry["seq"]} for row in rows])
         routed = _route(conn, m, new, now, actor, f"{name}/{version}")
     return {"stored": len(new), "already_stored": len(records) - len(new), "routed_to_review": routed}
 

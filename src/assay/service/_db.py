@@ -67,6 +67,7 @@ predictions = sa.Table(
     sa.Column("ground_truth_source", sa.String(50), nullable=True),
     sa.Column("explanation", sa.JSON, nullable=True),  # feature -> attribution, when the caller sends one with the prediction
     sa.Column("inference_time", sa.DateTime(timezone=True), nullable=True),  # when the model decided, if the caller says (windows use it)
+    sa.Column("ledger_seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=True, index=True),  # the capture.batch entry
     sa.UniqueConstraint("model_id", "prediction_id", name="uq_predictions_model_id"),
 )  # fmt: skip
 

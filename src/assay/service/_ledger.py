@@ -20,13 +20,25 @@ import sqlalchemy as sa
 
 from assay.service._db import ledger, serialise
 
-__all__ = ["GENESIS", "anchor", "append", "entries", "verify"]
+__all__ = ["GENESIS", "anchor", "append", "content_digest", "entries", "verify"]
 
 GENESIS = "0" * 64
 
 
 def _canonical(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def content_digest(rows: list[dict[str, Any]]) -> str:
+    """SHA-256 of captured predictions as stored (id, inputs, score, label, facets, explanation, inference time in UTC), in id order:
+    what a capture batch's ledger entry records and ``verify`` recomputes from the rows."""
+    from assay.service._db import aware
+
+    def one(r: dict[str, Any]) -> list[Any]:
+        t = aware(r["inference_time"])
+        return [r["prediction_id"], r["inputs"], r["score"], r["label"], r["facets"], r["explanation"], None if t is None else t.isoformat()]
+
+    return hashlib.sha256(_canonical(sorted((one(r) for r in rows), key=lambda x: x[0])).encode()).hexdigest()
 
 
 def _digest(seq: int, at: str, actor: str, action: str, subject: str, payload: str, prev: str) -> str:
@@ -65,6 +77,7 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> dict
     prev, expected_seq, n = GENESIS, 1, 0
     anchored: str | None = None
     stored: dict[str, int] = {}
+    digests: dict[int, tuple[str, str]] = {}  # capture.batch seq -> (model, digest of its rows)
     answers = 0
     for e in entries(conn):
         n += 1
@@ -80,7 +93,10 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> dict
         if anchor is not None and int(e["seq"]) == int(anchor["seq"]):
             anchored = e["hash"]
         if e["action"] == "capture.batch":
-            stored[e["subject"]] = stored.get(e["subject"], 0) + int(json.loads(e["payload"]).get("stored", 0))
+            payload = json.loads(e["payload"])
+            stored[e["subject"]] = stored.get(e["subject"], 0) + int(payload.get("stored", 0))
+            if "content_sha256" in payload:
+                digests[int(e["seq"])] = (e["subject"], payload["content_sha256"])
         elif e["action"] == "review.answer":
             answers += 1
         prev, expected_seq = e["hash"], expected_seq + 1
@@ -91,7 +107,7 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> dict
         if anchored != anchor["hash"]:
             return {"ok": False, "entries": n, "seq": int(anchor["seq"]),
                     "problem": f"entry {anchor['seq']} is not the one the anchor records (its hash differs): the chain was rewritten from there or before"}  # fmt: skip
-    problem = _rows_problem(conn, stored, answers)
+    problem = _rows_problem(conn, stored, answers) or _content_problem(conn, digests)
     if problem is not None:
         return {"ok": False, "entries": n, "seq": None, "problem": problem}
     return {"ok": True, "entries": n, "head": prev}
@@ -119,4 +135,37 @@ def _rows_problem(conn: sa.Connection, stored: dict[str, int], answers: int) -> 
     held = int(conn.execute(sa.select(sa.func.count()).select_from(review_assignments).where(review_assignments.c.answer.is_not(None))).scalar_one())
     if held != answers:
         return f"the ledger records {answers:,} review answers but the database holds {held:,} (answers were removed or added outside the service)"
+    return None
+
+
+def _content_problem(conn: sa.Connection, digests: dict[int, tuple[str, str]]) -> str | None:
+    """Captured predictions edited in place: a batch's rows whose digest is no longer the one its ledger entry records."""
+    from assay.service._db import predictions
+
+    cols = [predictions.c.ledger_seq, predictions.c.prediction_id, predictions.c.inputs, predictions.c.score, predictions.c.label,
+            predictions.c.facets, predictions.c.explanation, predictions.c.inference_time]  # fmt: skip
+    batch: list[dict[str, Any]] = []
+    seen: set[int] = set()
+
+    def problem(seq: int) -> str | None:
+        seen.add(seq)
+        subject, want = digests.get(seq, (None, None))
+        if want is not None and content_digest(batch) != want:
+            ids = ", ".join(sorted(r["prediction_id"] for r in batch)[:3])
+            return (f"model {subject}: predictions captured by ledger entry {seq} (ids {ids}{' ...' if len(batch) > 3 else ''}) were changed "
+                    "in the database: their content no longer has the digest the ledger records")  # fmt: skip
+        return None
+
+    current: int | None = None
+    for r in conn.execute(sa.select(*cols).where(predictions.c.ledger_seq.is_not(None)).order_by(predictions.c.ledger_seq)).mappings():
+        if r["ledger_seq"] != current:
+            if current is not None and (found := problem(current)):
+                return found
+            current, batch = int(r["ledger_seq"]), []
+        batch.append(dict(r))
+    if current is not None and (found := problem(current)):
+        return found
+    emptied = sorted(s for s, (_, want) in digests.items() if s not in seen and want != content_digest([]))
+    if emptied:
+        return f"model {digests[emptied[0]][0]}: the predictions captured by ledger entry {emptied[0]} are no longer in the database"
     return None
