@@ -293,6 +293,8 @@ def test_explain_settings_are_never_coerced(tmp_path):
     cfg = {"dataset_uri": "x.parquet", "label": "y", "model": str(tmp_path / "m.skops")}
     for extra, why in (({"methods": {"shap": {"use_logit": "false"}}}, "methods.shap.use_logit must be true or false, got 'false'"),
                        ({"explain": {"repeats": 2.5}}, "explain.repeats must be a whole number, got 2.5"),
-                       ({"methods": {"pdp": {"grid_resolution": "15"}}}, "methods.pdp.grid_resolution must be a whole number")):  # fmt: skip
+                       ({"methods": {"pdp": {"grid_resolution": "15"}}}, "methods.pdp.grid_resolution must be a whole number"),
+                       ({"methods": {"shap": {"seed": "5"}}}, "methods.shap.seed must be a whole number, got '5'"),
+                       ({"min_group_size": "30"}, "min_group_size must be a whole number, got '30'")):  # fmt: skip
         with pytest.raises(ConfigError, match=why.replace(".", r"\.").replace("(", r"\(")):
             explain_config({**cfg, **extra}, data=pd.DataFrame({"y": [0, 1], "a": [1.0, 2.0]}))

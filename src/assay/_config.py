@@ -300,12 +300,6 @@ def _typed(value: Any, kind: type, key: str) -> Any:
     return kind(value)
 
 
-def _whole(value: Any, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
-        raise ConfigError(f"{key} must be a whole number, got {value!r}")
-    return int(value)
-
-
 def _baseline_rows(rows: list[Any], frame: Any, exclude: list[str]) -> Any:
     """``methods.shap.baseline`` given inline: records (dicts), or Clarify's positional rows (lists of feature values, in the order of
     the dataset's columns less the label, predictions and excluded columns)."""
@@ -381,8 +375,8 @@ def explain_config(
         "agg_method": shap_cfg.get("agg_method", "mean_abs"),
         "num_clusters": shap_cfg.get("num_clusters"),
         "use_logit": _typed(shap_cfg.get("use_logit", False), bool, "methods.shap.use_logit"),
-        "seed": _whole(shap_cfg.get("seed", cfg.get("seed", 0)), "methods.shap.seed"),
-        "min_group_size": _whole(cfg.get("min_group_size", 30), "min_group_size"),
+        "seed": _typed(shap_cfg.get("seed", cfg.get("seed", 0)), int, "methods.shap.seed"),
+        "min_group_size": _typed(cfg.get("min_group_size", 30), int, "min_group_size"),
         "headers": headers,
     }
     if shap_cfg.get("features_to_explain"):
@@ -467,7 +461,7 @@ def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any], *, data:
         return as_frame(source, headers=cfg.get("headers")).collect().to_pandas()
 
     frame = table(_read(cfg, data, cfg.get("headers")))
-    seed = _whole(opts.get("seed", cfg.get("seed", 0)), "mitigate.seed")
+    seed = _typed(opts.get("seed", cfg.get("seed", 0)), int, "mitigate.seed")
     if cfg.get("test_dataset_uri"):
         from assay._tabulate import read_dataset
 
@@ -484,7 +478,7 @@ def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any], *, data:
     excluded = set(cfg.get("excluded_columns") or [])
     features = list(cfg["features"]) if cfg.get("features") else [c for c in train.columns if c != label and c not in excluded]
     return compare_mitigations(train, test, label=label, positive=positive, facets=facets, model=make, features=features,
-                               methods=opts.get("methods"), folds=_whole(opts.get("folds", 5), "mitigate.folds"),
+                               methods=opts.get("methods"), folds=_typed(opts.get("folds", 5), int, "mitigate.folds"),
                                metric=str(opts.get("metric", "EqOddsD")), seed=seed,
-                               bootstrap_replicates=_whole(opts.get("bootstrap_replicates", 1000), "mitigate.bootstrap_replicates"),
+                               bootstrap_replicates=_typed(opts.get("bootstrap_replicates", 1000), int, "mitigate.bootstrap_replicates"),
                                confidence_level=float(opts.get("confidence_level", 0.95)), progress=progress)  # fmt: skip
