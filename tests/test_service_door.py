@@ -291,3 +291,24 @@ def test_verify_finds_a_captured_prediction_edited_in_place(client, db, edit):
         conn.execute(predictions.update().where(predictions.c.prediction_id == "p2").values(**edit))
     r = run()
     assert r.exit_code == 1 and "captured by ledger entry" in r.output and "were changed in the database" in " ".join(r.output.split()), r.output
+
+
+def test_verify_finds_a_review_answer_changed_in_place(client, db):
+    """Each review.answer entry records the reviewer and the answer; an answer rewritten in the database (same count) is found."""
+    import sqlalchemy as sa
+    from typer.testing import CliRunner
+
+    from assay.cli import app as cli
+    from assay.service._db import review_assignments
+
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1", "policy": POLICY}, headers=owner).raise_for_status()
+    client.post("/models/m/1/predictions", json={"records": [{"id": "a", "score": 0.5}]}, headers=owner).raise_for_status()
+    task = client.get("/review/next", headers=_h(client, "reviewer")).json()
+    client.post(f"/review/tasks/{task['task_id']}/answer", json={"answer": ">50K"}, headers=_h(client, "reviewer")).raise_for_status()
+    run = lambda: CliRunner().invoke(cli, ["ledger", "verify", "--db", db])  # noqa: E731
+    assert run().exit_code == 0, run().output
+    with client.app.state.engine.begin() as conn:
+        conn.execute(review_assignments.update().values(answer="<=50K"))
+    r = run()
+    assert r.exit_code == 1 and "the answer of reviewer-user to task" in r.output and "'>50K'" in r.output, r.output

@@ -78,7 +78,7 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> dict
     anchored: str | None = None
     stored: dict[str, int] = {}
     digests: dict[int, tuple[str, str]] = {}  # capture.batch seq -> (model, digest of its rows)
-    answers = 0
+    answers: dict[tuple[str, str], Any] = {}  # (task, reviewer) -> the answer recorded
     for e in entries(conn):
         n += 1
         if int(e["seq"]) != expected_seq:
@@ -98,7 +98,7 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> dict
             if "content_sha256" in payload:
                 digests[int(e["seq"])] = (e["subject"], payload["content_sha256"])
         elif e["action"] == "review.answer":
-            answers += 1
+            answers[(e["subject"].removeprefix("task/"), e["actor"])] = json.loads(e["payload"]).get("answer")
         prev, expected_seq = e["hash"], expected_seq + 1
     if anchor is not None:
         if n < int(anchor["seq"]):
@@ -121,8 +121,8 @@ def anchor(conn: sa.Connection) -> dict[str, Any]:
     return {"seq": int(last.seq), "hash": str(last.hash), "at": str(last.at)}
 
 
-def _rows_problem(conn: sa.Connection, stored: dict[str, int], answers: int) -> str | None:
-    """Rows counted by the ledger that are gone, or rows it never recorded."""
+def _rows_problem(conn: sa.Connection, stored: dict[str, int], answers: dict[tuple[str, str], Any]) -> str | None:
+    """Rows counted by the ledger that are gone, rows it never recorded, and review answers that are not the ones it records."""
     from assay.service._db import models, predictions, review_assignments
 
     have = {f"{r.name}/{r.version}": int(r.n) for r in conn.execute(
@@ -132,9 +132,16 @@ def _rows_problem(conn: sa.Connection, stored: dict[str, int], answers: int) -> 
         if have.get(subject, 0) != stored.get(subject, 0):
             return (f"model {subject}: the ledger records {stored.get(subject, 0):,} captured predictions but the database holds "
                     f"{have.get(subject, 0):,} (rows were removed or added outside the service)")  # fmt: skip
-    held = int(conn.execute(sa.select(sa.func.count()).select_from(review_assignments).where(review_assignments.c.answer.is_not(None))).scalar_one())
-    if held != answers:
-        return f"the ledger records {answers:,} review answers but the database holds {held:,} (answers were removed or added outside the service)"
+    held = {(str(r.task_id), r.reviewer): r.answer for r in conn.execute(
+        sa.select(review_assignments.c.task_id, review_assignments.c.reviewer, review_assignments.c.answer).where(review_assignments.c.answer.is_not(None)))}  # fmt: skip
+    if len(held) != len(answers):
+        return (f"the ledger records {len(answers):,} review answers but the database holds {len(held):,} "
+                "(answers were removed or added outside the service)")  # fmt: skip
+    changed = sorted(k for k in answers if held.get(k) != answers[k])
+    if changed:
+        task, reviewer = changed[0]
+        return (f"the answer of {reviewer} to task {task} is {held.get(changed[0])!r} in the database but the ledger records "
+                f"{answers[changed[0]]!r} (changed outside the service)")  # fmt: skip
     return None
 
 
