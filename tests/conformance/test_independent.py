@@ -109,3 +109,17 @@ def test_nearest_neighbours_have_the_k_smallest_distances(dims, categories):
     got = np.sort(((query[:, None, :] - ref[idx]) ** 2).sum(-1), axis=1)
     want = np.sort(((query[:, None, :] - ref[None, :, :]) ** 2).sum(-1), axis=1)[:, :5]
     np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_distinct_rows_group_exactly_even_when_projections_collide():
+    from assay.bias._fliptest import _distinct_rows
+
+    rng = np.random.default_rng(5)
+    x = np.c_[rng.integers(0, 3, (3000, 2)).astype(float), np.eye(4)[rng.integers(0, 4, 3000)]]
+    first, inverse = _distinct_rows(x)
+    assert len(first) == len(np.unique(x, axis=0)) and np.array_equal(x[first][inverse], x)
+    w = np.random.default_rng(0).uniform(1.0, 2.0, 2)  # the projection's own weights: two distinct rows that project alike
+    y = np.array([[w[1], 0.0], [0.0, w[0]], [w[1], 0.0]])
+    assert y[0] @ w == pytest.approx(y[1] @ w)
+    first, inverse = _distinct_rows(y)
+    assert len(first) == 2 and np.array_equal(y[first][inverse], y)

@@ -209,9 +209,9 @@ def _nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> n
     brute-force search with one matrix product per chunk. Identical query
     rows (common when the features are a few categories) are searched once.
     """
-    unique, inverse = np.unique(query, axis=0, return_inverse=True)
-    if len(unique) < len(query):
-        return _nearest(unique, ref, k, chunk)[inverse.reshape(-1)]
+    first, inverse = _distinct_rows(query)
+    if len(first) < len(query):
+        return _nearest(query[first], ref, k, chunk)[inverse]
     if ref.shape[1] <= 40:
         from scipy.spatial import cKDTree
 
@@ -223,3 +223,15 @@ def _nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> n
         dist = ref_sq[None, :] - 2.0 * (query[start : start + chunk] @ ref.T)  # |q|^2 is the same for every candidate
         out[start : start + chunk] = np.argpartition(dist, k - 1, axis=1)[:, :k]
     return out
+
+
+def _distinct_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The index of one row of each distinct row of ``x``, and each row's position among them: grouped by a random projection
+    (a sort of one column, not of every column), checked exactly, with the full row sort when two distinct rows project alike."""
+    h = x @ np.random.default_rng(0).uniform(1.0, 2.0, x.shape[1]) if x.size else np.zeros(len(x))
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if np.array_equal(x, x[first[inverse]]):
+        return first, inverse
+    _, first, inverse = np.unique(x, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
