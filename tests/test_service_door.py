@@ -312,3 +312,48 @@ def test_verify_finds_a_review_answer_changed_in_place(client, db):
         conn.execute(review_assignments.update().values(answer="<=50K"))
     r = run()
     assert r.exit_code == 1 and "the answer of reviewer-user to task" in r.output and "'>50K'" in r.output, r.output
+
+
+def test_an_unexpected_error_is_a_json_500_and_the_connection_stays_open(tmp_path, caplog):
+    """A fault no route handles (here a route made to fail) is logged under an id and answered; the client's keep-alive
+    connection still serves the next request, through a real uvicorn server."""
+    import http.client
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from assay.service import create_app
+
+    app = create_app(str(tmp_path / "assay.db"), schedule_tick=None)
+
+    @app.get("/boom", include_in_schema=False)
+    def boom() -> None:
+        raise RuntimeError("a fault the routes do not expect")
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.request("GET", "/boom")
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        assert r.status == 500 and r.getheader("content-type") == "application/json" and body["detail"].startswith("unexpected error ")
+        ref = body["detail"].split()[2].rstrip(";")
+        assert any(ref in rec.getMessage() and rec.exc_info for rec in caplog.records)
+        sock = conn.sock
+        conn.request("GET", "/openapi.json")  # the same connection
+        r = conn.getresponse()
+        assert r.status == 200 and conn.sock is sock and "500" in json.loads(r.read())["paths"]["/models"]["get"]["responses"]
+        conn.close()
+    finally:
+        server.should_exit = True
+        thread.join()
+        app.state.engine.dispose()

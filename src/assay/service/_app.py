@@ -99,6 +99,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorOut, "description": "the request body is larger than 16 MiB"},
     429: {"model": ErrorOut, "description": "too many attempts from this client (receipt routes)"},
     503: {"model": ErrorOut, "description": "the database is unavailable; nothing was stored"},
+    500: {"model": ErrorOut, "description": "an unexpected error, logged with its traceback under the id it names"},
 }
 
 #: ERROR_RESPONSES for a route whose answer is not JSON: its errors still are.
@@ -350,9 +351,10 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     app = FastAPI(title="assay service", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES,
                   description="Prediction capture, human review, monitoring over time, contests and a tamper-evident record for deployed models.")  # fmt: skip
     app.state.engine = engine
-    from assay.service._guard import BodyGuard
+    from assay.service._guard import BodyGuard, Unexpected
 
     app.add_middleware(BodyGuard)  # type: ignore[arg-type]
+    app.add_middleware(Unexpected)  # type: ignore[arg-type]  # outside BodyGuard: an error anywhere within is answered
     from assay.service._contests import receipt_key
 
     app.state.receipt_key = receipt_key(engine)

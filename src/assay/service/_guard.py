@@ -9,6 +9,8 @@ holds it) and no route fails with a 500 on it.
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -17,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict
 
-__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "STRICT", "BodyGuard", "RateLimit", "Whole", "loads_checked", "problem"]
+__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "STRICT", "BodyGuard", "RateLimit", "Unexpected", "Whole", "loads_checked", "problem"]
 
 MAX_BODY_BYTES = 16 * 2**20  # a batch of 10,000 captured predictions with a few dozen features each fits
 MAX_DEPTH = 64  # objects within objects; real records are 2 or 3 deep
@@ -134,6 +136,34 @@ class BodyGuard:
 
     def _too_large(self) -> dict[str, Any]:
         return {"detail": f"the request body is larger than {self.max_bytes:,} bytes; send smaller batches"}
+
+
+class Unexpected:
+    """ASGI middleware: an error no route handles is logged with its traceback under a short id and answered with a JSON 500
+    naming that id; the connection stays open (an exception that reaches the server makes it close the connection)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            ref = secrets.token_hex(4)
+            logging.getLogger("assay.service").exception("unexpected error %s in %s %s", ref, scope.get("method"), scope.get("path"))
+            if started:  # part of the answer is out: only the server can end it
+                raise
+            await _reply(send, 500, {"detail": f"unexpected error {ref}; the server's log has the details under this id"})
 
 
 def _json_problem(body: bytes) -> str | None:
