@@ -357,3 +357,49 @@ def test_an_unexpected_error_is_a_json_500_and_the_connection_stays_open(tmp_pat
         server.should_exit = True
         thread.join()
         app.state.engine.dispose()
+
+
+def _unstorable(v, depth=0):
+    """The rule, written recursively: a value deeper than MAX_DEPTH, or a string or key that is not valid Unicode."""
+    from assay.service._guard import MAX_DEPTH
+
+    def bad(s):
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    if depth > MAX_DEPTH:
+        return True
+    if isinstance(v, str):
+        return bad(v)
+    if isinstance(v, dict):
+        return any(bad(k) or _unstorable(x, depth + 1) for k, x in v.items())
+    if isinstance(v, list):
+        return any(_unstorable(x, depth + 1) for x in v)
+    return False
+
+
+def test_the_door_check_agrees_with_the_rule_and_names_the_place():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from assay.service._guard import problem
+
+    text = st.text(alphabet=st.sampled_from(["a", "é", "\ud800", "\udfff", "z"]), max_size=3)
+    leaf = st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False) | text
+
+    def deep(n):
+        return st.recursive(leaf, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(text, kids, max_size=3), max_leaves=n)
+
+    @given(v=deep(20), wrap=st.integers(0, 70))
+    @settings(max_examples=300, deadline=None, database=None)
+    def run(v, wrap):
+        for _ in range(wrap):
+            v = [v]
+        assert (problem(v) is not None) == _unstorable(v)
+
+    run()
+    assert problem({"records": [{"id": "a"}, {"facets": {"sex": "\ud800"}}]}).startswith("records[1].facets.sex: a string holds a lone surrogate")
+    assert problem({"a": [{"b": [1]}]}) is None and problem({"a\udc00": 1}).startswith("the body: a key holds a lone surrogate")
