@@ -403,3 +403,10 @@ def test_the_door_check_agrees_with_the_rule_and_names_the_place():
     run()
     assert problem({"records": [{"id": "a"}, {"facets": {"sex": "\ud800"}}]}).startswith("records[1].facets.sex: a string holds a lone surrogate")
     assert problem({"a": [{"b": [1]}]}) is None and problem({"a\udc00": 1}).startswith("the body: a key holds a lone surrogate")
+
+
+def test_a_misspelt_condition_type_is_named_with_the_likely_one(client):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1"}, headers=owner).raise_for_status()
+    r = client.put("/models/m/1/policy", json={**POLICY, "conditions": [{"type": "score_betwen", "low": 0.1, "high": 0.2}]}, headers=owner)
+    assert r.status_code == 422 and "got 'score_betwen'. Did you mean 'score_between'?" in r.json()["detail"][0]["msg"], r.text

@@ -67,7 +67,9 @@ class Condition(BaseModel):
     @model_validator(mode="after")
     def _complete(self) -> Condition:
         if self.type not in NEEDS:
-            raise ValueError(f"condition type must be one of {', '.join(sorted(KINDS))}, got {self.type!r}")
+            from assay._errors import did_you_mean
+
+            raise ValueError(f"condition type must be one of {', '.join(sorted(KINDS))}, got {self.type!r}.{did_you_mean(self.type, KINDS)}")
         missing = [k for k in NEEDS[self.type] if getattr(self, k) is None]
         if missing:
             raise ValueError(f"condition {self.type} needs {', '.join(missing)}")
