@@ -410,3 +410,28 @@ def test_a_misspelt_condition_type_is_named_with_the_likely_one(client):
     client.post("/models", json={"name": "m", "version": "1"}, headers=owner).raise_for_status()
     r = client.put("/models/m/1/policy", json={**POLICY, "conditions": [{"type": "score_betwen", "low": 0.1, "high": 0.2}]}, headers=owner)
     assert r.status_code == 422 and "got 'score_betwen'. Did you mean 'score_between'?" in r.json()["detail"][0]["msg"], r.text
+
+
+@pytest.mark.parametrize("route, record, why", [
+    ("data-capture/ground-truth", {"groundTruthData": {"data": "", "encoding": "CSV"}, "eventMetadata": {"eventId": "a"}}, "is not one of the model's label values"),
+    ("data-capture/ground-truth", {"groundTruthData": {"data": "1\n0", "encoding": "CSV"}, "eventMetadata": {"eventId": "a"}}, "2 CSV lines"),
+    ("data-capture", {"captureData": {"endpointInput": {"data": "1,2\n3,4", "encoding": "CSV"}}, "eventMetadata": {"eventId": "b"}}, "2 CSV lines"),
+    ("data-capture", {"captureData": {"endpointInput": {"data": "1,2", "encoding": "CSV"}, "endpointOutput": {"data": "0.4\n0.6", "encoding": "CSV"}},
+                      "eventMetadata": {"eventId": "b"}}, "endpointOutput.data: 2 CSV lines"),
+])  # fmt: skip
+def test_model_monitor_csv_data_that_is_empty_or_several_lines_is_a_422(client, route, record, why):
+    """Found by the fuzzer: an empty CSV field indexed into nothing (a 500); several rows in one record cannot be one prediction."""
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1", "features": ["x", "y"], "label_values": ["1", "0"]}, headers=owner).raise_for_status()
+    client.post("/models/m/1/predictions", json={"records": [{"id": "a", "score": 0.5}]}, headers=owner).raise_for_status()
+    r = client.post(f"/models/m/1/{route}", json={"records": [record]}, headers=owner)
+    assert r.status_code == 422 and why in r.json()["detail"][0]["msg"], r.text
+
+
+def test_an_empty_csv_output_is_no_score_and_no_label(client):
+    owner = _h(client, "owner")
+    client.post("/models", json={"name": "m", "version": "1", "features": ["x"]}, headers=owner).raise_for_status()
+    rec = {"captureData": {"endpointInput": {"data": "7", "encoding": "CSV"}, "endpointOutput": {"data": "", "encoding": "CSV"}}, "eventMetadata": {"eventId": "e"}}
+    assert client.post("/models/m/1/data-capture", json={"records": [rec]}, headers=owner).status_code == 201
+    (p,) = client.get("/models/m/1/predictions", headers=owner).json()["records"]
+    assert (p["inputs"], p["score"], p["label"]) == ({"x": 7}, None, None)

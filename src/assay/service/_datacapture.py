@@ -80,6 +80,19 @@ def _json(text: str, where: str, batch_key: str) -> Any:
     return obj
 
 
+def _csv_row(text: str, where: str) -> list[str]:
+    """The fields of one CSV line (none for an empty one); ValueError naming ``where`` for several lines or broken quoting."""
+    import io
+
+    try:
+        rows = list(csv.reader(io.StringIO(text.strip(), newline="")))
+    except csv.Error as exc:
+        raise ValueError(f"{where}: not one CSV line ({exc})") from None
+    if len(rows) > 1:
+        raise ValueError(f"{where}: {len(rows)} CSV lines; a record holds one row (one prediction: send one record per row)")
+    return rows[0] if rows else []
+
+
 def _number(text: str) -> Any:
     try:
         x = float(text)
@@ -101,7 +114,7 @@ def from_capture(line: Any, spec: dict[str, Any], where: str = "record") -> dict
         values = obj if isinstance(obj, list) else None
         inputs = obj if isinstance(obj, dict) else None
     else:
-        values = [_number(v) for v in next(csv.reader([data.strip()]), [])]
+        values = [_number(v) for v in _csv_row(data, f"{where}.captureData.endpointInput.data")]
         inputs = None
     if inputs is None:
         if not features:
@@ -123,8 +136,8 @@ def from_capture(line: Any, spec: dict[str, Any], where: str = "record") -> dict
             if not isinstance(o, (dict, list)):
                 score, label = (o, None) if isinstance(o, (int, float)) and not isinstance(o, bool) else (None, o)
         else:
-            first = _number(next(csv.reader([odata.strip()]), [""])[0])
-            score, label = (first, None) if isinstance(first, (int, float)) else (None, first)
+            first = _number((_csv_row(odata, f"{where}.captureData.endpointOutput.data") or [""])[0])
+            score, label = (first, None) if isinstance(first, (int, float)) else (None, first or None)  # an empty output says nothing
     if score is not None and not (isinstance(score, (int, float)) and 0 <= score <= 1):
         raise ValueError(f"{where}.captureData.endpointOutput: the score must be a number from 0 to 1, got {score!r}")
     values_ = list(spec.get("label_values") or [])
@@ -148,7 +161,7 @@ def truth_from_capture(line: Any, spec: dict[str, Any], where: str = "record") -
         raise ValueError(f"{where}: not a Model Monitor ground-truth record (no groundTruthData object)")
     pid = _event_id(line.get("eventMetadata") or {}, where)
     data, fmt = _data(line["groundTruthData"], f"{where}.groundTruthData")
-    value = _json(data, f"{where}.groundTruthData.data", "labels") if fmt == "json" else next(csv.reader([data.strip()]), [""])[0]
+    value = _json(data, f"{where}.groundTruthData.data", "labels") if fmt == "json" else (_csv_row(data, f"{where}.groundTruthData.data") or [""])[0]
     text = str(value).strip()
     values = [str(v) for v in spec.get("label_values") or []]
     if text not in values and len(values) == 2 and text in ("1", "0", "1.0", "0.0", "True", "False", "true", "false"):
