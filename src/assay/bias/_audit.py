@@ -518,17 +518,14 @@ def _value_histograms(
     *,
     score: Histogram | None = None,
 ) -> dict[str, dict[str, Histogram]]:
-    """The histograms the requested score and regression metrics need (one GROUP BY each; ``score``: the score's, counted
-    already)."""
+    """The histograms the requested regression metrics need (one GROUP BY each), and ``score``, the score's (counted with the
+    count tensor), when score metrics are requested."""
     wanted = [m for _, ms in stages for m in ms if label_kind in m.label_kinds]
     kinds = {m.context for m in wanted}
     needs = {n for m in wanted for n in m.needs}
     hkeys = {k: e for k, e in keys.items() if k.startswith("f:")} | {"y": keys["y"]}
     out: dict[str, dict[str, Histogram]] = {}
-    if values.score is not None and "score" in kinds:
-        if score is None:
-            say("score histogram by group (AUC, calibration)")
-            score = Histogram.build(frame, hkeys, values.score, stats[values.score], weight=weight, unit=True)
+    if score is not None and "score" in kinds:
         out["score"] = {"score": score}
     if values.label_value is not None and "regression" in kinds:
         out["regression"] = {}

@@ -34,7 +34,7 @@ from assay._errors import ConfigError
 from assay.service import _ledger
 from assay.service._datacapture import CAPTURE_RECORD, TRUTH_RECORD, from_capture, to_capture, truth_from_capture
 from assay.service._db import aware, connect, migrate, utcnow, models, predictions, review_tasks, tokens
-from assay.service._guard import STRICT
+from assay.service._guard import STRICT, BodyGuard, Unexpected
 from assay.service._routing import Policy, fired
 
 __all__ = ["ROLES", "create_app", "create_token", "revoke_tokens"]
@@ -351,8 +351,6 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     app = FastAPI(title="assay service", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES,
                   description="Prediction capture, human review, monitoring over time, contests and a tamper-evident record for deployed models.")  # fmt: skip
     app.state.engine = engine
-    from assay.service._guard import BodyGuard, Unexpected
-
     app.add_middleware(BodyGuard)  # type: ignore[arg-type]
     app.add_middleware(Unexpected)  # type: ignore[arg-type]  # outside BodyGuard: an error anywhere within is answered
     from assay.service._contests import receipt_key
