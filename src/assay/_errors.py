@@ -14,7 +14,9 @@ from collections.abc import Iterable
 __all__ = [
     "AssayError",
     "ConfigError",
+    "Conflict",
     "DataError",
+    "NotFound",
     "did_you_mean",
 ]
 
@@ -29,6 +31,22 @@ class ConfigError(AssayError, ValueError):
 
 class DataError(AssayError, ValueError):
     """The data cannot be audited as asked (missing column, NaN facet, ...)."""
+
+
+class NotFound(AssayError, LookupError):
+    """A thing asked for by name or id (a model, a prediction, a task, a contest) does not exist."""
+
+
+class Conflict(AssayError):
+    """The request cannot be carried out in the current state (already done, not yet possible, or contradicts what is stored)."""
+
+
+STATUS = {NotFound: 404, Conflict: 409}  # what the service answers for each; any other AssayError is a 422 (bad input)
+
+
+def status_of(exc: AssayError) -> int:
+    """The HTTP status the service gives an error of the library: 404 for NotFound, 409 for Conflict, 422 for the rest."""
+    return next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 422)
 
 
 def did_you_mean(word: str, choices: Iterable[str], *, n: int = 1) -> str:

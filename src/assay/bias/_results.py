@@ -115,7 +115,7 @@ class AuditResult:
 
     def _repr_html_(self) -> str:
         """Rich display in notebooks: the same page as ``assay report``."""
-        from assay.report import notebook_html
+        from assay._display import notebook_html
 
         return notebook_html(self.to_dict())
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from assay._analysis import AnalysisDocument, write_atomic
+
 DEMO_CONFIG = """\
 # assay audit config written by `assay demo`. Clarify's analysis_config keys,
 # plus assay's extensions (confidence_level, bootstrap_replicates, seed, min_group_size).
@@ -118,8 +120,8 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     t0 = time.perf_counter()
     result = audit_config(config_path, progress=lambda msg: console.print(f"[dim]{msg}...[/]"))
     elapsed = time.perf_counter() - t0
-    target = out / "analysis.json"
-    target.write_text(result.to_json(), encoding="utf-8")
+    document = AnalysisDocument(out)
+    target = write_atomic(document.path, result.to_json())  # the demo starts the document afresh
     frame = result.to_frame()
     frame.to_csv(out / "metrics.csv", index=False)
     render_audit(result, console, show="significant")
@@ -128,7 +130,6 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     import skops.io as sio
 
     from assay._config import explain_config
-    from assay.cli._main import write_explanations
     from assay.cli._render import render_explain
 
     sio.dump(model, out / "model.skops")
@@ -137,11 +138,10 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     t0 = time.perf_counter()
     explained, _ = explain_config(explain_path, progress=lambda msg: console.print(f"[dim]{msg}...[/]"))
     elapsed = time.perf_counter() - t0
-    write_explanations(explained, out, save_local=True)
+    document.add_explanations(explained, save_local=True)
     render_explain(explained, console)
     console.print(f"\nexplanations took {elapsed:.2f} s.")
     from assay._config import mitigate_config
-    from assay.cli._main import write_section
     from assay.cli._render import render_mitigation
 
     train.to_parquet(out / "adult_train.parquet", index=False)
@@ -152,7 +152,7 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     t0 = time.perf_counter()
     mitigation = mitigate_config(mitigate_path, progress=lambda msg: console.print(f"[dim]{msg}...[/]"))
     elapsed = time.perf_counter() - t0
-    write_section(out, "mitigation", mitigation)
+    document.set("mitigation", mitigation)
     render_mitigation(mitigation, console)
     console.print(f"\nmitigation took {elapsed:.2f} s.")
     from assay.report import write_report

@@ -10,7 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from assay._analysis import AnalysisDocument
 from assay._errors import AssayError
+from assay.cli._common import err
+from assay.cli._common import fail as _fail
+from assay.cli._common import report as _report
 
 app = typer.Typer(
     name="assay",
@@ -19,7 +23,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
 
 
 def _add_card_commands() -> None:
@@ -32,21 +35,6 @@ def _add_card_commands() -> None:
     app.add_typer(service_app, name="service")
     app.add_typer(ledger_app, name="ledger")
     app.command(name="serve")(serve)
-
-
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def _write_atomic(target: Path, payload: str) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".tmp")
-        tmp.write_text(payload, encoding="utf-8")
-        tmp.replace(target)  # never leave a half-written file
-    except OSError as exc:
-        _fail(AssayError(f"cannot write {target}: {exc.strerror or exc}"))
 
 
 @app.command()
@@ -79,12 +67,10 @@ def audit(
     except AssayError as exc:
         _fail(exc)
         return
-    payload = result.to_json()
-    target = out / "analysis.json"
-    kept = _previous_explanations(target)
-    if kept is not None:  # an explanation written earlier into the same directory stays
-        payload = json.dumps(json.loads(payload) | {"explanations": kept}, indent=2)
-    _write_atomic(target, payload)
+    try:
+        target = AnalysisDocument(out).replace(result.to_dict())  # an explanation written earlier into the same directory stays
+    except AssayError as exc:
+        _fail(exc)
     written = [target] + (_report(out) if report else [])
     if fmt == "json":
         sys.stdout.write(result.to_json() + "\n")
@@ -94,25 +80,6 @@ def audit(
     render_audit(result, Console(), show=show)  # type: ignore[arg-type]
     for path in written:
         Console().print(f"Wrote [bold]{path}[/]")
-
-
-def _previous_explanations(target: Path) -> Any:
-    if not target.exists():
-        return None
-    try:
-        return json.loads(target.read_text(encoding="utf-8")).get("explanations")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def _report(out: Path, *, pdf: bool = False, title: str | None = None) -> list[Path]:
-    from assay.report import write_report
-
-    try:
-        return write_report(out, pdf=pdf, title=title)
-    except AssayError as exc:
-        _fail(exc)
-        return []
 
 
 @app.command()
@@ -157,7 +124,7 @@ def explain(
         _fail(exc)
         return
     try:
-        written = write_explanations(result, out, save_local=options["save_local_shap_values"])
+        written = AnalysisDocument(out).add_explanations(result, save_local=options["save_local_shap_values"])
     except AssayError as exc:
         _fail(exc)
         return
@@ -168,19 +135,6 @@ def explain(
         written += _report(out)
     for path in written:
         Console().print(f"Wrote [bold]{path}[/]")
-
-
-def write_explanations(result: Any, out: Path, *, save_local: bool) -> list[Path]:
-    """Add ``explanations`` to OUT/analysis.json (keeping what is there) and write the local values; the paths written."""
-    written = write_section(out, "explanations", result.to_dict())
-    if save_local:
-        local = result.local_frame()
-        csv = out / "explanations_shap" / "out.csv"
-        _write_atomic(csv, local[["expected_value", "prediction", *result.features]].to_csv(index=False))
-        parquet = out / "explanations_shap" / "local_shap.parquet"
-        local.to_parquet(parquet, index=False)
-        written += [csv, parquet]
-    return written
 
 
 @app.command()
@@ -197,7 +151,7 @@ def mitigate(
     progress = None if quiet else (lambda msg: err.print(f"[dim]{msg}...[/]"))
     try:
         section = mitigate_config(config, data=data, progress=progress)
-        written = write_section(out, "mitigation", section)
+        written = [AnalysisDocument(out).set("mitigation", section)]
     except AssayError as exc:
         _fail(exc)
         return
@@ -208,21 +162,6 @@ def mitigate(
         written += _report(out)
     for path in written:
         Console().print(f"Wrote [bold]{path}[/]")
-
-
-def write_section(out: Path, key: str, section: Any) -> list[Path]:
-    """Set ``key`` in OUT/analysis.json, keeping everything else there; the paths written."""
-    target = out / "analysis.json"
-    doc: dict[str, Any] = {}
-    if target.exists():
-        try:
-            doc = json.loads(target.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise AssayError(f"{target} exists but is not valid JSON ({exc}); move it away or choose another --out") from None
-    from assay.bias._results import document_header
-
-    _write_atomic(target, json.dumps(doc | document_header() | {key: section}, indent=2))
-    return [target]
 
 
 @app.command()

@@ -7,25 +7,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from assay._analysis import AnalysisDocument
 from assay._errors import AssayError
+from assay.cli._common import err, out
+from assay.cli._common import fail as _fail
+from assay.cli._common import report as _report
 
 monitor_app = typer.Typer(name="monitor", help="Monitoring: baseline statistics and constraints (Model Monitor's files), checks of new data against them.",
                           no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
-out = Console()
-err = Console(stderr=True)
 
 Data = Annotated[str, typer.Argument(help="Data: a Parquet or CSV file or glob (streamed in batches), read with bounded memory.")]
 Columns = Annotated[list[str] | None, typer.Option("--column", "-c", help="Only these columns (repeat the option).")]
 BatchRows = Annotated[int, typer.Option("--batch-rows", help="Rows per batch when streaming files.")]
 Config = Annotated[Path | None, typer.Option("--config", help="Monitoring config (label, predicted_label or probability, facet, id, ground_truth, "
                                                                "model_quality_constraints, monitor): adds model quality and bias.")]
-
-
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 @monitor_app.command()
@@ -102,9 +98,7 @@ def run(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", help=
             spec = dataclasses.replace(spec, window=window)
         base_profile, constraints = load_baseline(base)
         result = run_windows(data, base_profile, constraints, spec, model_baseline=load_model_baseline(base), batch_rows=batch_rows)
-        from assay.cli._main import _report, write_section
-
-        written = write_section(out_dir, "monitoring", result)
+        written = [AnalysisDocument(out_dir).set("monitoring", result)]
     except AssayError as exc:
         _fail(exc)
         return
@@ -116,7 +110,7 @@ def run(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", help=
         out.print(f"{w['start']}  {w['rows']:>9,} rows  " + (f"[red]{len(v)} violation(s)[/]: {', '.join(kinds)}" if v else "ok"), highlight=False)
         w["alerts"] = _alert(spec, v, {"window": {"start": w["start"], "end": w["end"]}, "data": data, "baseline": str(base)})
     if any(w.get("alerts") for w in result["windows"]):
-        written = write_section(out_dir, "monitoring", result)
+        written = [AnalysisDocument(out_dir).set("monitoring", result)]
     out.print(f"[bold]{len(result['windows'])} windows of {result['window']}[/], {bad} with violations")
     if report:
         written += _report(out_dir)

@@ -69,7 +69,7 @@ def token(db: Db, name: Annotated[str, typer.Option("--name", help="Who the toke
 @service_app.command()
 def revoke(db: Db, name: Annotated[str, typer.Option("--name", help="Whose tokens to revoke (every active one of this name).")]) -> None:
     """Revoke every active token of NAME at once (their page sessions end too); recorded in the ledger."""
-    from assay.service._app import revoke_tokens
+    from assay.service._auth import revoke_tokens
 
     engine = _engine(db)
     try:
@@ -89,8 +89,9 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
                    ground_truth: Annotated[bool, typer.Option("--ground-truth", help="The files hold Model Monitor ground-truth records (groundTruthData).")] = False) -> None:  # fmt: skip
     """Capture SageMaker Model Monitor data-capture files (as POST .../data-capture does): routed, recorded, and ready for monitoring;
     with --ground-truth, its ground-truth files (labels by eventId)."""
-    from fastapi import HTTPException
     from pydantic import ValidationError
+
+    from assay._errors import AssayError
 
     from assay.service._app import CaptureIn, TruthIn, capture, find_model, prediction_from_capture, store_truth, validation_message
     from assay.service._datacapture import truth_from_capture
@@ -140,9 +141,9 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
                     if len(pending) >= batch:
                         flush()
         flush()
-    except (HTTPException, ValueError) as exc:
+    except (AssayError, ValueError) as exc:
         kept = f"{stored:,} records of earlier batches were stored" if stored else "nothing was stored"
-        err.print(f"[bold red]error:[/] {exc.detail if isinstance(exc, HTTPException) else exc} ({kept})", highlight=False)
+        err.print(f"[bold red]error:[/] {exc} ({kept})", highlight=False)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()

@@ -56,7 +56,7 @@ class ExplainResult:
     def _repr_html_(self) -> str:
         """Rich display in notebooks: the explanation part of ``assay report``."""
         from assay.bias._results import document_header
-        from assay.report import notebook_html
+        from assay._display import notebook_html
 
         return notebook_html(document_header() | {"explanations": self.to_dict()})
 

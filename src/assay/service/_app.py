@@ -20,7 +20,6 @@ creation.
 import datetime as _dt
 import hashlib
 import json
-import secrets
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -30,8 +29,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assay._errors import ConfigError
+from assay._errors import AssayError, ConfigError, Conflict, DataError, NotFound, status_of
 from assay.service import _ledger
+from assay.service._auth import ROLES, LastAdminError, create_token, hash_token, revoke_tokens
 from assay.service._datacapture import CAPTURE_RECORD, TRUTH_RECORD, from_capture, to_capture, truth_from_capture
 from assay.service._db import aware, connect, migrate, utcnow, models, predictions, review_tasks, tokens
 from assay.service._guard import STRICT, BodyGuard, Unexpected
@@ -39,51 +39,9 @@ from assay.service._routing import Policy, fired
 
 __all__ = ["ROLES", "create_app", "create_token", "revoke_tokens"]
 
-ROLES = ("admin", "owner", "reviewer", "auditor")
 MAX_BATCH = 10_000
 MAX_SEQ = 2**62  # sequence numbers and ids beyond this cannot exist (and would overflow the database's integers)
 
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(engine: sa.Engine, *, name: str, role: str, actor: str = "cli") -> str:
-    """A new API token for ``name`` with ``role``; only its hash is stored, the token is returned once."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    token = "assay_" + secrets.token_urlsafe(32)
-    with engine.begin() as conn:
-        conn.execute(tokens.insert().values(name=name, role=role, token_hash=hash_token(token), created_at=utcnow()))
-        _ledger.append(conn, actor=actor, action="token.create", subject=name, payload={"role": role})
-    return token
-
-
-class LastAdminError(ConfigError):
-    """Revoking these tokens would leave no active admin."""
-
-
-def revoke_tokens(engine: sa.Engine, *, actor: str, token_id: int | None = None, name: str | None = None) -> list[dict[str, Any]]:
-    """Revoke one token (by id) or every active token of ``name``; their holders' page sessions end too. The revoked tokens."""
-    from assay.service._db import sessions
-
-    from assay.service._db import serialise
-
-    with engine.begin() as conn:
-        serialise(conn, "ledger")  # two revocations at once must not both see the other's admin still active
-        q = sa.select(tokens.c.id, tokens.c.name, tokens.c.role).where(tokens.c.revoked_at.is_(None))
-        rows = conn.execute(q.where(tokens.c.id == token_id) if token_id is not None else q.where(tokens.c.name == name)).all()
-        admins = conn.execute(sa.select(sa.func.count()).select_from(tokens).where(tokens.c.revoked_at.is_(None), tokens.c.role == "admin")).scalar_one()
-        if rows and admins and admins == sum(r.role == "admin" for r in rows):
-            raise LastAdminError("this would revoke the last active admin token, and nobody could manage tokens any more; "
-                                 "create another admin token first (assay service token --db DB --name NAME --role admin)")  # fmt: skip
-        now = utcnow()
-        for r in rows:
-            conn.execute(tokens.update().where(tokens.c.id == r.id).values(revoked_at=now))
-            conn.execute(sessions.delete().where(sessions.c.name == r.name, sessions.c.role == r.role))
-            _ledger.append(conn, actor=actor, action="token.revoke", subject=r.name, payload={"token": r.id, "role": r.role})
-    return [{"id": r.id, "name": r.name, "role": r.role, "revoked_at": now.isoformat()} for r in rows]
 
 
 class ErrorOut(BaseModel):
@@ -177,9 +135,9 @@ def from_capture_records(lines: list[Any], spec: dict[str, Any], where: str = "r
             out.append(prediction_from_capture(line, spec, f"{where}[{i}]"))
         return CaptureIn(records=out).records
     except ValidationError as exc:
-        raise HTTPException(422, f"{where}: {validation_message(exc)}") from None
+        raise DataError(f"{where}: {validation_message(exc)}") from None
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise DataError(str(exc)) from None
 
 
 def validation_message(exc: Any) -> str:
@@ -248,7 +206,7 @@ def store_truth(engine: sa.Engine, name: str, version: str, records: list["Truth
         known = {r[0] for r in conn.execute(sa.select(predictions.c.prediction_id).where(predictions.c.model_id == m.id, predictions.c.prediction_id.in_(ids)))}
         unknown = [i for i in ids if i not in known]
         if unknown:
-            raise HTTPException(404, f"no captured prediction with id(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}; nothing was stored")
+            raise NotFound(f"no captured prediction with id(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}; nothing was stored")
         now = utcnow()
         for r in records:
             conn.execute(predictions.update().where(predictions.c.model_id == m.id, predictions.c.prediction_id == r.id)
@@ -262,7 +220,7 @@ def find_model(conn: sa.Connection, name: str, version: str) -> Any:
     """The registered model ``name``/``version`` (404 when there is none)."""
     row = conn.execute(sa.select(models).where(models.c.name == name, models.c.version == version)).first()
     if row is None:
-        raise HTTPException(404, f"model {name}/{version} is not registered")
+        raise NotFound(f"model {name}/{version} is not registered")
     return row
 
 
@@ -280,11 +238,11 @@ def capture(engine: sa.Engine, name: str, version: str, records: list[Prediction
                                                                      existing[r.id].facets, existing[r.id].explanation, aware(existing[r.id].inference_time))
                      != (r.inputs, r.score, r.label, r.facets, r.explanation, r.inference_time)]  # fmt: skip
         if conflicts:
-            raise HTTPException(409, f"ids already captured with different content: {', '.join(conflicts[:5])}")
+            raise Conflict(f"ids already captured with different content: {', '.join(conflicts[:5])}")
         new = [r for r in records if r.id not in existing]
         missing_facets = [f for f in m.spec.get("facets", []) if any(f not in r.facets for r in new)]
         if missing_facets:
-            raise HTTPException(422, f"every record needs the model's facets {', '.join(m.spec['facets'])}; missing {', '.join(missing_facets)}")
+            raise DataError(f"every record needs the model's facets {', '.join(m.spec['facets'])}; missing {', '.join(missing_facets)}")
         now = utcnow()
         rows = [{"model_id": m.id, "prediction_id": r.id, "inputs": r.inputs, "score": r.score, "label": r.label, "facets": r.facets,
                  "explanation": r.explanation, "inference_time": r.inference_time, "captured_at": now} for r in new]  # fmt: skip
@@ -385,6 +343,11 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
             return JSONResponse({"detail": [{"loc": ["body"], "msg": exc.detail, "type": "value_error"}]}, status_code=422, headers=exc.headers)
         return await http_exception_handler(request, exc)
 
+    @app.exception_handler(AssayError)
+    async def _domain_error(request: Request, exc: AssayError) -> Any:
+        """The library's errors, answered by kind (NotFound 404, Conflict 409, bad input 422) in the shape of the service's own."""
+        return await _http_error(request, StarletteHTTPException(status_of(exc), str(exc)))
+
     @app.exception_handler(sa.exc.OperationalError)
     async def _db_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
         return JSONResponse({"detail": "the database is unavailable; nothing was stored, retry the request"}, status_code=503)
@@ -405,9 +368,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
         try:
             done = revoke_tokens(engine, actor=who["name"], token_id=token_id)
         except LastAdminError as exc:
-            raise HTTPException(409, str(exc)) from None
+            raise Conflict(str(exc)) from None
         if not done:
-            raise HTTPException(404, f"no active token {token_id}")
+            raise NotFound(f"no active token {token_id}")
         return done[0]
 
     @app.post("/models", status_code=201, summary="Register a model version")
@@ -415,7 +378,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
         spec = body.model_dump(exclude={"name", "version"}, exclude_none=True)
         with engine.begin() as conn:
             if conn.execute(sa.select(models.c.id).where(models.c.name == body.name, models.c.version == body.version)).first():
-                raise HTTPException(409, f"model {body.name}/{body.version} is already registered; register a new version")
+                raise Conflict(f"model {body.name}/{body.version} is already registered; register a new version")
             conn.execute(models.insert().values(name=body.name, version=body.version, owner=who["name"], spec=spec, created_at=utcnow()))
             _ledger.append(conn, actor=who["name"], action="model.register", subject=f"{body.name}/{body.version}", payload=spec)
         return {"name": body.name, "version": body.version, **spec}
@@ -432,9 +395,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
 
         e = body.entry
         if e.get("action") != "approve":
-            raise HTTPException(422, f"entry.action must be 'approve' (an approval line of the card's log.jsonl), got {e.get('action')!r}")
+            raise DataError(f"entry.action must be 'approve' (an approval line of the card's log.jsonl), got {e.get('action')!r}")
         if not approval_is_signed(body.card, e):
-            raise HTTPException(422, f"the approval's signature does not verify for card {body.card!r}: the entry was altered, names another card, "
+            raise DataError(f"the approval's signature does not verify for card {body.card!r}: the entry was altered, names another card, "
                                      "or was not signed by the key it names")  # fmt: skip
         record = {"card": body.card, **{k: e.get(k) for k in ("version", *APPROVAL_FIELDS)}}
         with engine.begin() as conn:
@@ -487,9 +450,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
         try:
             records = [TruthIn(**truth_from_capture(line, m.spec, f"records[{i}]")) for i, line in enumerate(body.records)]
         except ValidationError as exc:
-            raise HTTPException(422, validation_message(exc)) from None
+            raise DataError(validation_message(exc)) from None
         except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise DataError(str(exc)) from None
         return store_truth(engine, name, version, records, who["name"])
 
     @app.get("/models/{name}/{version}/predictions", summary="Captured predictions, in capture order")

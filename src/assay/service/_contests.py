@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from assay._errors import Conflict, NotFound
 from assay.service import _ledger
 from assay.service._db import aware, contests, models, predictions, review_tasks, utcnow
 from assay.service._guard import STRICT
@@ -121,7 +122,7 @@ def contest_view(conn: sa.Connection, contest_id: int) -> dict[str, Any]:
     """One contest (404 when there is none)."""
     views = contest_views(conn, contests.c.id == contest_id)
     if not views:
-        raise HTTPException(404, f"no contest {contest_id}")
+        raise NotFound(f"no contest {contest_id}")
     return views[0]
 
 
@@ -138,7 +139,7 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
     def prediction(conn: sa.Connection, m: Any, pid: str) -> Any:
         p = conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.prediction_id == pid)).first()
         if p is None:
-            raise HTTPException(404, f"model {m.name}/{m.version} has no captured prediction {pid!r}")
+            raise NotFound(f"model {m.name}/{m.version} has no captured prediction {pid!r}")
         return p
 
     def decision(conn: sa.Connection, m: Any, p: Any) -> dict[str, Any]:
@@ -168,10 +169,10 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
             m = model_row(conn, name, version)
             prediction(conn, m, prediction_id)
             if not m.spec.get("policy"):
-                raise HTTPException(409, f"model {name}/{version} has no review policy (question, answers, reviewers): PUT /models/{name}/{version}/policy first")
+                raise Conflict(f"model {name}/{version} has no review policy (question, answers, reviewers): PUT /models/{name}/{version}/policy first")
             if conn.execute(sa.select(contests.c.id).where(contests.c.model_id == m.id, contests.c.prediction_id == prediction_id,
                                                            contests.c.status == "open")).first():  # fmt: skip
-                raise HTTPException(409, f"prediction {prediction_id!r} already has an open contest")
+                raise Conflict(f"prediction {prediction_id!r} already has an open contest")
             policy = Policy.model_validate(m.spec["policy"])
             cid = conn.execute(contests.insert().values(model_id=m.id, prediction_id=prediction_id, opened_at=now, opened_by=actor,
                                                         on_behalf_of=body.on_behalf_of, reason=body.reason, status="open")).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
@@ -241,9 +242,9 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
         with engine.begin() as conn:
             c = contest_view(conn, contest_id)
             if c["status"] == "open":
-                raise HTTPException(409, f"contest {contest_id} is still under review; respond once it is decided")
+                raise Conflict(f"contest {contest_id} is still under review; respond once it is decided")
             if c["response"] is not None:
-                raise HTTPException(409, f"contest {contest_id} was already answered on {c['responded_at']}; the record is not rewritten")
+                raise Conflict(f"contest {contest_id} was already answered on {c['responded_at']}; the record is not rewritten")
             conn.execute(contests.update().where(contests.c.id == contest_id).values(response=body.message, responded_at=utcnow(), responded_by=who["name"]))
             _ledger.append(conn, actor=who["name"], action="contest.respond", subject=f"contest/{contest_id}", payload={"message": body.message})
             return contest_view(conn, contest_id)

@@ -41,9 +41,10 @@ from typing import Annotated, Any
 
 import numpy as np
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException, Path, Query
+from fastapi import FastAPI, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assay._errors import Conflict, DataError, NotFound
 from assay.monitor._quality import constraints_schema, quality_constraints
 from assay.service import _ledger
 from assay.service._db import aware, baselines, serialise, models, monitoring_runs, predictions, utcnow
@@ -280,7 +281,7 @@ def run_window(engine: sa.Engine, model: Any, start: _dt.datetime, end: _dt.date
     with engine.connect() as conn:
         base = latest_baseline(conn, model.id)
         if base is None:
-            raise HTTPException(409, f"model {model.name}/{model.version} has no baseline: PUT /models/{model.name}/{model.version}/baseline first")
+            raise Conflict(f"model {model.name}/{model.version} has no baseline: PUT /models/{model.name}/{model.version}/baseline first")
         try:
             result = check_window(conn, model, base, cfg, start, end)
         except Exception as exc:  # noqa: BLE001  (recorded as this window's run: a scheduler that raised would retry it every tick forever)
@@ -437,7 +438,7 @@ def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row
         try:
             return store_baseline(engine, name, version, body.statistics, body.constraints, body.model, actor=who["name"])
         except AssayError as exc:
-            raise HTTPException(422, str(exc)) from None
+            raise DataError(str(exc)) from None
 
     @app.put("/models/{name}/{version}/monitoring", summary="Set the model's monitoring schedule, window, columns and alerts")
     def put_monitoring(name: str, version: str, body: MonitoringIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
@@ -452,17 +453,17 @@ def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row
         with engine.connect() as conn:
             m = model_row(conn, name, version)
         if not m.spec.get("monitoring"):
-            raise HTTPException(409, f"model {name}/{version} has no monitoring settings: PUT /models/{name}/{version}/monitoring first")
+            raise Conflict(f"model {name}/{version} has no monitoring settings: PUT /models/{name}/{version}/monitoring first")
         cfg = MonitoringIn.stored(m.spec["monitoring"])
         end = aware(body.end) if body.end else utcnow()
         try:
             start = aware(body.start) if body.start else end - cfg.span()
         except OverflowError:
-            raise HTTPException(422, f"end {end.isoformat()} less the window {cfg.window or cfg.every} is before the year 1; give start") from None
+            raise DataError(f"end {end.isoformat()} less the window {cfg.window or cfg.every} is before the year 1; give start") from None
         if not start < end:
-            raise HTTPException(422, f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
+            raise DataError(f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
         if end - start > _dt.timedelta(days=366):
-            raise HTTPException(422, "a window is at most 366 days; check longer periods window by window")
+            raise DataError("a window is at most 366 days; check longer periods window by window")
         return run_window(engine, m, start, end, trigger=who["name"])  # type: ignore[return-value]
 
     @app.get("/models/{name}/{version}/monitoring/runs", summary="Monitoring runs (newest first) with their violations, and the series")
@@ -482,5 +483,5 @@ def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row
             m = model_row(conn, name, version)
             r = conn.execute(sa.select(monitoring_runs).where(monitoring_runs.c.id == run_id, monitoring_runs.c.model_id == m.id)).mappings().first()
         if r is None:
-            raise HTTPException(404, f"model {name}/{version} has no monitoring run {run_id}")
+            raise NotFound(f"model {name}/{version} has no monitoring run {run_id}")
         return run_summary(r, full=True)

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from assay._errors import AssayError, status_of
 from assay.service import _ledger
-from assay.service._app import hash_token
+from assay.service._auth import hash_token
 from assay.service._db import aware, sessions, tokens, utcnow
 from assay.service._review import current_or_next, submit_answer
 
@@ -126,7 +127,7 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
         who = checked(request, csrf)
         try:
             submit_answer(engine, who["name"], task_id, answer)
-        except HTTPException as exc:
+        except AssayError as exc:
             task = current_or_next(engine, who["name"], resume=True)
-            return render(exc.status_code, who=who, csrf=who["csrf"], task=task, error=str(exc.detail))
+            return render(status_of(exc), who=who, csrf=who["csrf"], task=task, error=str(exc))
         return RedirectResponse(f"/ui/review?done={task_id}", status_code=303)

@@ -25,10 +25,11 @@ import math
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException, Path
+from fastapi import FastAPI, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from assay._errors import Conflict, DataError, NotFound
 from assay.service import _ledger
 from assay.service._db import aware, serialise, utcnow, models, predictions, review_assignments, review_tasks
 from assay.service._guard import STRICT
@@ -134,15 +135,15 @@ def submit_answer(engine: sa.Engine, reviewer: str, task_id: int, answer: str) -
         task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
         a = conn.execute(sa.select(review_assignments).where(review_assignments.c.task_id == task_id, review_assignments.c.reviewer == reviewer)).first()
         if task is None or a is None:
-            raise HTTPException(404, f"task {task_id} is not assigned to you")
+            raise NotFound(f"task {task_id} is not assigned to you")
         if a.answered_at is not None:
-            raise HTTPException(409, f"you already answered task {task_id}")
+            raise Conflict(f"you already answered task {task_id}")
         if aware(a.due_at) < now or task.status != "open":
-            raise HTTPException(409, f"your assignment of task {task_id} has lapsed (the task is {task.status}); ask for the next task")
+            raise Conflict(f"your assignment of task {task_id} has lapsed (the task is {task.status}); ask for the next task")
         m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
         policy = Policy.model_validate(m.spec["policy"])
         if answer not in policy.answers:
-            raise HTTPException(422, f"answer must be one of {', '.join(map(repr, policy.answers))}, got {answer!r}")
+            raise DataError(f"answer must be one of {', '.join(map(repr, policy.answers))}, got {answer!r}")
         conn.execute(review_assignments.update().where(review_assignments.c.id == a.id).values(answer=answer, answered_at=now))
         _ledger.append(conn, actor=reviewer, action="review.answer", subject=f"task/{task_id}", payload={"answer": answer})
         got = [r.answer for r in conn.execute(sa.select(review_assignments.c.answer).where(review_assignments.c.task_id == task_id,
@@ -229,7 +230,7 @@ def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: An
         with engine.connect() as conn:
             task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
             if task is None:
-                raise HTTPException(404, f"no task {task_id}")
+                raise NotFound(f"no task {task_id}")
             view = task_view(conn, task)
             answers = conn.execute(sa.select(review_assignments).where(review_assignments.c.task_id == task_id, review_assignments.c.answer.is_not(None))
                                    .order_by(review_assignments.c.answered_at)).all()  # fmt: skip
