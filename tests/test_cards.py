@@ -11,7 +11,8 @@ import pytest
 
 from assay._errors import AssayError, ConfigError
 from assay.cards import CardStore, build_content, export_card, generate_key, load_private_key, load_public_key
-from assay.cards._store import _entry_hash, _signed_payload
+from assay.cards._store import _signed_payload
+from assay.ledger import digest as _entry_hash
 
 INFO = {
     "name": "income-classifier", "version": 3, "description": "Predicts income over $50K.", "owner": "Risk team", "risk_rating": "High",

@@ -28,11 +28,11 @@ import datetime as _dt
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assay._errors import AssayError, ConfigError
+from assay.ledger import GENESIS, DamagedLogError, Verification, append_line, canonical, digest, read_log, walk
 
 __all__ = ["CardStore", "Verification", "approval_is_signed", "content_hash", "generate_key", "key_id", "load_private_key", "load_public_key"]
 
@@ -42,29 +42,16 @@ TRANSITIONS = {  # action -> (allowed from, to)
     "reject": (("PendingReview",), "Draft"),
     "archive": (("Draft", "PendingReview", "Approved"), "Archived"),
 }
-GENESIS = "0" * 64
-
-
-class DamagedLogError(AssayError):
-    """A line of a card store's log.jsonl is not a JSON object."""
-
-
-def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
 def content_hash(content: dict[str, Any]) -> str:
-    """``sha256:`` + the hex digest of the content's canonical JSON (sorted keys, no spaces)."""
-    return "sha256:" + hashlib.sha256(_canonical(content)).hexdigest()
-
-
-def _entry_hash(entry: dict[str, Any]) -> str:
-    return hashlib.sha256(_canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
+    """``sha256:`` + the hex digest of the content's canonical JSON (:func:`assay.ledger.canonical`)."""
+    return "sha256:" + hashlib.sha256(canonical(content)).hexdigest()
 
 
 def _signed_payload(card: str, entry: dict[str, Any]) -> bytes:
     keys = ("seq", "time", "action", "version", "content_hash", "from_status", "to_status", "by", "reason", "prev", "key_id")
-    return _canonical({"card": card, **{k: entry[k] for k in keys}})
+    return canonical({"card": card, **{k: entry[k] for k in keys}})
 
 
 def approval_is_signed(card: str, entry: dict[str, Any]) -> bool:
@@ -145,15 +132,6 @@ def key_id(public_key: Any) -> str:
 
 
 # == the store ======================================================================
-@dataclass
-class Verification:
-    ok: bool
-    problems: list[str] = field(default_factory=list)
-    approvals: list[dict[str, Any]] = field(default_factory=list)
-    entries: int = 0
-    versions: int = 0
-
-
 class CardStore:
     """One model card's versions and review log, in a directory."""
 
@@ -169,20 +147,7 @@ class CardStore:
 
     # -- reading -----------------------------------------------------------------------
     def entries(self) -> list[dict[str, Any]]:
-        if not self.log_path.exists():
-            return []
-        out = []
-        for i, raw in enumerate(self.log_path.read_bytes().splitlines(), 1):
-            if not raw.strip():
-                continue
-            try:
-                entry = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                raise DamagedLogError(f"{self.log_path} line {i} is not JSON text: the log was damaged or replaced") from None
-            if not isinstance(entry, dict):
-                raise DamagedLogError(f"{self.log_path} line {i} is not a log entry (a JSON object): the log was damaged or replaced")
-            out.append(entry)
-        return out
+        return read_log(self.log_path)
 
     def _require(self) -> list[dict[str, Any]]:
         entries = self.entries()
@@ -225,12 +190,8 @@ class CardStore:
             card = self.name
             entry["public_key"] = base64.b64encode(_raw_public(key.public_key())).decode()
             entry["signature"] = base64.b64encode(key.sign(_signed_payload(card, entry))).decode()
-        entry["hash"] = _entry_hash(entry)
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        entry["hash"] = digest(entry)
+        append_line(self.log_path, entry)
         return entry
 
     def add_version(self, content: dict[str, Any], *, by: str) -> tuple[int, bool]:
@@ -281,65 +242,65 @@ class CardStore:
 
     # -- checking ----------------------------------------------------------------------
     def verify(self, *, trusted_keys: list[Any] | None = None) -> Verification:
-        """Recompute every hash, link, transition and signature; a list of problems (empty when intact)."""
-        problems: list[str] = []
+        """The chain (:func:`assay.ledger.walk`: every hash and link), then every transition, version file and signature; ``ok`` with
+        no problems when intact."""
         try:
             entries = self.entries()
         except DamagedLogError as exc:
             return Verification(False, [str(exc)])
         if not entries:
             return Verification(False, [f"{self.log_path} is missing or empty"])
-        trusted = {key_id(k) for k in trusted_keys or []}
-        prev = GENESIS
+        result = walk(entries, describe=lambda e: f" ({e.get('action')} of version {e.get('version')})")
+        self._check_review(entries, result, {key_id(k) for k in trusted_keys} if trusted_keys is not None else None)
+        on_disk = sorted(int(p.stem) for p in (self.path / "versions").glob("*.json")) if (self.path / "versions").exists() else []
+        created = {int(e.get("version", 0)) for e in entries if e.get("action") == "create"}
+        extra = [v for v in on_disk if v not in created]
+        if extra:
+            result.add(f"version file(s) {extra} are not in the log (added outside assay)")
+        return result
+
+    def _check_review(self, entries: list[dict[str, Any]], result: Verification, trusted: set[str] | None) -> None:
+        """Replay the log: each transition allowed, each version file unchanged, each approval signed (by a trusted key, if given)."""
         status: dict[int, str] = {}
         version_hash: dict[int, str] = {}
-        approvals = []
         card = None
         for i, e in enumerate(entries, 1):
             where = f"log entry {i} ({e.get('action')} of version {e.get('version')})"
-            if e.get("seq") != i:
-                problems.append(f"{where}: sequence number {e.get('seq')} where {i} was expected (an entry was removed, inserted or reordered)")
-            if e.get("prev") != prev:
-                problems.append(f"{where}: does not link to the entry before it (an entry was removed, inserted, reordered or edited)")
-            if e.get("hash") != _entry_hash(e):
-                problems.append(f"{where}: its content does not match its hash (the entry was edited)")
-            prev = e.get("hash", "")
             v = int(e.get("version", 0))
             if e.get("action") == "create":
                 if v in status:
-                    problems.append(f"{where}: version {v} is created twice")
+                    result.add(f"{where}: version {v} is created twice", e.get("seq"))
                 version_hash[v] = e.get("content_hash", "")
                 try:
                     record = self.read(v)
                 except (ConfigError, json.JSONDecodeError):
-                    problems.append(f"{where}: the version file {self._version_path(v)} is missing or unreadable")
+                    result.add(f"{where}: the version file {self._version_path(v)} is missing or unreadable", e.get("seq"))
                     record = None
                 if record is not None:
                     if content_hash(record["content"]) != record.get("content_hash") or record.get("content_hash") != e.get("content_hash"):
-                        problems.append(f"version {v}: the content of {self._version_path(v)} does not match the hash recorded when it was created (the card was edited)")
+                        result.add(f"version {v}: the content of {self._version_path(v)} does not match the hash recorded when it was created "
+                                   "(the card was edited)", e.get("seq"))  # fmt: skip
                     card = card or record["content"]["model_overview"]["model_name"]
                 status[v] = "Draft"
                 continue
             allowed, to = TRANSITIONS.get(e.get("action", ""), ((), None))
             if v not in status:
-                problems.append(f"{where}: acts on a version that was never created")
+                result.add(f"{where}: acts on a version that was never created", e.get("seq"))
             elif status[v] not in allowed or e.get("to_status") != to or e.get("from_status") != status[v]:
-                problems.append(f"{where}: {status[v]} -> {e.get('to_status')} is not an allowed transition")
+                result.add(f"{where}: {status[v]} -> {e.get('to_status')} is not an allowed transition", e.get("seq"))
             if e.get("content_hash") != version_hash.get(v):
-                problems.append(f"{where}: names content {e.get('content_hash')} but version {v} is {version_hash.get(v)}")
+                result.add(f"{where}: names content {e.get('content_hash')} but version {v} is {version_hash.get(v)}", e.get("seq"))
             if e.get("action") == "approve":
                 good = approval_is_signed(card or "", e)
                 if not good:
-                    problems.append(f"{where}: the approval signature does not verify (the approval record or the card was altered, or it was not signed by the key it names)")
-                elif trusted_keys is not None and e.get("key_id") not in trusted:
-                    problems.append(f"{where}: signed by key {e.get('key_id')}, which is not among the trusted reviewer keys")
-                approvals.append({"version": v, "by": e.get("by"), "time": e.get("time"), "key_id": e.get("key_id"), "content_hash": e.get("content_hash"), "valid": good})
+                    result.add(f"{where}: the approval signature does not verify (the approval record or the card was altered, or it was "
+                               "not signed by the key it names)", e.get("seq"))  # fmt: skip
+                elif trusted is not None and e.get("key_id") not in trusted:
+                    result.add(f"{where}: signed by key {e.get('key_id')}, which is not among the trusted reviewer keys", e.get("seq"))
+                result.approvals.append({"version": v, "by": e.get("by"), "time": e.get("time"), "key_id": e.get("key_id"),
+                                         "content_hash": e.get("content_hash"), "valid": good})  # fmt: skip
             status[v] = e.get("to_status", status.get(v, ""))
-        on_disk = sorted(int(p.stem) for p in (self.path / "versions").glob("*.json")) if (self.path / "versions").exists() else []
-        extra = [v for v in on_disk if v not in version_hash]
-        if extra:
-            problems.append(f"version file(s) {extra} are not in the log (added outside assay)")
-        return Verification(not problems, problems, approvals, len(entries), len(version_hash))
+        result.versions = len(version_hash)
 
 
 def _need(value: str, what: str) -> None:

@@ -7,14 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-
 from assay._errors import AssayError
+from assay.cli._common import err, out, show_verification
 
 card_app = typer.Typer(name="card", help="Model cards: build from analysis.json, review (Draft -> PendingReview -> Approved -> Archived), sign, verify, export.",
                        no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
-out = Console()
-err = Console(stderr=True)
 
 Store = Annotated[Path, typer.Argument(help="Card store directory (versions/ and log.jsonl).")]
 By = Annotated[str, typer.Option("--by", help="Your name, recorded with the action.")]
@@ -134,15 +131,7 @@ def verify(
     def go() -> None:
         keys = [load_public_key(p) for p in trusted] if trusted else None
         result = CardStore(store).verify(trusted_keys=keys)
-        for a in result.approvals:
-            out.print(f"approval of version {a['version']} by {a['by']} at {a['time']}, key {a['key_id']}, content {a['content_hash']}: "
-                      f"{'valid' if a['valid'] else 'INVALID'}", highlight=False)  # fmt: skip
-        if result.ok:
-            out.print(f"[green]intact[/]: {result.entries} log entries, {result.versions} versions, every hash and signature checks")
-            return
-        for p in result.problems:
-            err.print(f"[bold red]problem:[/] {p}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1)
+        show_verification(result, "card store", ok_detail=f"; {result.versions} versions, every hash and signature checks")
 
     _run(go)
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from assay._errors import AssayError
 
-__all__ = ["err", "fail", "out", "report"]
+__all__ = ["err", "fail", "out", "report", "show_verification"]
 
 out = Console()
 err = Console(stderr=True)
@@ -30,3 +30,19 @@ def report(directory: Path, *, pdf: bool = False, title: str | None = None) -> l
         return write_report(directory, pdf=pdf, title=title)
     except AssayError as exc:
         fail(exc)
+
+
+def show_verification(result: Any, what: str, *, ok_detail: str = "") -> None:
+    """Print a :class:`assay.ledger.Verification` the one way every record is reported: approvals found, then ``WHAT ok: N entries;
+    head H`` (exit 0), or every problem, the first with its entry (exit 1)."""
+    for a in result.approvals:
+        out.print(f"approval of version {a['version']} by {a['by']} at {a['time']}, key {a['key_id']}, content {a['content_hash']}: "
+                  f"{'valid' if a['valid'] else 'INVALID'}", highlight=False)  # fmt: skip
+    if result.ok:
+        out.print(f"[green]{what} intact[/]: {result.entries:,} entries; head {result.head}{ok_detail}", highlight=False)
+        return
+    where = f" at entry {result.seq}" if result.seq else ""
+    err.print(f"[bold red]{what} broken[/]{where}: {result.problems[0]}", highlight=False, soft_wrap=True)
+    for p in result.problems[1:]:
+        err.print(f"[bold red]problem:[/] {p}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)

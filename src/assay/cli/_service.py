@@ -1,4 +1,4 @@
-"""`assay serve`, `assay service token`, `assay ledger verify|export` (thin: the work is in assay.service)."""
+"""`assay serve`, `assay service token`, `assay ledger verify|anchor|export` (thin: the work is in assay.service and assay.ledger)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+
+from assay.cli._common import err, out
 
 service_app = typer.Typer(name="service", help="The service's administration: API tokens (make, revoke), monitoring baselines.", no_args_is_help=True, pretty_exceptions_enable=False)
 ledger_app = typer.Typer(name="ledger", help="The hash-chained record of every action: verify it, export it.", no_args_is_help=True,
                          pretty_exceptions_enable=False)  # fmt: skip
-out = Console()
-err = Console(stderr=True)
 
 Db = Annotated[str, typer.Option("--db", help="A SQLite file path, or a postgresql:// URL.")]
 
@@ -194,30 +193,53 @@ def _writable(target: Path) -> None:
 
 
 @ledger_app.command()
-def verify(db: Db, anchor_file: Annotated[Path | None, typer.Option("--anchor", help="An anchor written by `assay ledger anchor`: entries removed "
-                                                                                   "since it was taken are found too.")] = None) -> None:  # fmt: skip
-    """Walk the hash chain and check the rows it counts (captured predictions, review answers): exit 0 when intact, 1 with the first
-    problem otherwise."""
-    from assay.service._ledger import verify as run
+def verify(target: Annotated[str | None, typer.Argument(help="A card store (its directory), a ledger exported by `assay ledger export` (.jsonl), "
+                                                              "or the service's database (a SQLite file or a postgresql:// URL).")] = None,
+           db: Annotated[str | None, typer.Option("--db", help="The service's database (the same as giving it as TARGET).")] = None,
+           anchor_file: Annotated[Path | None, typer.Option("--anchor", help="An anchor written by `assay ledger anchor`: entries removed "
+                                                                            "since it was taken are found too.")] = None,
+           trusted: Annotated[list[Path] | None, typer.Option("--trusted-key", help="A card store's reviewer key (.pub); repeat. "
+                                                                               "Approvals by other keys are reported.")] = None) -> None:  # fmt: skip
+    """Walk a hash chain, the same check for every record: a card store (hashes, links, transitions, signatures), the service's
+    database (hashes, links, and the rows it counts: captured predictions, review answers) or an exported ledger (hashes, links).
+    Exit 0 when intact, 1 with every problem otherwise."""
+    from assay.cli._common import show_verification
 
-    anchor = None
-    if anchor_file is not None:
-        try:
-            anchor = json.loads(anchor_file.read_text(encoding="utf-8"))
-            anchor = {"seq": int(anchor["seq"]), "hash": str(anchor["hash"])}
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-            err.print(f"[bold red]error:[/] --anchor {anchor_file}: not an anchor written by `assay ledger anchor` ({type(exc).__name__}: {exc})", highlight=False)
-            raise typer.Exit(2) from None
-    engine = _existing_db(db)
-    with engine.connect() as conn:
-        result = run(conn, anchor=anchor)
-    engine.dispose()
-    if result["ok"]:
-        out.print(f"ledger ok: {result['entries']:,} entries; head {result['head']}" + (f"; matches the anchor at entry {anchor['seq']}" if anchor else ""))
+    if (target is None) == (db is None):
+        err.print("[bold red]error:[/] give one record to verify: a card store, an exported ledger (.jsonl) or a database (TARGET or --db)", highlight=False)
+        raise typer.Exit(2)
+    where = str(target if target is not None else db)
+    anchor = _anchor(anchor_file)
+    if db is None and Path(where).is_dir():
+        from assay.cards import CardStore, load_public_key
+
+        keys = [load_public_key(p) for p in trusted] if trusted else None
+        result = CardStore(where).verify(trusted_keys=keys)
+        show_verification(result, "card store", ok_detail=f"; {result.versions} versions, every hash and signature checks")
         return
-    where = f" at entry {result['seq']}" if result.get("seq") else ""
-    err.print(f"[bold red]ledger broken[/]{where}: {result['problem']}", highlight=False)
-    raise typer.Exit(1)
+    if db is None and where.endswith(".jsonl"):
+        from assay.ledger import verify_file
+
+        result = verify_file(where, anchor=anchor)
+    else:
+        from assay.service._ledger import verify as run
+
+        engine = _existing_db(where)
+        with engine.connect() as conn:
+            result = run(conn, anchor=anchor)
+        engine.dispose()
+    show_verification(result, "ledger", ok_detail=f"; matches the anchor at entry {anchor['seq']}" if anchor else "")
+
+
+def _anchor(anchor_file: Path | None) -> dict[str, Any] | None:
+    if anchor_file is None:
+        return None
+    try:
+        anchor = json.loads(anchor_file.read_text(encoding="utf-8"))
+        return {"seq": int(anchor["seq"]), "hash": str(anchor["hash"])}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        err.print(f"[bold red]error:[/] --anchor {anchor_file}: not an anchor written by `assay ledger anchor` ({type(exc).__name__}: {exc})", highlight=False)
+        raise typer.Exit(2) from None
 
 
 @ledger_app.command("anchor")

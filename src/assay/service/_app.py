@@ -478,7 +478,7 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     @app.get("/ledger/verify", summary="Check the hash chain")
     def get_verify(_who: Annotated[dict[str, Any], roles("admin", "auditor")]) -> dict[str, Any]:
         with engine.connect() as conn:
-            return _ledger.verify(conn)
+            return _ledger.verify(conn).to_dict()
 
     from assay.service._contests import add_contest_routes
     from assay.service._monitoring import add_monitoring_routes

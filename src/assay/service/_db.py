@@ -25,6 +25,7 @@ from typing import Any, overload
 import sqlalchemy as sa
 
 from assay._errors import ConfigError
+from assay.ledger._sql import ledger_table
 
 __all__ = ["LOCKS", "METADATA", "aware", "baselines", "connect", "contests", "ledger", "migrate", "models", "monitoring_runs", "predictions", "review_assignments", "review_tasks",
            "serialise", "service_secrets", "sessions", "tokens"]
@@ -71,17 +72,7 @@ predictions = sa.Table(
     sa.UniqueConstraint("model_id", "prediction_id", name="uq_predictions_model_id"),
 )  # fmt: skip
 
-ledger = sa.Table(
-    "ledger", METADATA,
-    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
-    sa.Column("at", sa.String(40), nullable=False),  # ISO 8601 UTC, as hashed
-    sa.Column("actor", sa.String(200), nullable=False),
-    sa.Column("action", sa.String(100), nullable=False),
-    sa.Column("subject", sa.String(400), nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),  # canonical JSON, as hashed
-    sa.Column("prev_hash", sa.String(64), nullable=False),
-    sa.Column("hash", sa.String(64), nullable=False),
-)  # fmt: skip
+ledger = ledger_table(METADATA)  # the hash-chained record (assay.ledger owns its shape)
 
 
 review_tasks = sa.Table(

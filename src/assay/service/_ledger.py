@@ -1,32 +1,31 @@
-"""The record: every action appended to a hash-chained ledger.
+"""The service's record: every action appended to the hash-chained ledger table (:class:`assay.ledger.SqlLog`).
 
-Entry n carries the SHA-256 of its canonical form (sequence number, time,
-actor, action, subject, canonical JSON payload) together with the hash of entry
-n - 1, so editing, removing or reordering any entry breaks the chain from there
-on, and ``verify`` says where. Appends are serialised (PostgreSQL: a
+Entry n carries the digest of its fields (sequence number, time, actor,
+action, subject, canonical JSON payload) with the hash of entry n - 1, so
+editing, removing or reordering any entry breaks the chain from there on,
+and ``verify`` says where. Appends are serialised (PostgreSQL: a
 transaction-level advisory lock; SQLite: the write lock ``BEGIN IMMEDIATE``
-takes), so concurrent writers never fork the chain.
+takes), so concurrent writers never fork the chain. Besides the chain,
+``verify`` checks the rows it counts: every capture batch's predictions
+(their number and the digest of their content) and every review answer.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
+from assay.ledger import GENESIS, Verification, canonical, finite
+from assay.ledger._sql import SqlLog
 from assay.service._db import ledger, serialise
 
 __all__ = ["GENESIS", "anchor", "append", "content_digest", "entries", "verify"]
 
-GENESIS = "0" * 64
-
-
-def _canonical(payload: Any) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+LOG = SqlLog(ledger, lock=lambda conn: serialise(conn, "ledger"))
 
 
 def content_digest(rows: list[dict[str, Any]]) -> str:
@@ -38,60 +37,36 @@ def content_digest(rows: list[dict[str, Any]]) -> str:
         t = aware(r["inference_time"])
         return [r["prediction_id"], r["inputs"], r["score"], r["label"], r["facets"], r["explanation"], None if t is None else t.isoformat()]
 
-    return hashlib.sha256(_canonical(sorted((one(r) for r in rows), key=lambda x: x[0])).encode()).hexdigest()
-
-
-def _digest(seq: int, at: str, actor: str, action: str, subject: str, payload: str, prev: str) -> str:
-    body = "\n".join([str(seq), at, actor, action, subject, payload, prev])
-    return hashlib.sha256(body.encode()).hexdigest()
+    return hashlib.sha256(canonical(finite(sorted((one(r) for r in rows), key=lambda x: x[0])))).hexdigest()
 
 
 def append(conn: sa.Connection, *, actor: str, action: str, subject: str, payload: Any) -> dict[str, Any]:
     """Append one entry inside the caller's transaction (so the action and its record commit together)."""
-    serialise(conn, "ledger")
-    last = conn.execute(sa.select(ledger.c.seq, ledger.c.hash).order_by(ledger.c.seq.desc()).limit(1)).first()
-    seq = 1 if last is None else int(last.seq) + 1
-    prev = GENESIS if last is None else str(last.hash)
-    at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
-    body = _canonical(payload)
-    h = _digest(seq, at, actor, action, subject, body, prev)
-    row = {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject, "payload": body, "prev_hash": prev, "hash": h}
-    conn.execute(ledger.insert().values(**row))
-    return row
+    return LOG.append(conn, actor=actor, action=action, subject=subject, payload=payload)
 
 
 def entries(conn: sa.Connection, *, after: int = 0, limit: int | None = None) -> Iterator[dict[str, Any]]:
     """Entries in sequence order after ``after`` (at most ``limit``)."""
-    q = sa.select(ledger).where(ledger.c.seq > after).order_by(ledger.c.seq)
-    for r in conn.execute(q.limit(limit) if limit else q).mappings():
-        yield dict(r)
+    return LOG.entries(conn, after=after, limit=limit)
 
 
-def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Walk the chain; the first broken entry and why (edited, removed, reordered or inserted), or ok with the count.
+def anchor(conn: sa.Connection) -> dict[str, Any]:
+    """The head of the chain (count and hash), to keep apart from the database: ``verify(anchor=...)`` then finds removed entries."""
+    return LOG.anchor(conn)
+
+
+def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> Verification:
+    """Walk the chain; every broken entry and why (edited, removed, reordered or inserted), or ok with the count.
 
     With ``anchor`` (an earlier head: ``{"seq", "hash"}``, kept apart from the database), entries removed from the end or a chain
-    rebuilt from some entry on are found too. The rows the ledger counts are checked against it: every capture batch's stored
-    predictions and every review answer must still be there, and nothing the ledger does not record.
+    rebuilt from some entry on are found too. When the chain holds, the rows it counts are checked against it: every capture batch's
+    stored predictions and every review answer must still be there, and nothing the ledger does not record.
     """
-    prev, expected_seq, n = GENESIS, 1, 0
-    anchored: str | None = None
     stored: dict[str, int] = {}
     digests: dict[int, tuple[str, str]] = {}  # capture.batch seq -> (model, digest of its rows)
     answers: dict[tuple[str, str], Any] = {}  # (task, reviewer) -> the answer recorded
-    for e in entries(conn):
-        n += 1
-        if int(e["seq"]) != expected_seq:
-            return {"ok": False, "entries": n, "seq": int(e["seq"]),
-                    "problem": f"entry {expected_seq} is missing (the next entry is {e['seq']}): removed"}  # fmt: skip
-        if e["prev_hash"] != prev:
-            return {"ok": False, "entries": n, "seq": int(e["seq"]),
-                    "problem": f"entry {e['seq']} does not follow entry {expected_seq - 1} (its previous hash differs): removed, inserted or reordered"}  # fmt: skip
-        h = _digest(int(e["seq"]), e["at"], e["actor"], e["action"], e["subject"], e["payload"], e["prev_hash"])
-        if h != e["hash"]:
-            return {"ok": False, "entries": n, "seq": int(e["seq"]), "problem": f"entry {e['seq']} was edited (its content no longer has its hash)"}
-        if anchor is not None and int(e["seq"]) == int(anchor["seq"]):
-            anchored = e["hash"]
+
+    def count(e: Mapping[str, Any]) -> None:
         if e["action"] == "capture.batch":
             payload = json.loads(e["payload"])
             stored[e["subject"]] = stored.get(e["subject"], 0) + int(payload.get("stored", 0))
@@ -99,26 +74,13 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> dict
                 digests[int(e["seq"])] = (e["subject"], payload["content_sha256"])
         elif e["action"] == "review.answer":
             answers[(e["subject"].removeprefix("task/"), e["actor"])] = json.loads(e["payload"]).get("answer")
-        prev, expected_seq = e["hash"], expected_seq + 1
-    if anchor is not None:
-        if n < int(anchor["seq"]):
-            return {"ok": False, "entries": n, "seq": n + 1,
-                    "problem": f"the anchor records {anchor['seq']} entries but the ledger has {n}: entries {n + 1} to {anchor['seq']} were removed"}  # fmt: skip
-        if anchored != anchor["hash"]:
-            return {"ok": False, "entries": n, "seq": int(anchor["seq"]),
-                    "problem": f"entry {anchor['seq']} is not the one the anchor records (its hash differs): the chain was rewritten from there or before"}  # fmt: skip
-    problem = _rows_problem(conn, stored, answers) or _content_problem(conn, digests)
-    if problem is not None:
-        return {"ok": False, "entries": n, "seq": None, "problem": problem}
-    return {"ok": True, "entries": n, "head": prev}
 
-
-def anchor(conn: sa.Connection) -> dict[str, Any]:
-    """The head of the chain (count and hash), to keep apart from the database: ``verify(anchor=...)`` then finds removed entries."""
-    last = conn.execute(sa.select(ledger.c.seq, ledger.c.hash, ledger.c.at).order_by(ledger.c.seq.desc()).limit(1)).first()
-    if last is None:
-        return {"seq": 0, "hash": GENESIS, "at": None}
-    return {"seq": int(last.seq), "hash": str(last.hash), "at": str(last.at)}
+    result = LOG.walk(conn, anchor=anchor, visit=count)
+    if result.ok:
+        problem = _rows_problem(conn, stored, answers) or _content_problem(conn, digests)
+        if problem is not None:
+            result.add(problem)
+    return result
 
 
 def _rows_problem(conn: sa.Connection, stored: dict[str, int], answers: dict[tuple[str, str], Any]) -> str | None:
