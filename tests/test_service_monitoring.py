@@ -400,7 +400,7 @@ def test_dashboard_charts_in_headless_chromium(tmp_path, scored):
 def test_agreement_statistics_against_published_examples_and_a_reference():
     import krippendorff
 
-    from assay.service._review import fleiss_kappa, krippendorff_alpha
+    from assay.review import fleiss_kappa, krippendorff_alpha
 
     # Fleiss (1971), the worked example Wikipedia reproduces: 10 subjects, 14 raters, 5 categories, kappa 0.210
     table = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2],

@@ -35,7 +35,7 @@ from assay.service._auth import ROLES, LastAdminError, create_token, hash_token,
 from assay.service._datacapture import CAPTURE_RECORD, TRUTH_RECORD, from_capture, to_capture, truth_from_capture
 from assay.service._db import aware, connect, migrate, utcnow, models, predictions, review_tasks, tokens
 from assay.service._guard import STRICT, BodyGuard, Unexpected
-from assay.service._routing import Policy, fired
+from assay.review import Policy, fired
 
 __all__ = ["ROLES", "create_app", "create_token", "revoke_tokens"]
 
@@ -260,7 +260,7 @@ def _route(conn: sa.Connection, m: Any, new: list[PredictionIn], now: _dt.dateti
     """Evaluate the model's policy on the new records; a review task (with the conditions that fired) for each routed one."""
     if not m.spec.get("policy") or not new:
         return []
-    policy = Policy.model_validate(m.spec["policy"])
+    policy = Policy.stored(m.spec["policy"])
     threshold = float(m.spec.get("threshold", 0.5))
     limits = None
     if any(c.type == "baseline_constraints" for c in policy.conditions):

@@ -39,7 +39,7 @@ from assay._errors import Conflict, NotFound
 from assay.service import _ledger
 from assay.service._db import aware, contests, models, predictions, review_tasks, utcnow
 from assay.service._guard import STRICT
-from assay.service._routing import Policy
+from assay.review import Policy
 
 __all__ = ["RECEIPT_ATTEMPTS", "RECEIPT_SECONDS", "add_contest_routes", "decide", "receipt", "receipt_key"]
 
@@ -173,7 +173,7 @@ def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: A
             if conn.execute(sa.select(contests.c.id).where(contests.c.model_id == m.id, contests.c.prediction_id == prediction_id,
                                                            contests.c.status == "open")).first():  # fmt: skip
                 raise Conflict(f"prediction {prediction_id!r} already has an open contest")
-            policy = Policy.model_validate(m.spec["policy"])
+            policy = Policy.stored(m.spec["policy"])
             cid = conn.execute(contests.insert().values(model_id=m.id, prediction_id=prediction_id, opened_at=now, opened_by=actor,
                                                         on_behalf_of=body.on_behalf_of, reason=body.reason, status="open")).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
             conn.execute(review_tasks.insert().values(model_id=m.id, prediction_id=prediction_id, reasons=[{"condition": {"type": "contest"}, "reason": body.reason}],

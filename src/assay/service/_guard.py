@@ -15,25 +15,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator, ConfigDict
+from assay._strict import STRICT, Whole  # every request body's rules (the library's)
 
 __all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "STRICT", "BodyGuard", "RateLimit", "Unexpected", "Whole", "loads_checked", "problem"]
 
 MAX_BODY_BYTES = 16 * 2**20  # a batch of 10,000 captured predictions with a few dozen features each fits
 MAX_DEPTH = 64  # objects within objects; real records are 2 or 3 deep
-
-#: Every request body: no unknown keys, no NaN, and no coercion ("0.9" is not a number, 1 is not true, 2.5 is not a count).
-STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
-
-
-def _integral(v: Any) -> Any:
-    return int(v) if isinstance(v, float) and v.is_integer() else v  # JSON (and its schema) has one number type: 5.0 is the integer 5
-
-
-#: A count: an integer, or a number JSON writes as 5.0; 2.5 and "5" are refused.
-Whole = Annotated[int, BeforeValidator(_integral)]
 
 
 def _refuse_constant(name: str) -> Any:

@@ -186,7 +186,7 @@ _LIMITS: dict[tuple[str, frozenset[str]], dict[str, dict[str, Any]]] = {}  # a b
 def limits_of(conn: sa.Connection, model: Any) -> dict[str, dict[str, Any]] | None:
     """The input limits of the model's latest baseline for routing (``baseline_constraints``), without its model's outputs; None without
     a baseline. Capture is the hot path: the baseline's documents are read and turned into limits once per baseline, not per batch."""
-    from assay.service._routing import baseline_limits
+    from assay.review import baseline_limits
 
     row = conn.execute(sa.select(baselines.c.id, baselines.c.sha256).where(baselines.c.model_id == model.id).order_by(baselines.c.id.desc()).limit(1)).first()
     if row is None:

@@ -33,9 +33,9 @@ from assay._errors import Conflict, DataError, NotFound
 from assay.service import _ledger
 from assay.service._db import aware, serialise, utcnow, models, predictions, review_assignments, review_tasks
 from assay.service._guard import STRICT
-from assay.service._routing import Policy
+from assay.review import Policy, consolidate, fleiss_kappa, krippendorff_alpha, vote_weight
 
-__all__ = ["add_review_routes", "consolidate", "fleiss_kappa", "krippendorff_alpha", "reviewer_weights"]
+__all__ = ["add_review_routes", "current_or_next", "reviewer_weights", "submit_answer"]
 
 
 
@@ -45,50 +45,11 @@ class AnswerIn(BaseModel):
 
 
 
-def fleiss_kappa(tables: list[dict[str, int]], categories: list[str]) -> float | None:
-    """Fleiss' kappa for items each rated by the same number of raters (None when undefined)."""
-    if not tables:
-        return None
-    n = sum(tables[0].values())
-    if n < 2 or any(sum(t.values()) != n for t in tables):
-        return None
-    counts = [[t.get(c, 0) for c in categories] for t in tables]
-    n_items = len(counts)
-    p_j = [sum(row[j] for row in counts) / (n_items * n) for j in range(len(categories))]
-    p_i = [(sum(x * x for x in row) - n) / (n * (n - 1)) for row in counts]
-    p_bar = sum(p_i) / n_items
-    p_e = sum(p * p for p in p_j)
-    return None if p_e >= 1 else (p_bar - p_e) / (1 - p_e)
-
-
-def krippendorff_alpha(units: list[list[str]]) -> float | None:
-    """Krippendorff's alpha for nominal answers; units may have different numbers of answers (those with fewer than two are left out).
-    None when undefined (fewer than two pairable answers, or every answer the same)."""
-    units = [u for u in units if len(u) >= 2]
-    coincidence: dict[tuple[str, str], float] = {}
-    for u in units:
-        m = len(u)
-        counts = {c: u.count(c) for c in set(u)}
-        for c, nc in counts.items():
-            for k, nk in counts.items():
-                pairs = nc * (nc - 1) if c == k else nc * nk
-                coincidence[(c, k)] = coincidence.get((c, k), 0.0) + pairs / (m - 1)
-    totals: dict[str, float] = {}
-    for (c, _k), v in coincidence.items():
-        totals[c] = totals.get(c, 0.0) + v
-    n = sum(totals.values())
-    if n < 2:
-        return None
-    observed = sum(v for (c, k), v in coincidence.items() if c != k)
-    expected = sum(totals[c] * totals[k] for c in totals for k in totals if c != k)
-    return None if expected == 0 else 1.0 - (n - 1) * observed / expected
-
-
 def task_view(conn: sa.Connection, task: Any) -> dict[str, Any]:
     """What a reviewer sees: the question and answers, the input, the model's output, the conditions that fired."""
     m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
     p = conn.execute(sa.select(predictions).where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)).one()
-    policy = Policy.model_validate(m.spec["policy"])
+    policy = Policy.stored(m.spec["policy"])
     expl = sorted((p.explanation or {}).items(), key=lambda kv: -abs(kv[1]))
     return {"task_id": task.id, "model": f"{m.name}/{m.version}", "prediction_id": task.prediction_id, "question": policy.question,
             "answers": policy.answers, "input": {"inputs": p.inputs, "facets": p.facets}, "model_output": {"score": p.score, "label": p.label},
@@ -121,7 +82,7 @@ def current_or_next(engine: sa.Engine, reviewer: str, *, resume: bool = False) -
         if task is None:
             return None
         m = conn.execute(sa.select(models.c.spec).where(models.c.id == task.model_id)).one()
-        due = now + _dt.timedelta(minutes=Policy.model_validate(m.spec["policy"]).assignment_minutes)
+        due = now + _dt.timedelta(minutes=Policy.stored(m.spec["policy"]).assignment_minutes)
         conn.execute(review_assignments.insert().values(task_id=task.id, reviewer=reviewer, assigned_at=now, due_at=due))
         _ledger.append(conn, actor=reviewer, action="review.assign", subject=f"task/{task.id}", payload={"due_at": due.isoformat()})
         return {**task_view(conn, task), "due_at": due.isoformat()}
@@ -141,7 +102,7 @@ def submit_answer(engine: sa.Engine, reviewer: str, task_id: int, answer: str) -
         if aware(a.due_at) < now or task.status != "open":
             raise Conflict(f"your assignment of task {task_id} has lapsed (the task is {task.status}); ask for the next task")
         m = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
-        policy = Policy.model_validate(m.spec["policy"])
+        policy = Policy.stored(m.spec["policy"])
         if answer not in policy.answers:
             raise DataError(f"answer must be one of {', '.join(map(repr, policy.answers))}, got {answer!r}")
         conn.execute(review_assignments.update().where(review_assignments.c.id == a.id).values(answer=answer, answered_at=now))
@@ -184,27 +145,9 @@ def reviewer_weights(conn: sa.Connection, policy: Policy, reviewers: list[str], 
                             .where(review_tasks.c.model_id == model_id, review_tasks.c.status == "complete", review_assignments.c.reviewer.in_(rest))
                             .group_by(review_assignments.c.reviewer)).all()  # fmt: skip
         record = {r: (int(n), int(agree or 0)) for r, n, agree in rows}
-        k = len(policy.answers)
         for r in rest:
-            n, agree = record.get(r, (0, 0))
-            p = (agree + 1) / (n + 2)
-            out[r] = max(0.0, math.log(p * (k - 1) / (1 - p))) if n else 1.0  # no record yet: an equal say
+            out[r] = vote_weight(*record.get(r, (0, 0)), len(policy.answers))
     return out
-
-
-def consolidate(votes: list[tuple[str, str]], weights: dict[str, float]) -> tuple[str, str | None, float, dict[str, float]]:
-    """(status, answer, agreement, tally): the answer with the largest total weight (a tie: no_consensus, no answer); agreement is
-    its share of the weight (of the votes when every weight is 0)."""
-    if not any(weights.get(r, 0) > 0 for r, _ in votes):
-        weights = {r: 1.0 for r, _ in votes}
-    tally: dict[str, float] = {}
-    for r, a in votes:
-        tally[a] = tally.get(a, 0.0) + weights.get(r, 0.0)
-    top = max(tally.values())
-    winners = [k for k, v in tally.items() if math.isclose(v, top, rel_tol=1e-12)]
-    total = sum(tally.values())
-    status = "complete" if len(winners) == 1 else "no_consensus"
-    return status, winners[0] if status == "complete" else None, top / total if total else 0.0, tally
 
 
 def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
@@ -252,7 +195,7 @@ def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: An
     def agreement(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
         with engine.connect() as conn:
             m = model_row(conn, name, version)
-            policy = Policy.model_validate(m.spec["policy"]) if m.spec.get("policy") else None
+            policy = Policy.stored(m.spec["policy"]) if m.spec.get("policy") else None
             status: dict[Any, Any] = dict(conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == m.id).group_by(review_tasks.c.status)).all())
             rows = conn.execute(sa.select(review_assignments.c.task_id, review_assignments.c.answer, review_assignments.c.reviewer, review_tasks.c.status,
                                           review_tasks.c.answer.label("consolidated"))
