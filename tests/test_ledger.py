@@ -111,7 +111,7 @@ def test_a_database_begun_by_assay_0_1_still_verifies_and_its_old_digest_ends_wh
 
 def _service_db(tmp_path):
     from assay.service import connect, create_token, migrate
-    from assay.service._app import capture
+    from assay.service._capture import capture
 
     db = tmp_path / "svc.db"
     engine = connect(str(db))
@@ -121,7 +121,7 @@ def _service_db(tmp_path):
         from assay.service._db import models, utcnow
 
         conn.execute(models.insert().values(name="m", version="1", owner="ana", spec={"facets": []}, created_at=utcnow()))
-    from assay.service._app import CaptureIn
+    from assay.service._capture import CaptureIn
 
     capture(engine, "m", "1", CaptureIn(records=[{"id": f"p{i}", "score": i / 10} for i in range(4)]).records, "ana")
     return db, engine

@@ -464,7 +464,7 @@ def test_model_monitor_data_capture_in_and_out(client, db, tmp_path):
 
     assert got["a"]["inference_time"] == "2026-11-01T10:00:00+00:00" and got["a"]["captured_at"] != got["a"]["inference_time"]
     with client.app.state.engine.connect() as conn:  # monitoring windows go by the inference time
-        from assay.service._app import find_model
+        from assay.service._capture import find_model
         from assay.service._monitoring import ColumnsIn, window_frame
 
         m = find_model(conn, "adult", "1")

@@ -88,68 +88,24 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
                    ground_truth: Annotated[bool, typer.Option("--ground-truth", help="The files hold Model Monitor ground-truth records (groundTruthData).")] = False) -> None:  # fmt: skip
     """Capture SageMaker Model Monitor data-capture files (as POST .../data-capture does): routed, recorded, and ready for monitoring;
     with --ground-truth, its ground-truth files (labels by eventId)."""
-    from pydantic import ValidationError
-
-    from assay._errors import AssayError
-
-    from assay.service._app import CaptureIn, TruthIn, capture, find_model, prediction_from_capture, store_truth, validation_message
-    from assay.service._datacapture import truth_from_capture
+    from assay.service import ImportStopped, capture_files, import_capture
 
     name, version = _name_version(model)
-    files = sorted({f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.jsonl")))})
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing or not files:
-        err.print(f"[bold red]error:[/] {'no such file: ' + ', '.join(missing) if missing else 'no *.jsonl files under ' + ', '.join(map(str, paths))}", highlight=False)
-        raise typer.Exit(2)
+    files = capture_files(paths)
     engine = _engine(db)
-    stored = already = routed = 0
     try:
-        with engine.connect() as conn:
-            spec = find_model(conn, name, version).spec
-        pending: list[Any] = []
-
-        def flush() -> None:
-            nonlocal stored, already, routed
-            if pending:
-                if ground_truth:
-                    stored += store_truth(engine, name, version, list(pending), "cli")["stored"]
-                    pending.clear()
-                    return
-                try:
-                    records = CaptureIn(records=pending).records
-                except ValidationError as exc:
-                    raise ValueError(validation_message(exc)) from None
-                done = capture(engine, name, version, records, "cli")
-                stored, already, routed = stored + done["stored"], already + done["already_stored"], routed + len(done["routed_to_review"])
-                pending.clear()
-
-        for f in files:
-            with f.open(encoding="utf-8") as fh:
-                for n, text in enumerate(fh, 1):
-                    if not text.strip():
-                        continue
-                    where = f"{f} line {n}"
-                    try:
-                        line = json.loads(text)
-                    except json.JSONDecodeError as exc:
-                        raise ValueError(f"{where}: not JSON ({exc.msg})") from None
-                    try:
-                        pending.append(TruthIn(**truth_from_capture(line, spec, where)) if ground_truth else prediction_from_capture(line, spec, where))
-                    except ValidationError as exc:
-                        raise ValueError(f"{where}: {validation_message(exc)}") from None
-                    if len(pending) >= batch:
-                        flush()
-        flush()
-    except (AssayError, ValueError) as exc:
-        kept = f"{stored:,} records of earlier batches were stored" if stored else "nothing was stored"
+        done = import_capture(engine, name, version, files, batch=batch, ground_truth=ground_truth)
+    except ImportStopped as exc:
+        kept = f"{exc.stored:,} records of earlier batches were stored" if exc.stored else "nothing was stored"
         err.print(f"[bold red]error:[/] {exc} ({kept})", highlight=False)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
     if ground_truth:
-        out.print(f"{name}/{version}: ground truth for {stored:,} predictions stored from {len(files)} file(s)")
+        out.print(f"{name}/{version}: ground truth for {done['stored']:,} predictions stored from {len(files)} file(s)")
     else:
-        out.print(f"{name}/{version}: {stored:,} predictions stored from {len(files)} file(s), {already:,} already there, {routed:,} routed to review")
+        out.print(f"{name}/{version}: {done['stored']:,} predictions stored from {len(files)} file(s), {done['already_stored']:,} already there, "
+                  f"{done['routed']:,} routed to review")
 
 
 @service_app.command()

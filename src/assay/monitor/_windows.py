@@ -18,7 +18,6 @@ import shlex
 import subprocess
 from typing import Any
 
-import numpy as np
 
 from assay._errors import ConfigError, DataError
 from assay.monitor._profile import Profile, _batches, _column

@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field
 
 from assay._errors import Conflict, NotFound
 from assay.service import _ledger
+from assay.service._capture import find_model
 from assay.service._db import aware, contests, models, predictions, review_tasks, utcnow
 from assay.service._guard import STRICT
 from assay.review import Policy
@@ -135,94 +136,100 @@ def decide(conn: sa.Connection, task: Any, status: str, answer: str | None) -> N
                    payload={"status": outcome, "reviewed_answer": answer, "model_label": p.label, "task": task.id, "consolidation": status})  # fmt: skip
 
 
+def _prediction(conn: sa.Connection, m: Any, pid: str) -> Any:
+    p = conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.prediction_id == pid)).first()
+    if p is None:
+        raise NotFound(f"model {m.name}/{m.version} has no captured prediction {pid!r}")
+    return p
+
+
+def _decision(conn: sa.Connection, m: Any, p: Any) -> dict[str, Any]:
+    tasks = conn.execute(sa.select(review_tasks).where(review_tasks.c.model_id == m.id, review_tasks.c.prediction_id == p.prediction_id)
+                         .order_by(review_tasks.c.id)).all()  # fmt: skip
+    cs = contest_views(conn, contests.c.model_id == m.id, contests.c.prediction_id == p.prediction_id)
+    expl = p.explanation or {}
+    ranked = sorted(expl.items(), key=lambda kv: -abs(kv[1]))
+    return {"model": f"{m.name}/{m.version}", "prediction_id": p.prediction_id, "captured_at": _iso(p.captured_at),
+            "inference_time": _iso(p.inference_time),
+            "decision": {"label": p.label, "score": p.score, "threshold": m.spec.get("threshold", 0.5)}, "inputs": p.inputs, "facets": p.facets,
+            "explanation": None if not expl else {"attributions": [{"feature": f, "attribution": v, "input": (p.inputs or {}).get(f),
+                                                                    "direction": "towards" if v > 0 else "against" if v < 0 else "none"} for f, v in ranked],
+                                                  "note": "attributions sent with the prediction; positive values pushed the score up"},
+            "why_reviewed": [{"task_id": t.id, "reasons": t.reasons, "status": t.status, "answer": t.answer, "contest_id": t.contest_id} for t in tasks],
+            "ground_truth": p.ground_truth, "ground_truth_source": p.ground_truth_source, "contests": cs}  # fmt: skip
+
+
+def open_contest_for(engine: sa.Engine, name: str, version: str, prediction_id: str, body: ContestIn, actor: str) -> dict[str, Any]:
+    """Open a contest of one decision: a priority review task by the model's policy, recorded in the ledger; the contest."""
+    now = utcnow()
+    with engine.begin() as conn:
+        m = find_model(conn, name, version)
+        _prediction(conn, m, prediction_id)
+        if not m.spec.get("policy"):
+            raise Conflict(f"model {name}/{version} has no review policy (question, answers, reviewers): PUT /models/{name}/{version}/policy first")
+        if conn.execute(sa.select(contests.c.id).where(contests.c.model_id == m.id, contests.c.prediction_id == prediction_id,
+                                                       contests.c.status == "open")).first():  # fmt: skip
+            raise Conflict(f"prediction {prediction_id!r} already has an open contest")
+        policy = Policy.stored(m.spec["policy"])
+        cid = conn.execute(contests.insert().values(model_id=m.id, prediction_id=prediction_id, opened_at=now, opened_by=actor,
+                                                    on_behalf_of=body.on_behalf_of, reason=body.reason, status="open")).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
+        conn.execute(review_tasks.insert().values(model_id=m.id, prediction_id=prediction_id, reasons=[{"condition": {"type": "contest"}, "reason": body.reason}],
+                                                  priority=PRIORITY, required=policy.reviewers_per_item, status="open", created_at=now,
+                                                  expires_at=now + _dt.timedelta(hours=policy.task_hours), contest_id=cid))  # fmt: skip
+        _ledger.append(conn, actor=actor, action="contest.open", subject=f"{name}/{version}",
+                       payload={"contest": cid, "prediction_id": prediction_id, "on_behalf_of": body.on_behalf_of, "reason": body.reason})  # fmt: skip
+        return contest_view(conn, cid)
+
+
+def _by_receipt(conn: sa.Connection, body: DecisionIn, request: Request, attempts: Any) -> tuple[Any, Any]:
+    """The decision a receipt opens. The receipt is checked (in constant time) before anything is read, so a wrong one costs
+    the same whether or not the decision exists and however large it is; attempts per client are limited."""
+    import hmac
+
+    attempts.check(request.client.host if request.client else "unknown")
+    if not hmac.compare_digest(receipt(request.app.state.receipt_key, body.model, body.version, body.id), body.receipt):
+        raise HTTPException(401, "no decision with this model, version, id and receipt")
+    m = conn.execute(sa.select(models).where(models.c.name == body.model, models.c.version == body.version)).first()
+    p = None if m is None else conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.prediction_id == body.id)).first()
+    if p is None:  # one answer for an unknown decision and a wrong receipt: nothing to learn by guessing
+        raise HTTPException(401, "no decision with this model, version, id and receipt")
+    return m, p
+
+
+def _public(view: dict[str, Any]) -> dict[str, Any]:
+    """What the person sees: their decision, its explanation, the review outcome and their contests (no staff names)."""
+    return {"model": view["model"], "prediction_id": view["prediction_id"], "decided_at": view["inference_time"] or view["captured_at"], "decision": view["decision"],
+            "inputs": view["inputs"], "explanation": view["explanation"],
+            "contests": [{k: c[k] for k in PUBLIC_CONTEST} for c in view["contests"]]}  # fmt: skip
+
+
 def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
-    def prediction(conn: sa.Connection, m: Any, pid: str) -> Any:
-        p = conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.prediction_id == pid)).first()
-        if p is None:
-            raise NotFound(f"model {m.name}/{m.version} has no captured prediction {pid!r}")
-        return p
-
-    def decision(conn: sa.Connection, m: Any, p: Any) -> dict[str, Any]:
-        tasks = conn.execute(sa.select(review_tasks).where(review_tasks.c.model_id == m.id, review_tasks.c.prediction_id == p.prediction_id)
-                             .order_by(review_tasks.c.id)).all()  # fmt: skip
-        cs = contest_views(conn, contests.c.model_id == m.id, contests.c.prediction_id == p.prediction_id)
-        expl = p.explanation or {}
-        ranked = sorted(expl.items(), key=lambda kv: -abs(kv[1]))
-        return {"model": f"{m.name}/{m.version}", "prediction_id": p.prediction_id, "captured_at": _iso(p.captured_at),
-                "inference_time": _iso(p.inference_time),
-                "decision": {"label": p.label, "score": p.score, "threshold": m.spec.get("threshold", 0.5)}, "inputs": p.inputs, "facets": p.facets,
-                "explanation": None if not expl else {"attributions": [{"feature": f, "attribution": v, "input": (p.inputs or {}).get(f),
-                                                                        "direction": "towards" if v > 0 else "against" if v < 0 else "none"} for f, v in ranked],
-                                                      "note": "attributions sent with the prediction; positive values pushed the score up"},
-                "why_reviewed": [{"task_id": t.id, "reasons": t.reasons, "status": t.status, "answer": t.answer, "contest_id": t.contest_id} for t in tasks],
-                "ground_truth": p.ground_truth, "ground_truth_source": p.ground_truth_source, "contests": cs}  # fmt: skip
-
     @app.get("/models/{name}/{version}/predictions/{prediction_id}/explanation", summary="Why the model decided as it did, for one prediction")
     def explanation(name: str, version: str, prediction_id: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
         with engine.connect() as conn:
             m = model_row(conn, name, version)
-            return decision(conn, m, prediction(conn, m, prediction_id))
-
-    def open_for(name: str, version: str, prediction_id: str, body: ContestIn, actor: str) -> dict[str, Any]:
-        now = utcnow()
-        with engine.begin() as conn:
-            m = model_row(conn, name, version)
-            prediction(conn, m, prediction_id)
-            if not m.spec.get("policy"):
-                raise Conflict(f"model {name}/{version} has no review policy (question, answers, reviewers): PUT /models/{name}/{version}/policy first")
-            if conn.execute(sa.select(contests.c.id).where(contests.c.model_id == m.id, contests.c.prediction_id == prediction_id,
-                                                           contests.c.status == "open")).first():  # fmt: skip
-                raise Conflict(f"prediction {prediction_id!r} already has an open contest")
-            policy = Policy.stored(m.spec["policy"])
-            cid = conn.execute(contests.insert().values(model_id=m.id, prediction_id=prediction_id, opened_at=now, opened_by=actor,
-                                                        on_behalf_of=body.on_behalf_of, reason=body.reason, status="open")).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
-            conn.execute(review_tasks.insert().values(model_id=m.id, prediction_id=prediction_id, reasons=[{"condition": {"type": "contest"}, "reason": body.reason}],
-                                                      priority=PRIORITY, required=policy.reviewers_per_item, status="open", created_at=now,
-                                                      expires_at=now + _dt.timedelta(hours=policy.task_hours), contest_id=cid))  # fmt: skip
-            _ledger.append(conn, actor=actor, action="contest.open", subject=f"{name}/{version}",
-                           payload={"contest": cid, "prediction_id": prediction_id, "on_behalf_of": body.on_behalf_of, "reason": body.reason})  # fmt: skip
-            return contest_view(conn, cid)
+            return _decision(conn, m, _prediction(conn, m, prediction_id))
 
     @app.post("/models/{name}/{version}/predictions/{prediction_id}/contests", status_code=201, summary="Contest a decision: a priority review task")
     def open_contest(name: str, version: str, prediction_id: str, body: ContestIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        return open_for(name, version, prediction_id, body, who["name"])
+        return open_contest_for(engine, name, version, prediction_id, body, who["name"])
 
     # -- the person the decision is about: no API token, the decision's receipt ------------------------------------------
     from assay.service._guard import RateLimit
 
     attempts = RateLimit(RECEIPT_ATTEMPTS, RECEIPT_SECONDS)
 
-    def by_receipt(conn: sa.Connection, body: DecisionIn, request: Request) -> tuple[Any, Any]:
-        """The decision a receipt opens. The receipt is checked (in constant time) before anything is read, so a wrong one costs
-        the same whether or not the decision exists and however large it is; attempts per client are limited."""
-        import hmac
-
-        attempts.check(request.client.host if request.client else "unknown")
-        if not hmac.compare_digest(receipt(app.state.receipt_key, body.model, body.version, body.id), body.receipt):
-            raise HTTPException(401, "no decision with this model, version, id and receipt")
-        m = conn.execute(sa.select(models).where(models.c.name == body.model, models.c.version == body.version)).first()
-        p = None if m is None else conn.execute(sa.select(predictions).where(predictions.c.model_id == m.id, predictions.c.prediction_id == body.id)).first()
-        if p is None:  # one answer for an unknown decision and a wrong receipt: nothing to learn by guessing
-            raise HTTPException(401, "no decision with this model, version, id and receipt")
-        return m, p
-
-    def public(view: dict[str, Any]) -> dict[str, Any]:
-        """What the person sees: their decision, its explanation, the review outcome and their contests (no staff names)."""
-        return {"model": view["model"], "prediction_id": view["prediction_id"], "decided_at": view["inference_time"] or view["captured_at"], "decision": view["decision"],
-                "inputs": view["inputs"], "explanation": view["explanation"],
-                "contests": [{k: c[k] for k in PUBLIC_CONTEST} for c in view["contests"]]}  # fmt: skip
-
     @app.post("/decisions/explanation", summary="For the person a decision is about: its explanation and contests (authenticated by the receipt)")
     def my_decision(body: DecisionIn, request: Request) -> dict[str, Any]:
         with engine.connect() as conn:
-            m, p = by_receipt(conn, body, request)
-            return public(decision(conn, m, p))
+            m, p = _by_receipt(conn, body, request, attempts)
+            return _public(_decision(conn, m, p))
 
     @app.post("/decisions/contest", status_code=201, summary="For the person a decision is about: contest it (authenticated by the receipt)")
     def contest_my_decision(body: DecisionContestIn, request: Request) -> dict[str, Any]:
         with engine.connect() as conn:
-            by_receipt(conn, body, request)
-        view = open_for(body.model, body.version, body.id, ContestIn(reason=body.reason), "subject")
+            _by_receipt(conn, body, request, attempts)
+        view = open_contest_for(engine, body.model, body.version, body.id, ContestIn(reason=body.reason), "subject")
         return {k: view[k] for k in PUBLIC_CONTEST}
 
     @app.get("/contests", summary="Contests, newest first")

@@ -442,7 +442,7 @@ def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row
 
     @app.put("/models/{name}/{version}/monitoring", summary="Set the model's monitoring schedule, window, columns and alerts")
     def put_monitoring(name: str, version: str, body: MonitoringIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        from assay.service._app import configure
+        from assay.service._capture import configure
 
         settings = body.model_dump()
         configure(engine, name, version, who["name"], "monitoring", settings, extra={"monitoring_since": utcnow().isoformat()})

@@ -21,7 +21,6 @@
 """
 
 import datetime as _dt
-import math
 from typing import Annotated, Any
 
 import sqlalchemy as sa
