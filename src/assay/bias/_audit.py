@@ -37,29 +37,13 @@ class _Comparison:
 
 
 def audit(
-    data: Any,
-    *,
-    label: str | Label,
-    facets: Sequence[FacetInput] | FacetInput,
-    label_values_or_threshold: Sequence[Any] | Any = None,
-    predicted_label: str | None = None,
-    probability: str | None = None,
-    probability_threshold: float | None = None,
-    decision_probability: str | None = None,
-    frequency_weight: str | None = None,
-    group_variable: str | None = None,
-    sample_weight: str | None = None,
-    pre_training_methods: Sequence[str] | str | None = "all",
-    post_training_methods: Sequence[str] | str | None = "all",
-    label_type: str = "auto",
-    label_distribution: str = "classes",
-    confidence_level: float = 0.95,
-    bootstrap_replicates: int = 1000,
-    seed: int = 0,
-    min_group_size: int = 30,
-    headers: Sequence[str] | None = None,
-    fliptest: dict[str, Any] | None = None,
-    progress: Progress | None = None,
+    data: Any, *, label: str | Label, facets: Sequence[FacetInput] | FacetInput, label_values_or_threshold: Sequence[Any] | Any = None,
+    predicted_label: str | None = None, probability: str | None = None, probability_threshold: float | None = None,
+    decision_probability: str | None = None, frequency_weight: str | None = None, group_variable: str | None = None,
+    sample_weight: str | None = None, pre_training_methods: Sequence[str] | str | None = "all",
+    post_training_methods: Sequence[str] | str | None = "all", label_type: str = "auto", label_distribution: str = "classes",
+    confidence_level: float = 0.95, bootstrap_replicates: int = 1000, seed: int = 0, min_group_size: int = 30,
+    headers: Sequence[str] | None = None, fliptest: dict[str, Any] | None = None, progress: Progress | None = None,
 ) -> AuditResult:
     """Audit data (pre-training) and predictions (post-training) for bias.
 
@@ -117,55 +101,153 @@ def audit(
     say = progress or (lambda msg: None)
     _check_settings(confidence_level=confidence_level, bootstrap_replicates=bootstrap_replicates, min_group_size=min_group_size, seed=seed,
                     probability_threshold=probability_threshold, label_distribution=label_distribution)  # fmt: skip
-    frame = as_frame(data, headers=headers)
-    schema = frame.collect_schema()
-    columns = list(schema.names())
+    spec = _Spec(
+        frame=as_frame(data, headers=headers), lab=label if isinstance(label, Label) else _make_label(label, label_values_or_threshold, label_type),
+        facets=_normalize_facets(facets), predicted_label=predicted_label, probability=probability, probability_threshold=probability_threshold,
+        decision_probability=decision_probability, frequency_weight=frequency_weight, group_variable=group_variable, sample_weight=sample_weight,
+        pre_training_methods=pre_training_methods, post_training_methods=post_training_methods, label_distribution=label_distribution,
+        confidence_level=confidence_level, bootstrap_replicates=bootstrap_replicates, seed=seed, min_group_size=min_group_size,
+        fliptest=fliptest or {},
+    )  # fmt: skip
+    _check_spec(spec)
+    plan = _plan(spec, say)
+    say("counting (one GROUP BY in the data's engine)" + (", with the score's histogram" if plan.with_score else ""))
+    table, score_hist = _count(spec.frame, plan.keys, plan.values, plan.stats, sample_weight, frequency_weight, plan.with_score)
+    if table.n_rows == 0:
+        raise DataError("the data has no rows")
+    _check_missing(table, spec.facets, plan.lab, predicted_label or probability or decision_probability, group_variable)
+    warnings: list[str] = []
+    classes = _classes(table, spec, plan, warnings)
+    comparisons = _comparisons(table, spec.facets, plan.facet_types, plan.stats, warnings)
+    value_hists = {} if frequency_weight is not None else _value_histograms(spec.frame, plan.keys, plan.stages, plan.values, plan.stats,
+                                                                            classes.label_kind, sample_weight, say, score=score_hist)  # fmt: skip
+    say(f"bootstrap: {bootstrap_replicates} multinomial resamples of {table.n_cells} cells")
+    draws = table.bootstrap(bootstrap_replicates, np.random.default_rng(seed)) if bootstrap_replicates else None
+    ft_context = _fliptest_context(spec, plan, table, say)
+    results = _evaluate_comparisons(spec, plan, classes, table, comparisons, draws, value_hists, ft_context, warnings)
+    _q_values(results, 1 - confidence_level)
+    return _assemble(spec, plan, classes, table, results, value_hists, warnings)
 
-    lab = label if isinstance(label, Label) else _make_label(label, label_values_or_threshold, label_type)
-    facet_list = _normalize_facets(facets)
-    if decision_probability is not None and (predicted_label is not None or probability is not None):
+
+@dataclass
+class _Spec:
+    """What was asked: the data and the audit's settings, checked against its columns by :func:`_check_spec`."""
+
+    frame: nw.LazyFrame[Any]
+    lab: Label
+    facets: list[Facet]
+    predicted_label: str | None
+    probability: str | None
+    probability_threshold: float | None
+    decision_probability: str | None
+    frequency_weight: str | None
+    group_variable: str | None
+    sample_weight: str | None
+    pre_training_methods: Sequence[str] | str | None
+    post_training_methods: Sequence[str] | str | None
+    label_distribution: str
+    confidence_level: float
+    bootstrap_replicates: int
+    seed: int
+    min_group_size: int
+    fliptest: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.schema = self.frame.collect_schema()
+        self.columns = list(self.schema.names())
+
+    @property
+    def has_pred(self) -> bool:
+        return self.predicted_label is not None or self.probability is not None or self.decision_probability is not None
+
+    def wants_fliptest(self) -> bool:
+        """FlipTest needs hard predictions and the rows themselves (not a count tensor stored as cells)."""
+        return (self.predicted_label is not None or self.probability is not None) and self.decision_probability is None \
+            and self.frequency_weight is None and bool(self.post_training_methods) \
+            and any(m.name == "FT" for m in resolve(self.post_training_methods, "post_training"))  # type: ignore[arg-type]
+
+
+def _check_spec(spec: _Spec) -> None:
+    """Every role names a column of the data with the type it needs; no column has two roles."""
+    lab, schema = spec.lab, spec.schema
+    if spec.decision_probability is not None and (spec.predicted_label is not None or spec.probability is not None):
         raise ConfigError("decision_probability gives the decisions; do not give predicted_label or probability with it")
-    if predicted_label is not None and probability is not None and probability_threshold is not None:
-        raise ConfigError(f"probability_threshold turns scores into decisions, but the decisions are predicted_label {predicted_label!r}; "
+    if spec.predicted_label is not None and spec.probability is not None and spec.probability_threshold is not None:
+        raise ConfigError(f"probability_threshold turns scores into decisions, but the decisions are predicted_label {spec.predicted_label!r}; "
                           "drop probability_threshold (the score is used for AUC, calibration and the score metrics)")  # fmt: skip
-    for role, col in [("label", lab.column), ("predicted_label", predicted_label), ("probability", probability),
-                      ("decision_probability", decision_probability), ("frequency_weight", frequency_weight),
-                      ("group_variable", group_variable), ("sample_weight", sample_weight)]:  # fmt: skip
+    for role, col in [("label", lab.column), ("predicted_label", spec.predicted_label), ("probability", spec.probability),
+                      ("decision_probability", spec.decision_probability), ("frequency_weight", spec.frequency_weight),
+                      ("group_variable", spec.group_variable), ("sample_weight", spec.sample_weight)]:  # fmt: skip
         if col is not None:
-            _check_column(col, columns, role)
-    for f in facet_list:
+            _check_column(col, spec.columns, role)
+    for f in spec.facets:
         for col in f.columns:
-            _check_column(col, columns, "facet")
+            _check_column(col, spec.columns, "facet")
         for col in f.columns:
-            if col in (lab.column, predicted_label, probability, decision_probability):
+            if col in (lab.column, spec.predicted_label, spec.probability, spec.decision_probability):
                 raise ConfigError(f"column {col!r} is both a facet and the label or prediction")
-    if sample_weight is not None and not schema[sample_weight].is_numeric():
-        raise DataError(f"sample weight column {sample_weight!r} must be numeric, but its type is {schema[sample_weight]}")
-    if frequency_weight is not None and not schema[frequency_weight].is_numeric():
-        raise DataError(f"frequency_weight column {frequency_weight!r} must hold row counts, but its type is {schema[frequency_weight]}")
-    if decision_probability is not None and not schema[decision_probability].is_numeric():
-        raise DataError(f"decision_probability column {decision_probability!r} must hold probabilities in [0, 1], but its type is {schema[decision_probability]}")
-    if probability is not None and not schema[probability].is_numeric():
-        raise DataError(f"probability column {probability!r} must hold numeric scores, but its type is {schema[probability]}")
+    if spec.sample_weight is not None and not schema[spec.sample_weight].is_numeric():
+        raise DataError(f"sample weight column {spec.sample_weight!r} must be numeric, but its type is {schema[spec.sample_weight]}")
+    if spec.frequency_weight is not None and not schema[spec.frequency_weight].is_numeric():
+        raise DataError(f"frequency_weight column {spec.frequency_weight!r} must hold row counts, but its type is {schema[spec.frequency_weight]}")
+    if spec.decision_probability is not None and not schema[spec.decision_probability].is_numeric():
+        raise DataError(f"decision_probability column {spec.decision_probability!r} must hold probabilities in [0, 1], but its type is "
+                        f"{schema[spec.decision_probability]}")  # fmt: skip
+    if spec.probability is not None and not schema[spec.probability].is_numeric():
+        raise DataError(f"probability column {spec.probability!r} must hold numeric scores, but its type is {schema[spec.probability]}")
 
-    if (predicted_label or probability) and frequency_weight is None and post_training_methods and any(
-            m.name == "FT" for m in resolve(post_training_methods, "post_training")):  # type: ignore[arg-type]  # fmt: skip
+
+@dataclass
+class _Plan:
+    """What one GROUP BY counts (its keys), the types found, and the metrics to compute, stage by stage."""
+
+    lab: Label  # resolved: categorical, or continuous with its threshold
+    stats: dict[str, dict[str, Any]]
+    facet_types: dict[str, str]
+    probability_threshold: float | None
+    keys: dict[str, nw.Expr]
+    stages: list[tuple[Stage, list[Metric]]]
+    values: ValueInputs
+    with_score: bool
+
+
+def _plan(spec: _Spec, say: Progress) -> _Plan:
+    """Resolve the label's and facets' types from the data, choose the metrics, and build the keys of the one GROUP BY."""
+    schema = spec.schema
+    if spec.wants_fliptest():
         prefetch()  # FlipTest's neighbour search, imported while the engine counts
     say("inspecting column types")
-    numeric = [c for c in (probability, lab.column, *(c for f in facet_list for c in f.columns)) if c is not None and schema[c].is_numeric()]
-    stats = _column_stats(frame, list(dict.fromkeys(numeric)))
-    lab = _resolve_label(lab, schema, stats)
+    numeric = [c for c in (spec.probability, spec.lab.column, *(c for f in spec.facets for c in f.columns)) if c is not None and schema[c].is_numeric()]
+    stats = _column_stats(spec.frame, list(dict.fromkeys(numeric)))
+    lab = _resolve_label(spec.lab, schema, stats)
     continuous = lab.threshold is not None
-    if continuous and predicted_label is not None and schema[predicted_label].is_numeric():
-        stats |= _column_stats(frame, [predicted_label])
-    facet_types = _resolve_facet_types(facet_list, schema, stats)
-    if probability is not None and predicted_label is None:
-        probability_threshold = _score_threshold(probability, stats[probability], probability_threshold)
+    if continuous and spec.predicted_label is not None and schema[spec.predicted_label].is_numeric():
+        stats |= _column_stats(spec.frame, [spec.predicted_label])
+    facet_types = _resolve_facet_types(spec.facets, schema, stats)
+    threshold = spec.probability_threshold
+    if spec.probability is not None and spec.predicted_label is None:
+        threshold = _score_threshold(spec.probability, stats[spec.probability], threshold)
+    stages: list[tuple[Stage, list[Metric]]] = []
+    if spec.pre_training_methods:
+        stages.append(("pre_training", resolve(spec.pre_training_methods, "pre_training")))  # type: ignore[arg-type]
+    if spec.post_training_methods and spec.has_pred:
+        stages.append(("post_training", resolve(spec.post_training_methods, "post_training")))  # type: ignore[arg-type]
+    if not stages:
+        raise ConfigError("nothing to compute: no pre-training methods, and no predicted_label or probability for post-training")
+    values = ValueInputs(
+        score=spec.probability,
+        label_value=lab.column if continuous else None,
+        prediction=spec.predicted_label if continuous and spec.predicted_label in stats else None,
+    )
+    with_score = spec.probability is not None and spec.frequency_weight is None and any(m.context == "score" for _, ms in stages for m in ms)
+    return _Plan(lab, stats, facet_types, threshold, _keys(spec, lab, facet_types, threshold), stages, values, with_score)
 
-    # -- one GROUP BY ---------------------------------------------------------
+
+def _keys(spec: _Spec, lab: Label, facet_types: dict[str, str], threshold: float | None) -> dict[str, nw.Expr]:
+    """The GROUP BY's keys: each facet column (binned when continuous), the label (``y``), the decision (``p``), the stratum (``s``)."""
     keys: dict[str, nw.Expr] = {}
     cuts: dict[str, tuple[float, ...]] = {}
-    for f in facet_list:
+    for f in spec.facets:
         for col in f.columns:
             key = f"f:{col}"
             if facet_types[col] == "continuous":
@@ -174,59 +256,50 @@ def audit(
                 if previous is not None and previous != cut:
                     key = f"f:{col}@{','.join(map(str, cut))}"
                 cuts.setdefault(col, cut)
-                expr = sum((nw.col(col) > t).cast(nw.Int64) for t in cut)
-                keys[key] = expr  # type: ignore[assignment]
+                keys[key] = sum((nw.col(col) > t).cast(nw.Int64) for t in cut)  # type: ignore[assignment]
             else:
                 keys.setdefault(key, nw.col(col))
-    if lab.threshold is not None:
-        keys["y"] = nw.col(lab.column) > lab.threshold
-    else:
-        keys["y"] = nw.col(lab.column)
-    has_pred = predicted_label is not None or probability is not None or decision_probability is not None
-    soft = decision_probability is not None
-    if decision_probability is not None:
-        keys["p"] = nw.col(decision_probability).round(4)
-    elif predicted_label is not None:
-        keys["p"] = nw.col(predicted_label) > lab.threshold if lab.threshold is not None else nw.col(predicted_label)
-    elif probability is not None:
-        keys["p"] = nw.col(probability) > probability_threshold
-    if group_variable is not None:
-        keys["s"] = nw.col(group_variable)
-    stages: list[tuple[Stage, list[Metric]]] = []
-    if pre_training_methods:
-        stages.append(("pre_training", resolve(pre_training_methods, "pre_training")))  # type: ignore[arg-type]
-    if post_training_methods and has_pred:
-        stages.append(("post_training", resolve(post_training_methods, "post_training")))  # type: ignore[arg-type]
-    if not stages:
-        raise ConfigError("nothing to compute: no pre-training methods, and no predicted_label or probability for post-training")
-    values = ValueInputs(
-        score=probability,
-        label_value=lab.column if continuous else None,
-        prediction=predicted_label if continuous and predicted_label in stats else None,
-    )
-    with_score = probability is not None and frequency_weight is None and any(m.context == "score" for _, ms in stages for m in ms)
-    say("counting (one GROUP BY in the data's engine)" + (", with the score's histogram" if with_score else ""))
-    table, score_hist = _count(frame, keys, values, stats, sample_weight, frequency_weight, with_score)
-    if table.n_rows == 0:
-        raise DataError("the data has no rows")
-    _check_missing(table, facet_list, lab, predicted_label or probability or decision_probability, group_variable)
+    keys["y"] = nw.col(lab.column) > lab.threshold if lab.threshold is not None else nw.col(lab.column)
+    if spec.decision_probability is not None:
+        keys["p"] = nw.col(spec.decision_probability).round(4)
+    elif spec.predicted_label is not None:
+        keys["p"] = nw.col(spec.predicted_label) > lab.threshold if lab.threshold is not None else nw.col(spec.predicted_label)
+    elif spec.probability is not None:
+        keys["p"] = nw.col(spec.probability) > threshold
+    if spec.group_variable is not None:
+        keys["s"] = nw.col(spec.group_variable)
+    return keys
 
-    # -- label and prediction classes ------------------------------------------
+
+@dataclass
+class _Classes:
+    """The label's and the decision's classes found in the count tensor, and which are positive."""
+
+    label_levels: list[Any]
+    pos_label: np.ndarray
+    pred_levels: list[Any]
+    pos_pred: np.ndarray
+    collapse: np.ndarray | None  # soft decisions: (levels, 2), each level's share of a negative and a positive decision
+    label_kind: str
+    label_ordered: bool
+
+
+def _classes(table: CountTable, spec: _Spec, plan: _Plan, warnings: list[str]) -> _Classes:
+    lab = plan.lab
     label_levels = table.levels["y"]
-    warnings: list[str] = []
     pos_label = _positive_mask(label_levels, lab, warnings)
     collapse = None
-    if soft:
+    pred_levels: list[Any]
+    if spec.decision_probability is not None:
         levels = np.asarray(table.levels["p"], dtype=np.float64)
         if (levels < 0).any() or (levels > 1).any():
             bad = levels[(levels < 0) | (levels > 1)]
-            raise DataError(f"decision_probability column {decision_probability!r} must hold probabilities in [0, 1]; found {bad[:3].tolist()}")
-        collapse = np.c_[1 - levels, levels]  # (levels, 2): each level's share of a negative and a positive decision
-        pred_levels: list[Any] = [False, True]
-        pos_pred = np.array([False, True])
-    elif has_pred:
+            raise DataError(f"decision_probability column {spec.decision_probability!r} must hold probabilities in [0, 1]; found {bad[:3].tolist()}")
+        collapse = np.c_[1 - levels, levels]
+        pred_levels, pos_pred = [False, True], np.array([False, True])
+    elif spec.has_pred:
         pred_levels = table.levels["p"]
-        if predicted_label is None or lab.threshold is not None:  # a thresholded score or label: True is positive
+        if spec.predicted_label is None or lab.threshold is not None:  # a thresholded score or label: True is positive
             pos_pred = np.array([bool(v) for v in pred_levels])
         else:
             pos_pred = np.array([any(_match(v, p) for p in lab.values or ()) for v in pred_levels])
@@ -237,123 +310,127 @@ def audit(
     else:
         pred_levels, pos_pred = [None], np.array([False])
     label_kind = "continuous" if lab.threshold is not None else ("multiclass" if len(label_levels) > 2 else "binary")
-    if soft and label_kind == "multiclass":
+    if spec.decision_probability is not None and label_kind == "multiclass":
         raise ConfigError(f"decision_probability is the probability of one positive decision, but label {lab.column!r} has {len(label_levels)} classes")
     label_ordered = lab.threshold is not None or all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in label_levels)
-    if label_kind == "multiclass" and label_distribution == "classes":
+    if label_kind == "multiclass" and spec.label_distribution == "classes":
         warnings.append(f"KL, JS, LP, TVD and KS compare all {len(label_levels)} classes of {lab.column!r}; SageMaker Clarify compares "
                         "positive against the rest (label_distribution: positive gives its values)")  # fmt: skip
+    return _Classes(label_levels, pos_label, pred_levels, pos_pred, collapse, label_kind, label_ordered)
 
-    comparisons = _comparisons(table, facet_list, facet_types, stats, warnings)
 
-    # -- metrics --------------------------------------------------------------
-    value_hists = {} if frequency_weight is not None else _value_histograms(frame, keys, stages, values, stats, label_kind, sample_weight, say,
-                                                                            score=score_hist)  # fmt: skip
-    rng = np.random.default_rng(seed)
-    say(f"bootstrap: {bootstrap_replicates} multinomial resamples of {table.n_cells} cells")
-    draws = table.bootstrap(bootstrap_replicates, rng) if bootstrap_replicates else None
+def _fliptest_context(spec: _Spec, plan: _Plan, table: CountTable, say: Progress) -> FlipTestContext | None:
+    if not (spec.wants_fliptest() and any(m.name == "FT" for _, ms in plan.stages for m in ms)):
+        return None
+    say("FlipTest: nearest neighbours on a sample of rows")
+    return FlipTestContext.build(
+        spec.frame, columns=spec.columns, facet_keys={k: e for k, e in plan.keys.items() if k.startswith("f:")}, label=plan.lab,
+        predicted_label=spec.predicted_label, probability=spec.probability if spec.predicted_label is None else None,
+        probability_threshold=0.5 if plan.probability_threshold is None else plan.probability_threshold, positive_values=plan.lab.values,
+        exclude={c for c in (plan.lab.column, spec.predicted_label, spec.probability, spec.group_variable, spec.sample_weight) if c is not None},
+        total=table.n_rows, options=spec.fliptest, seed=spec.seed, confidence_level=spec.confidence_level,
+    )  # fmt: skip
 
-    S = len(table.levels["s"]) if group_variable is not None else 1
-    K, J = len(label_levels), len(pred_levels)
-    common = {
-        "has_pred": has_pred,
-        "label_values": label_levels,
-        "label_ordered": label_ordered,
-        "has_strata": group_variable is not None,
-        "collapse_label": label_distribution == "positive",
-    }
-    ft_context = None
-    if has_pred and not soft and frequency_weight is None and any(m.name == "FT" for _, ms in stages for m in ms):
-        say("FlipTest: nearest neighbours on a sample of rows")
 
-        ft_context = FlipTestContext.build(
-            frame, columns=columns, facet_keys={k: e for k, e in keys.items() if k.startswith("f:")}, label=lab, predicted_label=predicted_label,
-            probability=probability if predicted_label is None else None, probability_threshold=0.5 if probability_threshold is None else probability_threshold, positive_values=lab.values,
-            exclude={c for c in (lab.column, predicted_label, probability, group_variable, sample_weight) if c is not None}, total=table.n_rows,
-            options=fliptest or {}, seed=seed, confidence_level=confidence_level,
-        )  # fmt: skip
+Results = dict[Stage, dict[str, list[FacetValueResult]]]
 
-    explicit = {"pre_training": not is_all(pre_training_methods), "post_training": not is_all(post_training_methods)}
-    value_rng = np.random.default_rng([seed, 1])  # KS bootstraps; separate from the count-tensor draws
-    results: dict[Stage, dict[str, list[FacetValueResult]]] = {st: {} for st, _ in stages}
+
+def _evaluate_comparisons(spec: _Spec, plan: _Plan, classes: _Classes, table: CountTable, comparisons: list[_Comparison], draws: np.ndarray | None,
+                          value_hists: dict[str, dict[str, Histogram]], ft_context: FlipTestContext | None, warnings: list[str]) -> Results:  # fmt: skip
+    """Every metric of every stage for every comparison (a facet value against the rest), with its interval."""
+    strata = spec.group_variable is not None
+    S = len(table.levels["s"]) if strata else 1
+    K = len(classes.label_levels)
+    Jt = len(table.levels["p"]) if classes.collapse is not None else len(classes.pred_levels)  # a soft decision: by its level, then collapsed
+    common = {"has_pred": spec.has_pred, "label_values": classes.label_levels, "label_ordered": classes.label_ordered, "has_strata": strata,
+              "collapse_label": spec.label_distribution == "positive"}  # fmt: skip
+    value_rng = np.random.default_rng([spec.seed, 1])  # KS bootstraps; separate from the count-tensor draws
+    results: Results = {st: {} for st, _ in plan.stages}
     for cmp in comparisons:
-        Jt = len(table.levels["p"]) if soft else J  # a soft prediction is counted by its probability level, then collapsed
-        idx = _flat_index(table, cmp.d_mask, group_variable is not None, has_pred, K, Jt)
-        shape = (S, 2, K, Jt)
-        point_t = np.bincount(idx, weights=table.weight, minlength=S * 2 * K * Jt).reshape(shape)
-        raw_t = np.bincount(idx, weights=table.count, minlength=S * 2 * K * Jt).reshape(shape)
-        w2_t = np.bincount(idx, weights=table.weight_sq, minlength=S * 2 * K * Jt).reshape(shape) if table.weighted else None
-        rep_t = _aggregate_draws(draws, idx, S * 2 * K * Jt).reshape((-1, *shape)) if draws is not None else None
-        if collapse is not None:  # expected decisions: a row at level q is q positive and 1 - q negative (after resampling rows)
-            point_t, raw_t = point_t @ collapse, raw_t @ collapse
-            w2_t = w2_t @ collapse if w2_t is not None else None
-            rep_t = rep_t @ collapse if rep_t is not None else None
+        idx = _flat_index(table, cmp.d_mask, strata, spec.has_pred, K, Jt)
+        shape, n = (S, 2, K, Jt), S * 2 * K * Jt
+        tensors = [np.bincount(idx, weights=table.weight, minlength=n).reshape(shape), np.bincount(idx, weights=table.count, minlength=n).reshape(shape),
+                   np.bincount(idx, weights=table.weight_sq, minlength=n).reshape(shape) if table.weighted else None,
+                   _aggregate_draws(draws, idx, n).reshape((-1, *shape)) if draws is not None else None]  # fmt: skip
+        if classes.collapse is not None:  # expected decisions: a row at level q is q positive and 1 - q negative (after resampling rows)
+            tensors = [t @ classes.collapse if t is not None else None for t in tensors]
+        point_t, raw_t, w2_t, rep_t = tensors
 
-        def cells(t: np.ndarray, *, pos_l: np.ndarray = pos_label, pos_p: np.ndarray = pos_pred, reasons: list[str] | None = None, extra: dict[str, Any] | None = None) -> Cells:
+        def cells(t: np.ndarray, *, pos_l: np.ndarray = classes.pos_label, pos_p: np.ndarray = classes.pos_pred, reasons: list[str] | None = None,
+                  extra: dict[str, Any] | None = None) -> Cells:  # fmt: skip
             return Cells(t, positive_label=pos_l, positive_pred=pos_p, reasons=reasons, extra=extra, **common)  # type: ignore[arg-type]
 
-        group = _group_stats(cells(raw_t), cells(point_t), has_pred, min_group_size)
+        group = _group_stats(cells(raw_t), cells(point_t), spec.has_pred, spec.min_group_size)  # type: ignore[arg-type]
         if group.small:
-            warnings.append(
-                f"{cmp.facet.name}={_show(cmp.value)}: group sizes {group.size} (d) and {group.rest_size} (rest); "
-                f"below the minimum group size {min_group_size}, results are flagged as small"
-            )
+            warnings.append(f"{cmp.facet.name}={_show(cmp.value)}: group sizes {group.size} (d) and {group.rest_size} (rest); "
+                            f"below the minimum group size {spec.min_group_size}, results are flagged as small")  # fmt: skip
         contexts: dict[str, Any] = {}
         if ft_context is not None:
             contexts["fliptest"] = ft_context.for_comparison(table, cmp)
         for kind, hists in value_hists.items():
             contexts[kind] = build_context(
-                kind, table, cmp.d_mask, pos_label, hists, cmp.keys, level=confidence_level, replicates=bootstrap_replicates,
-                rng=value_rng, score_range=_range(stats.get(probability or "")) if kind == "score" else None,
+                kind, table, cmp.d_mask, classes.pos_label, hists, cmp.keys, level=spec.confidence_level, replicates=spec.bootstrap_replicates,
+                rng=value_rng, score_range=_range(plan.stats.get(spec.probability or "")) if kind == "score" else None,
             )  # fmt: skip
-        for stage, metrics in stages:
-            out: list[MetricResult] = []
-            for m in metrics:
-                if label_kind not in m.label_kinds:
-                    if explicit[stage]:
-                        out.append(_undefined(m, f"{m.name} applies to {' and '.join(sorted(m.label_kinds))} labels; this label is {label_kind}"))
-                    continue
-                if m.evaluate is not None:
-                    ctx = contexts.get(m.context or "")
-                    if ctx is None:
-                        if explicit[stage]:
-                            out.append(_undefined(m, _missing_input(m)))
-                        continue
-                    out.append(_from_value(m, m.evaluate(ctx)))
-                    continue
-                out.append(_evaluate(m, cells, point_t, rep_t, w2_t, confidence_level))
-            if label_kind == "multiclass":
-                for k, cls in enumerate(label_levels):
-                    pl = np.zeros(K, dtype=bool)
-                    pl[k] = True
-                    pp = np.array([_match(v, cls) for v in pred_levels]) if has_pred else pos_pred
-                    for m in metrics:
-                        if m.per_class and m.compute is not None:
-                            r = _evaluate(m, lambda t, pos_l=pl, pos_p=pp, **kw: cells(t, pos_l=pos_l, pos_p=pos_p, **kw), point_t, rep_t, w2_t, confidence_level)  # type: ignore[misc]
-                            r.label_value = cls
-                            out.append(r)
-            fv = FacetValueResult(
-                value_or_threshold=cmp.value,
-                facet_values=cmp.facet_values,
-                group=group,
-                metrics=out,
-            )
+        for stage, metrics in plan.stages:
+            out = _stage_metrics(spec, stage, metrics, classes, cells, contexts, point_t, rep_t, w2_t)  # type: ignore[arg-type]
+            fv = FacetValueResult(value_or_threshold=cmp.value, facet_values=cmp.facet_values, group=group, metrics=out)
             for kind in ("score", "regression"):
                 if kind in contexts:
                     fv.value_stats = contexts[kind].group_figures(stage) or fv.value_stats
             if stage == "post_training":
-                fv.confusion_matrix = _confusion(cells(point_t), D)
-                fv.rest_confusion_matrix = _confusion(cells(point_t), A)
+                fv.confusion_matrix = _confusion(cells(point_t), D)  # type: ignore[arg-type]
+                fv.rest_confusion_matrix = _confusion(cells(point_t), A)  # type: ignore[arg-type]
             results[stage].setdefault(cmp.facet.name, []).append(fv)
+    return results
 
-    # -- multiple testing across the report -------------------------------------
-    alpha = 1 - confidence_level
+
+def _stage_metrics(spec: _Spec, stage: Stage, metrics: list[Metric], classes: _Classes, cells: Callable[..., Cells], contexts: dict[str, Any],
+                   point_t: np.ndarray, rep_t: np.ndarray | None, w2_t: np.ndarray | None) -> list[MetricResult]:  # fmt: skip
+    """One stage's metrics for one comparison: from the count tensor, or from their context (FlipTest, histograms); a metric asked
+    for by name that cannot be computed is null with the reason, one left to "all" is left out."""
+    explicit = not is_all(spec.pre_training_methods if stage == "pre_training" else spec.post_training_methods)
+    kind, level = classes.label_kind, spec.confidence_level
+    out: list[MetricResult] = []
+    for m in metrics:
+        if kind not in m.label_kinds:
+            if explicit:
+                out.append(_undefined(m, f"{m.name} applies to {' and '.join(sorted(m.label_kinds))} labels; this label is {kind}"))
+            continue
+        if m.evaluate is not None:
+            ctx = contexts.get(m.context or "")
+            if ctx is None:
+                if explicit:
+                    out.append(_undefined(m, _missing_input(m)))
+                continue
+            out.append(_from_value(m, m.evaluate(ctx)))
+            continue
+        out.append(_evaluate(m, cells, point_t, rep_t, w2_t, level))
+    if kind == "multiclass":
+        for k, cls in enumerate(classes.label_levels):
+            pl = np.zeros(len(classes.label_levels), dtype=bool)
+            pl[k] = True
+            pp = np.array([_match(v, cls) for v in classes.pred_levels]) if spec.has_pred else classes.pos_pred
+            for m in metrics:
+                if m.per_class and m.compute is not None:
+                    r = _evaluate(m, lambda t, pos_l=pl, pos_p=pp, **kw: cells(t, pos_l=pos_l, pos_p=pos_p, **kw), point_t, rep_t, w2_t, level)  # type: ignore[misc]
+                    r.label_value = cls
+                    out.append(r)
+    return out
+
+
+def _q_values(results: Results, alpha: float) -> None:
+    """Benjamini-Hochberg q-values across every p-value of the report; significant when q <= alpha."""
     all_results = [r for st in results.values() for vals in st.values() for fv in vals for r in fv.metrics]
     qs = benjamini_hochberg([r.p_value if r.value is not None else None for r in all_results])
     for r, q in zip(all_results, qs, strict=True):
         r.q_value = q
         r.significant = None if q is None else bool(q <= alpha)
 
+
+def _assemble(spec: _Spec, plan: _Plan, classes: _Classes, table: CountTable, results: Results, value_hists: dict[str, dict[str, Histogram]],
+              warnings: list[str]) -> AuditResult:  # fmt: skip
+    lab, probability, threshold = plan.lab, spec.probability, plan.probability_threshold
     label_desc = _label_description(lab)
     stage_results = {st: StageResult(lab.column, label_desc, facets) for st, facets in results.items()}
     return AuditResult(
@@ -362,33 +439,34 @@ def audit(
         dataset={
             "rows": table.n_rows,
             "total_weight": float(table.weight.sum()),
-            "weighted": sample_weight is not None,
-            "sample_weight": sample_weight,
-            "label_type": label_kind,
-            "label_classes": [_show(v) for v in label_levels],
+            "weighted": spec.sample_weight is not None,
+            "sample_weight": spec.sample_weight,
+            "label_type": classes.label_kind,
+            "label_classes": [_show(v) for v in classes.label_levels],
             "count_tensor_cells": table.n_cells,
         },
         settings={
-            "confidence_level": confidence_level,
-            "alpha": alpha,
-            "bootstrap_replicates": bootstrap_replicates,
-            "seed": seed,
+            "confidence_level": spec.confidence_level,
+            "alpha": 1 - spec.confidence_level,
+            "bootstrap_replicates": spec.bootstrap_replicates,
+            "seed": spec.seed,
             "ci_method": "percentile bootstrap; each replicate is a multinomial resample of all rows drawn over the count tensor",
             "multiple_testing": "Benjamini-Hochberg across every p-value in this report",
-            "min_group_size": min_group_size,
-            "probability_threshold": probability_threshold if probability is not None else None,
-            "predicted_label": predicted_label,
+            "min_group_size": spec.min_group_size,
+            "probability_threshold": threshold if probability is not None else None,
+            "predicted_label": spec.predicted_label,
             "probability": probability,
-            "decisions": predicted_label or (f"{probability} > {probability_threshold}" if probability is not None else decision_probability),
-            "label_distribution": label_distribution,
-            "decision_probability": decision_probability,
-            "frequency_weight": frequency_weight,
-            "group_variable": group_variable,
+            "decisions": spec.predicted_label or (f"{probability} > {threshold}" if probability is not None else spec.decision_probability),
+            "label_distribution": spec.label_distribution,
+            "decision_probability": spec.decision_probability,
+            "frequency_weight": spec.frequency_weight,
+            "group_variable": spec.group_variable,
             "value_histograms": {name: ("exact (distinct values)" if h.exact else f"{_values.MAX_BINS:,} equal-width bins from {h.lo:g}")
                                  for hists in value_hists.values() for name, h in hists.items()},
         },
         warnings=warnings,
     )
+
 
 
 # == evaluation ===================================================================
