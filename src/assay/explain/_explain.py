@@ -71,32 +71,12 @@ class ExplainResult:
 
 
 def explain(
-    data: Any,
-    model: Any,
-    *,
-    features: Sequence[str] | None = None,
-    exclude: Sequence[str] = (),
-    baseline: Any = None,
-    background_size: int = 100,
-    num_clusters: int | None = None,
-    max_rows: int | None = 1000,
-    repeats: int = 3,
-    algorithm: str = "auto",
-    agg_method: str = "mean_abs",
-    use_logit: bool = False,
-    facets: Sequence[str] = (),
-    proxies: int = 3,
-    min_group_size: int = 30,
-    pdp_features: Sequence[str] | None = None,
-    pdp_top_k: int = 10,
-    grid_resolution: int = 15,
-    confidence_level: float = 0.95,
-    bootstrap_replicates: int = 1000,
-    seed: int = 0,
-    n_jobs: int | None = 1,
-    headers: Sequence[str] | None = None,
-    progress: Progress | None = None,
-    on_rows: Callable[[int, int], None] | None = None,
+    data: Any, model: Any, *, features: Sequence[str] | None = None, exclude: Sequence[str] = (), baseline: Any = None,
+    background_size: int = 100, num_clusters: int | None = None, max_rows: int | None = 1000, repeats: int = 3, algorithm: str = "auto",
+    agg_method: str = "mean_abs", use_logit: bool = False, facets: Sequence[str] = (), proxies: int = 3, min_group_size: int = 30,
+    pdp_features: Sequence[str] | None = None, pdp_top_k: int = 10, grid_resolution: int = 15, confidence_level: float = 0.95,
+    bootstrap_replicates: int = 1000, seed: int = 0, n_jobs: int | None = 1, headers: Sequence[str] | None = None,
+    progress: Progress | None = None, on_rows: Callable[[int, int], None] | None = None,
 ) -> ExplainResult:
     """Explain a model's scores on ``data`` with interventional Shapley values.
 
@@ -146,50 +126,13 @@ def explain(
         rows = frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
         warnings.append(f"explained a seeded random sample of {max_rows:,} of {len(frame):,} rows (max_rows)")
     rows = rows.reset_index(drop=True)
-    weights: np.ndarray | None = None
-    if baseline is None and num_clusters is not None:
-        from assay.explain._baseline import kprototypes
-
-        say(f"summarising the data into {num_clusters} k-prototypes centres")
-        bg, weights = kprototypes(frame[feats], int(num_clusters), rng=rng)
-        baseline_desc = f"{len(bg)} k-prototypes centres of {min(len(frame), 20_000):,} rows, weighted by cluster size"
-    elif baseline is None:
-        k = min(background_size, len(frame))
-        bg = frame.iloc[np.sort(rng.choice(len(frame), size=k, replace=False))][feats].reset_index(drop=True)
-        baseline_desc = f"a seeded random sample of {k} rows of the data"
-    else:
-        bg = _to_pandas(baseline, None)
-        missing = [f for f in feats if f not in bg.columns]
-        if missing:
-            raise DataError(f"the baseline lacks the feature column(s) {', '.join(map(repr, missing))}")
-        bg = bg[feats].reset_index(drop=True)
-        baseline_desc = f"{len(bg)} given rows"
-    if len(bg) == 0:
-        raise DataError("the baseline has no rows")
-    weights = np.ones(len(bg)) if weights is None else weights
+    bg, weights, baseline_desc = _background(frame, feats, baseline, background_size, num_clusters, rng, say)
     x = rows[feats]
     _check_callable(fn, x.iloc[:5], feats)
 
     m, b = len(feats), len(bg)
-    est: ShapleyEstimate | None = None
-    how: dict[str, Any] = {}
     blocks = _Blocks(len(x), n_jobs, on_rows)
-    if algorithm in ("auto", "tree", "linear"):
-        est, how = _exact(fn, x, bg, weights, algorithm, say, blocks)
-    if est is None:
-        sampling_rows = 2 * repeats * b * max(m - 1, 1)
-        use_exact = algorithm == "exact" or (algorithm == "auto" and 2**m * b <= sampling_rows)
-        if algorithm == "exact" and m > 16:
-            raise ConfigError(f"exact enumeration of {m} features needs 2^{m} coalitions per row; use algorithm: sampling")
-        say(f"{'exact enumeration' if use_exact else 'permutation sampling'} over {m} features, {b} background rows, {len(x):,} rows")
-        if use_exact:
-            est = blocks.run(_Enumerate(fn.predict, x, bg, weights), 2**m * b)
-            how |= {"name": "exact", "description": f"exact interventional Shapley values: all 2^{m} coalitions against every background row"}
-        else:
-            est = blocks.run(_Sample(fn.predict, x, bg, weights, repeats, seed), sampling_rows)
-            how |= {"name": "sampling",
-                    "description": "interventional Shapley values by antithetic permutation sampling, exhaustive over the background "
-                                   f"({repeats} antithetic pairs of feature orders per background row); each value has a standard error"}  # fmt: skip
+    est, how = _estimate(fn, x, bg, weights, algorithm, repeats, seed, say, blocks)
     how["n_jobs"] = blocks.n_jobs
     import pandas as pd
 
@@ -225,6 +168,60 @@ def explain(
         say(f"partial dependence and ICE for {len(top)} features")
         result.pdp = _pdp(fn, frame, rows[feats], top, grid_resolution, rng)
     return result
+
+
+def _background(frame: Any, feats: list[str], baseline: Any, background_size: int, num_clusters: int | None, rng: np.random.Generator,
+                say: Progress) -> tuple[Any, np.ndarray, str]:  # fmt: skip
+    """The background rows, their weights and a description: given rows, k-prototypes centres weighted by cluster size, or a seeded
+    sample of the data."""
+    weights: np.ndarray | None = None
+    if baseline is None and num_clusters is not None:
+        from assay.explain._baseline import kprototypes
+
+        say(f"summarising the data into {num_clusters} k-prototypes centres")
+        bg, weights = kprototypes(frame[feats], int(num_clusters), rng=rng)
+        baseline_desc = f"{len(bg)} k-prototypes centres of {min(len(frame), 20_000):,} rows, weighted by cluster size"
+    elif baseline is None:
+        k = min(background_size, len(frame))
+        bg = frame.iloc[np.sort(rng.choice(len(frame), size=k, replace=False))][feats].reset_index(drop=True)
+        baseline_desc = f"a seeded random sample of {k} rows of the data"
+    else:
+        bg = _to_pandas(baseline, None)
+        missing = [f for f in feats if f not in bg.columns]
+        if missing:
+            raise DataError(f"the baseline lacks the feature column(s) {', '.join(map(repr, missing))}")
+        bg = bg[feats].reset_index(drop=True)
+        baseline_desc = f"{len(bg)} given rows"
+    if len(bg) == 0:
+        raise DataError("the baseline has no rows")
+    return bg, np.ones(len(bg)) if weights is None else weights, baseline_desc
+
+
+def _estimate(fn: ModelFunction, x: Any, bg: Any, weights: np.ndarray, algorithm: str, repeats: int, seed: int, say: Progress,
+              blocks: _Blocks) -> tuple[ShapleyEstimate, dict[str, Any]]:  # fmt: skip
+    """Shapley values by the first method that applies: read from a tree or linear model, exact enumeration when it costs no more
+    than sampling, or antithetic permutation sampling; the estimate and how it was made."""
+    m, b = len(x.columns), len(bg)
+    est: ShapleyEstimate | None = None
+    how: dict[str, Any] = {}
+    if algorithm in ("auto", "tree", "linear"):
+        est, how = _exact(fn, x, bg, weights, algorithm, say, blocks)
+    if est is None:
+        sampling_rows = 2 * repeats * b * max(m - 1, 1)
+        use_exact = algorithm == "exact" or (algorithm == "auto" and 2**m * b <= sampling_rows)
+        if algorithm == "exact" and m > 16:
+            raise ConfigError(f"exact enumeration of {m} features needs 2^{m} coalitions per row; use algorithm: sampling")
+        say(f"{'exact enumeration' if use_exact else 'permutation sampling'} over {m} features, {b} background rows, {len(x):,} rows")
+        if use_exact:
+            est = blocks.run(_Enumerate(fn.predict, x, bg, weights), 2**m * b)
+            how |= {"name": "exact", "description": f"exact interventional Shapley values: all 2^{m} coalitions against every background row"}
+        else:
+            est = blocks.run(_Sample(fn.predict, x, bg, weights, repeats, seed), sampling_rows)
+            how |= {"name": "sampling",
+                    "description": "interventional Shapley values by antithetic permutation sampling, exhaustive over the background "
+                                   f"({repeats} antithetic pairs of feature orders per background row); each value has a standard error"}  # fmt: skip
+    assert est is not None
+    return est, how
 
 
 def _exact(fn: ModelFunction, x: Any, bg: Any, weights: np.ndarray, algorithm: str, say: Progress,
