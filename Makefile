@@ -40,6 +40,9 @@ bench: $(STAMP_TEST)
 
 lint: $(STAMP_TEST)
 	$(BIN)/python -m mypy src
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/python scripts/layout.py .
 
 clean:
 	rm -rf $(VENV) demo-output build *.egg-info src/*.egg-info

@@ -124,8 +124,15 @@ def time_aif360(df: pd.DataFrame) -> float:
 
 
 def time_fairlearn(df: pd.DataFrame) -> float:
-    from fairlearn.metrics import (MetricFrame, count, false_negative_rate, false_positive_rate, selection_rate,
-                                   true_negative_rate, true_positive_rate)  # fmt: skip
+    from fairlearn.metrics import (
+        MetricFrame,
+        count,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+        true_negative_rate,  # fmt: skip
+        true_positive_rate,
+    )
     from sklearn.metrics import accuracy_score, precision_score
 
     def base_rate(y_true, y_pred):  # DPL's rate: the share of positive labels

@@ -23,7 +23,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +98,9 @@ def main() -> None:
         write(ref, args.rows, 1, False)
         write(cur, args.rows, 2, True)
         mine = run(sys.executable, ASSAY, ref, cur)
-        print(f"{args.rows:,} vs {args.rows:,} rows, 13 columns: assay monitor {mine['seconds']:.2f} s, peak {mine['peak_mb']:.0f} MB, drifted {mine['drifted']}")
+        print(
+            f"{args.rows:,} vs {args.rows:,} rows, 13 columns: assay monitor {mine['seconds']:.2f} s, peak {mine['peak_mb']:.0f} MB, drifted {mine['drifted']}"
+        )
         if os.path.exists(args.evidently_python):
             theirs = run(args.evidently_python, EVIDENTLY, ref, cur)
             print(f"  Evidently DataDriftPreset {theirs['seconds']:.2f} s, peak {theirs['peak_mb']:.0f} MB, drifted {theirs['drifted']} "

@@ -58,7 +58,8 @@ def _postgres(root: Path) -> tuple[str, callable]:  # type: ignore[valid-type]
         c.execute(sa.text("CREATE DATABASE bench"))
     e.dispose()
     return f"postgresql://postgres@/bench?host={sock}&port=5434", lambda: subprocess.run(
-        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True, check=False)
+        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True, check=False
+    )
 
 
 def _latency(call, n: int) -> str:  # type: ignore[no-untyped-def]

@@ -33,10 +33,17 @@ def render() -> str:
         "",
     ]
     for stage in ("pre_training", "post_training"):
-        lines += [f"## {stage.replace('_', '-').capitalize()} metrics", "", "| name | description | formula | range | ideal | test | reference |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {stage.replace('_', '-').capitalize()} metrics",
+            "",
+            "| name | description | formula | range | ideal | test | reference |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for m in METRICS.values():
             if m.stage == stage:
-                lines.append(f"| {m.name} | {m.description} | `{_cell(m.formula)}` | [{m.range[0]}, {m.range[1]}] | {m.ideal} | {m.test_name or '-'} | {m.reference} |")
+                lines.append(
+                    f"| {m.name} | {m.description} | `{_cell(m.formula)}` | [{m.range[0]}, {m.range[1]}] | {m.ideal} | {m.test_name or '-'} | {m.reference} |"
+                )
         lines.append("")
     lines += ["## Where smclarify (Clarify's open-source core) is wrong, and what assay does", ""]
     for m in METRICS.values():

@@ -114,5 +114,3 @@ def client(db):
     c.tokens = toks  # type: ignore[attr-defined]
     yield c
     app.state.engine.dispose()
-
-

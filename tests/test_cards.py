@@ -166,7 +166,9 @@ def test_tampering_with_an_approved_card_or_its_record_is_detected(doc, tmp_path
     path.write_text(json.dumps(record))
     assert any("does not match the hash recorded" in p for p in s.verify().problems)
     # ... and the attacker also updates the stored hash: the log and the signature still hold the original
-    record["content_hash"] = "sha256:" + __import__("hashlib").sha256(json.dumps(record["content"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    record["content_hash"] = (
+        "sha256:" + __import__("hashlib").sha256(json.dumps(record["content"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    )
     path.write_text(json.dumps(record))
     assert not s.verify().ok
     # 2. the approval's reason is edited

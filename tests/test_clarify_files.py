@@ -34,7 +34,11 @@ def test_a_clarify_analysis_json_renders_as_a_report_and_builds_a_card(tmp_path)
     analyses = content["additional_information"]["custom_details"]["quantitative_analyses"]
     di = next(a for a in analyses if a["metric"] == "DI")
     assert di["value"] == 0.711340206185567 and di["group_size"] is None and di["ci"] == [None, None]
-    assert [g["feature"] for g in content["additional_information"]["custom_details"]["explanations"]["global_importance"]] == ["feature_0", "feature_1", "feature_2"]
+    assert [g["feature"] for g in content["additional_information"]["custom_details"]["explanations"]["global_importance"]] == [
+        "feature_0",
+        "feature_1",
+        "feature_2",
+    ]
 
 
 def _one_line(r, *needles):

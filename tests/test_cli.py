@@ -68,9 +68,15 @@ def test_json_format_and_python_api_agree(adult_scored, tmp_path):
     [
         ("label: incme\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\n", "label 'incme' is not a column"),
         ("lable: income\n", "unknown config key 'lable'. Did you mean 'label'?"),
-        ("label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\nlabel_distribution: binary\n", "label_distribution must be 'classes'"),
+        (
+            "label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\nlabel_distribution: binary\n",
+            "label_distribution must be 'classes'",
+        ),
         ("label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: Sex}]\n", "facet 'Sex' is not a column"),
-        ("label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\nbootstrap_replicates: many\n", "bootstrap_replicates must be a whole number"),
+        (
+            "label: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\nbootstrap_replicates: many\n",
+            "bootstrap_replicates must be a whole number",
+        ),
         ("label: [unclosed\n", "cannot parse config"),
     ],
 )
@@ -109,8 +115,9 @@ def test_demo_runs(tmp_path):
     r = assay("demo", "--out", str(tmp_path / "demo"), "--replicates", "100")
     assert r.returncode == 0, r.stderr
     assert "Outputs" in r.stdout
-    import jsonschema
     from importlib import resources
+
+    import jsonschema
 
     doc = json.loads((tmp_path / "demo" / "analysis.json").read_text())
     jsonschema.validate(doc, json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text()))
@@ -152,7 +159,10 @@ def test_clarify_json_lines_with_a_features_jmespath(clarify_csv, tmp_path):
     for name in ("jsonl", "csv"):
         r = assay("audit", str(tmp_path / f"{name}.json"), "--out", str(tmp_path / name), "--quiet")
         assert r.returncode == 0, r.stderr
-    get = lambda name: {m["name"]: m["value"] for m in json.loads((tmp_path / name / "analysis.json").read_text())["pre_training_bias_metrics"]["facets"]["Gender"][0]["metrics"]}  # noqa: E731
+    get = lambda name: {
+        m["name"]: m["value"]
+        for m in json.loads((tmp_path / name / "analysis.json").read_text())["pre_training_bias_metrics"]["facets"]["Gender"][0]["metrics"]
+    }  # noqa: E731
     ours, ref = get("jsonl"), get("csv")
     assert ours == ref and ours["DPL"] is not None
     (tmp_path / "bad.json").write_text(json.dumps({**cfg, "features": "data.missing", "dataset_uri": str(tmp_path / "train.jsonl")}))

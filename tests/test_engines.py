@@ -25,7 +25,11 @@ def small(adult_scored) -> pd.DataFrame:
 
 def _values(r):
     f = r.to_frame()
-    return f[["stage", "facet", "value_or_threshold", "metric", "value", "ci_low", "ci_high", "p_value"]].sort_values(["stage", "facet", "value_or_threshold", "metric"]).reset_index(drop=True)
+    return (
+        f[["stage", "facet", "value_or_threshold", "metric", "value", "ci_low", "ci_high", "p_value"]]
+        .sort_values(["stage", "facet", "value_or_threshold", "metric"])
+        .reset_index(drop=True)
+    )
 
 
 def test_engines_agree(small, tmp_path):
@@ -55,7 +59,15 @@ def test_engines_agree(small, tmp_path):
 
 def test_numpy_array_with_headers(small):
     arr = small[["sex", "income", "pred"]].to_numpy()
-    r = assay.audit(arr, headers=["sex", "income", "pred"], label="income", label_values_or_threshold=[">50K"], facets=["sex"], predicted_label="pred", bootstrap_replicates=0)
+    r = assay.audit(
+        arr,
+        headers=["sex", "income", "pred"],
+        label="income",
+        label_values_or_threshold=[">50K"],
+        facets=["sex"],
+        predicted_label="pred",
+        bootstrap_replicates=0,
+    )
     ref = assay.audit(small, label="income", label_values_or_threshold=[">50K"], facets=["sex"], predicted_label="pred", bootstrap_replicates=0)
     assert r.metric("post_training", "sex", "Female", "DI").value == ref.metric("post_training", "sex", "Female", "DI").value
 
@@ -83,14 +95,20 @@ def test_probability_threshold_and_continuous_facet(small):
 
 
 def test_bins_and_continuous_label(small):
-    r = assay.audit(small, label="age", label_values_or_threshold=[50], facets=[{"name_or_index": "age", "bins": [30]}] if False else ["sex"], bootstrap_replicates=0)
+    r = assay.audit(
+        small, label="age", label_values_or_threshold=[50], facets=[{"name_or_index": "age", "bins": [30]}] if False else ["sex"], bootstrap_replicates=0
+    )
     assert r.dataset["label_type"] == "continuous"
     y = (small["age"] > 50).to_numpy()
     d = (small["sex"] == "Female").to_numpy()
     assert r.metric("pre_training", "sex", "Female", "DPL").value == pytest.approx(y[~d].mean() - y[d].mean())
     r = assay.audit(small, label="income", label_values_or_threshold=[">50K"], facets=[{"name_or_index": "age", "bins": [30, 50]}], bootstrap_replicates=0)
     sizes = {fv.value_or_threshold: fv.group.size for fv in r.pre_training.facets["age"]}
-    assert sizes == {"(-inf, 30]": int((small["age"] <= 30).sum()), "(30, 50]": int(((small["age"] > 30) & (small["age"] <= 50)).sum()), "(50, inf)": int((small["age"] > 50).sum())}
+    assert sizes == {
+        "(-inf, 30]": int((small["age"] <= 30).sum()),
+        "(30, 50]": int(((small["age"] > 30) & (small["age"] <= 50)).sum()),
+        "(50, inf)": int((small["age"] > 50).sum()),
+    }
 
 
 def test_multiclass_label_distribution_and_per_class(small):
@@ -132,9 +150,9 @@ def test_properties_swap_and_ranges(rows):
 
 
 def test_json_validates_against_schema(small):
-    import jsonschema
-
     from importlib import resources
+
+    import jsonschema
 
     schema = json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text())
     r = assay.audit(small, group_variable="race", **KW)

@@ -170,8 +170,9 @@ def test_cli_explain_adds_to_analysis_json_and_writes_local_values(tmp_path, adu
     local = pd.read_csv(out / "explanations_shap" / "out.csv")
     assert len(local) == 100
     np.testing.assert_allclose(local[NUMERIC].sum(axis=1) + local["expected_value"], local["prediction"], atol=1e-9)
-    import jsonschema
     from importlib import resources
+
+    import jsonschema
 
     schema = json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text())
     fresh = tmp_path / "fresh"

@@ -52,14 +52,24 @@ def _models(x: pd.DataFrame, y: np.ndarray, hours: np.ndarray):
     yield "lightgbm regressor, zero as missing", lgb.LGBMRegressor(n_estimators=20, verbose=-1, zero_as_missing=True).fit(xc, hours), xc, False
     yield ("xgboost, native categories", xgb.XGBClassifier(n_estimators=30, max_depth=4, enable_categorical=True, tree_method="hist").fit(xc, y), xc, True)
     numeric = x[NUMERIC].astype(float)
-    yield "catboost, numeric columns with missing values", cb.CatBoostClassifier(iterations=30, depth=4, verbose=0, random_seed=0).fit(numeric, y), numeric, True
+    yield (
+        "catboost, numeric columns with missing values",
+        cb.CatBoostClassifier(iterations=30, depth=4, verbose=0, random_seed=0).fit(numeric, y),
+        numeric,
+        True,
+    )
     yield "catboost regressor", cb.CatBoostRegressor(iterations=20, depth=3, verbose=0, random_seed=0).fit(numeric, hours), numeric, False
     yield ("hist gradient boosting in a pipeline",
            make_pipeline(_ordinal(), HistGradientBoostingClassifier(categorical_features=list(range(ncat)), max_iter=30, random_state=0)).fit(x, y), x, True)  # fmt: skip
     yield ("random forest on one-hot columns",
            make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown="ignore"), CATEGORICAL), remainder="passthrough"),
                          RandomForestClassifier(n_estimators=15, max_depth=6, random_state=0)).fit(filled, y), filled, False)  # fmt: skip
-    yield "random forest regressor", make_pipeline(_ordinal(), RandomForestRegressor(n_estimators=10, max_depth=5, random_state=0)).fit(filled, hours), filled, False
+    yield (
+        "random forest regressor",
+        make_pipeline(_ordinal(), RandomForestRegressor(n_estimators=10, max_depth=5, random_state=0)).fit(filled, hours),
+        filled,
+        False,
+    )
     yield "gradient boosting regressor", make_pipeline(_ordinal(), GradientBoostingRegressor(n_estimators=25, random_state=0)).fit(filled, hours), filled, False
     yield "decision tree with missing values", make_pipeline(_ordinal(), DecisionTreeClassifier(max_depth=7, random_state=0)).fit(x, y), x, False
     yield ("logistic regression, one-hot and scaled",

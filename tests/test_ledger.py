@@ -90,7 +90,7 @@ def _legacy(e):
 def _rows(n, scheme, start=1, link=GENESIS):
     out = []
     for i in range(start, start + n):
-        e = {"seq": i, "at": f"2026-01-01T00:00:0{i % 10}+00:00", "actor": "a", "action": "x", "subject": "s", "payload": '{"i":%d}' % i, "prev_hash": link}
+        e = {"seq": i, "at": f"2026-01-01T00:00:0{i % 10}+00:00", "actor": "a", "action": "x", "subject": "s", "payload": f'{{"i":{i}}}', "prev_hash": link}
         e["hash"] = scheme(e)
         out.append(e)
         link = e["hash"]

@@ -25,7 +25,9 @@ def test_reweighing_makes_dpl_exactly_zero_for_every_group_and_intersection(trai
     for facets, cols in ((["sex"], ["sex"]), (["race"], ["race"]), ([["sex", "race"]], ["sex", "race"])):
         data = train.assign(w=reweighing_weights(y, train[cols]))
         before = assay.audit(train, label="income", label_values_or_threshold=[">50K"], facets=facets, bootstrap_replicates=0, pre_training_methods=["DPL"])
-        after = assay.audit(data, label="income", label_values_or_threshold=[">50K"], facets=facets, sample_weight="w", bootstrap_replicates=0, pre_training_methods=["DPL"])
+        after = assay.audit(
+            data, label="income", label_values_or_threshold=[">50K"], facets=facets, sample_weight="w", bootstrap_replicates=0, pre_training_methods=["DPL"]
+        )
         name = " x ".join(cols)
         values = [v for v in after.to_frame().query("stage == 'pre_training' and metric == 'DPL'")["value"]]
         assert len(values) >= 2 and max(abs(v) for v in values) < 1e-12, (name, values)
@@ -86,8 +88,10 @@ def test_post_processing_meets_the_issue_targets_on_adult_test(scored):
     eo = fit_group_thresholds(scored["score"], scored["y"], scored["sex"], constraint="equalized_odds")
     f, acc = _audit_predictions(scored, eo.positive_probability(scored["score"], scored["sex"]))
     # the randomised rule judged by its expected decisions: its own rates, without the noise of one draw of the coins
-    print(f"equalized odds: EqOddsD {f.loc['EqOddsD', 'value']:.4f} [{f.loc['EqOddsD', 'ci_low']:.4f}, {f.loc['EqOddsD', 'ci_high']:.4f}], "
-          f"accuracy {acc:.4f} (unmitigated {base_acc:.4f})")  # shown with pytest -s
+    print(
+        f"equalized odds: EqOddsD {f.loc['EqOddsD', 'value']:.4f} [{f.loc['EqOddsD', 'ci_low']:.4f}, {f.loc['EqOddsD', 'ci_high']:.4f}], "
+        f"accuracy {acc:.4f} (unmitigated {base_acc:.4f})"
+    )  # shown with pytest -s
     assert f.loc["EqOddsD", "value"] < 0.02 and f.loc["EqOddsD", "ci_high"] < 0.05, f.loc["EqOddsD"]
     assert base_acc - acc <= 0.02
     realised = eo.predict(scored["score"], scored["sex"], random_state=0).astype(float)  # one draw of the coins, audited as labels
@@ -241,17 +245,25 @@ mitigate:
     lo, hi = eo["ci"]
     assert lo <= eo["value"] <= hi
     post = rows["thresholds (equalized_odds)"]["disparities"]["sex"]["EqOddsD"]
-    print(f"held-out EqOddsD: unmitigated {eo['value']:.4f}, thresholds {post['value']:.4f} [{post['ci'][0]:.4f}, {post['ci'][1]:.4f}]; accuracy "
-          f"{rows['none']['accuracy']['value']:.4f} -> {rows['thresholds (equalized_odds)']['accuracy']['value']:.4f}")
+    print(
+        f"held-out EqOddsD: unmitigated {eo['value']:.4f}, thresholds {post['value']:.4f} [{post['ci'][0]:.4f}, {post['ci'][1]:.4f}]; accuracy "
+        f"{rows['none']['accuracy']['value']:.4f} -> {rows['thresholds (equalized_odds)']['accuracy']['value']:.4f}"
+    )
     # the issue's targets, on data the thresholds never saw; the interval is simultaneous over the TPR and FPR gaps near parity
     # (it reaches 0, which the percentile bootstrap could not), so its upper end is a little wider than the old one's 0.044
     assert post["value"] < 0.02 and post["ci"][0] == 0.0 and post["ci"][1] < 0.055
     assert rows["none"]["accuracy"]["value"] - rows["thresholds (equalized_odds)"]["accuracy"]["value"] <= 0.02
     assert "sex x race" in rows["none"]["disparities"]
     front = [t for t, r in rows.items() if r["pareto"]]
-    assert front and all(not (rows[a]["accuracy"]["value"] >= rows[b]["accuracy"]["value"] and
-                              abs(rows[a]["disparities"]["sex"]["EqOddsD"]["value"]) < abs(rows[b]["disparities"]["sex"]["EqOddsD"]["value"]))
-                         for a in rows for b in front if a != b)  # fmt: skip  (nothing dominates a front point)
+    assert front and all(
+        not (
+            rows[a]["accuracy"]["value"] >= rows[b]["accuracy"]["value"]
+            and abs(rows[a]["disparities"]["sex"]["EqOddsD"]["value"]) < abs(rows[b]["disparities"]["sex"]["EqOddsD"]["value"])
+        )
+        for a in rows
+        for b in front
+        if a != b
+    )  # fmt: skip  (nothing dominates a front point)
     html = (out / "report.html").read_text()
     assert 'aria-labelledby="pareto-t pareto-d"' in html
     for title, r in rows.items():
@@ -296,8 +308,9 @@ def test_audit_of_expected_decisions(scored):
     b = assay.audit(scored.assign(q=hard.astype(float)), decision_probability="q", **kw).to_frame()
     keep = ["metric", "value_or_threshold", "value", "ci_low", "ci_high"]
     a = a[a["metric"] != "FT"]  # FlipTest flips hard predictions; it is not computed for expected decisions
-    pd.testing.assert_frame_equal(a[keep].dropna(subset=["value"]).reset_index(drop=True),
-                                  b[keep].dropna(subset=["value"]).reset_index(drop=True), rtol=1e-12)  # 0/1 probabilities: the hard audit
+    pd.testing.assert_frame_equal(
+        a[keep].dropna(subset=["value"]).reset_index(drop=True), b[keep].dropna(subset=["value"]).reset_index(drop=True), rtol=1e-12
+    )  # 0/1 probabilities: the hard audit
     th = fit_group_thresholds(scored["score"], y, scored["sex"], constraint="equalized_odds")
     q = th.positive_probability(scored["score"], scored["sex"])
     r = assay.audit(scored.assign(q=q), decision_probability="q", **kw).to_frame().set_index(["value_or_threshold", "metric"])

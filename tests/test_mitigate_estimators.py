@@ -17,8 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from assay._errors import DataError
 from assay.datasets import load_adult
-from assay.mitigate import (CorrelationRemover, GroupThresholdClassifier, ReductionsClassifier, ReductionsRegressor,  # fmt: skip
-                            ReweighingClassifier)
+from assay.mitigate import CorrelationRemover, GroupThresholdClassifier, ReductionsClassifier, ReductionsRegressor, ReweighingClassifier  # fmt: skip
 
 RESAMPLE = "resampling draws rows at random, so weight 2 is not the same as a repeated row"
 
@@ -178,8 +177,9 @@ def test_any_dataframe_polars_and_pyarrow(adult):
     for frame in (pl.from_pandas(Xs), pa.Table.from_pandas(Xs)):
         clf = GroupThresholdClassifier(model, sensitive_columns="sex").fit(frame, y)
         np.testing.assert_array_equal(clf.predict(frame), ref.predict(Xs))  # same rule, same per-row coins
-        np.testing.assert_allclose(CorrelationRemover(sensitive_columns="sex").fit_transform(frame),
-                                   CorrelationRemover(sensitive_columns="sex").fit_transform(Xs), atol=1e-10)
+        np.testing.assert_allclose(
+            CorrelationRemover(sensitive_columns="sex").fit_transform(frame), CorrelationRemover(sensitive_columns="sex").fit_transform(Xs), atol=1e-10
+        )
         rw = ReweighingClassifier(LogisticRegression(max_iter=500)).fit(pl.from_pandas(X), y, sensitive_features=pl.Series(sex.to_numpy()))
         assert rw.predict(pl.from_pandas(X)).shape == (len(X),)
 

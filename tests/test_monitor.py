@@ -18,8 +18,21 @@ from assay.monitor import Profile, profile
 from assay.monitor._baseline import load_baseline, statistics, suggest_constraints, write_baseline
 from assay.monitor._check import check
 
-FEATURES = ["age", "workclass", "education", "education-num", "marital-status", "occupation", "relationship", "race", "sex",
-            "capital-gain", "capital-loss", "hours-per-week", "native-country"]  # fmt: skip  (Adult's 13 features)
+FEATURES = [
+    "age",
+    "workclass",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+]  # fmt: skip  (Adult's 13 features)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +63,9 @@ def test_profiles_of_ten_partitions_merge_into_the_profile_of_the_whole(adult, t
             assert ((lo - eps <= grid) & (grid <= hi + eps)).all(), name
     fn = whole.columns["fnlwgt"]
     assert fn.values is None and abs(fn.distinct - adult["fnlwgt"].nunique()) / adult["fnlwgt"].nunique() < 0.05  # HLL: 1.6% standard error
-    assert {k: c.distinct for k, c in whole.columns.items() if c.values is not None} == {k: adult[k].nunique() for k in adult if whole.columns[k].values is not None}
+    assert {k: c.distinct for k, c in whole.columns.items() if c.values is not None} == {
+        k: adult[k].nunique() for k in adult if whole.columns[k].values is not None
+    }
     back = Profile.from_dict(json.loads(json.dumps(whole.to_dict())))  # JSON round trip
     assert back.columns["age"].values == whole.columns["age"].values and back.columns["fnlwgt"].kll.n == whole.columns["fnlwgt"].kll.n
     adult.to_parquet(tmp_path / "a.parquet", row_group_size=5000)
@@ -145,8 +160,12 @@ def test_cli_baseline_and_check_name_each_violation(adult, tmp_path):
     stats = json.loads((tmp_path / "base" / "statistics.json").read_text())
     age = next(f for f in stats["features"] if f["name"] == "age")
     assert age["inferred_type"] == "Integral" and age["numerical_statistics"]["common"]["num_present"] == len(adult)
-    assert age["numerical_statistics"]["mean"] == pytest.approx(adult["age"].mean()) and len(age["numerical_statistics"]["distribution"]["kll"]["buckets"]) == 10
-    r = runner.invoke(app, ["monitor", "check", str(tmp_path / "bad.parquet"), "--baseline", str(tmp_path / "base"), "--out", str(tmp_path / "chk"), "--fail-on-violation"])
+    assert (
+        age["numerical_statistics"]["mean"] == pytest.approx(adult["age"].mean()) and len(age["numerical_statistics"]["distribution"]["kll"]["buckets"]) == 10
+    )
+    r = runner.invoke(
+        app, ["monitor", "check", str(tmp_path / "bad.parquet"), "--baseline", str(tmp_path / "base"), "--out", str(tmp_path / "chk"), "--fail-on-violation"]
+    )
     assert r.exit_code == 1, r.output
     v = json.loads((tmp_path / "chk" / "constraint_violations.json").read_text())["violations"]
     kinds = {(x["feature_name"], x["constraint_check_type"]) for x in v}
@@ -184,7 +203,11 @@ def test_model_quality_matches_scikit_learn_and_intervals_cover():
         hits += ci[0] <= 0.5 <= ci[1]
     assert 0.91 <= hits / 200 <= 0.99, hits
     reg = model_quality(np.arange(100.0), np.arange(100.0) + 1.0, task="regression")["metrics"]
-    assert reg["mae"]["value"] == pytest.approx(1.0) and reg["rmse"]["value"] == pytest.approx(1.0) and reg["r2"]["value"] == pytest.approx(1 - 1 / np.var(np.arange(100.0)))
+    assert (
+        reg["mae"]["value"] == pytest.approx(1.0)
+        and reg["rmse"]["value"] == pytest.approx(1.0)
+        and reg["r2"]["value"] == pytest.approx(1 - 1 / np.var(np.arange(100.0)))
+    )
 
 
 def test_cli_model_quality_and_bias_drift_with_late_ground_truth(adult, tmp_path):
@@ -223,12 +246,16 @@ monitor: {bootstrap_replicates: 400}
     mb = json.loads((tmp_path / "b" / "model.json").read_text())
     y = base["income"] == ">50K"
     assert mb["quality"]["metrics"]["accuracy"]["value"] == pytest.approx(float(((base["prediction"] == ">50K") == y).mean()), abs=1e-12)
-    r = runner.invoke(app, ["monitor", "check", str(tmp_path / "ok.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / "c1"), "--config", cfg])
+    r = runner.invoke(
+        app, ["monitor", "check", str(tmp_path / "ok.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / "c1"), "--config", cfg]
+    )
     assert r.exit_code == 0, r.output
     ok = json.loads((tmp_path / "c1" / "constraint_violations.json").read_text())
     assert ok["violations"] == [], ok["violations"]  # same model, same population: nothing fires (id not tested, label arrives later)
     assert ok["model"]["labelled_rows"] == len(cur) and ok["features"]["id"]["drift"]["tested"] is False
-    r = runner.invoke(app, ["monitor", "check", str(tmp_path / "worse.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / "c2"), "--config", cfg])
+    r = runner.invoke(
+        app, ["monitor", "check", str(tmp_path / "worse.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / "c2"), "--config", cfg]
+    )
     bad = json.loads((tmp_path / "c2" / "constraint_violations.json").read_text())
     kinds = {(v["constraint_check_type"], v["feature_name"]) for v in bad["violations"]}
     assert ("model_quality_check", "accuracy") in kinds and ("baseline_drift_check", "prediction") in kinds
@@ -356,7 +383,9 @@ def test_cli_feature_attribution_drift(adult, tmp_path):
     test["prediction"] = np.where(model.predict_proba(test[feats])[:, 1] > 0.5, ">50K", "<=50K")
     test.iloc[:5000].to_parquet(tmp_path / "base.parquet")
     test.iloc[5000:].to_parquet(tmp_path / "ok.parquet")
-    test.iloc[5000:].assign(age=22, **{"marital-status": "Never-married", "relationship": "Own-child", "capital-gain": 0}).to_parquet(tmp_path / "young.parquet")
+    test.iloc[5000:].assign(age=22, **{"marital-status": "Never-married", "relationship": "Own-child", "capital-gain": 0}).to_parquet(
+        tmp_path / "young.parquet"
+    )
     trusted = ", ".join(sio.get_untrusted_types(file=tmp_path / "model.skops"))
     (tmp_path / "monitor.yaml").write_text(f"""
 label: income
@@ -374,7 +403,9 @@ monitor: {{bootstrap_replicates: 300, attribution_rows: 300}}
     assert base["method"] == "tree" and base["rows_explained"] == 300 and len(base["background"]) > 0
     results = {}
     for name in ("ok", "young"):
-        runner.invoke(app, ["monitor", "check", str(tmp_path / f"{name}.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / name), "--config", cfg])
+        runner.invoke(
+            app, ["monitor", "check", str(tmp_path / f"{name}.parquet"), "--baseline", str(tmp_path / "b"), "--out", str(tmp_path / name), "--config", cfg]
+        )
         results[name] = json.loads((tmp_path / name / "constraint_violations.json").read_text())
     ok, young = results["ok"]["attribution_drift"], results["young"]["attribution_drift"]
     assert not ok["drifted"] and ok["ndcg"] > 0.99 and ok["spearman"] > 0.9

@@ -106,7 +106,13 @@ def test_report_sections_plots_and_accessibility(analysed):
     assert len(parser.svgs) >= 4 + 1 + 3  # disparity charts, importance, PDP
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in html  # nothing to fetch
     assert "<script" not in html
-    small = [v for key in ("pre_training_bias_metrics", "post_training_bias_metrics") for values in doc[key]["facets"].values() for v in values if v["group"]["small"]]
+    small = [
+        v
+        for key in ("pre_training_bias_metrics", "post_training_bias_metrics")
+        for values in doc[key]["facets"].values()
+        for v in values
+        if v["group"]["small"]
+    ]
     assert small and html.count(" rows against ") == len(small)  # every small group is listed as a limit
     assert "Adult income model" in html
 
@@ -171,7 +177,9 @@ def test_cli_report_and_audit_keeps_explanations(tmp_path, analysed):
     assert r.exit_code == 0, r.output
     assert "Board review" in (out / "report.html").read_text()
     load_adult("test").head(2000).to_parquet(tmp_path / "d.parquet")
-    (tmp_path / "a.yaml").write_text("dataset_uri: d.parquet\nlabel: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\nbootstrap_replicates: 50\n")
+    (tmp_path / "a.yaml").write_text(
+        "dataset_uri: d.parquet\nlabel: income\nlabel_values_or_threshold: ['>50K']\nfacet: [{name_or_index: sex}]\nbootstrap_replicates: 50\n"
+    )
     r = CliRunner().invoke(app, ["audit", str(tmp_path / "a.yaml"), "--out", str(out), "--report", "-q"])
     assert r.exit_code == 0, r.output
     doc = json.loads((out / "analysis.json").read_text())

@@ -272,7 +272,6 @@ def test_monitoring_settings_stored_before_the_grammar_are_still_read():
 ])  # fmt: skip
 def test_verify_finds_a_captured_prediction_edited_in_place(client, db, edit):
     """A decision changed in the database (same count, same ids): the capture batch's ledger entry holds the digest of its rows."""
-    import sqlalchemy as sa
     from typer.testing import CliRunner
 
     from assay.cli import app as cli
@@ -295,7 +294,6 @@ def test_verify_finds_a_captured_prediction_edited_in_place(client, db, edit):
 
 def test_verify_finds_a_review_answer_changed_in_place(client, db):
     """Each review.answer entry records the reviewer and the answer; an answer rewritten in the database (same count) is found."""
-    import sqlalchemy as sa
     from typer.testing import CliRunner
 
     from assay.cli import app as cli
@@ -431,7 +429,10 @@ def test_model_monitor_csv_data_that_is_empty_or_several_lines_is_a_422(client, 
 def test_an_empty_csv_output_is_no_score_and_no_label(client):
     owner = _h(client, "owner")
     client.post("/models", json={"name": "m", "version": "1", "features": ["x"]}, headers=owner).raise_for_status()
-    rec = {"captureData": {"endpointInput": {"data": "7", "encoding": "CSV"}, "endpointOutput": {"data": "", "encoding": "CSV"}}, "eventMetadata": {"eventId": "e"}}
+    rec = {
+        "captureData": {"endpointInput": {"data": "7", "encoding": "CSV"}, "endpointOutput": {"data": "", "encoding": "CSV"}},
+        "eventMetadata": {"eventId": "e"},
+    }
     assert client.post("/models/m/1/data-capture", json={"records": [rec]}, headers=owner).status_code == 201
     (p,) = client.get("/models/m/1/predictions", headers=owner).json()["records"]
     assert (p["inputs"], p["score"], p["label"]) == ({"x": 7}, None, None)

@@ -106,7 +106,9 @@ def test_monitoring_windows_on_demand_and_on_schedule_with_alerts_and_dashboard(
             from assay.service._db import predictions
 
             for tag, offset in (("a", 0), ("b", 1)):
-                conn.execute(predictions.update().where(predictions.c.prediction_id.like(f"{tag}%")).values(captured_at=hour + dt.timedelta(hours=offset, minutes=5)))
+                conn.execute(
+                    predictions.update().where(predictions.c.prediction_id.like(f"{tag}%")).values(captured_at=hour + dt.timedelta(hours=offset, minutes=5))
+                )
         scheduler = Scheduler(client.app.state.engine)
         runs = scheduler.run_due(now=hour + dt.timedelta(hours=3, minutes=1))
         # due: every hour that closed after the settings were made (the one they were made in included), each once
@@ -216,7 +218,11 @@ def test_explanations_and_contests(client):
     for wrong in (dict(me, receipt="0" * 32), dict(me, id="p3"), dict(me, model="other")):  # another decision's id needs its own receipt
         assert client.post("/decisions/explanation", json=wrong).status_code == 401
     r = client.post("/decisions/contest", json=dict(me, reason="I was never asked about my hours."))
-    assert r.status_code == 201 and r.json()["status"] == "open" and set(r.json()) == {"id", "opened_at", "reason", "status", "outcome", "response", "responded_at"}
+    assert (
+        r.status_code == 201
+        and r.json()["status"] == "open"
+        and set(r.json()) == {"id", "opened_at", "reason", "status", "outcome", "response", "responded_at"}
+    )
     assert client.get(f"/contests/{r.json()['id']}", headers=auditor).json()["opened_by"] == "subject"
     assert client.post("/decisions/contest", json=dict(me, reason="again")).status_code == 409
 
@@ -372,7 +378,9 @@ def test_dashboard_charts_in_headless_chromium(tmp_path, scored):
                     women = part["sex"] == "Female"
                     part.loc[women, "predicted_label"] = np.where(part.loc[women, "predicted_label"] == ">50K", "<=50K", ">50K")
                 http.post("/models/adult/1/predictions", json={"records": _records(feats, part, f"w{k}-")}).raise_for_status()
-                http.post("/models/adult/1/ground-truth", json={"records": [{"id": f"w{k}-{i}", "label": v} for i, v in enumerate(part["income"])]}).raise_for_status()
+                http.post(
+                    "/models/adult/1/ground-truth", json={"records": [{"id": f"w{k}-{i}", "label": v} for i, v in enumerate(part["income"])]}
+                ).raise_for_status()
                 since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).isoformat()
                 r = http.post("/models/adult/1/monitoring/runs", json={"start": since}).json()  # everything captured so far
                 assert r["rows"] == 500 * (k + 1)
@@ -458,7 +466,9 @@ def test_model_monitor_data_capture_in_and_out(client, db, tmp_path):
     assert r.status_code == 422 and "in the future" in json.dumps(r.json())
     bad = _mm_line("d", [39, "State-gov"], 0.1)
     r = client.post("/models/adult/1/data-capture", json={"records": [lines[0], bad]}, headers=owner)
-    assert r.status_code == 422 and r.json()["detail"] == [{"loc": ["body"], "msg": "records[1]: 2 input values but the model has 3 features", "type": "value_error"}]
+    assert r.status_code == 422 and r.json()["detail"] == [
+        {"loc": ["body"], "msg": "records[1]: 2 input values but the model has 3 features", "type": "value_error"}
+    ]
     r = client.post("/models/adult/1/data-capture", json={"records": [_mm_line("e", [39, "X", "Male"], 1.7)]}, headers=owner)
     assert r.status_code == 422 and "score must be a number from 0 to 1" in r.json()["detail"][0]["msg"]
 

@@ -166,7 +166,14 @@ def audit_kwargs(cfg: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         "post_training_methods": post,
         "headers": headers,
     }
-    for key, kind in (("label_type", str), ("label_distribution", str), ("confidence_level", float), ("bootstrap_replicates", int), ("seed", int), ("min_group_size", int)):
+    for key, kind in (
+        ("label_type", str),
+        ("label_distribution", str),
+        ("confidence_level", float),
+        ("bootstrap_replicates", int),
+        ("seed", int),
+        ("min_group_size", int),
+    ):
         if key in cfg:
             kwargs[key] = _typed(cfg[key], kind, key)
     fl = dict(cfg.get("fliptest") or {})

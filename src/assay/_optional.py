@@ -7,8 +7,16 @@ from types import ModuleType
 
 from assay._errors import AssayError
 
-_EXTRAS = {"polars": "polars", "skops": "explain", "fairlearn": "mitigate", "fastapi": "service", "sqlalchemy": "service", "alembic": "service",
-           "uvicorn": "service", "psycopg": "service"}
+_EXTRAS = {
+    "polars": "polars",
+    "skops": "explain",
+    "fairlearn": "mitigate",
+    "fastapi": "service",
+    "sqlalchemy": "service",
+    "alembic": "service",
+    "uvicorn": "service",
+    "psycopg": "service",
+}
 
 
 class MissingDependencyError(AssayError, ImportError):

@@ -66,7 +66,7 @@ def test_auc_brier_calibration_equal_row_level(scored):
             gap = lambda mask: s[mask].mean() - y[mask].mean()  # noqa: E731
             assert m["CalD"].value == pytest.approx(gap(~d) - gap(d), abs=1e-12)
             # the variance of a mean of (s - y)^2 and of (s - y): sample variance over n
-            e2 = lambda mask: ((s[mask] - y[mask]) ** 2)  # noqa: E731
+            e2 = lambda mask: (s[mask] - y[mask]) ** 2  # noqa: E731
             se = math.sqrt(e2(d).var(ddof=1) / d.sum() + e2(~d).var(ddof=1) / (~d).sum())
             assert m["BSD"].ci[1] - m["BSD"].value == pytest.approx(Z95 * se, rel=1e-9)
             stats = fv.value_stats

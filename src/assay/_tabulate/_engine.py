@@ -133,18 +133,18 @@ def _refuse_duplicates(names: Sequence[str], where: str) -> None:
     seen: set[str] = set()
     repeated = list(dict.fromkeys(n for n in names if n in seen or seen.add(n)))  # type: ignore[func-returns-value]
     if repeated:
-        raise DataError(f"{where} has the column name {repeated[0]!r} more than once" + (f" (also {', '.join(map(repr, repeated[1:4]))})" if len(repeated) > 1 else "")
-                        + "; every column needs its own name. Hint: rename or drop the duplicates before the audit.")
+        raise DataError(
+            f"{where} has the column name {repeated[0]!r} more than once"
+            + (f" (also {', '.join(map(repr, repeated[1:4]))})" if len(repeated) > 1 else "")
+            + "; every column needs its own name. Hint: rename or drop the duplicates before the audit."
+        )
 
 
 def _kind(path: str, dataset_type: str | None) -> str:
     if dataset_type:
         kind = DATASET_TYPES.get(dataset_type.lower())
         if kind is None:
-            raise DataError(
-                f"dataset_type {dataset_type!r} is not supported. Expected one of: "
-                + ", ".join(sorted(set(DATASET_TYPES)))
-            )
+            raise DataError(f"dataset_type {dataset_type!r} is not supported. Expected one of: " + ", ".join(sorted(set(DATASET_TYPES))))
         return kind
     suffix = Path(path.replace("*", "x")).suffix.lower()
     if suffix in _SUFFIXES:

@@ -12,9 +12,11 @@ import numpy as np
 
 from assay._errors import ConfigError, DataError, did_you_mean, list_some
 from assay._tabulate import CountTable, as_frame, tabulate
-from assay.bias import _metrics  # noqa: F401  (registers the metrics)
-from assay.bias import _values  # noqa: F401  (registers the score and regression metrics)
-from assay.bias._cells import A, D, Cells
+from assay.bias import (
+    _metrics,  # noqa: F401  (registers the metrics)
+    _values,  # noqa: F401  (registers the score and regression metrics)
+)
+from assay.bias._cells import A, Cells, D
 from assay.bias._fliptest import FlipTestContext, prefetch
 from assay.bias._registry import Metric, MetricValue, Stage, is_all, parity_value, resolve
 from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
@@ -37,13 +39,29 @@ class _Comparison:
 
 
 def audit(
-    data: Any, *, label: str | Label, facets: Sequence[FacetInput] | FacetInput, label_values_or_threshold: Sequence[Any] | Any = None,
-    predicted_label: str | None = None, probability: str | None = None, probability_threshold: float | None = None,
-    decision_probability: str | None = None, frequency_weight: str | None = None, group_variable: str | None = None,
-    sample_weight: str | None = None, pre_training_methods: Sequence[str] | str | None = "all",
-    post_training_methods: Sequence[str] | str | None = "all", label_type: str = "auto", label_distribution: str = "classes",
-    confidence_level: float = 0.95, bootstrap_replicates: int = 1000, seed: int = 0, min_group_size: int = 30,
-    headers: Sequence[str] | None = None, fliptest: dict[str, Any] | None = None, progress: Progress | None = None,
+    data: Any,
+    *,
+    label: str | Label,
+    facets: Sequence[FacetInput] | FacetInput,
+    label_values_or_threshold: Sequence[Any] | Any = None,
+    predicted_label: str | None = None,
+    probability: str | None = None,
+    probability_threshold: float | None = None,
+    decision_probability: str | None = None,
+    frequency_weight: str | None = None,
+    group_variable: str | None = None,
+    sample_weight: str | None = None,
+    pre_training_methods: Sequence[str] | str | None = "all",
+    post_training_methods: Sequence[str] | str | None = "all",
+    label_type: str = "auto",
+    label_distribution: str = "classes",
+    confidence_level: float = 0.95,
+    bootstrap_replicates: int = 1000,
+    seed: int = 0,
+    min_group_size: int = 30,
+    headers: Sequence[str] | None = None,
+    fliptest: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> AuditResult:
     """Audit data (pre-training) and predictions (post-training) for bias.
 
@@ -162,9 +180,13 @@ class _Spec:
 
     def wants_fliptest(self) -> bool:
         """FlipTest needs hard predictions and the rows themselves (not a count tensor stored as cells)."""
-        return (self.predicted_label is not None or self.probability is not None) and self.decision_probability is None \
-            and self.frequency_weight is None and bool(self.post_training_methods) \
+        return (
+            (self.predicted_label is not None or self.probability is not None)
+            and self.decision_probability is None
+            and self.frequency_weight is None
+            and bool(self.post_training_methods)
             and any(m.name == "FT" for m in resolve(self.post_training_methods, "post_training"))  # type: ignore[arg-type]
+        )
 
 
 def _check_spec(spec: _Spec) -> None:
@@ -461,12 +483,14 @@ def _assemble(spec: _Spec, plan: _Plan, classes: _Classes, table: CountTable, re
             "decision_probability": spec.decision_probability,
             "frequency_weight": spec.frequency_weight,
             "group_variable": spec.group_variable,
-            "value_histograms": {name: ("exact (distinct values)" if h.exact else f"{_values.MAX_BINS:,} equal-width bins from {h.lo:g}")
-                                 for hists in value_hists.values() for name, h in hists.items()},
+            "value_histograms": {
+                name: ("exact (distinct values)" if h.exact else f"{_values.MAX_BINS:,} equal-width bins from {h.lo:g}")
+                for hists in value_hists.values()
+                for name, h in hists.items()
+            },
         },
         warnings=warnings,
     )
-
 
 
 # == evaluation ===================================================================
@@ -484,7 +508,7 @@ def _evaluate(
     point_cells = cells(point_t, reasons=reasons, extra=extra)
     raw = np.asarray(m.compute(point_cells), dtype=np.float64)
     value = float(raw) if np.isfinite(raw) else None
-    notes = [r[len("note: "):] for r in reasons if r.startswith("note: ")]
+    notes = [r[len("note: ") :] for r in reasons if r.startswith("note: ")]
     whys = [r for r in reasons if not r.startswith("note: ")]
     result = MetricResult(name=m.name, description=m.description, value=value, ci=[None, None])
     if value is None:
@@ -532,14 +556,17 @@ def _score_threshold(column: str, st: dict[str, Any], threshold: float | None) -
         return float(threshold)
     lo, hi = st.get("min"), st.get("max")
     if lo is not None and hi is not None and (lo < 0 or hi > 1):
-        raise DataError(f"probability column {column!r} ranges from {lo:g} to {hi:g}, outside [0, 1], so it is not a probability and the "
-                        "default threshold 0.5 would be arbitrary. Give probability_threshold (rows with score > threshold are predicted positive).")
+        raise DataError(
+            f"probability column {column!r} ranges from {lo:g} to {hi:g}, outside [0, 1], so it is not a probability and the "
+            "default threshold 0.5 would be arbitrary. Give probability_threshold (rows with score > threshold are predicted positive)."
+        )
     return 0.5
 
 
 def _check_settings(*, confidence_level: Any, bootstrap_replicates: Any, min_group_size: Any, seed: Any, probability_threshold: Any,
                     label_distribution: Any = "classes") -> None:  # fmt: skip
     """Numbers of the audit's settings, never coerced: ``bootstrap_replicates=2.5`` or ``True`` is an error, not 2 or 1."""
+
     def whole(name: str, v: Any, low: int) -> None:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
             raise ConfigError(f"{name} must be a whole number >= {low}, got {v!r}")
@@ -553,7 +580,9 @@ def _check_settings(*, confidence_level: Any, bootstrap_replicates: Any, min_gro
     if not 0 < float(confidence_level) < 1:
         raise ConfigError(f"confidence_level must be between 0 and 1 (e.g. 0.95), got {confidence_level!r}")
     if label_distribution not in ("classes", "positive"):
-        raise ConfigError(f"label_distribution must be 'classes' (every label class) or 'positive' (positive against the rest, as Clarify), got {label_distribution!r}")
+        raise ConfigError(
+            f"label_distribution must be 'classes' (every label class) or 'positive' (positive against the rest, as Clarify), got {label_distribution!r}"
+        )
 
 
 def _undefined(m: Metric, reason: str) -> MetricResult:
@@ -695,7 +724,9 @@ def _normalize_facets(facets: Any) -> list[Facet]:
         elif isinstance(f, (list, tuple)) and all(isinstance(c, str) for c in f):
             out.append(Facet(columns=tuple(f)))
         else:
-            raise ConfigError(f"cannot read facet {f!r}: give a column name, a list of names (an intersection), or {{name_or_index: ..., value_or_threshold: [...]}}")
+            raise ConfigError(
+                f"cannot read facet {f!r}: give a column name, a list of names (an intersection), or {{name_or_index: ..., value_or_threshold: [...]}}"
+            )
     if not out:
         raise ConfigError("no facet given: name at least one sensitive column (facet)")
     return out
@@ -874,8 +905,7 @@ def _positive_mask(levels: list[Any], lab: Label, warnings: list[str]) -> np.nda
         hits = [i for i, lv in enumerate(levels) if _match(lv, v)]
         if not hits:  # Clarify accepts it; what is defined is computed, and the user is told
             warnings.append(
-                f"positive label value {v!r} never occurs in {lab.column!r}.{did_you_mean(str(v), [str(x) for x in levels])} "
-                f"Values: {list_some(levels)}"
+                f"positive label value {v!r} never occurs in {lab.column!r}.{did_you_mean(str(v), [str(x) for x in levels])} Values: {list_some(levels)}"
             )
         mask[hits] = True
     if len(levels) < 2:
@@ -921,7 +951,9 @@ def _comparisons(table: CountTable, facets: list[Facet], types: dict[str, str], 
     return out
 
 
-def _continuous(f: Facet, table: CountTable, code: np.ndarray, key: str, present: np.ndarray, stats: dict[str, dict[str, Any]], warnings: list[str], out: list[_Comparison]) -> None:
+def _continuous(
+    f: Facet, table: CountTable, code: np.ndarray, key: str, present: np.ndarray, stats: dict[str, dict[str, Any]], warnings: list[str], out: list[_Comparison]
+) -> None:
     col = f.columns[0]
     levels = table.levels[key]
     cut = _cuts_for(f, col)

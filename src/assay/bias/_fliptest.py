@@ -83,6 +83,7 @@ class FlipTestContext:
         exclude = set(exclude) | set(options.get("exclude") or [])
         features = options.get("features") or [c for c in columns if c not in exclude]
         pred_expr = (nw.col(probability) > probability_threshold) if probability else nw.col(str(predicted_label))
+
         def rows(source: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
             return source.select(*[nw.col(c) for c in features], pred_expr.alias("__pred"), *[e.alias(k) for k, e in facet_keys.items()])
 

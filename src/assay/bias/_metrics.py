@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from assay.bias._cells import A, D, Cells
+from assay.bias._cells import A, Cells, D
 from assay.bias._registry import register
 from assay.stats import chi2_independence, two_proportions
 
@@ -108,6 +108,7 @@ _ppv_test = _proportion_test(lambda c, g: c.tp(g), lambda c, g: c.pred_pos(g))
 _npv_test = _proportion_test(lambda c, g: c.tn(g), lambda c, g: c.pred_neg(g))
 _acc_test = _proportion_test(lambda c, g: c.tp(g) + c.tn(g), lambda c, g: c.n(g))
 _eqodds_test = _either(_tpr_test, _tnr_test)
+
 
 # -- signed parts of the distances (for intervals that can reach parity) -----------
 def _binary_gap(c: Cells) -> np.ndarray | None:

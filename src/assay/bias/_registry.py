@@ -168,8 +168,7 @@ def resolve(names: list[str] | str, stage: Stage) -> list[Metric]:
         found = lookup.get(str(n).upper())
         if found is None:
             raise ConfigError(
-                f"{stage} metric {n!r} does not exist.{did_you_mean(str(n), [x.name for x in pool], n=2)} "
-                f"Known: {', '.join(x.name for x in pool)}, or \"all\"."
+                f'{stage} metric {n!r} does not exist.{did_you_mean(str(n), [x.name for x in pool], n=2)} Known: {", ".join(x.name for x in pool)}, or "all".'
             )
         if found not in out:
             out.append(found)

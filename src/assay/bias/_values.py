@@ -406,8 +406,10 @@ def _ks(ctx: ValueContext, name: str) -> MetricValue:
         if lo is not None and p > 1 - ctx.level:
             lo = 0.0  # where the test does not reject parity, neither does the interval
         ci = (lo, hi)
-        note = ("interval: the largest gap's Poisson-bootstrap interval over the histogram, less the bootstrap's bias of a maximum; "
-                "from 0 where the KS test does not reject parity")
+        note = (
+            "interval: the largest gap's Poisson-bootstrap interval over the histogram, less the bootstrap's bias of a maximum; "
+            "from 0 where the KS test does not reject parity"
+        )
     if not h.exact:
         gap = float(max((wa / wa.sum()).max(), (wd / wd.sum()).max()))
         note = (note + "; " if note else "") + f"from a {MAX_BINS:,}-bin histogram: the exact statistic is at most {gap:.2g} higher"
@@ -542,4 +544,3 @@ def rmse_difference(ctx: ValueContext) -> MetricValue:
 )  # fmt: skip
 def ks_predictions(ctx: ValueContext) -> MetricValue:
     return _ks(ctx, "prediction")
-

@@ -140,12 +140,23 @@ def build_content(analysis: dict[str, Any], info: str | Path | dict[str, Any]) -
                     if m.get("value") is not None:
                         ci = m.get("ci") or [None, None]
                         notes = (f"{level:.0%} CI [{ci[0]:.4g}, {ci[1]:.4g}]; " if ci[0] is not None else "") + (
-                            f"n={g['size']} vs {g['rest_size']}" if g.get("size") is not None else str(g.get("note", "group sizes unknown")))
+                            f"n={g['size']} vs {g['rest_size']}" if g.get("size") is not None else str(g.get("note", "group sizes unknown"))
+                        )
                         notes += f"; q={m['q_value']:.3g}" if m.get("q_value") is not None else ""
                         metric_data.append({"name": f"{m['name']} {facet}={_value_name(v)}"[:63], "type": "number", "value": m["value"], "notes": notes})
                 if stage == "post_training" and v.get("value_stats") and "auc" in v["value_stats"].get("d", {}):
                     d = v["value_stats"]["d"]
-                    groups.append({"facet": facet, "group": _value_name(v), "rows": g["size"], "auc": d.get("auc"), "auc_ci": d.get("auc_ci"), "brier": d.get("brier"), "ece": d.get("ece")})
+                    groups.append(
+                        {
+                            "facet": facet,
+                            "group": _value_name(v),
+                            "rows": g["size"],
+                            "auc": d.get("auc"),
+                            "auc_ci": d.get("auc_ci"),
+                            "brier": d.get("brier"),
+                            "ece": d.get("ece"),
+                        }
+                    )
         if metric_data:
             content["evaluation_details"].append({
                 "name": f"assay {'data' if stage == 'pre_training' else 'model'} bias ({stage.replace('_', '-')})",
@@ -163,8 +174,13 @@ def build_content(analysis: dict[str, Any], info: str | Path | dict[str, Any]) -
         "library_name": str(data.get("library_name", "")),
         "contact": str(data.get("contact", "")),
         "evaluation_data": str(data.get("evaluation_data", "")),
-        "analysis": {"generator": analysis.get("generator"), "schema_version": analysis.get("schema_version"), "dataset": analysis.get("dataset"),
-                     "confidence_level": level, "metrics": wanted},  # fmt: skip
+        "analysis": {
+            "generator": analysis.get("generator"),
+            "schema_version": analysis.get("schema_version"),
+            "dataset": analysis.get("dataset"),
+            "confidence_level": level,
+            "metrics": wanted,
+        },  # fmt: skip
     }
     if ex:
         imp = ex["global_importance"][ex["agg_method"]]
@@ -226,10 +242,29 @@ def to_markdown(content: dict[str, Any], *, status: str = "Draft", version: int 
     if uses.get("purpose_of_model"):
         lines += [f"Purpose: {uses['purpose_of_model']}", ""]
     lines += ["### Out-of-Scope Use", "", custom.get("out_of_scope_uses") or "[More Information Needed]", ""]
-    lines += ["## Bias, Risks, and Limitations", "", f"Risk rating: **{uses.get('risk_rating', 'Unknown')}**. {uses.get('explanations_for_risk_rating', '')}".rstrip(), ""]
-    lines += [add.get("ethical_considerations", "[More Information Needed]"), "", "### Recommendations", "", add.get("caveats_and_recommendations", "[More Information Needed]"), ""]
+    lines += [
+        "## Bias, Risks, and Limitations",
+        "",
+        f"Risk rating: **{uses.get('risk_rating', 'Unknown')}**. {uses.get('explanations_for_risk_rating', '')}".rstrip(),
+        "",
+    ]
+    lines += [
+        add.get("ethical_considerations", "[More Information Needed]"),
+        "",
+        "### Recommendations",
+        "",
+        add.get("caveats_and_recommendations", "[More Information Needed]"),
+        "",
+    ]
     lines += ["## Training Details", "", "### Training Data", "", content["training_details"].get("training_observations", "[More Information Needed]"), ""]
-    lines += ["## Evaluation", "", "### Testing Data, Factors & Metrics", "", f"Testing data: {custom.get('evaluation_data') or '[More Information Needed]'}", ""]
+    lines += [
+        "## Evaluation",
+        "",
+        "### Testing Data, Factors & Metrics",
+        "",
+        f"Testing data: {custom.get('evaluation_data') or '[More Information Needed]'}",
+        "",
+    ]
     if uses.get("factors_affecting_model_efficiency"):
         lines += [f"Factors: {uses['factors_affecting_model_efficiency']}", ""]
     analysis = custom.get("analysis", {})
@@ -240,13 +275,20 @@ def to_markdown(content: dict[str, Any], *, status: str = "Draft", version: int 
         rows = [r for r in custom.get("quantitative_analyses", []) if r["intersectional"] == intersectional]
         if not rows:
             continue
-        lines += [f"#### {title}", "", "| Stage | Facet | Group | Metric | Value | Interval | q-value | Rows (group / rest) |", "|---|---|---|---|---:|---|---:|---:|"]
+        lines += [
+            f"#### {title}",
+            "",
+            "| Stage | Facet | Group | Metric | Value | Interval | q-value | Rows (group / rest) |",
+            "|---|---|---|---|---:|---|---:|---:|",
+        ]
         for r in rows:
             ci = r["ci"] or [None, None]
             value = _n(r["value"]) if r["value"] is not None else f"undefined: {r['reason']}"
             mark = " *" if r["significant"] else ""
             small = " (small)" if r["small_group"] else ""
-            lines.append(f"| {r['stage'].replace('_', '-')} | {r['facet']} | {r['group']}{small} | {r['metric']} | {value}{mark} | [{_n(ci[0])}, {_n(ci[1])}] | {_n(r['q_value'])} | {r['group_size']} / {r['rest_size']} |")
+            lines.append(
+                f"| {r['stage'].replace('_', '-')} | {r['facet']} | {r['group']}{small} | {r['metric']} | {value}{mark} | [{_n(ci[0])}, {_n(ci[1])}] | {_n(r['q_value'])} | {r['group_size']} / {r['rest_size']} |"
+            )
         lines.append("")
     if custom.get("performance_by_group"):
         lines += ["#### Performance by group", "", "| Facet | Group | Rows | AUC | AUC interval | Brier | ECE |", "|---|---|---:|---:|---|---:|---:|"]
@@ -257,7 +299,14 @@ def to_markdown(content: dict[str, Any], *, status: str = "Draft", version: int 
     lines += ["\\* significant after multiple-testing control.", ""]
     if custom.get("explanations"):
         e = custom["explanations"]
-        lines += ["## Model Examination", "", f"Shapley values ({e['method']}), global importance ({e['agg_method']}):", "", "| Feature | Importance | Interval |", "|---|---:|---|"]
+        lines += [
+            "## Model Examination",
+            "",
+            f"Shapley values ({e['method']}), global importance ({e['agg_method']}):",
+            "",
+            "| Feature | Importance | Interval |",
+            "|---|---:|---|",
+        ]
         for f in e["global_importance"]:
             lines.append(f"| {f['feature']} | {_n(f['value'])} | [{_n(f['ci'][0])}, {_n(f['ci'][1])}] |")
         lines.append("")

@@ -26,7 +26,10 @@ def export_card(store: CardStore, fmt: str, *, version: int | None = None) -> st
         text = to_markdown(record["content"], status=status, version=v, content_hash=record["content_hash"])
         if actions:
             text += "\n## Sign-off record\n\n| When (UTC) | Action | By | Reason | Key |\n|---|---|---|---|---|\n"
-            text += "".join(f"| {a['time']} | {a['action']} ({a['from_status']} -> {a['to_status']}) | {a['by']} | {a['reason']} | {a.get('key_id') or ''} |\n" for a in actions)
+            text += "".join(
+                f"| {a['time']} | {a['action']} ({a['from_status']} -> {a['to_status']}) | {a['by']} | {a['reason']} | {a.get('key_id') or ''} |\n"
+                for a in actions
+            )
         return text
     if fmt == "html":
         return to_html(record["content"], status=status, version=v, content_hash=record["content_hash"], approvals=actions)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from assay._errors import AssayError
 from assay.cli._common import err, out, show_verification
 
@@ -114,7 +115,10 @@ def status(store: Store) -> None:
         s = CardStore(store)
         for e in s.entries():
             signed = f" [signed {e['key_id']}]" if e.get("signature") else ""
-            out.print(f"{e['time']}  v{e['version']}  {e['action']:<8} {e['from_status'] or '-'} -> {e['to_status']:<13} {e['by']}: {e['reason']}{signed}", highlight=False)
+            out.print(
+                f"{e['time']}  v{e['version']}  {e['action']:<8} {e['from_status'] or '-'} -> {e['to_status']:<13} {e['by']}: {e['reason']}{signed}",
+                highlight=False,
+            )
         out.print(f"latest: version {s.latest()}, [bold]{s.status()}[/]")
 
     _run(go)
@@ -123,7 +127,9 @@ def status(store: Store) -> None:
 @card_app.command()
 def verify(
     store: Store,
-    trusted: Annotated[list[Path] | None, typer.Option("--trusted-key", help="A reviewer's public key (.pub); repeat. Approvals by other keys are reported.")] = None,
+    trusted: Annotated[
+        list[Path] | None, typer.Option("--trusted-key", help="A reviewer's public key (.pub); repeat. Approvals by other keys are reported.")
+    ] = None,
 ) -> None:
     """Check every hash, link, transition and approval signature; exit 1 and list the problems if anything was altered."""
     from assay.cards import CardStore, load_public_key

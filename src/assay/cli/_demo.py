@@ -93,6 +93,7 @@ mitigate:
 
 def run_demo(out: Path, *, replicates: int, console: Console) -> None:
     import numpy as np
+
     from assay._config import audit_config
     from assay.cli._render import render_audit
     from assay.datasets import adult_model, load_adult
@@ -165,9 +166,12 @@ def run_demo(out: Path, *, replicates: int, console: Console) -> None:
         (out / "model.skops", "the trained model (skops: safe to load)"),
         (explain_path, "the explain config; rerun with: assay explain " + str(explain_path) + " --out " + str(out)),
         (mitigate_path, "the mitigation config; rerun with: assay mitigate " + str(mitigate_path) + " --out " + str(out)),
-        (target, "analysis.json: every metric with value, 95% CI, p-value, q-value, group sizes, confusion matrices, per-group AUC and "
-                 "calibration; 'explanations': global importance with CIs, importance by group, PDP/ICE; and 'mitigation': each method's "
-                 "accuracy and disparities on the test split"),
+        (
+            target,
+            "analysis.json: every metric with value, 95% CI, p-value, q-value, group sizes, confusion matrices, per-group AUC and "
+            "calibration; 'explanations': global importance with CIs, importance by group, PDP/ICE; and 'mitigation': each method's "
+            "accuracy and disparities on the test split",
+        ),
         (out / "report.html", "the report: open it in a browser (tables with intervals, plots, definitions, limits; no network needed)"),
         (out / "metrics.csv", "the same results as a tidy table, one row per metric"),
         (out / "explanations_shap" / "out.csv", "one row of Shapley values per explained row (local_shap.parquet adds standard errors)"),

@@ -139,7 +139,12 @@ def explain(
 
 @app.command()
 def mitigate(
-    config: Annotated[Path, typer.Argument(help="Config: dataset_uri, test_dataset_uri (or mitigate.test_fraction), label, label_values_or_threshold, facet, model: module:function, mitigate.methods.")],
+    config: Annotated[
+        Path,
+        typer.Argument(
+            help="Config: dataset_uri, test_dataset_uri (or mitigate.test_fraction), label, label_values_or_threshold, facet, model: module:function, mitigate.methods."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'mitigation' to OUT/analysis.json (keeps what is there).")],
     data: Annotated[str | None, typer.Option("--data", help="Training data path or glob; overrides dataset_uri in the config.")] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html with the trade-off table and Pareto plot.")] = False,
@@ -216,4 +221,3 @@ def _fail_plain(exc: Exception) -> None:
 
     err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
     sys.exit(2)
-

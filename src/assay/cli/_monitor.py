@@ -20,8 +20,14 @@ monitor_app = typer.Typer(name="monitor", help="Monitoring: baseline statistics 
 Data = Annotated[str, typer.Argument(help="Data: a Parquet or CSV file or glob (streamed in batches), read with bounded memory.")]
 Columns = Annotated[list[str] | None, typer.Option("--column", "-c", help="Only these columns (repeat the option).")]
 BatchRows = Annotated[int, typer.Option("--batch-rows", help="Rows per batch when streaming files.")]
-Config = Annotated[Path | None, typer.Option("--config", help="Monitoring config (label, predicted_label or probability, facet, id, ground_truth, "
-                                                               "model_quality_constraints, monitor): adds model quality and bias.")]
+Config = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Monitoring config (label, predicted_label or probability, facet, id, ground_truth, "
+        "model_quality_constraints, monitor): adds model quality and bias.",
+    ),
+]
 
 
 @monitor_app.command()

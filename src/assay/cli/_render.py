@@ -167,7 +167,9 @@ def render_mitigation(section: dict[str, Any], console: Console) -> None:
             continue
         d = r["disparities"].get(facet, {})
         value = [f"{d[k]['value']:.3f}" if d.get(k, {}).get("value") is not None else "undef." for k in others]
-        t.add_row(r["title"] + (" *" if r["pareto"] else ""), _interval(r["accuracy"]), _interval(d.get(metric, {"value": None, "reason": "not computed"})), *value)
+        t.add_row(
+            r["title"] + (" *" if r["pareto"] else ""), _interval(r["accuracy"]), _interval(d.get(metric, {"value": None, "reason": "not computed"})), *value
+        )
     console.print(t)
     console.print(f"[dim]* on the Pareto front of accuracy against |{metric}|: no other method is as accurate with a disparity as small. "
                   "DAR, fit times, every interval, group size and facet are in analysis.json and the report.[/]")  # fmt: skip

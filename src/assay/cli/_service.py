@@ -10,7 +10,9 @@ import typer
 
 from assay.cli._common import err, out
 
-service_app = typer.Typer(name="service", help="The service's administration: API tokens (make, revoke), monitoring baselines.", no_args_is_help=True, pretty_exceptions_enable=False)
+service_app = typer.Typer(
+    name="service", help="The service's administration: API tokens (make, revoke), monitoring baselines.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 ledger_app = typer.Typer(name="ledger", help="The hash-chained record of every action: verify it, export it.", no_args_is_help=True,
                          pretty_exceptions_enable=False)  # fmt: skip
 
@@ -104,8 +106,10 @@ def import_capture(db: Db, model: Annotated[str, typer.Option("--model", help="N
     if ground_truth:
         out.print(f"{name}/{version}: ground truth for {done['stored']:,} predictions stored from {len(files)} file(s)")
     else:
-        out.print(f"{name}/{version}: {done['stored']:,} predictions stored from {len(files)} file(s), {done['already_stored']:,} already there, "
-                  f"{done['routed']:,} routed to review")
+        out.print(
+            f"{name}/{version}: {done['stored']:,} predictions stored from {len(files)} file(s), {done['already_stored']:,} already there, "
+            f"{done['routed']:,} routed to review"
+        )
 
 
 @service_app.command()

@@ -55,8 +55,8 @@ class ExplainResult:
 
     def _repr_html_(self) -> str:
         """Rich display in notebooks: the explanation part of ``assay report``."""
-        from assay.bias._results import document_header
         from assay._display import notebook_html
+        from assay.bias._results import document_header
 
         return notebook_html(document_header() | {"explanations": self.to_dict()})
 
@@ -71,12 +71,32 @@ class ExplainResult:
 
 
 def explain(
-    data: Any, model: Any, *, features: Sequence[str] | None = None, exclude: Sequence[str] = (), baseline: Any = None,
-    background_size: int = 100, num_clusters: int | None = None, max_rows: int | None = 1000, repeats: int = 3, algorithm: str = "auto",
-    agg_method: str = "mean_abs", use_logit: bool = False, facets: Sequence[str] = (), proxies: int = 3, min_group_size: int = 30,
-    pdp_features: Sequence[str] | None = None, pdp_top_k: int = 10, grid_resolution: int = 15, confidence_level: float = 0.95,
-    bootstrap_replicates: int = 1000, seed: int = 0, n_jobs: int | None = 1, headers: Sequence[str] | None = None,
-    progress: Progress | None = None, on_rows: Callable[[int, int], None] | None = None,
+    data: Any,
+    model: Any,
+    *,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    baseline: Any = None,
+    background_size: int = 100,
+    num_clusters: int | None = None,
+    max_rows: int | None = 1000,
+    repeats: int = 3,
+    algorithm: str = "auto",
+    agg_method: str = "mean_abs",
+    use_logit: bool = False,
+    facets: Sequence[str] = (),
+    proxies: int = 3,
+    min_group_size: int = 30,
+    pdp_features: Sequence[str] | None = None,
+    pdp_top_k: int = 10,
+    grid_resolution: int = 15,
+    confidence_level: float = 0.95,
+    bootstrap_replicates: int = 1000,
+    seed: int = 0,
+    n_jobs: int | None = 1,
+    headers: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    on_rows: Callable[[int, int], None] | None = None,
 ) -> ExplainResult:
     """Explain a model's scores on ``data`` with interventional Shapley values.
 

@@ -155,8 +155,7 @@ def load_model(spec: str, *, base_dir: Path | None = None, trusted: list[str] | 
             raise ConfigError(f"cannot load model {spec!r} from its skops file ({type(e).__name__}: {e}); save it again with skops.io.dump") from None
     if path.suffix in (".joblib", ".pkl", ".pickle"):
         warnings.warn(
-            f"loading {path.name} runs code stored in it (pickle); only load model files you trust. "
-            "Save models with skops (.skops) for safe loading.",
+            f"loading {path.name} runs code stored in it (pickle); only load model files you trust. Save models with skops (.skops) for safe loading.",
             stacklevel=2,
         )
         import joblib

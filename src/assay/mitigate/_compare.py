@@ -138,12 +138,21 @@ def compare_mitigations(train: Any, test: Any, *, label: str, positive: Callable
     _pareto(results, metric, facets[0])
     return {
         "method": {
-            "training_rows": len(train), "test_rows": len(test), "folds": int(folds),
-            "groups": " x ".join(group_cols), "facets": [f if isinstance(f, str) else " x ".join(f) for f in facets],
-            "features": list(features), "metric": metric, "performance": "accuracy", "seed": seed,
-            "bootstrap_replicates": bootstrap_replicates, "confidence_level": confidence_level,
-            "design": ("every method is trained on the training data (post-processing: the thresholds on out-of-fold scores from "
-                       f"{folds} folds of it) and judged on the test data; randomised classifiers by their expected decisions"),
+            "training_rows": len(train),
+            "test_rows": len(test),
+            "folds": int(folds),
+            "groups": " x ".join(group_cols),
+            "facets": [f if isinstance(f, str) else " x ".join(f) for f in facets],
+            "features": list(features),
+            "metric": metric,
+            "performance": "accuracy",
+            "seed": seed,
+            "bootstrap_replicates": bootstrap_replicates,
+            "confidence_level": confidence_level,
+            "design": (
+                "every method is trained on the training data (post-processing: the thresholds on out-of-fold scores from "
+                f"{folds} folds of it) and judged on the test data; randomised classifiers by their expected decisions"
+            ),
         },  # fmt: skip
         "results": results,
     }
@@ -230,7 +239,6 @@ def _evaluate(test: Any, y: np.ndarray, q: np.ndarray, pred: np.ndarray, facets:
         out["realised"] = {"accuracy": float((pred == y).mean()), "selection_rate": float(pred.mean()),
                            "note": "one draw of the coin flips (the decisions predict() returns for these rows)"}  # fmt: skip
     return out
-
 
 
 def _pareto(results: list[dict[str, Any]], metric: str, facet: Any) -> None:

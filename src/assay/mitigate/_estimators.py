@@ -598,4 +598,3 @@ class ReductionsRegressor(RegressorMixin, _Reductions):
         else:
             scaled = np.asarray(self.mitigator_._pmf_predict(X), dtype=np.float64) @ np.asarray(self.mitigator_.weights_, dtype=np.float64)
         return self.offset_ + self.scale_ * scaled
-

@@ -28,8 +28,18 @@ from assay._undefined import undefined
 
 __all__ = ["MonitorSpec", "bias_from_tensor", "compare_bias", "count_tensor", "merge_tensors", "model_figures"]
 
-MONITOR_KEYS = {"alpha", "bootstrap_replicates", "min_quality_change", "window", "alerts", "confidence_level", "seed", "attribution_rows",
-                "attribution_ndcg_threshold", "attribution_min_change"}
+MONITOR_KEYS = {
+    "alpha",
+    "bootstrap_replicates",
+    "min_quality_change",
+    "window",
+    "alerts",
+    "confidence_level",
+    "seed",
+    "attribution_rows",
+    "attribution_ndcg_threshold",
+    "attribution_min_change",
+}
 BIAS_METRICS = ["DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE", "EqOddsD", "EqOppD", "FPRD", "FNRD"]
 
 
@@ -112,7 +122,7 @@ def spec_from_config(cfg: dict[str, Any]) -> MonitorSpec:
     spec = MonitorSpec(
         label=cfg.get("label"), label_values=cfg.get("label_values_or_threshold"), predicted_label=cfg.get("predicted_label"),
         probability=cfg.get("probability"), probability_threshold=_number(cfg.get("probability_threshold", 0.5), "probability_threshold"), facets=facets,
-        id=cfg.get("id"), timestamp=cfg.get("timestamp"), ground_truth=gt, 
+        id=cfg.get("id"), timestamp=cfg.get("timestamp"), ground_truth=gt,
         alpha=_number(opts.get("alpha", 0.05), "monitor.alpha", whole=False), replicates=_number(opts.get("bootstrap_replicates", 1000), "monitor.bootstrap_replicates", whole=True),
         confidence_level=_number(opts.get("confidence_level", 0.95), "monitor.confidence_level", whole=False), seed=_number(opts.get("seed", 0), "monitor.seed", whole=True),
         min_quality_change=_number(opts.get("min_quality_change", 0.01), "monitor.min_quality_change", whole=False), window=opts.get("window"), alerts=list(alerts), base=cfg.get("__base__"),
@@ -324,7 +334,6 @@ def bias_from_tensor(tensor: dict[str, Any], spec: MonitorSpec) -> Any:
     return assay.audit(cells, label="__y", label_values_or_threshold=[1], predicted_label="__p", facets=spec.facets, frequency_weight="__n",
                        pre_training_methods=None, post_training_methods=list(BIAS_METRICS), bootstrap_replicates=spec.replicates,
                        confidence_level=spec.confidence_level, seed=spec.seed)  # fmt: skip
-
 
 
 def compare_bias(current: list[dict[str, Any]], baseline: list[dict[str, Any]], *, alpha: float, level: float) -> list[dict[str, Any]]:

@@ -324,9 +324,8 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: lis
         if not files or not all(os.path.exists(f) for f in files):
             raise DataError(f"no file matches {path!r}")
         if all(f.endswith(".parquet") for f in files):
-            import pyarrow.parquet as pq
-
             import pyarrow as pa
+            import pyarrow.parquet as pq
 
             for f in files:
                 try:

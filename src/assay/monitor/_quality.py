@@ -65,10 +65,14 @@ def quality_constraints(raw: Any, task: str) -> dict[str, dict[str, Any]]:
     wrapped = [k for k in raw if k in _CONSTRAINT_FILE_KEYS]
     if wrapped:
         if len(wrapped) > 1 or set(raw) - {"version", *wrapped}:
-            raise ConfigError(f"model_quality_constraints: a Model Monitor constraints file has one of {', '.join(_CONSTRAINT_FILE_KEYS)} and version; got {sorted(raw)}")
+            raise ConfigError(
+                f"model_quality_constraints: a Model Monitor constraints file has one of {', '.join(_CONSTRAINT_FILE_KEYS)} and version; got {sorted(raw)}"
+            )
         if _CONSTRAINT_FILE_KEYS[wrapped[0]] != task:
-            raise ConfigError(f"model_quality_constraints has {wrapped[0]}, but this model's task is {task}"
-                              + (" (assay monitors binary classification and regression)" if _CONSTRAINT_FILE_KEYS[wrapped[0]] == "multiclass" else ""))
+            raise ConfigError(
+                f"model_quality_constraints has {wrapped[0]}, but this model's task is {task}"
+                + (" (assay monitors binary classification and regression)" if _CONSTRAINT_FILE_KEYS[wrapped[0]] == "multiclass" else "")
+            )
         raw = raw[wrapped[0]] or {}
     known = CONSTRAINT_METRICS.get(task, ())
     out: dict[str, dict[str, Any]] = {}

@@ -18,7 +18,6 @@ import shlex
 import subprocess
 from typing import Any
 
-
 from assay._errors import ConfigError, DataError
 from assay.monitor._profile import Profile, _batches, _column
 from assay.monitor._profile import _plain as _plain_value
@@ -120,7 +119,9 @@ def send_alerts(alerts: list[dict[str, Any]], payload: dict[str, Any], *, timeou
             argv = shlex.split(cmd) if isinstance(cmd, str) else [str(x) for x in cmd]
             try:
                 done = subprocess.run(argv, input=body, capture_output=True, timeout=float(a.get("timeout", 60)), check=False)  # noqa: S603
-                outcomes.append({"command": argv, "returncode": done.returncode, **({"stderr": done.stderr.decode(errors="replace")[-500:]} if done.returncode else {})})
+                outcomes.append(
+                    {"command": argv, "returncode": done.returncode, **({"stderr": done.stderr.decode(errors="replace")[-500:]} if done.returncode else {})}
+                )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 outcomes.append({"command": argv, "error": str(exc)})
     return outcomes

@@ -109,7 +109,7 @@ def _overview(doc: dict[str, Any]) -> dict[str, Any] | None:
         if ds.get("weighted"):
             rows.append(("Sample weight", f"{ds.get('sample_weight')} (total {fmt(ds.get('total_weight'))})"))
         rows.append(("Label type", f"{ds.get('label_type')}" + (f", classes {', '.join(map(str, ds['label_classes']))}" if ds.get("label_classes") else "")))
-    for stage, title, body in _stages(doc):
+    for _stage, title, body in _stages(doc):
         rows.append((f"Label ({title.lower()})", f"{body.get('label')}; positive: {body.get('label_value_or_threshold')}"))
         rows.append((f"Facets ({title.lower()})", ", ".join(body.get("facets", {}))))
     if st.get("probability"):
@@ -119,7 +119,12 @@ def _overview(doc: dict[str, Any]) -> dict[str, Any] | None:
     if st.get("group_variable"):
         rows.append(("Group variable (strata)", str(st["group_variable"])))
     if st:
-        rows.append(("Intervals", f"{100 * float(st.get('confidence_level', 0.95)):g}%; {st.get('ci_method', '')}; {st.get('bootstrap_replicates')} replicates, seed {st.get('seed')}"))
+        rows.append(
+            (
+                "Intervals",
+                f"{100 * float(st.get('confidence_level', 0.95)):g}%; {st.get('ci_method', '')}; {st.get('bootstrap_replicates')} replicates, seed {st.get('seed')}",
+            )
+        )
         rows.append(("Significance", f"{st.get('multiple_testing', '')}; significant when q <= {fmt(st.get('alpha'))}"))
         rows.append(("Small groups", f"fewer than {st.get('min_group_size')} rows are flagged"))
     ex = doc.get("explanations")
@@ -163,7 +168,9 @@ def _facets(doc: dict[str, Any]) -> dict[str, Any] | None:
     chart = 0
     for stage, title, body in _stages(doc):
         for facet, values in body.get("facets", {}).items():
-            groups = [{"name": value_name(v), "n": v["group"]["size"], "rest": v["group"]["rest_size"], "small": v["group"].get("small", False)} for v in values]
+            groups = [
+                {"name": value_name(v), "n": v["group"]["size"], "rest": v["group"]["rest_size"], "small": v["group"].get("small", False)} for v in values
+            ]
             names: list[str] = []
             for v in values:
                 names += [m["name"] for m in v.get("metrics", []) if m["name"] not in names]
@@ -393,8 +400,12 @@ def load_analysis(path: str | Path) -> dict[str, Any]:
         doc = json.loads(target.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise AssayError(f"{target} is not valid JSON ({e})") from None
-    if not isinstance(doc, dict) or not any(k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation", "monitoring")):
-        raise AssayError(f"{target} holds no audit, explanation, mitigation or monitoring results (no pre_training_bias_metrics, post_training_bias_metrics, explanations, mitigation or monitoring)")
+    if not isinstance(doc, dict) or not any(
+        k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation", "monitoring")
+    ):
+        raise AssayError(
+            f"{target} holds no audit, explanation, mitigation or monitoring results (no pre_training_bias_metrics, post_training_bias_metrics, explanations, mitigation or monitoring)"
+        )
     return from_clarify(doc)
 
 
@@ -478,5 +489,7 @@ def print_pdf(html: Path, pdf: Path) -> Path:
                "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.resolve().as_uri()]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
-        raise AssayError(f"Chromium could not print {html} to PDF (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}")
+        raise AssayError(
+            f"Chromium could not print {html} to PDF (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}"
+        )
     return pdf

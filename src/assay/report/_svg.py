@@ -101,7 +101,7 @@ def bar_chart(
         if v is None or not math.isfinite(v):
             out.append(f'<text x="{label_w + 6}" y="{cy + 4:.1f}" fill="#555" font-style="italic">undefined</text>')
             continue
-        color = (colors[i] if colors else PALETTE[0])
+        color = colors[i] if colors else PALETTE[0]
         x0, x1 = sorted((x(base), x(v)))
         out.append(f'<rect x="{x0:.1f}" y="{cy - 8:.1f}" width="{max(x1 - x0, 1):.1f}" height="16" fill="{color}" fill-opacity="0.85"/>')
         if a is not None and b is not None:
@@ -212,7 +212,7 @@ def line_chart(
     for s in faint:
         pts = " ".join(f"{px(p):.1f},{py(v):.1f}" for p, v in zip(pos, s))
         out.append(f'<polyline points="{pts}" fill="none" stroke="#9a9a9a" stroke-opacity="0.35" stroke-width="1"/>')
-    for k, (name, s) in enumerate(series):
+    for k, (_name, s) in enumerate(series):
         color = PALETTE[k % len(PALETTE)]
         pts = " ".join(f"{px(p):.1f},{py(v):.1f}" for p, v in zip(pos, s))
         out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2.5"/>')
@@ -327,8 +327,11 @@ def band_line(points: list[dict[str, Any] | None], starts: list[str], title: str
 
     band = " ".join(f"{x(i):.1f},{y(h):.1f}" for i, h in zip(idx, highs)) + " " + " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in reversed(list(zip(idx, lows))))
     line = " ".join(f"{x(i):.1f},{y(got[i]['value']):.1f}" for i in idx)
-    dots = "".join(f'<circle cx="{x(i):.1f}" cy="{y(got[i]["value"]):.1f}" r="2.5" fill="#0072B2"><title>{escape(starts[i][:16].replace("T", " "))}: '
-                   f'{got[i]["value"]:.3f} [{lows[k]:.3f}, {highs[k]:.3f}]</title></circle>' for k, i in enumerate(idx))
+    dots = "".join(
+        f'<circle cx="{x(i):.1f}" cy="{y(got[i]["value"]):.1f}" r="2.5" fill="#0072B2"><title>{escape(starts[i][:16].replace("T", " "))}: '
+        f"{got[i]['value']:.3f} [{lows[k]:.3f}, {highs[k]:.3f}]</title></circle>"
+        for k, i in enumerate(idx)
+    )
     axis = (f'<text x="{PAD - 4}" y="{y(hi) + 4:.1f}" font-size="11" text-anchor="end" fill="#444">{hi:.2f}</text>'
             f'<text x="{PAD - 4}" y="{y(lo) + 4:.1f}" font-size="11" text-anchor="end" fill="#444">{lo:.2f}</text>')  # fmt: skip
     return _frame(title, axis + f'<polygon points="{band}" fill="#0072B2" fill-opacity="0.18"/>'

@@ -16,7 +16,6 @@ field and what was expected; tokens never appear in logs or responses after
 creation.
 """
 
-
 from __future__ import annotations
 
 import datetime as _dt
@@ -29,17 +28,30 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
 from assay._errors import AssayError, Conflict, DataError, NotFound
+from assay.review import Policy, fired
 from assay.service import _ledger
 from assay.service._datacapture import CAPTURE_RECORD, TRUTH_RECORD, from_capture, truth_from_capture
-from assay.service._db import aware, utcnow, models, predictions, review_tasks
+from assay.service._db import aware, models, predictions, review_tasks, utcnow
 from assay.service._guard import STRICT
-from assay.review import Policy, fired
 
-__all__ = ["ERROR_RESPONSES", "CaptureIn", "ModelIn", "PredictionIn", "TruthIn", "capture", "configure", "find_model", "ImportStopped", "capture_files", "import_capture", "store_truth", "validation_message"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "CaptureIn",
+    "ModelIn",
+    "PredictionIn",
+    "TruthIn",
+    "capture",
+    "configure",
+    "find_model",
+    "ImportStopped",
+    "capture_files",
+    "import_capture",
+    "store_truth",
+    "validation_message",
+]
 
 MAX_BATCH = 10_000
 MAX_SEQ = 2**62  # sequence numbers and ids beyond this cannot exist (and would overflow the database's integers)
-
 
 
 class ErrorOut(BaseModel):
@@ -84,7 +96,7 @@ class ModelIn(_Strict):
 class PredictionIn(_Strict):
     id: str = Field(min_length=1, max_length=200)
     inputs: dict[str, Any] = Field(default_factory=dict)
-    score: float | None = Field(default=None, ge=0.0, le=1.0, strict=True, description="a number from 0 to 1 (a string such as \"0.9\" is refused)")
+    score: float | None = Field(default=None, ge=0.0, le=1.0, strict=True, description='a number from 0 to 1 (a string such as "0.9" is refused)')
     label: str | None = Field(default=None, max_length=200)
     facets: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     explanation: dict[str, float] | None = Field(default=None, max_length=2000, description="feature -> attribution (e.g. SHAP values) of this prediction")
@@ -196,7 +208,7 @@ def configure(engine: sa.Engine, name: str, version: str, actor: str, key: str, 
                                                                                                           "previous": m.spec.get(key)})  # fmt: skip
 
 
-def store_truth(engine: sa.Engine, name: str, version: str, records: list["TruthIn"], actor: str) -> dict[str, Any]:
+def store_truth(engine: sa.Engine, name: str, version: str, records: list[TruthIn], actor: str) -> dict[str, Any]:
     """Ground truth for captured predictions by id, recorded; an unknown id is a 404 and nothing is stored."""
     with engine.begin() as conn:
         m = find_model(conn, name, version)

@@ -27,7 +27,6 @@ Every step is in the ledger (``contest.open``, ``contest.decide``,
 ``contest.respond``).
 """
 
-
 import datetime as _dt
 from typing import Annotated, Any
 
@@ -36,11 +35,11 @@ from fastapi import FastAPI, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from assay._errors import Conflict, NotFound
+from assay.review import Policy
 from assay.service import _ledger
 from assay.service._capture import find_model
 from assay.service._db import aware, contests, models, predictions, review_tasks, utcnow
 from assay.service._guard import STRICT
-from assay.review import Policy
 
 __all__ = ["RECEIPT_ATTEMPTS", "RECEIPT_SECONDS", "add_contest_routes", "decide", "receipt", "receipt_key"]
 

@@ -11,11 +11,9 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-
 from markupsafe import Markup
 
 from assay.report._svg import band_line, count_bars
-
 from assay.service._db import baselines, contests, models, monitoring_runs, predictions, review_tasks
 
 __all__ = ["all_models", "model_status", "monitoring_status"]

@@ -40,8 +40,11 @@ CAPTURE_RECORD: dict[str, Any] = {"type": "object", "required": ["captureData", 
                                                  "properties": {"endpointInput": _PART, "endpointOutput": _PART}},
                                  "eventMetadata": _META, "eventVersion": {"type": "string"}}}  # fmt: skip
 #: The JSON schema of a ground-truth record.
-TRUTH_RECORD: dict[str, Any] = {"type": "object", "required": ["groundTruthData", "eventMetadata"],
-                "properties": {"groundTruthData": _PART, "eventMetadata": _META, "eventVersion": {"type": "string"}}}
+TRUTH_RECORD: dict[str, Any] = {
+    "type": "object",
+    "required": ["groundTruthData", "eventMetadata"],
+    "properties": {"groundTruthData": _PART, "eventMetadata": _META, "eventVersion": {"type": "string"}},
+}
 
 
 def _data(part: dict[str, Any], where: str) -> tuple[str, str]:

@@ -27,8 +27,25 @@ import sqlalchemy as sa
 from assay._errors import ConfigError
 from assay.ledger._sql import ledger_table
 
-__all__ = ["LOCKS", "METADATA", "aware", "baselines", "connect", "contests", "ledger", "migrate", "models", "monitoring_runs", "predictions", "review_assignments", "review_tasks",
-           "serialise", "service_secrets", "sessions", "tokens"]
+__all__ = [
+    "LOCKS",
+    "METADATA",
+    "aware",
+    "baselines",
+    "connect",
+    "contests",
+    "ledger",
+    "migrate",
+    "models",
+    "monitoring_runs",
+    "predictions",
+    "review_assignments",
+    "review_tasks",
+    "serialise",
+    "service_secrets",
+    "sessions",
+    "tokens",
+]
 
 METADATA = sa.MetaData()
 
@@ -166,16 +183,16 @@ service_secrets = sa.Table(
 )  # fmt: skip
 
 
-def utcnow() -> "_dt.datetime":
+def utcnow() -> _dt.datetime:
     """Every time the service stores is UTC."""
     return _dt.datetime.now(_dt.timezone.utc)
 
 
 @overload
-def aware(t: "_dt.datetime") -> "_dt.datetime": ...
+def aware(t: _dt.datetime) -> _dt.datetime: ...
 @overload
 def aware(t: None) -> None: ...
-def aware(t: "_dt.datetime | None") -> "_dt.datetime | None":
+def aware(t: _dt.datetime | None) -> _dt.datetime | None:
     """A time in UTC with its zone: SQLite hands back naive datetimes (stored as UTC); a time in another zone is converted."""
     if t is None:
         return None

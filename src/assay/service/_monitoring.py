@@ -30,7 +30,6 @@ what each answered). Only webhooks: the API never configures commands to run on
 the server.
 """
 
-
 import datetime as _dt
 import hashlib
 import json
@@ -47,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from assay._errors import Conflict, DataError, NotFound
 from assay.monitor._quality import constraints_schema, quality_constraints
 from assay.service import _ledger
-from assay.service._db import aware, baselines, serialise, models, monitoring_runs, predictions, utcnow
+from assay.service._db import aware, baselines, models, monitoring_runs, predictions, serialise, utcnow
 from assay.service._guard import STRICT, Whole
 
 __all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window", "store_baseline"]
@@ -55,7 +54,9 @@ __all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window", "
 log = logging.getLogger("assay.service")
 MAX_CATCH_UP = 48  # scheduled windows missed while the server was down: at most this many of the newest are checked
 MAX_SPAN = _dt.timedelta(days=366)
-WHEN = sa.func.coalesce(predictions.c.inference_time, predictions.c.captured_at)  # a prediction's time: when the model decided, if said  # the longest schedule, window, delay or recheck
+WHEN = sa.func.coalesce(
+    predictions.c.inference_time, predictions.c.captured_at
+)  # a prediction's time: when the model decided, if said  # the longest schedule, window, delay or recheck
 
 
 def _upto(n: int) -> str:
@@ -338,7 +339,9 @@ def series(runs: list[dict[str, Any]]) -> dict[str, Any]:
 SCHEDULED = ("schedule", "schedule-recheck")  # a window's check when it closes, and again after recheck_after (late ground truth)
 
 
-def due_windows(spec: dict[str, Any], last_end: _dt.datetime | None, now: _dt.datetime, *, trigger: str = "schedule") -> list[tuple[_dt.datetime, _dt.datetime]]:
+def due_windows(
+    spec: dict[str, Any], last_end: _dt.datetime | None, now: _dt.datetime, *, trigger: str = "schedule"
+) -> list[tuple[_dt.datetime, _dt.datetime]]:
     """Scheduled windows that have closed (after ``delay``; rechecks after ``recheck_after`` too) and not been checked by ``trigger``:
     ends on multiples of ``every`` since the settings were made, the newest ``MAX_CATCH_UP`` at most."""
     import pandas as pd

@@ -28,7 +28,6 @@ COOKIE = "assay_session"
 HOURS = 8
 
 
-
 def same_origin(request: Request) -> bool:
     """The form came from this service: Origin (or, without it, Referer) names this host; a client that sends neither is not a browser."""
     from urllib.parse import urlsplit
@@ -85,7 +84,9 @@ def add_pages(app: FastAPI, engine: sa.Engine) -> None:
             if row is None or row.revoked_at is not None:
                 return render(401, page="login", title="Sign in", error="Unknown or revoked token.")
             sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            conn.execute(sessions.insert().values(id_hash=hash_token(sid), name=row.name, role=row.role, csrf=csrf, expires_at=utcnow() + _dt.timedelta(hours=HOURS)))
+            conn.execute(
+                sessions.insert().values(id_hash=hash_token(sid), name=row.name, role=row.role, csrf=csrf, expires_at=utcnow() + _dt.timedelta(hours=HOURS))
+            )
             _ledger.append(conn, actor=row.name, action="session.login", subject="ui", payload={})
         resp = RedirectResponse("/ui/review" if row.role == "reviewer" else "/ui/dashboard", status_code=303)
         resp.set_cookie(COOKIE, sid, max_age=HOURS * 3600, httponly=True, samesite="strict", secure=False, path="/ui")

@@ -29,19 +29,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from assay._errors import Conflict, DataError, NotFound
-from assay.service import _ledger
-from assay.service._db import aware, serialise, utcnow, models, predictions, review_assignments, review_tasks
-from assay.service._guard import STRICT
 from assay.review import Policy, consolidate, fleiss_kappa, krippendorff_alpha, vote_weight
+from assay.service import _ledger
+from assay.service._db import aware, models, predictions, review_assignments, review_tasks, serialise, utcnow
+from assay.service._guard import STRICT
 
 __all__ = ["add_review_routes", "current_or_next", "reviewer_weights", "submit_answer"]
-
 
 
 class AnswerIn(BaseModel):
     model_config = STRICT
     answer: str = Field(min_length=1, max_length=200)
-
 
 
 def task_view(conn: sa.Connection, task: Any) -> dict[str, Any]:
@@ -190,12 +188,17 @@ def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: An
             m = model_row(conn, name, version)
         return model_status(engine, m)
 
-    @app.get("/models/{name}/{version}/review/agreement", summary="Agreement between reviewers (Fleiss' kappa, Krippendorff's alpha), each reviewer's record and weight")
+    @app.get(
+        "/models/{name}/{version}/review/agreement",
+        summary="Agreement between reviewers (Fleiss' kappa, Krippendorff's alpha), each reviewer's record and weight",
+    )
     def agreement(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
         with engine.connect() as conn:
             m = model_row(conn, name, version)
             policy = Policy.stored(m.spec["policy"]) if m.spec.get("policy") else None
-            status: dict[Any, Any] = dict(conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == m.id).group_by(review_tasks.c.status)).all())
+            status: dict[Any, Any] = dict(
+                conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == m.id).group_by(review_tasks.c.status)).all()
+            )
             rows = conn.execute(sa.select(review_assignments.c.task_id, review_assignments.c.answer, review_assignments.c.reviewer, review_tasks.c.status,
                                           review_tasks.c.answer.label("consolidated"))
                                 .join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)

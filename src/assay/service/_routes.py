@@ -12,10 +12,27 @@ from fastapi import APIRouter, Path, Query, Request
 from assay._errors import Conflict, DataError, NotFound
 from assay.review import Policy
 from assay.service import _ledger
-from assay.service._capture import (APPROVAL_FIELDS, JSON_ERRORS, MAX_SEQ, CaptureIn, CardApprovalIn, DataCaptureIn, GroundTruthIn, ModelIn,
-                                NdjsonResponse, TokenIn, TruthCaptureIn, TruthIn, capture, configure, find_model, from_capture_records,
-                                store_truth, validation_message)  # fmt: skip
 from assay.service._auth import LastAdminError, create_token, revoke_tokens
+from assay.service._capture import (
+    APPROVAL_FIELDS,
+    JSON_ERRORS,
+    MAX_SEQ,
+    CaptureIn,
+    CardApprovalIn,
+    DataCaptureIn,
+    GroundTruthIn,
+    ModelIn,
+    NdjsonResponse,
+    TokenIn,
+    TruthCaptureIn,
+    TruthIn,
+    capture,
+    configure,
+    find_model,
+    from_capture_records,
+    store_truth,  # fmt: skip
+    validation_message,
+)
 from assay.service._datacapture import to_capture, truth_from_capture
 from assay.service._db import aware, models, predictions, tokens, utcnow
 from assay.service._deps import Engine, roles
@@ -29,12 +46,14 @@ tokens_router, models_router, capture_router, ledger_router = APIRouter(), APIRo
 def post_token(engine: Engine, body: TokenIn, who: Annotated[dict[str, Any], roles("admin")]) -> dict[str, Any]:
     return {"name": body.name, "role": body.role, "token": create_token(engine, name=body.name, role=body.role, actor=who["name"])}
 
+
 @tokens_router.get("/tokens", summary="API tokens: who, which role, when made and revoked (never the tokens)")
 def get_tokens(engine: Engine, _who: Annotated[dict[str, Any], roles("admin")]) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(sa.select(tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at, tokens.c.revoked_at).order_by(tokens.c.id)).all()
     return [{"id": r.id, "name": r.name, "role": r.role, "created_at": str(r.created_at), "revoked_at": None if r.revoked_at is None else str(r.revoked_at)}
             for r in rows]  # fmt: skip
+
 
 @tokens_router.post("/tokens/{token_id}/revoke", summary="Revoke a token at once (its holder's page sessions end too)")
 def post_revoke(engine: Engine, token_id: Annotated[int, Path(ge=1, le=MAX_SEQ)], who: Annotated[dict[str, Any], roles("admin")]) -> dict[str, Any]:
@@ -46,6 +65,7 @@ def post_revoke(engine: Engine, token_id: Annotated[int, Path(ge=1, le=MAX_SEQ)]
         raise NotFound(f"no active token {token_id}")
     return done[0]
 
+
 @models_router.post("/models", status_code=201, summary="Register a model version")
 def post_model(engine: Engine, body: ModelIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
     spec = body.model_dump(exclude={"name", "version"}, exclude_none=True)
@@ -56,14 +76,18 @@ def post_model(engine: Engine, body: ModelIn, who: Annotated[dict[str, Any], rol
         _ledger.append(conn, actor=who["name"], action="model.register", subject=f"{body.name}/{body.version}", payload=spec)
     return {"name": body.name, "version": body.version, **spec}
 
+
 @models_router.put("/models/{name}/{version}/policy", summary="Change the model's routing policy (recorded in the ledger)")
 def put_policy(engine: Engine, name: str, version: str, body: Policy, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
     value = body.model_dump(exclude_none=True)
     configure(engine, name, version, who["name"], "policy", value)
     return value
 
+
 @models_router.post("/models/{name}/{version}/card-approvals", status_code=201, summary="Record a signed model-card approval in the ledger")
-def post_card_approval(engine: Engine, name: str, version: str, body: CardApprovalIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+def post_card_approval(
+    engine: Engine, name: str, version: str, body: CardApprovalIn, who: Annotated[dict[str, Any], roles("admin", "owner")]
+) -> dict[str, Any]:
     from assay.cards._store import approval_is_signed
 
     e = body.entry
@@ -78,10 +102,12 @@ def post_card_approval(engine: Engine, name: str, version: str, body: CardApprov
         entry = _ledger.append(conn, actor=who["name"], action="card.approval", subject=f"{name}/{version}", payload=record)
     return {"ledger_seq": entry["seq"], **record}
 
+
 @models_router.get("/models", summary="Registered models")
 def get_models(engine: Engine, _who: Annotated[dict[str, Any], roles("admin", "owner", "reviewer", "auditor")]) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [{"name": r.name, "version": r.version, "owner": r.owner, **r.spec} for r in conn.execute(sa.select(models).order_by(models.c.id))]
+
 
 @capture_router.post("/models/{name}/{version}/predictions", status_code=201, summary="Capture predictions (one or a batch)")
 def post_predictions(engine: Engine, request: Request, name: str, version: str, body: CaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")],
@@ -93,11 +119,13 @@ def post_predictions(engine: Engine, request: Request, name: str, version: str, 
         out["receipts"] = {r.id: receipt(request.app.state.receipt_key, name, version, r.id) for r in body.records}
     return out
 
+
 @capture_router.post("/models/{name}/{version}/data-capture", status_code=201, summary="Capture SageMaker Model Monitor data-capture records")
 def post_data_capture(engine: Engine, name: str, version: str, body: DataCaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
     with engine.connect() as conn:
         m = find_model(conn, name, version)
     return capture(engine, name, version, from_capture_records(body.records, m.spec), who["name"])
+
 
 @capture_router.get("/models/{name}/{version}/data-capture", summary="Captured predictions as Model Monitor data-capture records (JSON Lines)",
          response_class=NdjsonResponse, responses=JSON_ERRORS)  # fmt: skip
@@ -110,9 +138,11 @@ def get_data_capture(engine: Engine, name: str, version: str, _who: Annotated[di
     text = "".join(json.dumps(to_capture(r)) + "\n" for r in rows)
     return NdjsonResponse(text, headers={"X-Next-After": str(rows[-1]["seq"] if rows else after)})
 
+
 @capture_router.post("/models/{name}/{version}/ground-truth", summary="Ground truth for captured predictions, by id")
 def post_truth(engine: Engine, name: str, version: str, body: GroundTruthIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
     return store_truth(engine, name, version, body.records, who["name"])
+
 
 @capture_router.post("/models/{name}/{version}/data-capture/ground-truth", summary="Ground truth as Model Monitor's ground-truth records (groundTruthData)")
 def post_mm_truth(engine: Engine, name: str, version: str, body: TruthCaptureIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
@@ -128,6 +158,7 @@ def post_mm_truth(engine: Engine, name: str, version: str, body: TruthCaptureIn,
         raise DataError(str(exc)) from None
     return store_truth(engine, name, version, records, who["name"])
 
+
 @capture_router.get("/models/{name}/{version}/predictions", summary="Captured predictions, in capture order")
 def get_predictions(engine: Engine, name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
                     after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:  # fmt: skip
@@ -141,12 +172,14 @@ def get_predictions(engine: Engine, name: str, version: str, _who: Annotated[dic
             "ground_truth": r["ground_truth"]} for r in rows]  # fmt: skip
     return {"records": out, "next_after": out[-1]["seq"] if out else after}
 
+
 @ledger_router.get("/ledger", summary="The ledger, for auditors")
 def get_ledger(engine: Engine, _who: Annotated[dict[str, Any], roles("admin", "auditor")], after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
                limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:  # fmt: skip
     with engine.connect() as conn:
         rows = list(_ledger.entries(conn, after=max(0, after), limit=max(1, min(limit, 10_000))))
     return {"entries": rows}
+
 
 @ledger_router.get("/ledger/verify", summary="Check the hash chain")
 def get_verify(engine: Engine, _who: Annotated[dict[str, Any], roles("admin", "auditor")]) -> dict[str, Any]:
