@@ -128,22 +128,27 @@ def audit(
         fliptest=fliptest or {},
     )  # fmt: skip
     _check_spec(spec)
+    return _run(spec, say)
+
+
+def _run(spec: _Spec, say: Progress) -> AuditResult:
+    """Plan, count (one GROUP BY), resample the counts, evaluate every comparison, and assemble the result."""
     plan = _plan(spec, say)
     say("counting (one GROUP BY in the data's engine)" + (", with the score's histogram" if plan.with_score else ""))
-    table, score_hist = _count(spec.frame, plan.keys, plan.values, plan.stats, sample_weight, frequency_weight, plan.with_score)
+    table, score_hist = _count(spec.frame, plan.keys, plan.values, plan.stats, spec.sample_weight, spec.frequency_weight, plan.with_score)
     if table.n_rows == 0:
         raise DataError("the data has no rows")
-    _check_missing(table, spec.facets, plan.lab, predicted_label or probability or decision_probability, group_variable)
+    _check_missing(table, spec.facets, plan.lab, spec.predicted_label or spec.probability or spec.decision_probability, spec.group_variable)
     warnings: list[str] = []
     classes = _classes(table, spec, plan, warnings)
     comparisons = _comparisons(table, spec.facets, plan.facet_types, plan.stats, warnings)
-    value_hists = {} if frequency_weight is not None else _value_histograms(spec.frame, plan.keys, plan.stages, plan.values, plan.stats,
-                                                                            classes.label_kind, sample_weight, say, score=score_hist)  # fmt: skip
-    say(f"bootstrap: {bootstrap_replicates} multinomial resamples of {table.n_cells} cells")
-    draws = table.bootstrap(bootstrap_replicates, np.random.default_rng(seed)) if bootstrap_replicates else None
+    value_hists = {} if spec.frequency_weight is not None else _value_histograms(spec.frame, plan.keys, plan.stages, plan.values, plan.stats,
+                                                                            classes.label_kind, spec.sample_weight, say, score=score_hist)  # fmt: skip
+    say(f"bootstrap: {spec.bootstrap_replicates} multinomial resamples of {table.n_cells} cells")
+    draws = table.bootstrap(spec.bootstrap_replicates, np.random.default_rng(spec.seed)) if spec.bootstrap_replicates else None
     ft_context = _fliptest_context(spec, plan, table, say)
     results = _evaluate_comparisons(spec, plan, classes, table, comparisons, draws, value_hists, ft_context, warnings)
-    _q_values(results, 1 - confidence_level)
+    _q_values(results, 1 - spec.confidence_level)
     return _assemble(spec, plan, classes, table, results, value_hists, warnings)
 
 

@@ -270,6 +270,15 @@ def to_markdown(content: dict[str, Any], *, status: str = "Draft", version: int 
     analysis = custom.get("analysis", {})
     level = analysis.get("confidence_level", 0.95)
     lines += [f"Metrics (assay bias audit, {level:.0%} intervals, Benjamini-Hochberg q-values): {', '.join(analysis.get('metrics', []))}.", ""]
+    lines += _md_results(custom)
+    lines += _md_examination(custom)
+    lines += ["## Model Card Contact", "", custom.get("contact") or "[More Information Needed]", ""]
+    return "\n".join(lines)
+
+
+def _md_results(custom: dict[str, Any]) -> list[str]:
+    """The card's results: every metric by group (unitary, then intersectional), and performance by group."""
+    lines: list[str] = []
     lines += ["### Results", ""]
     for intersectional, title in ((False, "Unitary groups"), (True, "Intersectional groups")):
         rows = [r for r in custom.get("quantitative_analyses", []) if r["intersectional"] == intersectional]
@@ -297,6 +306,12 @@ def to_markdown(content: dict[str, Any], *, status: str = "Draft", version: int 
             lines.append(f"| {g['facet']} | {g['group']} | {g['rows']} | {_n(g['auc'])} | [{_n(ci[0])}, {_n(ci[1])}] | {_n(g['brier'])} | {_n(g['ece'])} |")
         lines.append("")
     lines += ["\\* significant after multiple-testing control.", ""]
+    return lines
+
+
+def _md_examination(custom: dict[str, Any]) -> list[str]:
+    """The card's model examination: global importance and the share of attribution each facet and its proxies carry."""
+    lines: list[str] = []
     if custom.get("explanations"):
         e = custom["explanations"]
         lines += [
@@ -316,8 +331,7 @@ def to_markdown(content: dict[str, Any], *, status: str = "Draft", version: int 
             for g in info["groups"]:
                 lines.append(f"| {g['group']} | {g['rows']} | {_n(g['d'])} | {_n(g['rest'])} | {_n(g['difference'])} | [{_n(g['ci'][0])}, {_n(g['ci'][1])}] |")
             lines.append("")
-    lines += ["## Model Card Contact", "", custom.get("contact") or "[More Information Needed]", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def to_html(content: dict[str, Any], *, status: str = "Draft", version: int | None = None, content_hash: str | None = None,

@@ -127,12 +127,7 @@ def explain(
     on_rows : called with (rows done, rows in all) after each block of rows.
     """
     say = progress or (lambda msg: None)
-    if agg_method not in AGG_METHODS:
-        raise ConfigError(f"agg_method must be one of {', '.join(AGG_METHODS)}, got {agg_method!r}")
-    if algorithm not in ALGORITHMS:
-        raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
-    if num_clusters is not None and (isinstance(num_clusters, bool) or not isinstance(num_clusters, int) or num_clusters < 1):
-        raise ConfigError(f"num_clusters must be a whole number of at least 1, got {num_clusters!r}")
+    _check_options(agg_method, algorithm, num_clusters)
     frame = _to_pandas(data, headers)
     fn = model if isinstance(model, ModelFunction) else as_model_function(model, use_logit=use_logit)
     feats = _features(frame, fn, features, exclude, facets)
@@ -150,7 +145,6 @@ def explain(
     x = rows[feats]
     _check_callable(fn, x.iloc[:5], feats)
 
-    m, b = len(feats), len(bg)
     blocks = _Blocks(len(x), n_jobs, on_rows)
     est, how = _estimate(fn, x, bg, weights, algorithm, repeats, seed, say, blocks)
     how["n_jobs"] = blocks.n_jobs
@@ -160,20 +154,7 @@ def explain(
     se = pd.DataFrame(est.se, columns=feats)
     say("global importance and intervals (bootstrap over explained rows)")
     importance = _global_importance(est.values, feats, confidence_level, bootstrap_replicates, rng)
-    method = how | {
-        "model": fn.description,
-        "output": fn.output,
-        "baseline": baseline_desc,
-        "background_rows": b,
-        "rows_explained": len(x),
-        "features": m,
-        "model_rows_evaluated": est.model_rows,
-        "max_standard_error": float(est.se.max()) if est.se.size else 0.0,
-        "additivity_max_error": float(np.abs(est.values.sum(axis=1) - (est.prediction - est.expected_value)).max()) if len(x) else 0.0,
-        "confidence_level": confidence_level,
-        "bootstrap_replicates": bootstrap_replicates,
-        "seed": seed,
-    }
+    method = how | _method(fn, baseline_desc, len(bg), est, len(feats), confidence_level, bootstrap_replicates, seed)
     result = ExplainResult(feats, local, se, est.expected_value, est.prediction, method, importance, agg_method, warnings=warnings,
                            background=bg, background_weights=weights / weights.sum())  # fmt: skip
     if facets:
@@ -188,6 +169,35 @@ def explain(
         say(f"partial dependence and ICE for {len(top)} features")
         result.pdp = _pdp(fn, frame, rows[feats], top, grid_resolution, rng)
     return result
+
+
+def _check_options(agg_method: str, algorithm: str, num_clusters: Any) -> None:
+    if agg_method not in AGG_METHODS:
+        raise ConfigError(f"agg_method must be one of {', '.join(AGG_METHODS)}, got {agg_method!r}")
+    if algorithm not in ALGORITHMS:
+        raise ConfigError(f"algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
+    if num_clusters is not None and (isinstance(num_clusters, bool) or not isinstance(num_clusters, int) or num_clusters < 1):
+        raise ConfigError(f"num_clusters must be a whole number of at least 1, got {num_clusters!r}")
+
+
+def _method(fn: ModelFunction, baseline_desc: str, b: int, est: ShapleyEstimate, m: int, confidence_level: float, bootstrap_replicates: int,
+            seed: int) -> dict[str, Any]:  # fmt: skip
+    """How the explanation was made: the model, the baseline, the rows, and the estimate's own checks (standard error, additivity)."""
+    n = len(est.prediction)
+    return {
+        "model": fn.description,
+        "output": fn.output,
+        "baseline": baseline_desc,
+        "background_rows": b,
+        "rows_explained": n,
+        "features": m,
+        "model_rows_evaluated": est.model_rows,
+        "max_standard_error": float(est.se.max()) if est.se.size else 0.0,
+        "additivity_max_error": float(np.abs(est.values.sum(axis=1) - (est.prediction - est.expected_value)).max()) if n else 0.0,
+        "confidence_level": confidence_level,
+        "bootstrap_replicates": bootstrap_replicates,
+        "seed": seed,
+    }
 
 
 def _background(frame: Any, feats: list[str], baseline: Any, background_size: int, num_clusters: int | None, rng: np.random.Generator,
