@@ -95,13 +95,17 @@ def test_probability_threshold_and_continuous_facet(small):
 
 
 def test_bins_and_continuous_label(small):
-    r = assay.audit(
-        small, label="age", label_values_or_threshold=[50], facets=[{"name_or_index": "age", "bins": [30]}] if False else ["sex"], bootstrap_replicates=0
-    )
+    r = assay.audit(small, label="age", label_values_or_threshold=[50], facets=["sex"], bootstrap_replicates=0)
     assert r.dataset["label_type"] == "continuous"
     y = (small["age"] > 50).to_numpy()
     d = (small["sex"] == "Female").to_numpy()
     assert r.metric("pre_training", "sex", "Female", "DPL").value == pytest.approx(y[~d].mean() - y[d].mean())
+    # a continuous label (the score, thresholded at 0.5) and a binned continuous facet together
+    r = assay.audit(small, label="score", label_values_or_threshold=[0.5], facets=[{"name_or_index": "age", "bins": [30]}], bootstrap_replicates=0)
+    assert r.dataset["label_type"] == "continuous"
+    y, d = (small["score"] > 0.5).to_numpy(), (small["age"] <= 30).to_numpy()
+    assert r.metric("pre_training", "age", "(-inf, 30]", "DPL").value == pytest.approx(y[~d].mean() - y[d].mean())
+    assert r.facet_value("pre_training", "age", "(30, inf)").group.size == int((~d).sum())
     r = assay.audit(small, label="income", label_values_or_threshold=[">50K"], facets=[{"name_or_index": "age", "bins": [30, 50]}], bootstrap_replicates=0)
     sizes = {fv.value_or_threshold: fv.group.size for fv in r.pre_training.facets["age"]}
     assert sizes == {

@@ -114,7 +114,7 @@ def audit(
     ...                      facets=["sex"], bootstrap_replicates=200)
     >>> m = result.metric("pre_training", "sex", "Female", "DPL")
     >>> round(m.value, 4), m.significant
-    (0.1954, True)
+    (0.1964, True)
     """
     say = progress or (lambda msg: None)
     _check_settings(confidence_level=confidence_level, bootstrap_replicates=bootstrap_replicates, min_group_size=min_group_size, seed=seed,
