@@ -4,7 +4,6 @@ reordering the rows, scaling the weights, and swapping the group with the rest (
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import assay
