@@ -72,6 +72,13 @@ class Metric:
     parts: Parts | None = None
     from_distance: FromDistance = "identity"
 
+    def to_dict(self) -> dict[str, Any]:
+        """What `assay metrics --format json` lists: name, stage, description, formula, range, ideal value, reference, test, and the
+        label kinds it applies to."""
+        return {"name": self.name, "stage": self.stage, "description": self.description, "formula": self.formula, "range": list(self.range),
+                "ideal": self.ideal, "reference": self.reference, "test": self.test_name, "label_kinds": sorted(self.label_kinds),
+                "clarify": self.clarify}  # fmt: skip
+
 
 METRICS: dict[str, Metric] = {}
 

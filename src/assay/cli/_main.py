@@ -179,9 +179,7 @@ def metrics(
 
     rows = [m for m in METRICS.values() if stage is None or m.stage == stage]
     if fmt == "json":
-        sys.stdout.write(json.dumps([{"name": m.name, "stage": m.stage, "description": m.description, "formula": m.formula,
-                                      "range": list(m.range), "ideal": m.ideal, "reference": m.reference,
-                                      "test": m.test_name} for m in rows], indent=2) + "\n")  # fmt: skip
+        sys.stdout.write(json.dumps([m.to_dict() for m in rows], indent=2) + "\n")
         return
     from rich.table import Table
 

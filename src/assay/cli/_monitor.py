@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -35,16 +34,12 @@ def baseline(data: Data, out_dir: Annotated[Path, typer.Option("--out", "-o", he
              column: Columns = None, batch_rows: BatchRows = 500_000, config: Config = None) -> None:  # fmt: skip
     """Profile DATA and write OUT/statistics.json and a suggested OUT/constraints.json (Model Monitor's shapes; edit the constraints).
     With --config, also OUT/model.json: model quality with intervals and every bias metric, the baseline for their drift."""
-    from assay.monitor import profile
-    from assay.monitor._baseline import write_baseline
+    from assay import monitor
 
     try:
-        p = profile(data, columns=column, batch_rows=batch_rows)
-        model = _model_figures(data, _spec(config), ground_truth=False)
-        written = write_baseline(p, out_dir, model=model)
+        p, written = monitor.baseline(data, out_dir, columns=column, batch_rows=batch_rows, config=config)
     except AssayError as exc:
         _fail(exc)
-        return
     out.print(f"[bold]assay monitor baseline[/]: {p.rows:,} rows, {len(p.columns)} columns")
     for path in written:
         out.print(f"Wrote [bold]{path}[/]")
@@ -57,26 +52,13 @@ def check(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", hel
           fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when there is a violation.")] = False) -> None:  # fmt: skip
     """Check DATA against a baseline: data types, completeness, domains, missing/extra columns, drift per column with p- and q-values;
     with --config, model quality (ground truth joined on the id) and bias drift against the baseline's."""
-    from assay.monitor import profile
-    from assay.monitor._baseline import load_baseline, load_model_baseline, statistics
-    from assay.monitor._check import check as run_check
+    from assay import monitor
 
     try:
-        base_profile, constraints = load_baseline(base)
-        p = profile(data, columns=column, batch_rows=batch_rows)
-        spec = _spec(config)
-        model_base = load_model_baseline(base)
-        model = _model_figures(data, spec, ground_truth=True, baseline=model_base)
-        result = run_check(p, base_profile, constraints, model=model, model_baseline=model_base, spec=spec)
+        checked = monitor.check(data, base, out_dir, columns=column, batch_rows=batch_rows, config=config)
     except AssayError as exc:
         _fail(exc)
-        return
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, doc in (("constraint_violations.json", result), ("statistics.json", statistics(p))):
-        target = out_dir / name
-        tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-        tmp.replace(target)
+    result, p, spec = checked.result, checked.profile, checked.spec
     _render(result, p.rows)
     out.print(f"Wrote [bold]{out_dir / 'constraint_violations.json'}[/]")
     _alert(spec, result["violations"], {"data": data, "baseline": str(base)})
@@ -93,21 +75,13 @@ def run(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", help=
         batch_rows: BatchRows = 500_000,
         fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when any window has a violation.")] = False) -> None:  # fmt: skip
     """Check every time window of DATA against the baseline: a time series of drift, data quality, model quality and bias, with intervals; alerts per window."""
-    import dataclasses
-
-    from assay.monitor._baseline import load_baseline, load_model_baseline
-    from assay.monitor._windows import run_windows
+    from assay import monitor
 
     try:
-        spec = _spec(config)
-        if window is not None:
-            spec = dataclasses.replace(spec, window=window)
-        base_profile, constraints = load_baseline(base)
-        result = run_windows(data, base_profile, constraints, spec, model_baseline=load_model_baseline(base), batch_rows=batch_rows)
+        result, spec = monitor.run(data, base, config, window=window, batch_rows=batch_rows)
         written = [AnalysisDocument(out_dir).set("monitoring", result)]
     except AssayError as exc:
         _fail(exc)
-        return
     bad = 0
     for w in result["windows"]:
         v = w["result"]["violations"]
@@ -137,23 +111,6 @@ def _alert(spec, violations: list, context: dict) -> list:  # type: ignore[no-un
         if "error" in o or o.get("returncode"):
             err.print(f"[yellow]alert failed:[/] {o}", highlight=False)
     return outcomes
-
-
-def _spec(config: Path | None):  # type: ignore[no-untyped-def]
-    if config is None:
-        return None
-    from assay._config import load_config
-    from assay.monitor._model import spec_from_config
-
-    return spec_from_config(load_config(config))
-
-
-def _model_figures(data: str, spec, *, ground_truth: bool, baseline: dict | None = None):  # type: ignore[no-untyped-def,type-arg]
-    if spec is None or not spec.has_model:
-        return None
-    from assay.monitor._model import model_figures, read_columns
-
-    return model_figures(read_columns(data, spec, ground_truth=ground_truth), spec, baseline=baseline)
 
 
 def _render(result: dict, rows: int) -> None:  # type: ignore[type-arg]

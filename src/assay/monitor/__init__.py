@@ -1,5 +1,12 @@
-"""Monitoring: mergeable profiles, baselines and constraints in Model Monitor's shape, and checks of new data against them."""
+"""Monitoring: mergeable profiles, baselines and constraints in Model Monitor's shape, and checks of new data against them.
 
+from assay import monitor
+monitor.baseline("train.parquet", "base/")                       # statistics.json, constraints.json
+checked = monitor.check("today.parquet", "base/", "out/")        # constraint_violations.json
+result, spec = monitor.run("log.parquet", "base/", "monitor.yaml")   # every window, as a series
+"""
+
+from assay.monitor._api import Checked, baseline, check, monitor_spec, run
 from assay.monitor._profile import ColumnProfile, Profile, profile
 
-__all__ = ["ColumnProfile", "Profile", "profile"]
+__all__ = ["Checked", "ColumnProfile", "Profile", "baseline", "check", "monitor_spec", "profile", "run"]
