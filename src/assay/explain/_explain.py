@@ -12,6 +12,7 @@ import numpy as np
 from assay._errors import ConfigError, DataError, did_you_mean, list_some
 from assay.explain._model import ModelFunction, as_model_function
 from assay.explain._shapley import ShapleyEstimate, exact_shapley, sampled_shapley
+from assay.stats import percentile_bounds
 
 __all__ = ["ExplainResult", "explain"]
 
@@ -399,11 +400,6 @@ def _aggregate(values: np.ndarray, how: str, axis: int) -> np.ndarray:
     return (values**2).mean(axis=axis)
 
 
-def _percentile(reps: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    a = (1 - level) / 2
-    return np.quantile(reps, a, axis=0), np.quantile(reps, 1 - a, axis=0)
-
-
 def _global_importance(phi: np.ndarray, feats: list[str], level: float, replicates: int, rng: np.random.Generator) -> dict[str, dict[str, dict[str, Any]]]:
     out: dict[str, dict[str, dict[str, Any]]] = {}
     n = len(phi)
@@ -412,7 +408,7 @@ def _global_importance(phi: np.ndarray, feats: list[str], level: float, replicat
         lo = hi = np.full(len(feats), np.nan)
         if replicates and n > 1:
             reps = np.stack([_aggregate(phi[rng.integers(0, n, n)], how, 0) for _ in range(replicates)])
-            lo, hi = _percentile(reps, level)
+            lo, hi = percentile_bounds(reps, level)
         out[how] = {f: {"value": float(point[j]), "ci": [float(lo[j]), float(hi[j])]} for j, f in enumerate(feats)}
     return out
 
@@ -464,7 +460,7 @@ def _by_group(frame: Any, rows: Any, phi: np.ndarray, feats: list[str], facets: 
                 reps_d = np.stack([absphi[d][rng.integers(0, nd, nd)].mean(0) for _ in range(replicates)])
                 reps_a = np.stack([absphi[~d][rng.integers(0, na, na)].mean(0) for _ in range(replicates)])
             diff = imp_d - imp_a
-            lo, hi = _percentile(reps_d - reps_a, level) if reps_d is not None else (np.full(len(feats), np.nan),) * 2
+            lo, hi = percentile_bounds(reps_d - reps_a, level) if reps_d is not None else (np.full(len(feats), np.nan),) * 2
             entry["importance"] = {
                 f: {"d": float(imp_d[j]), "rest": float(imp_a[j]), "difference": float(diff[j]), "ci": [float(lo[j]), float(hi[j])]}
                 for j, f in enumerate(feats)
@@ -472,7 +468,7 @@ def _by_group(frame: Any, rows: Any, phi: np.ndarray, feats: list[str], facets: 
             s_d, s_a = float(share(imp_d)), float(share(imp_a))
             s_ci: list[float | None] = [None, None]
             if reps_d is not None:
-                slo, shi = _percentile(share(reps_d) - share(reps_a), level)
+                slo, shi = percentile_bounds(share(reps_d) - share(reps_a), level)
                 s_ci = [float(slo), float(shi)]
             entry["carried_by_facet_and_proxies"] = {"d": s_d, "rest": s_a, "difference": s_d - s_a, "ci": s_ci}
             values.append(entry)

@@ -1,6 +1,6 @@
 """Uncertainty: bootstrap intervals, hypothesis tests, multiple-testing control."""
 
-from assay.stats._bootstrap import percentile_interval
+from assay.stats._bootstrap import percentile_bounds, percentile_interval
 from assay.stats._boundary import max_abs_interval, sup_interval
 from assay.stats._multiple import benjamini_hochberg
 from assay.stats._tests import chi2_independence, fisher_exact, two_proportions
@@ -10,6 +10,7 @@ __all__ = [
     "chi2_independence",
     "fisher_exact",
     "max_abs_interval",
+    "percentile_bounds",
     "percentile_interval",
     "sup_interval",
     "two_proportions",
