@@ -65,6 +65,23 @@ class CountTable:
             {k: np.concatenate([self.sums[k], other.sums[k]]) for k in self.sums},
         )
 
+    def to_cells(self, count: str = "__n") -> dict[str, Any]:
+        """The table as JSON-ready cells: ``{"columns": [keys..., count], "cells": [[values..., n], ...]}`` (unweighted tables: the
+        weights are the counts). What monitoring stores for a window; :meth:`from_cells` reads it back."""
+        if self.weighted or self.sums:
+            raise DataError("only an unweighted count table without sums is stored as cells")
+        names = list(self.keys)
+        columns = [self.values(k) for k in names]
+        cells = [[*(c[i] for c in columns), float(self.count[i])] for i in range(self.n_cells)]
+        return {"columns": [*names, count], "cells": cells}
+
+    @classmethod
+    def from_cells(cls, doc: Mapping[str, Any]) -> CountTable:
+        """A table from :meth:`to_cells`' form (the last column holds the counts)."""
+        names, cells = list(doc["columns"])[:-1], doc["cells"]
+        count = np.array([float(c[-1]) for c in cells], dtype=np.float64)
+        return _regroup({k: [c[i] for c in cells] for i, k in enumerate(names)}, count, count, count, {})
+
     def marginal(self, keys: Sequence[str], sums: Mapping[str, str] | None = None) -> CountTable:
         """The table over ``keys`` only, summed over the others (``sums``: new name -> the sum it keeps)."""
         return _regroup({k: self.values(k) for k in keys}, self.count, self.weight, self.weight_sq,

@@ -299,29 +299,25 @@ def compare_attribution(current: dict[str, Any], baseline: dict[str, Any], thres
 
 
 def count_tensor(frame: Any, spec: MonitorSpec) -> dict[str, Any]:
-    """The audit's count tensor of a window: rows per (facet values, label, decision), as JSON-ready cells. Mergeable: see merge_tensors."""
-    cols = spec.facet_columns()
-    values = spec.label_values if isinstance(spec.label_values, list) else [spec.label_values]
-    y = frame[spec.label].isin(values).astype(int)
-    p = frame[spec.predicted_label].isin(values).astype(int) if spec.predicted_label else (frame[spec.probability] > spec.probability_threshold).astype(int)
-    import pandas as pd
+    """The audit's count tensor of a window (:func:`assay._tabulate.tabulate`, the audit's own GROUP BY): rows per (facet values,
+    label, decision), as JSON-ready cells (:meth:`CountTable.to_cells`). Mergeable: see merge_tensors."""
+    import narwhals as nw
 
-    cells = frame[cols].assign(__y=y.to_numpy(), __p=p.to_numpy())
-    cells = cells.astype({c: str for c in cols if not pd.api.types.is_numeric_dtype(cells[c])})  # JSON-ready; numbers stay numbers
-    grouped = cells.groupby([*cols, "__y", "__p"], dropna=False).size().reset_index(name="__n")
-    return {"columns": [*cols, "__y", "__p", "__n"], "cells": grouped.to_numpy().tolist()}
+    from assay._tabulate import as_frame, tabulate
+
+    values = spec.label_values if isinstance(spec.label_values, list) else [spec.label_values]
+    positive = nw.col(spec.predicted_label).is_in(values) if spec.predicted_label else nw.col(str(spec.probability)) > spec.probability_threshold
+    keys = {c: nw.col(c) for c in spec.facet_columns()} | {"__y": nw.col(str(spec.label)).is_in(values).cast(nw.Int64), "__p": positive.cast(nw.Int64)}
+    return tabulate(as_frame(frame), keys).to_cells()
 
 
 def merge_tensors(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """The count tensor of two windows together (cells added)."""
-    import pandas as pd
+    """The count tensor of two windows together (cells added: :meth:`CountTable.merge`)."""
+    from assay._tabulate import CountTable
 
     if a["columns"] != b["columns"]:
         raise DataError("cannot merge count tensors over different columns")
-    cols = a["columns"]
-    both = pd.concat([pd.DataFrame(a["cells"], columns=cols), pd.DataFrame(b["cells"], columns=cols)])
-    merged = both.groupby(cols[:-1], dropna=False)["__n"].sum().reset_index()
-    return {"columns": cols, "cells": merged.to_numpy().tolist()}
+    return CountTable.from_cells(a).merge(CountTable.from_cells(b)).to_cells()
 
 
 def bias_from_tensor(tensor: dict[str, Any], spec: MonitorSpec) -> Any:
