@@ -140,6 +140,12 @@ def run(db: str, label: str, records: list[dict], batch: int, clients: int, tmp:
         proc.terminate()
         proc.wait()
         log.close()
+    # the auditor's check, as a user runs it: the whole CLI process walks the chain and re-digests every captured batch
+    t1 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "assay.cli", "ledger", "verify", "--db", db], capture_output=True, text=True)
+    took = time.perf_counter() - t1
+    first = (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr).strip() else ""
+    print(f"{label}: assay ledger verify (CLI, {len(records):,} captured records): {took:.2f} s, exit {out.returncode}: {first[:100]}")
 
 
 def main() -> None:

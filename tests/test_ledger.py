@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from assay.ledger import GENESIS, canonical, digest, finite, verify_file, walk
+from assay.ledger import GENESIS, canonical, canonical_finite, digest, finite, verify_file, walk
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)  # fmt: skip
@@ -44,6 +44,7 @@ def test_digest_is_sha256_of_the_canonical_json_without_the_hash_by_hand():
     assert finite({"x": [math.nan, 1.0, math.inf]}) == {"x": [None, 1.0, None]}
     with pytest.raises(ValueError):
         canonical({"x": math.nan})  # NaN has no canonical JSON: finite() first
+    assert canonical_finite({"x": [math.nan, 1.0]}) == canonical({"x": [None, 1.0]}) and canonical_finite(entry) == canonical(entry)
 
 
 @pytest.mark.parametrize("tamper, expected", [

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assay.ledger._chain import GENESIS, Verification, canonical, digest, finite, walk
+from assay.ledger._chain import GENESIS, Verification, canonical, canonical_finite, digest, finite, walk
 from assay.ledger._file import DamagedLogError, append_line, read_log, verify_file
 
 if TYPE_CHECKING:
     from assay.ledger._sql import SqlLog, ledger_table
 
-__all__ = ["GENESIS", "DamagedLogError", "SqlLog", "Verification", "append_line", "canonical", "digest", "finite", "ledger_table", "read_log",
+__all__ = ["GENESIS", "DamagedLogError", "SqlLog", "Verification", "append_line", "canonical", "canonical_finite", "digest", "finite", "ledger_table", "read_log",
            "verify_file", "walk"]  # fmt: skip
 
 

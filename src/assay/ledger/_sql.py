@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assay.ledger._chain import GENESIS, Verification, canonical, digest, finite, walk
+from assay.ledger._chain import GENESIS, Verification, canonical_finite, digest, walk
 
 __all__ = ["SCHEMES", "SqlLog", "ledger_table"]
 
@@ -64,7 +64,7 @@ class SqlLog:
             "seq": 1 if last is None else int(last.seq) + 1,
             "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds"),
             "actor": actor, "action": action, "subject": subject,
-            "payload": canonical(finite(payload)).decode("utf-8"),
+            "payload": canonical_finite(payload).decode("utf-8"),
             "prev_hash": GENESIS if last is None else str(last.hash),
         }  # fmt: skip
         row["hash"] = digest(row)

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from assay.ledger import GENESIS, Verification, canonical, finite
+from assay.ledger import GENESIS, Verification, canonical_finite
 from assay.ledger._sql import SqlLog
 from assay.service._db import ledger, serialise
 
@@ -37,7 +37,7 @@ def content_digest(rows: list[dict[str, Any]]) -> str:
         t = aware(r["inference_time"])
         return [r["prediction_id"], r["inputs"], r["score"], r["label"], r["facets"], r["explanation"], None if t is None else t.isoformat()]
 
-    return hashlib.sha256(canonical(finite(sorted((one(r) for r in rows), key=lambda x: x[0])))).hexdigest()
+    return hashlib.sha256(canonical_finite(sorted((one(r) for r in rows), key=lambda x: x[0]))).hexdigest()
 
 
 def append(conn: sa.Connection, *, actor: str, action: str, subject: str, payload: Any) -> dict[str, Any]:
