@@ -165,6 +165,12 @@ def test_assay_ledger_verify_takes_a_database_an_export_of_it_and_a_card_store_a
     r = run("verify", store)
     assert r.exit_code == 1 and "card store broken at entry 1: entry 1 (create of version 1) was edited" in " ".join(r.output.split()), r.output
     assert run("verify").exit_code == 2 and run("verify", store, "--db", db).exit_code == 2
+    assert run("verify", db, "--trusted-key", tmp_path / "none.pub").exit_code == 2  # a database has no approvals to check
+    log.write_text(json.dumps(json.loads(log.read_text()) | {"by": "Ana"}) + "\n")
+    anchor = tmp_path / "card-anchor.json"
+    anchor.write_text(json.dumps({"seq": 2, "hash": "0" * 64}))  # the store had two entries when the anchor was taken
+    r = run("verify", store, "--anchor", anchor)
+    assert r.exit_code == 1 and "the anchor records 2 entries but the record has 1" in " ".join(r.output.split()), r.output
 
 
 def test_verify_file_reads_a_card_log_and_refuses_what_is_not_a_ledger(tmp_path):

@@ -241,16 +241,17 @@ class CardStore:
                              "by": by, "reason": reason}, key if action == "approve" else None)  # fmt: skip
 
     # -- checking ----------------------------------------------------------------------
-    def verify(self, *, trusted_keys: list[Any] | None = None) -> Verification:
-        """The chain (:func:`assay.ledger.walk`: every hash and link), then every transition, version file and signature; ``ok`` with
-        no problems when intact."""
+    def verify(self, *, trusted_keys: list[Any] | None = None, anchor: dict[str, Any] | None = None) -> Verification:
+        """The chain (:func:`assay.ledger.walk`: every hash and link; with ``anchor``, an earlier head ``{"seq", "hash"}`` kept
+        elsewhere, entries removed from the end too), then every transition, version file and signature; ``ok`` with no problems
+        when intact."""
         try:
             entries = self.entries()
         except DamagedLogError as exc:
             return Verification(False, [str(exc)])
         if not entries:
             return Verification(False, [f"{self.log_path} is missing or empty"])
-        result = walk(entries, describe=lambda e: f" ({e.get('action')} of version {e.get('version')})")
+        result = walk(entries, anchor=anchor, describe=lambda e: f" ({e.get('action')} of version {e.get('version')})")
         self._check_review(entries, result, {key_id(k) for k in trusted_keys} if trusted_keys is not None else None)
         on_disk = sorted(int(p.stem) for p in (self.path / "versions").glob("*.json")) if (self.path / "versions").exists() else []
         created = {int(e.get("version", 0)) for e in entries if e.get("action") == "create"}

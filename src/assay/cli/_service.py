@@ -170,12 +170,20 @@ def verify(target: Annotated[str | None, typer.Argument(help="A card store (its 
         raise typer.Exit(2)
     where = str(target if target is not None else db)
     anchor = _anchor(anchor_file)
-    if db is None and Path(where).is_dir():
+    card_store = db is None and Path(where).is_dir()
+    if trusted and not card_store:
+        err.print("[bold red]error:[/] --trusted-key checks a card store's approvals; a database or an exported ledger has none", highlight=False)
+        raise typer.Exit(2)
+    if card_store:
         from assay.cards import CardStore, load_public_key
 
         keys = [load_public_key(p) for p in trusted] if trusted else None
-        result = CardStore(where).verify(trusted_keys=keys)
-        show_verification(result, "card store", ok_detail=f"; {result.versions} versions, every hash and signature checks")
+        result = CardStore(where).verify(trusted_keys=keys, anchor=anchor)
+        show_verification(
+            result,
+            "card store",
+            ok_detail=f"; {result.versions} versions, every hash and signature checks" + (f"; matches the anchor at entry {anchor['seq']}" if anchor else ""),
+        )
         return
     if db is None and where.endswith(".jsonl"):
         from assay.ledger import verify_file
