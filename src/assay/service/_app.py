@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay._errors import AssayError, status_of
 from assay.service._auth import ROLES, create_token
-from assay.service._capture import ERROR_RESPONSES, find_model
+from assay.service._capture import ERROR_RESPONSES
 from assay.service._db import connect, migrate
 from assay.service._guard import BodyGuard, Unexpected
 
@@ -61,13 +61,11 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     app.state.engine = engine
     app.add_middleware(BodyGuard)  # type: ignore[arg-type]
     app.add_middleware(Unexpected)  # type: ignore[arg-type]  # outside BodyGuard: an error anywhere within is answered
-    from assay.service._contests import receipt_key
+    from assay.service._contests import RECEIPT_ATTEMPTS, RECEIPT_SECONDS, receipt_key
+    from assay.service._guard import RateLimit
 
     app.state.receipt_key = receipt_key(engine)
-
-    from assay.service._deps import roles
-
-    model_row = find_model
+    app.state.receipt_attempts = RateLimit(RECEIPT_ATTEMPTS, RECEIPT_SECONDS)  # per client, for the routes a receipt opens
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Any:
@@ -85,17 +83,11 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     async def _db_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
         return JSONResponse({"detail": "the database is unavailable; nothing was stored, retry the request"}, status_code=503)
 
-    from assay.service._contests import add_contest_routes
-    from assay.service._monitoring import add_monitoring_routes
+    from assay.service import _contests, _monitoring, _review
     from assay.service._pages import add_pages
-    from assay.service._review import add_review_routes
     from assay.service._routes import ROUTERS
 
-    for router in ROUTERS:
+    for router in (*ROUTERS, _review.router, _monitoring.router, _contests.router):
         app.include_router(router)
-
-    add_review_routes(app, engine, roles, model_row)
-    add_monitoring_routes(app, engine, roles, model_row)
-    add_contest_routes(app, engine, roles, model_row)
     add_pages(app, engine)
     return app

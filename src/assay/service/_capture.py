@@ -31,7 +31,7 @@ from assay._errors import AssayError, Conflict, DataError, NotFound
 from assay.review import Policy, fired
 from assay.service import _ledger
 from assay.service._datacapture import CAPTURE_RECORD, TRUTH_RECORD, from_capture, truth_from_capture
-from assay.service._db import aware, models, predictions, review_tasks, utcnow
+from assay.service._db import aware, find_model, predictions, review_tasks, utcnow
 from assay.service._guard import STRICT
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "PredictionIn",
     "TruthIn",
     "capture",
-    "configure",
     "find_model",
     "ImportStopped",
     "capture_files",
@@ -198,16 +197,6 @@ class CardApprovalIn(_Strict):
                                                      **{k: {"type": "string"} for k in APPROVAL_FIELDS}}})  # fmt: skip
 
 
-def configure(engine: sa.Engine, name: str, version: str, actor: str, key: str, value: Any, *, extra: dict[str, Any] | None = None) -> None:
-    """Change one of a model's settings (policy, monitoring) with a ``model.configure`` ledger entry holding the old and new value."""
-    with engine.begin() as conn:
-        m = find_model(conn, name, version)
-        spec = {**m.spec, key: value, **(extra or {})}
-        conn.execute(models.update().where(models.c.id == m.id).values(spec=spec))
-        _ledger.append(conn, actor=actor, action="model.configure", subject=f"{name}/{version}", payload={"setting": key, "value": value,
-                                                                                                          "previous": m.spec.get(key)})  # fmt: skip
-
-
 def store_truth(engine: sa.Engine, name: str, version: str, records: list[TruthIn], actor: str) -> dict[str, Any]:
     """Ground truth for captured predictions by id, recorded; an unknown id is a 404 and nothing is stored."""
     with engine.begin() as conn:
@@ -224,14 +213,6 @@ def store_truth(engine: sa.Engine, name: str, version: str, records: list[TruthI
         _ledger.append(conn, actor=actor, action="ground_truth.batch", subject=f"{name}/{version}",
                        payload={"records": len(ids), "sha256": hashlib.sha256(json.dumps([r.model_dump() for r in records], sort_keys=True).encode()).hexdigest()})  # fmt: skip
     return {"stored": len(ids)}
-
-
-def find_model(conn: sa.Connection, name: str, version: str) -> Any:
-    """The registered model ``name``/``version`` (404 when there is none)."""
-    row = conn.execute(sa.select(models).where(models.c.name == name, models.c.version == version)).first()
-    if row is None:
-        raise NotFound(f"model {name}/{version} is not registered")
-    return row
 
 
 def capture(engine: sa.Engine, name: str, version: str, records: list[PredictionIn], actor: str) -> dict[str, Any]:

@@ -31,17 +31,17 @@ import datetime as _dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from assay._errors import Conflict, NotFound
 from assay.review import Policy
 from assay.service import _ledger
-from assay.service._capture import find_model
-from assay.service._db import aware, contests, models, predictions, review_tasks, utcnow
+from assay.service._db import aware, contests, find_model, models, predictions, review_tasks, utcnow
+from assay.service._deps import Engine, roles
 from assay.service._guard import STRICT
 
-__all__ = ["RECEIPT_ATTEMPTS", "RECEIPT_SECONDS", "add_contest_routes", "decide", "receipt", "receipt_key"]
+__all__ = ["RECEIPT_ATTEMPTS", "RECEIPT_SECONDS", "decide", "receipt", "receipt_key"]
 
 RECEIPT_ATTEMPTS, RECEIPT_SECONDS = 30, 60.0  # calls per client to the receipt routes, per minute
 
@@ -202,55 +202,69 @@ def _public(view: dict[str, Any]) -> dict[str, Any]:
             "contests": [{k: c[k] for k in PUBLIC_CONTEST} for c in view["contests"]]}  # fmt: skip
 
 
-def add_contest_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
-    @app.get("/models/{name}/{version}/predictions/{prediction_id}/explanation", summary="Why the model decided as it did, for one prediction")
-    def explanation(name: str, version: str, prediction_id: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
-        with engine.connect() as conn:
-            m = model_row(conn, name, version)
-            return _decision(conn, m, _prediction(conn, m, prediction_id))
+router = APIRouter()  # the contests routes (create_app includes it)
 
-    @app.post("/models/{name}/{version}/predictions/{prediction_id}/contests", status_code=201, summary="Contest a decision: a priority review task")
-    def open_contest(name: str, version: str, prediction_id: str, body: ContestIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        return open_contest_for(engine, name, version, prediction_id, body, who["name"])
 
-    # -- the person the decision is about: no API token, the decision's receipt ------------------------------------------
-    from assay.service._guard import RateLimit
+@router.get("/models/{name}/{version}/predictions/{prediction_id}/explanation", summary="Why the model decided as it did, for one prediction")
+def explanation(
+    engine: Engine, name: str, version: str, prediction_id: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]
+) -> dict[str, Any]:
+    with engine.connect() as conn:
+        m = find_model(conn, name, version)
+        return _decision(conn, m, _prediction(conn, m, prediction_id))
 
-    attempts = RateLimit(RECEIPT_ATTEMPTS, RECEIPT_SECONDS)
 
-    @app.post("/decisions/explanation", summary="For the person a decision is about: its explanation and contests (authenticated by the receipt)")
-    def my_decision(body: DecisionIn, request: Request) -> dict[str, Any]:
-        with engine.connect() as conn:
-            m, p = _by_receipt(conn, body, request, attempts)
-            return _public(_decision(conn, m, p))
+@router.post("/models/{name}/{version}/predictions/{prediction_id}/contests", status_code=201, summary="Contest a decision: a priority review task")
+def open_contest(
+    engine: Engine, name: str, version: str, prediction_id: str, body: ContestIn, who: Annotated[dict[str, Any], roles("admin", "owner")]
+) -> dict[str, Any]:
+    return open_contest_for(engine, name, version, prediction_id, body, who["name"])
 
-    @app.post("/decisions/contest", status_code=201, summary="For the person a decision is about: contest it (authenticated by the receipt)")
-    def contest_my_decision(body: DecisionContestIn, request: Request) -> dict[str, Any]:
-        with engine.connect() as conn:
-            _by_receipt(conn, body, request, attempts)
-        view = open_contest_for(engine, body.model, body.version, body.id, ContestIn(reason=body.reason), "subject")
-        return {k: view[k] for k in PUBLIC_CONTEST}
 
-    @app.get("/contests", summary="Contests, newest first")
-    def list_contests(_who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
-                      status: Annotated[str | None, Query(pattern="^(open|upheld|overturned|no_consensus)$")] = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
-        with engine.connect() as conn:
-            return contest_views(conn, *([contests.c.status == status] if status else []), newest_first=True, limit=limit)
+# -- the person the decision is about: no API token, the decision's receipt ------------------------------------------
 
-    @app.get("/contests/{contest_id}", summary="One contest: the reason, the review, the outcome and the response")
-    def get_contest(contest_id: Annotated[int, Path(ge=1, le=2**62)], _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
-        with engine.connect() as conn:
-            return contest_view(conn, contest_id)
 
-    @app.post("/contests/{contest_id}/response", summary="Record the answer given to the person who contested")
-    def respond(contest_id: Annotated[int, Path(ge=1, le=2**62)], body: ResponseIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        with engine.begin() as conn:
-            c = contest_view(conn, contest_id)
-            if c["status"] == "open":
-                raise Conflict(f"contest {contest_id} is still under review; respond once it is decided")
-            if c["response"] is not None:
-                raise Conflict(f"contest {contest_id} was already answered on {c['responded_at']}; the record is not rewritten")
-            conn.execute(contests.update().where(contests.c.id == contest_id).values(response=body.message, responded_at=utcnow(), responded_by=who["name"]))
-            _ledger.append(conn, actor=who["name"], action="contest.respond", subject=f"contest/{contest_id}", payload={"message": body.message})
-            return contest_view(conn, contest_id)
+@router.post("/decisions/explanation", summary="For the person a decision is about: its explanation and contests (authenticated by the receipt)")
+def my_decision(engine: Engine, body: DecisionIn, request: Request) -> dict[str, Any]:
+    with engine.connect() as conn:
+        m, p = _by_receipt(conn, body, request, request.app.state.receipt_attempts)
+        return _public(_decision(conn, m, p))
+
+
+@router.post("/decisions/contest", status_code=201, summary="For the person a decision is about: contest it (authenticated by the receipt)")
+def contest_my_decision(engine: Engine, body: DecisionContestIn, request: Request) -> dict[str, Any]:
+    with engine.connect() as conn:
+        _by_receipt(conn, body, request, request.app.state.receipt_attempts)
+    view = open_contest_for(engine, body.model, body.version, body.id, ContestIn(reason=body.reason), "subject")
+    return {k: view[k] for k in PUBLIC_CONTEST}
+
+
+@router.get("/contests", summary="Contests, newest first")
+def list_contests(engine: Engine, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
+                  status: Annotated[str | None, Query(pattern="^(open|upheld|overturned|no_consensus)$")] = None,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:  # fmt: skip
+    with engine.connect() as conn:
+        return contest_views(conn, *([contests.c.status == status] if status else []), newest_first=True, limit=limit)
+
+
+@router.get("/contests/{contest_id}", summary="One contest: the reason, the review, the outcome and the response")
+def get_contest(
+    engine: Engine, contest_id: Annotated[int, Path(ge=1, le=2**62)], _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]
+) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return contest_view(conn, contest_id)
+
+
+@router.post("/contests/{contest_id}/response", summary="Record the answer given to the person who contested")
+def respond(
+    engine: Engine, contest_id: Annotated[int, Path(ge=1, le=2**62)], body: ResponseIn, who: Annotated[dict[str, Any], roles("admin", "owner")]
+) -> dict[str, Any]:
+    with engine.begin() as conn:
+        c = contest_view(conn, contest_id)
+        if c["status"] == "open":
+            raise Conflict(f"contest {contest_id} is still under review; respond once it is decided")
+        if c["response"] is not None:
+            raise Conflict(f"contest {contest_id} was already answered on {c['responded_at']}; the record is not rewritten")
+        conn.execute(contests.update().where(contests.c.id == contest_id).values(response=body.message, responded_at=utcnow(), responded_by=who["name"]))
+        _ledger.append(conn, actor=who["name"], action="contest.respond", subject=f"contest/{contest_id}", payload={"message": body.message})
+        return contest_view(conn, contest_id)

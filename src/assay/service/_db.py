@@ -24,7 +24,7 @@ from typing import Any, overload
 
 import sqlalchemy as sa
 
-from assay._errors import ConfigError
+from assay._errors import ConfigError, NotFound
 from assay.ledger._sql import ledger_table
 
 __all__ = [
@@ -267,3 +267,11 @@ def migrate(engine: sa.Engine) -> None:
         finally:
             if sqlite:
                 raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
+def find_model(conn: sa.Connection, name: str, version: str) -> Any:
+    """The registered model ``name``/``version`` (404 when there is none)."""
+    row = conn.execute(sa.select(models).where(models.c.name == name, models.c.version == version)).first()
+    if row is None:
+        raise NotFound(f"model {name}/{version} is not registered")
+    return row

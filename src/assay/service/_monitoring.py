@@ -40,16 +40,18 @@ from typing import Annotated, Any
 
 import numpy as np
 import sqlalchemy as sa
-from fastapi import FastAPI, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assay._errors import Conflict, DataError, NotFound
 from assay.monitor._quality import constraints_schema, quality_constraints
 from assay.service import _ledger
-from assay.service._db import aware, baselines, models, monitoring_runs, predictions, serialise, utcnow
+from assay.service._db import aware, baselines, find_model, models, monitoring_runs, predictions, serialise, utcnow
+from assay.service._deps import Engine, roles
 from assay.service._guard import STRICT, Whole
+from assay.service._settings import configure
 
-__all__ = ["MonitoringIn", "Scheduler", "add_monitoring_routes", "run_window", "store_baseline"]
+__all__ = ["MonitoringIn", "Scheduler", "run_window", "store_baseline"]
 
 log = logging.getLogger("assay.service")
 MAX_CATCH_UP = 48  # scheduled windows missed while the server was down: at most this many of the newest are checked
@@ -431,60 +433,65 @@ def store_baseline(engine: sa.Engine, name: str, version: str, statistics: dict[
     return summary
 
 
-def add_monitoring_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
-    @app.put("/models/{name}/{version}/baseline", summary="Set the model's monitoring baseline (assay monitor baseline's files)")
-    def put_baseline(name: str, version: str, body: BaselineIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        from assay._errors import AssayError
+router = APIRouter()  # the monitoring routes (create_app includes it)
 
-        with engine.connect() as conn:
-            model_row(conn, name, version)  # 404 first
-        try:
-            return store_baseline(engine, name, version, body.statistics, body.constraints, body.model, actor=who["name"])
-        except AssayError as exc:
-            raise DataError(str(exc)) from None
 
-    @app.put("/models/{name}/{version}/monitoring", summary="Set the model's monitoring schedule, window, columns and alerts")
-    def put_monitoring(name: str, version: str, body: MonitoringIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        from assay.service._capture import configure
+@router.put("/models/{name}/{version}/baseline", summary="Set the model's monitoring baseline (assay monitor baseline's files)")
+def put_baseline(engine: Engine, name: str, version: str, body: BaselineIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+    from assay._errors import AssayError
 
-        settings = body.model_dump()
-        configure(engine, name, version, who["name"], "monitoring", settings, extra={"monitoring_since": utcnow().isoformat()})
-        return settings
+    with engine.connect() as conn:
+        find_model(conn, name, version)  # 404 first
+    try:
+        return store_baseline(engine, name, version, body.statistics, body.constraints, body.model, actor=who["name"])
+    except AssayError as exc:
+        raise DataError(str(exc)) from None
 
-    @app.post("/models/{name}/{version}/monitoring/runs", status_code=201, summary="Check a window now (default: the last window up to now)")
-    def post_run(name: str, version: str, body: RunIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
-        with engine.connect() as conn:
-            m = model_row(conn, name, version)
-        if not m.spec.get("monitoring"):
-            raise Conflict(f"model {name}/{version} has no monitoring settings: PUT /models/{name}/{version}/monitoring first")
-        cfg = MonitoringIn.stored(m.spec["monitoring"])
-        end = aware(body.end) if body.end else utcnow()
-        try:
-            start = aware(body.start) if body.start else end - cfg.span()
-        except OverflowError:
-            raise DataError(f"end {end.isoformat()} less the window {cfg.window or cfg.every} is before the year 1; give start") from None
-        if not start < end:
-            raise DataError(f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
-        if end - start > _dt.timedelta(days=366):
-            raise DataError("a window is at most 366 days; check longer periods window by window")
-        return run_window(engine, m, start, end, trigger=who["name"])  # type: ignore[return-value]
 
-    @app.get("/models/{name}/{version}/monitoring/runs", summary="Monitoring runs (newest first) with their violations, and the series")
-    def get_runs(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:  # fmt: skip
-        with engine.connect() as conn:
-            m = model_row(conn, name, version)
-            rows = conn.execute(sa.select(monitoring_runs).where(monitoring_runs.c.model_id == m.id)
-                                .order_by(monitoring_runs.c.window_end.desc(), monitoring_runs.c.id.desc()).limit(limit)).mappings().all()  # fmt: skip
-        runs = [run_summary(r) for r in rows]
-        return {"runs": runs, "series": series([run_summary(r, full=True) for r in reversed(rows)])}
+@router.put("/models/{name}/{version}/monitoring", summary="Set the model's monitoring schedule, window, columns and alerts")
+def put_monitoring(engine: Engine, name: str, version: str, body: MonitoringIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
 
-    @app.get("/models/{name}/{version}/monitoring/runs/{run_id}", summary="One monitoring run with the engine's whole result")
-    def get_run(name: str, version: str, run_id: Annotated[int, Path(ge=1, le=2**62)],
-                _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:  # fmt: skip
-        with engine.connect() as conn:
-            m = model_row(conn, name, version)
-            r = conn.execute(sa.select(monitoring_runs).where(monitoring_runs.c.id == run_id, monitoring_runs.c.model_id == m.id)).mappings().first()
-        if r is None:
-            raise NotFound(f"model {name}/{version} has no monitoring run {run_id}")
-        return run_summary(r, full=True)
+    settings = body.model_dump()
+    configure(engine, name, version, who["name"], "monitoring", settings, extra={"monitoring_since": utcnow().isoformat()})
+    return settings
+
+
+@router.post("/models/{name}/{version}/monitoring/runs", status_code=201, summary="Check a window now (default: the last window up to now)")
+def post_run(engine: Engine, name: str, version: str, body: RunIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+    with engine.connect() as conn:
+        m = find_model(conn, name, version)
+    if not m.spec.get("monitoring"):
+        raise Conflict(f"model {name}/{version} has no monitoring settings: PUT /models/{name}/{version}/monitoring first")
+    cfg = MonitoringIn.stored(m.spec["monitoring"])
+    end = aware(body.end) if body.end else utcnow()
+    try:
+        start = aware(body.start) if body.start else end - cfg.span()
+    except OverflowError:
+        raise DataError(f"end {end.isoformat()} less the window {cfg.window or cfg.every} is before the year 1; give start") from None
+    if not start < end:
+        raise DataError(f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
+    if end - start > _dt.timedelta(days=366):
+        raise DataError("a window is at most 366 days; check longer periods window by window")
+    return run_window(engine, m, start, end, trigger=who["name"])  # type: ignore[return-value]
+
+
+@router.get("/models/{name}/{version}/monitoring/runs", summary="Monitoring runs (newest first) with their violations, and the series")
+def get_runs(engine: Engine, name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")],
+             limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:  # fmt: skip
+    with engine.connect() as conn:
+        m = find_model(conn, name, version)
+        rows = conn.execute(sa.select(monitoring_runs).where(monitoring_runs.c.model_id == m.id)
+                            .order_by(monitoring_runs.c.window_end.desc(), monitoring_runs.c.id.desc()).limit(limit)).mappings().all()  # fmt: skip
+    runs = [run_summary(r) for r in rows]
+    return {"runs": runs, "series": series([run_summary(r, full=True) for r in reversed(rows)])}
+
+
+@router.get("/models/{name}/{version}/monitoring/runs/{run_id}", summary="One monitoring run with the engine's whole result")
+def get_run(engine: Engine, name: str, version: str, run_id: Annotated[int, Path(ge=1, le=2**62)],
+            _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:  # fmt: skip
+    with engine.connect() as conn:
+        m = find_model(conn, name, version)
+        r = conn.execute(sa.select(monitoring_runs).where(monitoring_runs.c.id == run_id, monitoring_runs.c.model_id == m.id)).mappings().first()
+    if r is None:
+        raise NotFound(f"model {name}/{version} has no monitoring run {run_id}")
+    return run_summary(r, full=True)

@@ -24,17 +24,18 @@ import datetime as _dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Path
+from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from assay._errors import Conflict, DataError, NotFound
 from assay.review import Policy, consolidate, fleiss_kappa, krippendorff_alpha, vote_weight
 from assay.service import _ledger
-from assay.service._db import aware, models, predictions, review_assignments, review_tasks, serialise, utcnow
+from assay.service._db import aware, find_model, models, predictions, review_assignments, review_tasks, serialise, utcnow
+from assay.service._deps import Engine, roles
 from assay.service._guard import STRICT
 
-__all__ = ["add_review_routes", "current_or_next", "reviewer_weights", "submit_answer"]
+__all__ = ["current_or_next", "reviewer_weights", "submit_answer"]
 
 
 class AnswerIn(BaseModel):
@@ -147,78 +148,87 @@ def reviewer_weights(conn: sa.Connection, policy: Policy, reviewers: list[str], 
     return out
 
 
-def add_review_routes(app: FastAPI, engine: sa.Engine, roles: Any, model_row: Any) -> None:
-    @app.get("/review/next", summary="Assign this reviewer the next task (204 when there is none)", response_model=None)
-    def next_task(who: Annotated[dict[str, Any], roles("reviewer")]) -> Any:
-        task = current_or_next(engine, who["name"])
-        return Response(status_code=204) if task is None else task
+router = APIRouter()  # the review routes (create_app includes it)
 
-    @app.post("/review/tasks/{task_id}/answer", summary="Answer an assigned task")
-    def answer(task_id: Annotated[int, Path(ge=1, le=2**62)], body: AnswerIn, who: Annotated[dict[str, Any], roles("reviewer")]) -> dict[str, Any]:
-        return submit_answer(engine, who["name"], task_id, body.answer)
 
-    @app.get("/review/tasks", summary="Your assignments (reviewers see only their own)")
-    def my_tasks(who: Annotated[dict[str, Any], roles("reviewer")]) -> list[dict[str, Any]]:
-        with engine.connect() as conn:
-            rows = conn.execute(sa.select(review_assignments, review_tasks.c.status).join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
-                                .where(review_assignments.c.reviewer == who["name"]).order_by(review_assignments.c.id)).mappings().all()  # fmt: skip
-        return [{"task_id": r["task_id"], "assigned_at": str(r["assigned_at"]), "due_at": str(r["due_at"]), "answer": r["answer"],
-                 "task_status": r["status"]} for r in rows]  # fmt: skip
+@router.get("/review/next", summary="Assign this reviewer the next task (204 when there is none)", response_model=None)
+def next_task(engine: Engine, who: Annotated[dict[str, Any], roles("reviewer")]) -> Any:
+    task = current_or_next(engine, who["name"])
+    return Response(status_code=204) if task is None else task
 
-    @app.get("/review/tasks/{task_id}/output", summary="The task's output record in A2I's shape")
-    def output(task_id: Annotated[int, Path(ge=1, le=2**62)], _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
-        with engine.connect() as conn:
-            task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
-            if task is None:
-                raise NotFound(f"no task {task_id}")
-            view = task_view(conn, task)
-            answers = conn.execute(sa.select(review_assignments).where(review_assignments.c.task_id == task_id, review_assignments.c.answer.is_not(None))
-                                   .order_by(review_assignments.c.answered_at)).all()  # fmt: skip
-        return {"humanLoopName": f"task-{task_id}", "flowDefinition": view["model"], "humanLoopStatus": task.status,
-                "inputContent": {**view["input"], "modelOutput": view["model_output"], "question": view["question"]},
-                "humanAnswers": [{"answerContent": {"answer": a.answer}, "submissionTime": str(a.answered_at), "workerId": a.reviewer,
-                                  "timeSpentInSeconds": (aware(a.answered_at) - aware(a.assigned_at)).total_seconds()} for a in answers],
-                "conditionsMatched": task.reasons, "consolidatedAnswer": task.answer, "agreement": task.agreement}  # fmt: skip
 
-    @app.get("/models/{name}/{version}/status", summary="Captured, with ground truth, review tasks, and model quality overall and by facet with intervals")
-    def status(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
-        from assay.service._dashboard import model_status
+@router.post("/review/tasks/{task_id}/answer", summary="Answer an assigned task")
+def answer(engine: Engine, task_id: Annotated[int, Path(ge=1, le=2**62)], body: AnswerIn, who: Annotated[dict[str, Any], roles("reviewer")]) -> dict[str, Any]:
+    return submit_answer(engine, who["name"], task_id, body.answer)
 
-        with engine.connect() as conn:
-            m = model_row(conn, name, version)
-        return model_status(engine, m)
 
-    @app.get(
-        "/models/{name}/{version}/review/agreement",
-        summary="Agreement between reviewers (Fleiss' kappa, Krippendorff's alpha), each reviewer's record and weight",
-    )
-    def agreement(name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
-        with engine.connect() as conn:
-            m = model_row(conn, name, version)
-            policy = Policy.stored(m.spec["policy"]) if m.spec.get("policy") else None
-            status: dict[Any, Any] = dict(
-                conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == m.id).group_by(review_tasks.c.status)).all()
-            )
-            rows = conn.execute(sa.select(review_assignments.c.task_id, review_assignments.c.answer, review_assignments.c.reviewer, review_tasks.c.status,
-                                          review_tasks.c.answer.label("consolidated"))
-                                .join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
-                                .where(review_tasks.c.model_id == m.id, review_tasks.c.status.in_(["complete", "no_consensus"]),
-                                       review_assignments.c.answer.is_not(None))).all()  # fmt: skip
-            reviewers = sorted({r.reviewer for r in rows})
-            weights = reviewer_weights(conn, policy, reviewers, m.id) if policy else {}
-        tables: dict[int, dict[str, int]] = {}
-        units: dict[int, list[str]] = {}
-        record: dict[str, list[int]] = {}
-        for r in rows:
-            tables.setdefault(r.task_id, {})[r.answer] = tables.setdefault(r.task_id, {}).get(r.answer, 0) + 1
-            units.setdefault(r.task_id, []).append(r.answer)
-            if r.status == "complete":
-                rec = record.setdefault(r.reviewer, [0, 0])
-                rec[0] += 1
-                rec[1] += int(r.answer == r.consolidated)
-        kappa = fleiss_kappa(list(tables.values()), policy.answers) if policy else None
-        return {"tasks_by_status": {str(k): int(v) for k, v in status.items()}, "tasks_rated": len(tables), "fleiss_kappa": kappa,
-                "krippendorff_alpha": krippendorff_alpha(list(units.values())), "consolidation": policy.consolidation if policy else None,
-                "reviewers": {name: {"answers_on_consolidated_tasks": record.get(name, [0, 0])[0], "agreed_with_consolidated": record.get(name, [0, 0])[1],
-                                     "agreement_rate": (record[name][1] / record[name][0]) if record.get(name, [0])[0] else None,
-                                     "weight": weights.get(name)} for name in reviewers}}  # fmt: skip
+@router.get("/review/tasks", summary="Your assignments (reviewers see only their own)")
+def my_tasks(engine: Engine, who: Annotated[dict[str, Any], roles("reviewer")]) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(review_assignments, review_tasks.c.status).join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
+                            .where(review_assignments.c.reviewer == who["name"]).order_by(review_assignments.c.id)).mappings().all()  # fmt: skip
+    return [{"task_id": r["task_id"], "assigned_at": str(r["assigned_at"]), "due_at": str(r["due_at"]), "answer": r["answer"],
+             "task_status": r["status"]} for r in rows]  # fmt: skip
+
+
+@router.get("/review/tasks/{task_id}/output", summary="The task's output record in A2I's shape")
+def output(
+    engine: Engine, task_id: Annotated[int, Path(ge=1, le=2**62)], _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]
+) -> dict[str, Any]:
+    with engine.connect() as conn:
+        task = conn.execute(sa.select(review_tasks).where(review_tasks.c.id == task_id)).first()
+        if task is None:
+            raise NotFound(f"no task {task_id}")
+        view = task_view(conn, task)
+        answers = conn.execute(sa.select(review_assignments).where(review_assignments.c.task_id == task_id, review_assignments.c.answer.is_not(None))
+                               .order_by(review_assignments.c.answered_at)).all()  # fmt: skip
+    return {"humanLoopName": f"task-{task_id}", "flowDefinition": view["model"], "humanLoopStatus": task.status,
+            "inputContent": {**view["input"], "modelOutput": view["model_output"], "question": view["question"]},
+            "humanAnswers": [{"answerContent": {"answer": a.answer}, "submissionTime": str(a.answered_at), "workerId": a.reviewer,
+                              "timeSpentInSeconds": (aware(a.answered_at) - aware(a.assigned_at)).total_seconds()} for a in answers],
+            "conditionsMatched": task.reasons, "consolidatedAnswer": task.answer, "agreement": task.agreement}  # fmt: skip
+
+
+@router.get("/models/{name}/{version}/status", summary="Captured, with ground truth, review tasks, and model quality overall and by facet with intervals")
+def status(engine: Engine, name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
+    from assay.service._dashboard import model_status
+
+    with engine.connect() as conn:
+        m = find_model(conn, name, version)
+    return model_status(engine, m)
+
+
+@router.get(
+    "/models/{name}/{version}/review/agreement",
+    summary="Agreement between reviewers (Fleiss' kappa, Krippendorff's alpha), each reviewer's record and weight",
+)
+def agreement(engine: Engine, name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
+    with engine.connect() as conn:
+        m = find_model(conn, name, version)
+        policy = Policy.stored(m.spec["policy"]) if m.spec.get("policy") else None
+        status: dict[Any, Any] = dict(
+            conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == m.id).group_by(review_tasks.c.status)).all()
+        )
+        rows = conn.execute(sa.select(review_assignments.c.task_id, review_assignments.c.answer, review_assignments.c.reviewer, review_tasks.c.status,
+                                      review_tasks.c.answer.label("consolidated"))
+                            .join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
+                            .where(review_tasks.c.model_id == m.id, review_tasks.c.status.in_(["complete", "no_consensus"]),
+                                   review_assignments.c.answer.is_not(None))).all()  # fmt: skip
+        reviewers = sorted({r.reviewer for r in rows})
+        weights = reviewer_weights(conn, policy, reviewers, m.id) if policy else {}
+    tables: dict[int, dict[str, int]] = {}
+    units: dict[int, list[str]] = {}
+    record: dict[str, list[int]] = {}
+    for r in rows:
+        tables.setdefault(r.task_id, {})[r.answer] = tables.setdefault(r.task_id, {}).get(r.answer, 0) + 1
+        units.setdefault(r.task_id, []).append(r.answer)
+        if r.status == "complete":
+            rec = record.setdefault(r.reviewer, [0, 0])
+            rec[0] += 1
+            rec[1] += int(r.answer == r.consolidated)
+    kappa = fleiss_kappa(list(tables.values()), policy.answers) if policy else None
+    return {"tasks_by_status": {str(k): int(v) for k, v in status.items()}, "tasks_rated": len(tables), "fleiss_kappa": kappa,
+            "krippendorff_alpha": krippendorff_alpha(list(units.values())), "consolidation": policy.consolidation if policy else None,
+            "reviewers": {name: {"answers_on_consolidated_tasks": record.get(name, [0, 0])[0], "agreed_with_consolidated": record.get(name, [0, 0])[1],
+                                 "agreement_rate": (record[name][1] / record[name][0]) if record.get(name, [0])[0] else None,
+                                 "weight": weights.get(name)} for name in reviewers}}  # fmt: skip

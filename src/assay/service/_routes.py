@@ -27,7 +27,6 @@ from assay.service._capture import (
     TruthCaptureIn,
     TruthIn,
     capture,
-    configure,
     find_model,
     from_capture_records,
     store_truth,  # fmt: skip
@@ -36,6 +35,7 @@ from assay.service._capture import (
 from assay.service._datacapture import to_capture, truth_from_capture
 from assay.service._db import aware, models, predictions, tokens, utcnow
 from assay.service._deps import Engine, roles
+from assay.service._settings import configure
 
 __all__ = ["ROUTERS"]
 
