@@ -166,6 +166,10 @@ def test_assay_ledger_verify_takes_a_database_an_export_of_it_and_a_card_store_a
     assert r.exit_code == 1 and "card store broken at entry 1: entry 1 (create of version 1) was edited" in " ".join(r.output.split()), r.output
     assert run("verify").exit_code == 2 and run("verify", store, "--db", db).exit_code == 2
     assert run("verify", db, "--trusted-key", tmp_path / "none.pub").exit_code == 2  # a database has no approvals to check
+    other = tmp_path / "data.csv"
+    other.write_text("a,b\n1,2\n")
+    r = run("verify", other)  # not a database: refused, and left as it was (opening it would have migrated it into one)
+    assert r.exit_code == 2 and "is not a SQLite database" in " ".join(r.output.split()) and other.read_text() == "a,b\n1,2\n"
     log.write_text(json.dumps(json.loads(log.read_text()) | {"by": "Ana"}) + "\n")
     anchor = tmp_path / "card-anchor.json"
     anchor.write_text(json.dumps({"seq": 2, "hash": "0" * 64}))  # the store had two entries when the anchor was taken

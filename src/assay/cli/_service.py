@@ -143,7 +143,16 @@ def _existing_db(db: str):  # type: ignore[no-untyped-def]
     if "://" not in db and not Path(db).is_file():
         err.print(f"[bold red]error:[/] database {db!r} does not exist (give the file the service writes, or a postgresql:// URL)", highlight=False)
         raise typer.Exit(2)
+    if "://" not in db and not _is_sqlite(Path(db)):  # never turn another file into a database (opening it would migrate it)
+        err.print(f"[bold red]error:[/] {db!r} is not a SQLite database (give the file `assay serve --db` writes, a postgresql:// URL, "
+                  "a card store directory, or a ledger exported as .jsonl)", highlight=False)  # fmt: skip
+        raise typer.Exit(2)
     return _engine(db)
+
+
+def _is_sqlite(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(16) == b"SQLite format 3\x00"
 
 
 def _writable(target: Path) -> None:

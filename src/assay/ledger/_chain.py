@@ -122,7 +122,10 @@ def walk(
         if seq != expected:
             result.add(f"entry {expected} is missing or out of place (the next entry has sequence number {seq}): removed, inserted or reordered", seq)
         elif e.get(prev) != link:
-            result.add(f"{name} does not follow entry {expected - 1} (it does not link to that entry's hash): removed, inserted or reordered", seq)
+            before = (
+                f"entry {expected - 1} (it does not link to that entry's hash)" if expected > 1 else "the start of the chain (its link is not the genesis hash)"
+            )
+            result.add(f"{name} does not follow {before}: removed, inserted or reordered", seq)
         h = e.get("hash")
         current = h == schemes[0](e)
         older = older and not current
