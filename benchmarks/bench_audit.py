@@ -87,6 +87,19 @@ runpy.run_module("assay.cli", run_name="__main__")
 """
 
 
+_PHASES = """
+import sys, time
+t0 = time.perf_counter()
+from assay._config import audit_config
+last = [time.perf_counter()]
+print(f"  phase: imports {last[0] - t0:.2f} s")
+def step(msg):
+    now = time.perf_counter(); print(f"  phase: {now - last[0]:.2f} s, then: {msg}"); last[0] = now
+audit_config(sys.argv[1], progress=step)
+print(f"  phase: {time.perf_counter() - last[0]:.2f} s (FlipTest and the metrics with their intervals); in all {time.perf_counter() - t0:.2f} s")
+"""
+
+
 def time_duckdb_group_by(path: Path) -> float:
     """DuckDB's bare GROUP BY of the role columns on the same file: the floor for one pass over the data."""
     import duckdb
@@ -154,6 +167,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--peer-rows", type=int, default=1_000_000)
     ap.add_argument("--fairlearn-rows", type=int, default=300_000)
+    ap.add_argument("--phases", action="store_true", help="also time each phase of one audit in a fresh process (where the time goes)")
     args = ap.parse_args()
     base = scored_adult()
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,6 +181,8 @@ def main() -> None:
         assay_s, rss = min(t for t, _ in runs), max(m for _, m in runs)
         print(f"assay CLI (startup + read + audit, all metrics incl. FlipTest over {len(base.columns) - 5} feature columns, 1,000 replicates; "
               f"best of 3, {', '.join(f'{t:.2f}' for t, _ in runs)} s): {assay_s:.2f} s, peak RSS {rss:.0f} MiB, {args.rows / assay_s:,.0f} rows/s")  # fmt: skip
+        if args.phases:
+            print(subprocess.run([sys.executable, "-c", _PHASES, str(work / "audit.yaml")], capture_output=True, text=True).stdout, end="")
         duck_s = min(time_duckdb_group_by(path) for _ in range(3))
         print(f"DuckDB bare GROUP BY of the role columns (best of 3): {duck_s:.2f} s; assay CLI / DuckDB = {assay_s / duck_s:.1f}x")
         peer = resample(base, args.peer_rows, seed=1)

@@ -67,7 +67,7 @@ class AnalysisDocument:
         """Write ``doc`` (an audit's analysis.json) in place of the document, keeping its ``keep`` sections; the path written."""
         earlier = self.read(strict=False)
         kept = {k: earlier[k] for k in keep if earlier.get(k) is not None}
-        return write_atomic(self.path, json.dumps(doc | kept, indent=2, allow_nan=False) if kept else json.dumps(doc, indent=2, allow_nan=False))
+        return write_atomic(self.path, json.dumps(doc | kept, indent=2, allow_nan=False))
 
     def add_explanations(self, result: Any, *, save_local: bool) -> list[Path]:
         """Set ``explanations`` from an explanation result and, with ``save_local``, write its local values beside the document

@@ -183,15 +183,10 @@ class _Spec:
     def has_pred(self) -> bool:
         return self.predicted_label is not None or self.probability is not None or self.decision_probability is not None
 
-    def wants_fliptest(self) -> bool:
+    @property
+    def fliptest_possible(self) -> bool:
         """FlipTest needs hard predictions and the rows themselves (not a count tensor stored as cells)."""
-        return (
-            (self.predicted_label is not None or self.probability is not None)
-            and self.decision_probability is None
-            and self.frequency_weight is None
-            and bool(self.post_training_methods)
-            and any(m.name == "FT" for m in resolve(self.post_training_methods, "post_training"))  # type: ignore[arg-type]
-        )
+        return (self.predicted_label is not None or self.probability is not None) and self.decision_probability is None and self.frequency_weight is None
 
 
 def _check_spec(spec: _Spec) -> None:
@@ -241,7 +236,7 @@ class _Plan:
 def _plan(spec: _Spec, say: Progress) -> _Plan:
     """Resolve the label's and facets' types from the data, choose the metrics, and build the keys of the one GROUP BY."""
     schema = spec.schema
-    if spec.wants_fliptest():
+    if spec.fliptest_possible and spec.post_training_methods and any(m.name == "FT" for m in resolve(spec.post_training_methods, "post_training")):  # type: ignore[arg-type]
         prefetch()  # FlipTest's neighbour search, imported while the engine counts
     say("inspecting column types")
     numeric = [c for c in (spec.probability, spec.lab.column, *(c for f in spec.facets for c in f.columns)) if c is not None and schema[c].is_numeric()]
@@ -347,7 +342,7 @@ def _classes(table: CountTable, spec: _Spec, plan: _Plan, warnings: list[str]) -
 
 
 def _fliptest_context(spec: _Spec, plan: _Plan, table: CountTable, say: Progress) -> FlipTestContext | None:
-    if not (spec.wants_fliptest() and any(m.name == "FT" for _, ms in plan.stages for m in ms)):
+    if not (spec.fliptest_possible and any(m.name == "FT" for _, ms in plan.stages for m in ms)):
         return None
     say("FlipTest: nearest neighbours on a sample of rows")
     return FlipTestContext.build(
