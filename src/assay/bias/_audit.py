@@ -20,6 +20,7 @@ from assay.bias._cells import A, Cells, D
 from assay.bias._fliptest import FlipTestContext, prefetch
 from assay.bias._registry import Metric, MetricValue, Stage, is_all, parity_value, resolve
 from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
+from assay.bias._settings import AuditSpec, FlipTestOptions, spec_of
 from assay.bias._spec import CATEGORICAL_MAX_DISTINCT, Facet, FacetInput, Label
 from assay.bias._values import Histogram, ValueInputs, build_context
 from assay.stats import benjamini_hochberg, max_abs_interval, percentile_interval
@@ -116,19 +117,16 @@ def audit(
     >>> round(m.value, 4), m.significant
     (0.1964, True)
     """
-    say = progress or (lambda msg: None)
-    _check_settings(confidence_level=confidence_level, bootstrap_replicates=bootstrap_replicates, min_group_size=min_group_size, seed=seed,
-                    probability_threshold=probability_threshold, label_distribution=label_distribution)  # fmt: skip
-    spec = _Spec(
-        frame=as_frame(data, headers=headers), lab=label if isinstance(label, Label) else _make_label(label, label_values_or_threshold, label_type),
-        facets=_normalize_facets(facets), predicted_label=predicted_label, probability=probability, probability_threshold=probability_threshold,
-        decision_probability=decision_probability, frequency_weight=frequency_weight, group_variable=group_variable, sample_weight=sample_weight,
-        pre_training_methods=pre_training_methods, post_training_methods=post_training_methods, label_distribution=label_distribution,
-        confidence_level=confidence_level, bootstrap_replicates=bootstrap_replicates, seed=seed, min_group_size=min_group_size,
-        fliptest=fliptest or {},
-    )  # fmt: skip
-    _check_spec(spec)
-    return _run(spec, say)
+    settings = dict(locals())
+    del settings["data"], settings["progress"]
+    return audit_spec(data, spec_of(settings), progress=progress)
+
+
+def audit_spec(data: Any, spec: AuditSpec, *, progress: Progress | None = None) -> AuditResult:
+    """The audit of ``data`` that ``spec`` asks for (what :func:`audit` and a config run)."""
+    checked = _Spec.of(as_frame(data, headers=spec.headers), spec)
+    _check_spec(checked)
+    return _run(checked, progress or (lambda msg: None))
 
 
 def _run(spec: _Spec, say: Progress) -> AuditResult:
@@ -173,11 +171,16 @@ class _Spec:
     bootstrap_replicates: int
     seed: int
     min_group_size: int
-    fliptest: dict[str, Any]
+    fliptest: FlipTestOptions
 
     def __post_init__(self) -> None:
         self.schema = self.frame.collect_schema()
         self.columns = list(self.schema.names())
+
+    @classmethod
+    def of(cls, frame: nw.LazyFrame[Any], spec: AuditSpec) -> _Spec:
+        roles = {name: getattr(spec, name) for name in cls.__dataclass_fields__ if name not in ("frame", "lab", "facets")}
+        return cls(frame=frame, lab=spec.lab, facets=list(spec.facets), **roles)
 
     @property
     def has_pred(self) -> bool:
@@ -563,28 +566,6 @@ def _score_threshold(column: str, st: dict[str, Any], threshold: float | None) -
     return 0.5
 
 
-def _check_settings(*, confidence_level: Any, bootstrap_replicates: Any, min_group_size: Any, seed: Any, probability_threshold: Any,
-                    label_distribution: Any = "classes") -> None:  # fmt: skip
-    """Numbers of the audit's settings, never coerced: ``bootstrap_replicates=2.5`` or ``True`` is an error, not 2 or 1."""
-
-    def whole(name: str, v: Any, low: int) -> None:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-            raise ConfigError(f"{name} must be a whole number >= {low}, got {v!r}")
-
-    whole("bootstrap_replicates", bootstrap_replicates, 0)
-    whole("min_group_size", min_group_size, 0)
-    whole("seed", seed, 0)
-    for name, v in (("confidence_level", confidence_level), ("probability_threshold", probability_threshold)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v)):
-            raise ConfigError(f"{name} must be a number, got {v!r}")
-    if not 0 < float(confidence_level) < 1:
-        raise ConfigError(f"confidence_level must be between 0 and 1 (e.g. 0.95), got {confidence_level!r}")
-    if label_distribution not in ("classes", "positive"):
-        raise ConfigError(
-            f"label_distribution must be 'classes' (every label class) or 'positive' (positive against the rest, as Clarify), got {label_distribution!r}"
-        )
-
-
 def _undefined(m: Metric, reason: str) -> MetricResult:
     return MetricResult(name=m.name, description=m.description, value=None, ci=[None, None], reason=reason)
 
@@ -698,70 +679,6 @@ def _confusion(c: Cells, g: int) -> dict[str, float]:
 
 
 # == inputs ======================================================================
-def _make_label(column: str, values: Any, label_type: str) -> Label:
-    if values is None:
-        raise ConfigError(f"label_values_or_threshold is required: the positive value(s) of label {column!r}, or one number as a threshold")
-    if not isinstance(values, (list, tuple)):
-        values = [values]
-    if len(values) == 0:
-        raise ConfigError("label_values_or_threshold is empty: give the positive label value(s), or one threshold")
-    if label_type not in ("auto", "categorical", "continuous"):
-        raise ConfigError(f"label_type must be auto, categorical or continuous, got {label_type!r}")
-    return Label(column=column, values=tuple(values), type=label_type)  # type: ignore[arg-type]
-
-
-def _normalize_facets(facets: Any) -> list[Facet]:
-    if isinstance(facets, (str, Facet, dict)):
-        facets = [facets]
-    out: list[Facet] = []
-    for f in facets:
-        if isinstance(f, Facet):
-            out.append(f)
-        elif isinstance(f, str):
-            out.append(Facet(columns=(f,)))
-        elif isinstance(f, dict):
-            out.append(facet_from_config(f))
-        elif isinstance(f, (list, tuple)) and all(isinstance(c, str) for c in f):
-            out.append(Facet(columns=tuple(f)))
-        else:
-            raise ConfigError(
-                f"cannot read facet {f!r}: give a column name, a list of names (an intersection), or {{name_or_index: ..., value_or_threshold: [...]}}"
-            )
-    if not out:
-        raise ConfigError("no facet given: name at least one sensitive column (facet)")
-    return out
-
-
-def facet_from_config(f: dict[str, Any]) -> Facet:
-    """A facet from Clarify's ``{name_or_index, value_or_threshold}`` and assay's extensions."""
-    known = {"name_or_index", "value_or_threshold", "bins", "thresholds", "type"}
-    for k in f:
-        if k not in known:
-            raise ConfigError(f"facet key {k!r} is not known.{did_you_mean(k, known)} Known keys: {', '.join(sorted(known))}")
-    if "name_or_index" not in f:
-        raise ConfigError(f"facet {f!r} has no 'name_or_index'")
-    name = f["name_or_index"]
-    columns = tuple(name) if isinstance(name, (list, tuple)) else (name,)
-    values = f.get("value_or_threshold")
-    if values is not None and not isinstance(values, (list, tuple)):
-        values = [values]
-    ftype = f.get("type", "auto")
-    if ftype not in ("auto", "categorical", "continuous"):
-        raise ConfigError(f"facet type must be auto, categorical or continuous, got {ftype!r}")
-    bins = f.get("bins")
-    thresholds = {k: tuple(float(x) for x in (v if isinstance(v, (list, tuple)) else [v])) for k, v in (f.get("thresholds") or {}).items()}
-    if len(columns) > 1 and values is not None:
-        values = [tuple(v) if isinstance(v, (list, tuple)) else (v,) for v in values]
-        for v in values:
-            if len(v) != len(columns):
-                raise ConfigError(f"intersection {' x '.join(map(str, columns))}: each value must list {len(columns)} values (one per column), got {list(v)!r}")
-    return Facet(
-        columns=tuple(str(c) for c in columns),
-        values=tuple(values) if values is not None else None,
-        bins=tuple(float(b) for b in bins) if bins else None,
-        thresholds=thresholds,
-        type=ftype,
-    )
 
 
 def _check_column(col: str, columns: list[str], role: str) -> None:

@@ -29,10 +29,9 @@ import numpy as np
 
 from assay._tabulate import row_sample
 from assay.bias._registry import MetricValue, register
+from assay.bias._settings import FlipTestOptions
 
 __all__ = ["FlipTestContext", "prefetch"]
-
-DEFAULT_MAX_ROWS = 20_000
 
 
 def prefetch() -> None:
@@ -70,18 +69,13 @@ class FlipTestContext:
         positive_values: Any,
         exclude: set[str],
         total: int,
-        options: dict[str, Any],
+        options: FlipTestOptions,
         seed: int,
         confidence_level: float,
     ) -> FlipTestContext:
-        from assay._errors import ConfigError
-
-        unknown = set(options) - {"max_rows", "k", "exclude", "features"}
-        if unknown:
-            raise ConfigError(f"unknown fliptest option(s) {sorted(unknown)}; known: max_rows, k, exclude, features")
-        max_rows = int(options.get("max_rows", DEFAULT_MAX_ROWS))
-        exclude = set(exclude) | set(options.get("exclude") or [])
-        features = options.get("features") or [c for c in columns if c not in exclude]
+        max_rows = options.max_rows
+        exclude = set(exclude) | set(options.exclude)
+        features = options.features or [c for c in columns if c not in exclude]
         pred_expr = (nw.col(probability) > probability_threshold) if probability else nw.col(str(predicted_label))
 
         def rows(source: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
@@ -126,7 +120,7 @@ class FlipTestContext:
             start += block.shape[1]
         design = np.hstack(blocks) if blocks else np.zeros((len(predicted), 0))
         facets = {k: _factorize(column(k)) for k in facet_keys}
-        return cls(design, facets, groups, predicted, total, int(options.get("k", 5)), confidence_level)
+        return cls(design, facets, groups, predicted, total, options.k, confidence_level)
 
     def for_comparison(self, table: Any, cmp: Any) -> FlipTestContext:
         return replace(self, table=table, cmp=cmp)

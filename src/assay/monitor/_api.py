@@ -24,7 +24,7 @@ def monitor_spec(config: str | Path | dict[str, Any] | None) -> MonitorSpec | No
         return None
     from assay._config import load_config
 
-    return spec_from_config(config if isinstance(config, dict) else load_config(config))
+    return spec_from_config(load_config(config))
 
 
 def _model(data: Any, spec: MonitorSpec | None, *, ground_truth: bool, baseline: dict[str, Any] | None = None) -> dict[str, Any] | None:

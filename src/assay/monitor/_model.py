@@ -23,23 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from assay._config._models import AnalysisConfig
 from assay._errors import ConfigError, DataError
 from assay._undefined import undefined
 
 __all__ = ["MonitorSpec", "bias_from_tensor", "compare_bias", "count_tensor", "merge_tensors", "model_figures"]
 
-MONITOR_KEYS = {
-    "alpha",
-    "bootstrap_replicates",
-    "min_quality_change",
-    "window",
-    "alerts",
-    "confidence_level",
-    "seed",
-    "attribution_rows",
-    "attribution_ndcg_threshold",
-    "attribution_min_change",
-}
 BIAS_METRICS = ["DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE", "EqOddsD", "EqOppD", "FPRD", "FNRD"]
 
 
@@ -101,50 +90,24 @@ class MonitorSpec:
         return [c for c in dict.fromkeys(cols) if c is not None]
 
 
-def spec_from_config(cfg: dict[str, Any]) -> MonitorSpec:
-    opts = dict(cfg.get("monitor") or {})
-    unknown = set(opts) - MONITOR_KEYS
-    if unknown:
-        from assay._errors import did_you_mean
-
-        k = sorted(unknown)[0]
-        raise ConfigError(f"unknown key monitor.{k}.{did_you_mean(k, MONITOR_KEYS)} Known: {', '.join(sorted(MONITOR_KEYS))}")
-    facets = list(cfg.get("facet") or [])  # as the audit takes them: names, intersections, {name_or_index, value_or_threshold}
-    gt = cfg.get("ground_truth")
-    if gt is not None and (not isinstance(gt, dict) or "dataset_uri" not in gt):
-        raise ConfigError("ground_truth must be {dataset_uri: PATH, id: COLUMN, label: COLUMN}")
-    if gt is not None and not cfg.get("id"):
-        raise ConfigError("ground_truth is joined on an id: name the id column of the predictions in 'id'")
-    alerts = opts.get("alerts") or []
-    for a in alerts:
-        if not isinstance(a, dict) or not ({"webhook", "command"} & set(a)):
-            raise ConfigError(f"each alert is {{webhook: URL}} or {{command: [program, args...]}}, got {a!r}")
+def spec_from_config(cfg: AnalysisConfig) -> MonitorSpec:
+    """The monitoring a checked config asks for (its ``monitor:`` section, the columns and the quality constraints)."""
+    opts = cfg.monitor
+    shap = cfg.methods.shap if cfg.methods is not None else None
     spec = MonitorSpec(
-        label=cfg.get("label"), label_values=cfg.get("label_values_or_threshold"), predicted_label=cfg.get("predicted_label"),
-        probability=cfg.get("probability"), probability_threshold=_number(cfg.get("probability_threshold", 0.5), "probability_threshold"), facets=facets,
-        id=cfg.get("id"), timestamp=cfg.get("timestamp"), ground_truth=gt,
-        alpha=_number(opts.get("alpha", 0.05), "monitor.alpha", whole=False), replicates=_number(opts.get("bootstrap_replicates", 1000), "monitor.bootstrap_replicates", whole=True),
-        confidence_level=_number(opts.get("confidence_level", 0.95), "monitor.confidence_level", whole=False), seed=_number(opts.get("seed", 0), "monitor.seed", whole=True),
-        min_quality_change=_number(opts.get("min_quality_change", 0.01), "monitor.min_quality_change", whole=False), window=opts.get("window"), alerts=list(alerts), base=cfg.get("__base__"),
-        model=cfg.get("model"), model_trusted_types=list(cfg.get("model_trusted_types") or []),
-        use_logit=bool(((cfg.get("methods") or {}).get("shap") or {}).get("use_logit", False)),
-        attribution_rows=_number(opts.get("attribution_rows", 500), "monitor.attribution_rows", whole=True), ndcg_threshold=_number(opts.get("attribution_ndcg_threshold", 0.9), "monitor.attribution_ndcg_threshold", whole=False),
-        attribution_min_change=_number(opts.get("attribution_min_change", 0.25), "monitor.attribution_min_change", whole=False),
+        label=cfg.label, label_values=cfg.label_values_or_threshold, predicted_label=cfg.predicted_label, probability=cfg.probability,
+        probability_threshold=0.5 if cfg.probability_threshold is None else cfg.probability_threshold,
+        facets=[f.model_dump(exclude_unset=True) for f in cfg.facet or []],  # as the audit takes them
+        id=cfg.id, timestamp=cfg.timestamp, ground_truth=cfg.ground_truth.model_dump() if cfg.ground_truth else None,
+        alpha=opts.alpha, replicates=opts.bootstrap_replicates, confidence_level=opts.confidence_level, seed=opts.seed,
+        min_quality_change=opts.min_quality_change, window=opts.window, alerts=[a.model_dump(exclude_none=True) for a in opts.alerts], base=cfg.base,
+        model=cfg.model, model_trusted_types=list(cfg.model_trusted_types), use_logit=bool(shap and shap.use_logit),
+        attribution_rows=opts.attribution_rows, ndcg_threshold=opts.attribution_ndcg_threshold, attribution_min_change=opts.attribution_min_change,
     )  # fmt: skip
-    if not 0 < spec.alpha < 1:
-        raise ConfigError(f"monitor.alpha must be between 0 and 1, got {spec.alpha!r}")
     from assay.monitor._quality import quality_constraints
 
-    spec.quality_thresholds = quality_constraints(cfg.get("model_quality_constraints"), spec.task)
+    spec.quality_thresholds = quality_constraints(cfg.model_quality_constraints, spec.task)
     return spec
-
-
-def _number(value: Any, key: str, *, whole: bool = False) -> Any:
-    """A config number, or an error that names the key and what it got."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (not whole or float(value).is_integer())
-    if not ok:
-        raise ConfigError(f"{key} must be a {'whole number' if whole else 'number'}, got {value!r}")
-    return int(value) if whole else float(value)
 
 
 def read_columns(data: Any, spec: MonitorSpec, *, ground_truth: bool = True) -> Any:

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assay._config._models import MonitorThresholds, WebhookAlert
 from assay._errors import Conflict, DataError, NotFound
 from assay.monitor._quality import constraints_schema, quality_constraints
 from assay.service import _ledger
@@ -100,18 +101,14 @@ class ColumnsIn(BaseModel):
     score: str = Field(default="score", min_length=1, max_length=200)
 
 
-class WebhookIn(BaseModel):
-    model_config = STRICT
-    webhook: str = Field(pattern=r"^https?://", max_length=2000)
-    headers: dict[str, str] = Field(default_factory=dict, max_length=20)
-
-
 def _replace(schema: dict[str, Any], by: dict[str, Any]) -> None:
     schema.clear()
     schema.update(by)
 
 
-class MonitoringIn(BaseModel):
+class MonitoringIn(MonitorThresholds):
+    """A model's monitoring settings: the thresholds of ``assay monitor`` (one model checks both), and the schedule."""
+
     #: on-demand monitoring (every: null) needs a window: the schema says what ``_window`` checks
     model_config = STRICT | ConfigDict(json_schema_extra={"anyOf": [{"not": {"required": ["every"]}}, {"properties": {"every": {"type": "string"}}},
                                                                     {"properties": {"window": {"type": "string"}}, "required": ["window"]}]})  # fmt: skip
@@ -121,13 +118,10 @@ class MonitoringIn(BaseModel):
     recheck_after: str | None = Field(default=None, max_length=40, json_schema_extra={"pattern": DURATION},
                                       description="check each scheduled window again this long after it closed")  # fmt: skip
     columns: ColumnsIn = Field(default_factory=ColumnsIn)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
     bootstrap_replicates: Whole = Field(default=500, ge=50, le=10_000)
-    confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
-    min_quality_change: float = Field(default=0.01, ge=0, le=1)
     model_quality_constraints: dict[str, Any] = Field(default_factory=dict, max_length=30,
                                                                  json_schema_extra=lambda s: _replace(s, constraints_schema("binary")))  # fmt: skip
-    alerts: list[WebhookIn] = Field(default_factory=list, max_length=20)
+    alerts: list[WebhookAlert] = Field(default_factory=list, max_length=20)
 
     @field_validator("model_quality_constraints")
     @classmethod
