@@ -128,7 +128,7 @@ def test_a_bad_config_is_refused_by_the_models_and_by_the_shipped_schema(raw, me
 def test_a_yaml_file_is_checked_the_same_way(tmp_path):
     path = tmp_path / "audit.yaml"
     path.write_text("label: income\nmonitor:\n  min_quality_change: -1\n")
-    with pytest.raises(ConfigError, match=r"monitor.min_quality_change must be a whole number >= 0, got -1"):
+    with pytest.raises(ConfigError, match=r"monitor.min_quality_change must be a number >= 0, got -1"):
         load_config(path)
     path.write_text("label: income\nground_truth: {dataset_uri: gt.csv}\n")
     with pytest.raises(ConfigError, match=r"ground_truth is joined on an id: name the id column"):
@@ -180,3 +180,9 @@ def test_public_load_config_returns_the_model():
     assert isinstance(cfg, AnalysisConfig) and cfg.base is None
     assert [f.name_or_index for f in cfg.facet] == ["sex", ["sex", "race"]]
     assert cfg.given("label") and not cfg.given("seed") and cfg.seed == 0
+
+
+def test_a_missing_positive_label_is_named_not_misread():
+    with pytest.raises(ConfigError, match=r"^label_values_or_threshold is required: the positive value\(s\) of label 'y'"):
+        assay.audit({"y": [0, 1], "s": ["a", "b"]}, label="y", facets=["s"], label_values_or_threshold=None)
+    assert load_config({"label_values_or_threshold": None}).label_values_or_threshold is None

@@ -85,6 +85,19 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return [f.alias or name for name, f in sub.model_fields.items()] if sub is not None else []
 
 
+def _annotation_at(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+    """The type of the field at ``loc``, or None where the path leaves the models."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        sub = _model_in(current)
+        if sub is None or part not in sub.model_fields:
+            return None
+        current = sub.model_fields[part].annotation
+    return current
+
+
 def _model_in(annotation: Any) -> type[BaseModel] | None:
     """The model class an annotation holds (directly, in an Optional, a list or an Annotated)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -114,7 +127,9 @@ def messages(exc: ValidationError, model: type[BaseModel], *, prefix: str = "", 
         elif e["type"] == "missing":
             out.append(f"{key} is required")
         elif e["type"] in _BOUNDS:
-            number = "a whole number" if isinstance(got, int) and not isinstance(got, bool) else "a number"
+            field = str(_annotation_at(model, loc))
+            whole = "int" in field and "float" not in field if field != "None" else isinstance(got, int)
+            number = "a whole number" if whole else "a number"
             bounds = {k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
             out.append(f"{key} must be {number} {_BOUNDS[e['type']].format(**bounds)}, got {got!r}")
         elif e["type"] in _KINDS:

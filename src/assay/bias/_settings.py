@@ -29,7 +29,7 @@ Methods = Annotated[Any, *kind(lambda v: v is None or isinstance(v, str) or (isi
 _Names = Annotated[Any, *kind(lambda v: isinstance(v, (list, tuple)) and all(isinstance(c, str) for c in v), "a list of column names",
                               {"type": "array", "items": {"type": "string"}})]  # fmt: skip
 _Scalar = str | int | float | bool
-Values = Annotated[Any, *kind(lambda v: isinstance(v, _Scalar) or (isinstance(v, (list, tuple)) and all(isinstance(x, _Scalar | list | tuple) for x in v)),
+Values = Annotated[Any, *kind(lambda v: v is None or isinstance(v, _Scalar) or (isinstance(v, (list, tuple)) and all(isinstance(x, _Scalar | list | tuple) for x in v)),
                                "a value, a list of values or one number (a threshold)",
                                {"anyOf": [{"type": ["string", "number", "boolean"]}, {"type": "array"}]})]  # fmt: skip
 _Cuts = Annotated[Any, *kind(lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool))
