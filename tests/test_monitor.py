@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from assay._errors import ConfigError
+from assay._errors import ConfigError, DataError
 from assay.cli._main import app
 from assay.datasets import load_adult
 from assay.monitor import Profile, profile
@@ -198,7 +199,7 @@ def test_model_quality_matches_scikit_learn_and_intervals_cover():
     for name, ref in (("accuracy", accuracy_score), ("precision", precision_score), ("recall", recall_score), ("f1", f1_score)):
         assert q[name]["value"] == pytest.approx(ref(y, s > 0.5), abs=1e-12), name
         assert q[name]["ci"][0] < q[name]["value"] < q[name]["ci"][1]
-    assert q["auc"]["value"] == pytest.approx(roc_auc_score(y, s), abs=2e-4)  # 1000 quantile bins of the score
+    assert q["auc"]["value"] == pytest.approx(roc_auc_score(y, s), abs=2e-4)  # 2,000 bins of the score
     # coverage: the 95% interval of accuracy holds the true accuracy of the process (0.5) in about 95% of samples
     hits = 0
     for seed in range(200):
@@ -556,3 +557,59 @@ def test_a_string_column_that_turns_numeric_fails_the_type_check():
     (v,) = [v for v in out["violations"] if v["constraint_check_type"] == "data_type_check"]
     assert v["feature_name"] == "code" and v["value"] == pytest.approx(60 / 100) and "String" in v["description"]
     assert not [v for v in check(base, base, suggest_constraints(base))["violations"] if v["constraint_check_type"] == "data_type_check"]
+
+
+def test_binned_auc_and_its_variance_are_delongs_when_every_bin_holds_one_score():
+    from sklearn.metrics import roc_auc_score
+
+    from assay.monitor._quality import model_quality
+
+    rng = np.random.default_rng(3)
+    y = rng.random(3000) < 0.4
+    s = np.round(np.clip(0.4 + 0.25 * (y - 0.4) + rng.normal(0, 0.2, len(y)), 0, 1), 3)  # a grid of 1/1000: one score per bin, many ties
+    auc = model_quality(y, s > 0.5, score=s, replicates=0)["metrics"]["auc"]
+    assert auc["value"] == pytest.approx(roc_auc_score(y, s), abs=1e-12) and "note" not in auc
+    pos, neg = s[y], s[~y]  # DeLong's structural components, by hand: each score's share of the other class below it (ties half)
+    v10 = np.array([(neg < x).mean() + 0.5 * (neg == x).mean() for x in pos])
+    v01 = np.array([(pos > x).mean() + 0.5 * (pos == x).mean() for x in neg])
+    se = math.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    assert auc["se"] == pytest.approx(se, rel=1e-9)
+    assert auc["ci"] == pytest.approx([auc["value"] - 1.959963984540054 * se, auc["value"] + 1.959963984540054 * se], rel=1e-9)
+    cont = rng.random(3000)  # continuous scores share bins: the note bounds the error, and the error is within it
+    got = model_quality(y, cont > 0.5, score=cont, replicates=0)["metrics"]["auc"]
+    bound = float(got["note"].split("within ")[1].split(";")[0])
+    assert abs(got["value"] - roc_auc_score(y, cont)) <= bound and bound < 1e-3
+
+
+def test_model_figures_stream_from_files_in_batches_as_from_memory(tmp_path):
+    from assay.monitor._model import ModelRows, MonitorSpec, figures, model_figures, stream_summary
+
+    d = load_adult("test")
+    rng = np.random.default_rng(1)
+    d["score"] = np.clip(0.25 + 0.4 * (d["income"] == ">50K") + rng.normal(0, 0.2, len(d)), 0, 1)
+    d["pred"] = np.where(d["score"] > 0.5, ">50K", "<=50K")
+    d["rid"] = np.arange(len(d))
+    d[["rid", "income"]].sample(frac=0.6, random_state=0).to_csv(tmp_path / "truth.csv", index=False)  # late labels for 60% of rows
+    d.drop(columns="income").to_parquet(tmp_path / "window.parquet", row_group_size=1000)
+    spec = MonitorSpec(label="income", label_values=[">50K"], predicted_label="pred", probability="score", facets=["sex", ["sex", "race"]],
+                       id="rid", ground_truth={"dataset_uri": str(tmp_path / "truth.csv")}, replicates=200)  # fmt: skip
+    streamed = figures(stream_summary(tmp_path / "window.parquet", spec, batch_rows=1000), spec)
+    truth = pd.read_csv(tmp_path / "truth.csv")
+    whole = model_figures(d.drop(columns="income").merge(truth, on="rid", how="left"), spec)
+    assert streamed["rows"] == len(d) and streamed["labelled_rows"] == len(truth) == whole["labelled_rows"]
+    assert streamed["quality"] == whole["quality"] and streamed["bias"] == whole["bias"]  # the same tables, so the same bootstrap
+    key = lambda t: sorted(map(tuple, t["cells"]))  # noqa: E731
+    assert key(streamed["count_tensor"]) == key(whole["count_tensor"])
+    labelled = d[d["rid"].isin(truth["rid"])]
+    tp = int(((labelled["pred"] == ">50K") & (labelled["income"] == ">50K")).sum())
+    assert streamed["quality"]["confusion_matrix"]["tp"] == tp
+    # the rows kept for attributions: a uniform sample of the data that does not depend on the batches
+    sampled = dataclasses.replace(spec, model="unused.skops", attribution_rows=300)
+    small, large = (stream_summary(tmp_path / "window.parquet", sampled, batch_rows=b).sample for b in (700, 20000))
+    assert len(small) == 300 and small["rid"].tolist() == large["rid"].tolist()
+    assert 0.4 < small["rid"].mean() / len(d) < 0.6 and small["rid"].is_monotonic_increasing
+    reader = ModelRows(spec, list(d.drop(columns="income").columns))
+    with pytest.raises(DataError, match="probability column 'score' must hold numeric scores"):
+        reader.prepare(d.drop(columns="income").assign(score="high"))
+    with pytest.raises(DataError, match="no column\\(s\\) 'pred'"):
+        ModelRows(spec, ["rid", "score", "sex", "race"])

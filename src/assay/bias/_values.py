@@ -32,7 +32,7 @@ import numpy as np
 
 from assay._tabulate import CountTable, tabulate
 from assay.bias._registry import MetricValue, register
-from assay.stats import sup_interval
+from assay.stats import binned_auc, sup_interval
 
 __all__ = ["MAX_BINS", "ValueInputs", "ValueContext"]
 
@@ -324,20 +324,11 @@ def _normal_ci(value: float, var: float, level: float) -> tuple[float | None, fl
 
 def _auc(h: HistArrays, groups: GroupArrays, g: int) -> tuple[float, float, float] | None:
     h1, h0 = h.w[g, 1], h.w[g, 0]
-    w1, w0 = h1.sum(), h0.sum()
-    if w1 <= 0 or w0 <= 0:
+    got = binned_auc(h1, h0, groups.n_eff(g, 1), groups.n_eff(g, 0))
+    if got is None:
         return None
-    below0 = np.cumsum(h0) - h0
-    v10 = (below0 + 0.5 * h0) / w0  # for a positive in each bin: share of negatives ranked below it
-    above1 = w1 - np.cumsum(h1)
-    v01 = (above1 + 0.5 * h1) / w1  # for a negative: share of positives ranked above it
-    auc = float((h1 * v10).sum() / w1)
-    s10 = float((h1 * (v10 - auc) ** 2).sum() / w1)
-    s01 = float((h0 * (v01 - auc) ** 2).sum() / w0)
-    n1, n0 = groups.n_eff(g, 1), groups.n_eff(g, 0)
-    var = s10 / (n1 - 1) + s01 / (n0 - 1) if n1 > 1 and n0 > 1 else math.nan
-    ties = 0.0 if h.exact else float(0.5 * (h1 * h0).sum() / (w1 * w0))
-    return auc, var, ties
+    ties = 0.0 if h.exact else float(0.5 * (h1 * h0).sum() / (h1.sum() * h0.sum()))
+    return got[0], got[1], ties
 
 
 def _difference(a: tuple[float, float] | None, d: tuple[float, float] | None, level: float, *, a_minus_d: bool, what: str, test: str) -> MetricValue:

@@ -11,7 +11,7 @@ from typing import Any
 
 from assay._analysis import write_atomic
 from assay.monitor._baseline import load_baseline, load_model_baseline, statistics, write_baseline
-from assay.monitor._model import MonitorSpec, model_figures, read_columns, spec_from_config
+from assay.monitor._model import MonitorSpec, figures, spec_from_config, stream_summary
 from assay.monitor._profile import Profile, profile
 
 __all__ = ["Checked", "baseline", "check", "monitor_spec", "run"]
@@ -27,10 +27,11 @@ def monitor_spec(config: str | Path | dict[str, Any] | None) -> MonitorSpec | No
     return spec_from_config(load_config(config))
 
 
-def _model(data: Any, spec: MonitorSpec | None, *, ground_truth: bool, baseline: dict[str, Any] | None = None) -> dict[str, Any] | None:
+def _model(data: Any, spec: MonitorSpec | None, *, ground_truth: bool, batch_rows: int,
+           baseline: dict[str, Any] | None = None) -> dict[str, Any] | None:  # fmt: skip
     if spec is None or not spec.has_model:
         return None
-    return model_figures(read_columns(data, spec, ground_truth=ground_truth), spec, baseline=baseline)
+    return figures(stream_summary(data, spec, ground_truth=ground_truth, batch_rows=batch_rows), spec, baseline=baseline)
 
 
 def baseline(data: Any, out: str | Path, *, columns: list[str] | None = None, batch_rows: int = 500_000,
@@ -38,7 +39,7 @@ def baseline(data: Any, out: str | Path, *, columns: list[str] | None = None, ba
     """Profile ``data`` and write OUT/statistics.json and a suggested OUT/constraints.json; with a monitoring ``config``, also
     OUT/model.json (model quality with intervals and every bias metric). The profile and the paths written."""
     p = profile(data, columns=columns, batch_rows=batch_rows)
-    return p, write_baseline(p, Path(out), model=_model(data, monitor_spec(config), ground_truth=False))
+    return p, write_baseline(p, Path(out), model=_model(data, monitor_spec(config), ground_truth=False, batch_rows=batch_rows))
 
 
 @dataclass
@@ -67,7 +68,7 @@ def check(data: Any, base: str | Path, out: str | Path | None = None, *, columns
     p = profile(data, columns=columns, batch_rows=batch_rows)
     spec = monitor_spec(config)
     model_base = load_model_baseline(base)
-    model = _model(data, spec, ground_truth=True, baseline=model_base)
+    model = _model(data, spec, ground_truth=True, batch_rows=batch_rows, baseline=model_base)
     result = run_check(p, base_profile, constraints, model=model, model_baseline=model_base, spec=spec)
     written = []
     if out is not None:

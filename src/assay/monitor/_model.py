@@ -17,6 +17,7 @@ direction, with significance added).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,18 @@ from assay._config._models import AnalysisConfig
 from assay._errors import ConfigError, DataError
 from assay._undefined import undefined
 
-__all__ = ["MonitorSpec", "bias_from_tensor", "compare_bias", "count_tensor", "merge_tensors", "model_figures"]
+__all__ = [
+    "ModelRows",
+    "ModelSummary",
+    "MonitorSpec",
+    "bias_from_tensor",
+    "compare_bias",
+    "count_tensor",
+    "figures",
+    "merge_tensors",
+    "model_figures",
+    "stream_summary",
+]
 
 BIAS_METRICS = ["DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE", "EqOddsD", "EqOppD", "FPRD", "FNRD"]
 
@@ -110,88 +122,185 @@ def spec_from_config(cfg: AnalysisConfig) -> MonitorSpec:
     return spec
 
 
-def read_columns(data: Any, spec: MonitorSpec, *, ground_truth: bool = True) -> Any:
-    """The columns the model checks need, as pandas (files: only those columns are read), joined with the ground truth
-    (``ground_truth=False`` for a baseline, whose labels are in the data)."""
-    import dataclasses
+@dataclass
+class ModelSummary:
+    """What the model checks need of a set of predictions, mergeable across batches and windows: the rows, those with ground truth,
+    model quality's count table (:func:`assay.monitor._quality.quality_table`) and the bias count tensor of the labelled rows, and,
+    with a model, a bounded uniform sample of the rows to explain (the ``attribution_rows`` rows with the smallest random keys)."""
 
-    import pandas as pd
+    rows: int = 0
+    labelled: int = 0
+    quality: Any = None
+    bias: Any = None
+    sample: Any = None
 
-    from assay._tabulate import as_frame, read_dataset
+    def merge(self, other: ModelSummary, keep: int) -> ModelSummary:
+        def add(a: Any, b: Any) -> Any:
+            return b if a is None else a if b is None else a.merge(b)
 
-    if not ground_truth:
-        spec = dataclasses.replace(spec, ground_truth=None)
-    cols = spec.columns()
-    lazy = as_frame(data)
-    have = set(lazy.collect_schema().names())
-    wanted = [c for c in cols if c in have] if spec.model is None else sorted(have)  # attributions need the model's features too
-    frame = lazy.select(*wanted).collect().to_pandas()
-    optional = {spec.timestamp} | ({spec.id} if spec.ground_truth is None else set()) | ({spec.label} if spec.ground_truth is not None else set())
-    if spec.probability is not None and spec.probability in frame.columns and not pd.api.types.is_numeric_dtype(frame[spec.probability]):
-        raise DataError(f"probability column {spec.probability!r} must hold numeric scores, but holds {frame[spec.probability].dtype} "
-                        f"values such as {frame[spec.probability].dropna().iloc[:1].tolist()}; name predicted labels in predicted_label")  # fmt: skip
-    missing = [c for c in cols if c not in have and c not in optional]
-    if missing:
-        raise DataError(f"the data has no column(s) {', '.join(map(repr, missing))} named in the monitoring config; its columns: "
-                        f"{', '.join(sorted(have))}")  # fmt: skip
-    if spec.ground_truth is not None:
-        gt_cfg = spec.ground_truth
-        path = str(gt_cfg["dataset_uri"])
-        import os
+        sample = self.sample if other.sample is None else other.sample if self.sample is None else _bottom(_concat(self.sample, other.sample), keep)
+        return ModelSummary(self.rows + other.rows, self.labelled + other.labelled, add(self.quality, other.quality), add(self.bias, other.bias), sample)
 
-        if spec.base and not os.path.isabs(path) and not os.path.exists(path):
-            path = os.path.join(spec.base, path)
-        gt_id, gt_label = gt_cfg.get("id", spec.id), gt_cfg.get("label", spec.label)
-        gt = as_frame(read_dataset(path)).collect().to_pandas()
-        for c in (gt_id, gt_label):
-            if c not in gt.columns:
-                raise DataError(f"the ground truth {path} has no column {c!r}")
-        if gt[gt_id].duplicated().any():
-            raise DataError(f"the ground truth {path} has {int(gt[gt_id].duplicated().sum())} repeated ids in {gt_id!r}; each prediction gets one label")
-        frame = frame.drop(columns=[spec.label], errors="ignore").merge(gt[[gt_id, gt_label]].rename(columns={gt_id: spec.id, gt_label: spec.label}),
-                                                                        on=spec.id, how="left")  # fmt: skip
-    return frame
+
+class ModelRows:
+    """Reads the model columns of batches: checks them, joins the ground truth (read once) on the id, and summarises each batch.
+
+    ``ground_truth=False`` for a baseline, whose labels are in the data. Each row gets a random key from a hash of its position in
+    the data and the seed, so the sample for attributions does not depend on how the data is cut into batches or windows.
+    """
+
+    def __init__(self, spec: MonitorSpec, names: list[str], *, ground_truth: bool = True) -> None:
+        if spec.label is None:
+            raise ConfigError("the monitoring config names no label column: model quality and bias need one")
+        self.spec = spec if ground_truth else dataclasses.replace(spec, ground_truth=None)
+        cols = self.spec.columns()
+        have = set(names)
+        gt = self.spec.ground_truth
+        optional = {spec.timestamp} | ({spec.id} if gt is None else set()) | ({spec.label} if gt is not None else set())
+        missing = [c for c in cols if c not in have and c not in optional]
+        if missing:
+            raise DataError(f"the data has no column(s) {', '.join(map(repr, missing))} named in the monitoring config; its columns: "
+                            f"{', '.join(sorted(have))}")  # fmt: skip
+        self.wanted = [c for c in cols if c in have] if spec.model is None else list(names)  # attributions need the model's features too
+        self.truth = _ground_truth(self.spec) if gt is not None else None
+        self.seen = 0
+
+    def prepare(self, batch: Any) -> Any:
+        """The batch's model columns with the ground truth joined and each row's random key (``__order``)."""
+        import pandas as pd
+
+        spec = self.spec
+        frame = batch[[c for c in self.wanted if c in batch.columns]]
+        if spec.probability is not None and spec.probability in frame.columns and not pd.api.types.is_numeric_dtype(frame[spec.probability]):
+            raise DataError(f"probability column {spec.probability!r} must hold numeric scores, but holds {frame[spec.probability].dtype} "
+                            f"values such as {frame[spec.probability].dropna().iloc[:1].tolist()}; name predicted labels in predicted_label")  # fmt: skip
+        if self.truth is not None:
+            frame = frame.drop(columns=[spec.label], errors="ignore").merge(self.truth, on=spec.id, how="left")
+        frame = frame.reset_index(drop=True)
+        frame["__order"] = _row_keys(np.arange(self.seen, self.seen + len(frame)), spec.seed)
+        self.seen += len(frame)
+        return frame
+
+    def summarize(self, frame: Any) -> ModelSummary:
+        """The summary of prepared rows (:meth:`prepare`)."""
+        from assay.monitor._quality import quality_table
+
+        spec = self.spec
+        labelled = frame[frame[spec.label].notna()] if spec.label in frame.columns else frame.iloc[:0]
+        out = ModelSummary(rows=int(len(frame)), labelled=int(len(labelled)))
+        if spec.model is not None and len(frame):
+            out.sample = _bottom(frame, spec.attribution_rows)
+        if len(labelled) == 0:
+            return out
+        if spec.task == "binary":
+            values = _positive(spec)
+            y = labelled[spec.label].isin(values).to_numpy()
+            pred = labelled[spec.predicted_label].isin(values).to_numpy() if spec.predicted_label else None
+            score = labelled[spec.probability].to_numpy(dtype=np.float64) if spec.probability else None
+            out.quality = quality_table(y, pred, score=score, threshold=spec.probability_threshold)
+            if spec.facets:
+                out.bias = bias_table(labelled, spec)
+        else:
+            out.quality = quality_table(labelled[spec.label].to_numpy(dtype=np.float64), labelled[spec.predicted_label].to_numpy(dtype=np.float64),
+                                        task="regression")  # fmt: skip
+        return out
+
+
+def stream_summary(data: Any, spec: MonitorSpec, *, ground_truth: bool = True, batch_rows: int = 500_000) -> ModelSummary:
+    """The model summary of a table or files, read in batches of ``batch_rows`` (memory bounded by the batch and the ground truth)."""
+    from assay.monitor._profile import _batches, column_names
+
+    reader = ModelRows(spec, column_names(data), ground_truth=ground_truth)
+    total = ModelSummary()
+    for batch in _batches(data, reader.wanted, batch_rows):
+        total = total.merge(reader.summarize(reader.prepare(batch)), spec.attribution_rows)
+    return total
 
 
 def model_figures(frame: Any, spec: MonitorSpec, *, baseline: dict[str, Any] | None = None) -> dict[str, Any]:
     """Model quality (rows with ground truth), the audit's bias metrics and, with a ``model``, global importance of a window of
-    predictions (explained against the background rows of ``baseline``, the baseline's model figures, when given)."""
-    import pandas as pd
+    predictions in memory, its labels in ``frame`` (explained against the background rows of ``baseline``, the baseline's model
+    figures, when given)."""
+    reader = ModelRows(spec, [str(c) for c in frame.columns], ground_truth=False)
+    return figures(reader.summarize(reader.prepare(frame)), spec, baseline=baseline)
 
-    from assay.monitor._quality import model_quality
 
-    if spec.label is None:
-        raise ConfigError("the monitoring config names no label column: model quality and bias need one")
-    labelled = frame[frame[spec.label].notna()] if spec.label in frame.columns else frame.iloc[:0]
-    out: dict[str, Any] = {"rows": int(len(frame)), "labelled_rows": int(len(labelled))}
+def figures(summary: ModelSummary, spec: MonitorSpec, *, baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Model quality with intervals, every bias metric and, with a model, global importance, from a :class:`ModelSummary`."""
+    from assay.monitor._quality import quality_from_table
+
+    out: dict[str, Any] = {"rows": summary.rows, "labelled_rows": summary.labelled}
     if spec.model is not None:
+        import pandas as pd
+
         bg = ((baseline or {}).get("attribution") or {}).get("background")
-        out["attribution"] = attribution_figures(frame, spec, pd.DataFrame(bg) if bg else None)
-    if len(labelled) == 0:
+        sample = None if summary.sample is None else summary.sample.drop(columns="__order")
+        out["attribution"] = attribution_figures(sample, spec, pd.DataFrame(bg) if bg else None) if sample is not None else None
+    if summary.quality is None:
         out["quality"] = None
         out["bias"] = []
         out["note"] = "no row has ground truth yet: model quality and bias are not computed"
         return out
-    if spec.task == "binary":
-        values = spec.label_values if isinstance(spec.label_values, list) else [spec.label_values]
-        y = labelled[spec.label].isin(values).to_numpy()
-        pred = labelled[spec.predicted_label].isin(values).to_numpy() if spec.predicted_label else None
-        score = labelled[spec.probability].to_numpy(dtype=np.float64) if spec.probability else None
-        out["quality"] = model_quality(y, pred, score=score, threshold=spec.probability_threshold, confidence_level=spec.confidence_level,
-                                       replicates=spec.replicates, seed=spec.seed)  # fmt: skip
-    else:
-        out["quality"] = model_quality(labelled[spec.label].to_numpy(dtype=np.float64), labelled[spec.predicted_label].to_numpy(dtype=np.float64),
-                                       task="regression", confidence_level=spec.confidence_level)  # fmt: skip
-    if spec.facets and spec.task == "binary":
-        out["count_tensor"] = count_tensor(labelled, spec)
+    out["quality"] = quality_from_table(summary.quality, task=spec.task, confidence_level=spec.confidence_level, replicates=spec.replicates,
+                                        seed=spec.seed)  # fmt: skip
+    out["bias"] = []
+    if summary.bias is not None:
+        out["count_tensor"] = summary.bias.to_cells()
         t = bias_from_tensor(out["count_tensor"], spec).to_frame()
         out["bias"] = [{"facet": str(row.facet), "value": str(row.value_or_threshold), "metric": str(row.metric),
                         "estimate": None if undefined(row.value) else float(row.value), "ci": [None if undefined(row.ci_low) else float(row.ci_low),
                                                                                          None if undefined(row.ci_high) else float(row.ci_high)],
                         "size": int(row.size), "rest_size": int(row.rest_size)} for row in t.itertuples() if not undefined(row.value)]  # fmt: skip
-    else:
-        out["bias"] = []
     return out
+
+
+def _positive(spec: MonitorSpec) -> list[Any]:
+    return spec.label_values if isinstance(spec.label_values, list) else [spec.label_values]
+
+
+def _ground_truth(spec: MonitorSpec) -> Any:
+    """The ground truth's id and label columns, named as the data's id and label; each id once."""
+    import os
+
+    from assay._tabulate import as_frame, read_dataset
+
+    gt_cfg = spec.ground_truth or {}
+    path = str(gt_cfg["dataset_uri"])
+    if spec.base and not os.path.isabs(path) and not os.path.exists(path):
+        path = os.path.join(spec.base, path)
+    gt_id, gt_label = str(gt_cfg.get("id", spec.id)), str(gt_cfg.get("label", spec.label))
+    lazy = as_frame(read_dataset(path))
+    names = lazy.collect_schema().names()
+    for c in (gt_id, gt_label):
+        if c not in names:
+            raise DataError(f"the ground truth {path} has no column {c!r}; its columns: {', '.join(names)}")
+    gt = lazy.select(gt_id, gt_label).collect().to_pandas()
+    if gt[gt_id].duplicated().any():
+        raise DataError(f"the ground truth {path} has {int(gt[gt_id].duplicated().sum())} repeated ids in {gt_id!r}; each prediction gets one label")
+    return gt.rename(columns={gt_id: spec.id, gt_label: spec.label})
+
+
+def _row_keys(position: np.ndarray, seed: int) -> np.ndarray:
+    """A uniform random key in [0, 1) for each row position (splitmix64 of the position and the seed)."""
+    with np.errstate(over="ignore"):
+        z = position.astype(np.uint64) + np.uint64(seed % 2**32) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def _bottom(frame: Any, k: int) -> Any:
+    """The ``k`` rows with the smallest random keys, in the order of the data."""
+    if len(frame) <= k:
+        return frame
+    return frame.iloc[np.sort(np.argpartition(frame["__order"].to_numpy(), k - 1)[:k])]
+
+
+def _concat(a: Any, b: Any) -> Any:
+    import pandas as pd
+
+    return pd.concat([a, b], ignore_index=True)
 
 
 def attribution_figures(frame: Any, spec: MonitorSpec, background: Any = None) -> dict[str, Any] | None:
@@ -261,17 +370,22 @@ def compare_attribution(current: dict[str, Any], baseline: dict[str, Any], thres
             "current_top": now[:5], "baseline_top": ideal[:5]}  # fmt: skip
 
 
-def count_tensor(frame: Any, spec: MonitorSpec) -> dict[str, Any]:
-    """The audit's count tensor of a window (:func:`assay._tabulate.tabulate`, the audit's own GROUP BY): rows per (facet values,
-    label, decision), as JSON-ready cells (:meth:`CountTable.to_cells`). Mergeable: see merge_tensors."""
+def bias_table(frame: Any, spec: MonitorSpec) -> Any:
+    """The audit's count tensor of labelled rows (:func:`assay._tabulate.tabulate`, the audit's own GROUP BY): rows per (facet
+    values, label ``__y``, decision ``__p``), a :class:`~assay._tabulate.CountTable`."""
     import narwhals as nw
 
     from assay._tabulate import as_frame, tabulate
 
-    values = spec.label_values if isinstance(spec.label_values, list) else [spec.label_values]
+    values = _positive(spec)
     positive = nw.col(spec.predicted_label).is_in(values) if spec.predicted_label else nw.col(str(spec.probability)) > spec.probability_threshold
     keys = {c: nw.col(c) for c in spec.facet_columns()} | {"__y": nw.col(str(spec.label)).is_in(values).cast(nw.Int64), "__p": positive.cast(nw.Int64)}
-    return tabulate(as_frame(frame), keys).to_cells()
+    return tabulate(as_frame(frame), keys)
+
+
+def count_tensor(frame: Any, spec: MonitorSpec) -> dict[str, Any]:
+    """:func:`bias_table` as JSON-ready cells (:meth:`CountTable.to_cells`), what a window stores. Mergeable: see merge_tensors."""
+    return bias_table(frame, spec).to_cells()
 
 
 def merge_tensors(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

@@ -311,7 +311,15 @@ def csv_names(con: Any, first_file: str, detected: list[str], headers: list[str]
     return list(detected) if has_header else [f"_c{i}" for i in range(len(detected))]
 
 
-def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: list[str] | None = None) -> Any:
+def column_names(data: Any, headers: list[str] | None = None) -> list[str]:
+    """The names of the columns that :func:`_batches` yields for ``data`` (a CSV file's as :func:`csv_names` gives them)."""
+    batches = _batches(data, None, 1, headers, names_only=True)
+    return list(next(batches))
+
+
+def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: list[str] | None = None, *, names_only: bool = False) -> Any:
+    """The rows of ``data`` as pandas batches of at most ``batch_rows``, with ``columns`` only (all when None); with
+    ``names_only``, one list: the names of the columns (of the first file)."""
     import os
 
     import pandas as pd
@@ -333,6 +341,9 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: lis
                 except (pa.ArrowException, OSError) as exc:
                     raise DataError(f"cannot read {f!r} as Parquet: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
                 _known(columns, pf.schema_arrow.names, f)
+                if names_only:
+                    yield list(pf.schema_arrow.names)
+                    return
                 batches = pf.iter_batches(batch_size=batch_rows, columns=columns)
                 while True:  # streamed: a damaged row group fails when it is reached
                     try:
@@ -352,6 +363,9 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: lis
             source = con.sql(f"SELECT {', '.join(f'{_quote(a)} AS {_quote(b)}' for a, b in zip(source.columns, names, strict=True))} "
                              f"FROM read_csv_auto({[*files]!r})")  # fmt: skip
             _known(columns, names, path)
+            if names_only:
+                yield names
+                return
         except duckdb.Error as exc:
             raise DataError(f"cannot read {path!r} as CSV: {str(exc).splitlines()[0]}") from None
         rel = source.select(*(_quote(c) for c in columns)) if columns else source
@@ -360,6 +374,9 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: lis
             yield rb.to_pandas()
         return
     frame = data.to_pandas() if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    if names_only:
+        yield [str(c) for c in frame.columns]
+        return
     if columns is not None:
         _known(columns, [str(c) for c in frame.columns], "the data")
         frame = frame[columns]

@@ -3,12 +3,14 @@
 Binary classification: the confusion counts (a 2 x 2 count tensor) give
 accuracy, precision, recall, specificity, FPR, FNR, F1 and balanced accuracy;
 a 1000-replicate multinomial bootstrap over the four cells gives their
-intervals. With a score, ROC AUC comes from per-class score histograms (1000
-bins on the pooled score quantiles; ties within a bin count half), resampled
-the same way. Regression: MAE, RMSE and R^2 with normal intervals (delta
-method). Model Monitor estimated a standard deviation from five 80% subsamples
-and only above 200 rows; these are proper intervals at any size, with the
-size reported.
+intervals. With a score, ROC AUC comes from per-class score histograms (2,000
+equal bins of [0, 1]; ties within a bin count half) with DeLong's variance.
+Regression: MAE, RMSE and R^2 with normal intervals (delta method) from sums
+of the errors. Every figure comes from a count table (:func:`quality_table`),
+so batches and windows of any size are measured by merging their tables.
+Model Monitor estimated a standard deviation from five 80% subsamples and
+only above 200 rows; these are proper intervals at any size, with the size
+reported.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from assay._errors import DataError
+from assay._tabulate import CountTable
 
-__all__ = ["CONSTRAINT_METRICS", "compare_quality", "constraints_schema", "model_quality", "quality_constraints"]
+__all__ = ["CONSTRAINT_METRICS", "compare_quality", "constraints_schema", "model_quality", "quality_constraints", "quality_from_table", "quality_table"]
 
 HIGHER_IS_BETTER = {"accuracy": True, "precision": True, "recall": True, "specificity": True, "f1": True, "balanced_accuracy": True, "auc": True,
                     "false_positive_rate": False, "false_negative_rate": False, "mae": False, "mse": False, "rmse": False, "r2": True,
@@ -36,6 +39,7 @@ CONSTRAINT_METRICS = {
 }  # fmt: skip
 _CONSTRAINT_FILE_KEYS = {"regression_constraints": "regression", "binary_classification_constraints": "binary",
                          "multiclass_classification_constraints": "multiclass"}  # fmt: skip
+SCORE_BINS = 2000  # the score histogram's bins of [0, 1], as the audit's (bias._values.MAX_BINS)
 OPERATORS = ("LessThanThreshold", "LessThanOrEqualToThreshold", "GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
 
 
@@ -123,49 +127,58 @@ def _binary(cm: np.ndarray) -> dict[str, np.ndarray]:
         return out
 
 
-def _auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    """ROC AUC from score-bin counts pos[..., b], neg[..., b] (bins in increasing score)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        below = np.cumsum(neg, axis=-1) - neg  # negatives in lower bins
-        wins = (pos * (below + 0.5 * neg)).sum(axis=-1)
-        return wins / (pos.sum(axis=-1) * neg.sum(axis=-1))
+def score_key(score: np.ndarray) -> np.ndarray:
+    """The score histogram's key of each score: the midpoint of one of SCORE_BINS equal bins of [0, 1], or the score itself
+    outside [0, 1]. The key keeps the scores' order and does not depend on the data, so histograms of batches and of windows
+    add up."""
+    s = np.asarray(score, dtype=np.float64)
+    unit = (s >= 0) & (s <= 1)
+    mid = (np.clip(np.floor(np.where(unit, s, 0.0) * SCORE_BINS), 0, SCORE_BINS - 1) + 0.5) / SCORE_BINS
+    return np.where(unit, mid, s)
 
 
-def model_quality(y_true: Any, y_pred: Any = None, *, score: Any = None, task: str = "binary", threshold: float = 0.5,
-                  confidence_level: float = 0.95, replicates: int = 1000, seed: int = 0) -> dict[str, Any]:  # fmt: skip
-    """Metrics with intervals. Binary: ``y_true`` and ``y_pred`` as 0/1 (or ``score`` with ``threshold``). Regression: values."""
+def quality_table(y_true: Any, y_pred: Any = None, *, score: Any = None, task: str = "binary", threshold: float = 0.5) -> CountTable:
+    """Model quality's sufficient statistics of labelled rows, mergeable across batches and windows. Binary: rows per (label ``__y``,
+    decision ``__p``) and, with a score, per score bin ``__s`` (with the sums of the score's distance from the bin's key and of its
+    square, which tell the bins that hold one distinct score). Regression: the sums of |e|, e^2, e^4, y and y^2 (e = prediction - label)."""
+    import narwhals as nw
+    import pyarrow as pa
+
+    from assay._tabulate import as_frame, tabulate
+
     y = np.asarray(y_true)
-    if len(y) == 0:
-        raise DataError("no rows with ground truth to measure model quality on")
-    z = _z(confidence_level)
-    out: dict[str, Any] = {"task": task, "rows": int(len(y)), "confidence_level": confidence_level}
     if task == "regression":
-        p = np.asarray(y_pred, dtype=np.float64)
-        e = p - y.astype(np.float64)
-        n = len(e)
-        mae, mse = float(np.abs(e).mean()), float((e**2).mean())
-        se_mae = float(np.abs(e).std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-        se_mse = float((e**2).std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-        rmse = math.sqrt(mse)
-        var_y = float(y.astype(np.float64).var())
-        r2 = 1 - mse / var_y if var_y > 0 else None
-        out["metrics"] = {
-            "mae": {"value": mae, "ci": [mae - z * se_mae, mae + z * se_mae], "se": se_mae},
-            "mse": {"value": mse, "ci": [max(0.0, mse - z * se_mse), mse + z * se_mse], "se": se_mse},
-            "rmse": {"value": rmse, "ci": [max(0.0, rmse - z * se_mse / (2 * rmse)), rmse + z * se_mse / (2 * rmse)] if rmse > 0 else [0.0, 0.0],
-                     "se": se_mse / (2 * rmse) if rmse > 0 else 0.0},
-            "r2": ({"value": r2, "ci": [r2 - z * se_mse / var_y, r2 + z * se_mse / var_y], "se": se_mse / var_y} if r2 is not None
-                   else {"value": None, "reason": "the ground truth is constant"}),
-        }  # fmt: skip
+        yf = y.astype(np.float64)
+        e = np.asarray(y_pred, dtype=np.float64) - yf
+        frame = pa.table({"__all": np.zeros(len(e), dtype=np.int64), "e": e, "y": yf})
+        return tabulate(as_frame(frame), {"__all": nw.col("__all")}, sums={"ae": nw.col("e").abs(), "e2": nw.col("e") ** 2,
+                                                                        "e4": nw.col("e") ** 4, "y1": nw.col("y"), "y2": nw.col("y") ** 2})  # fmt: skip
+    if y_pred is None and score is None:
+        raise DataError("model quality needs predictions or scores next to the ground truth")
+    yp = np.asarray(score, dtype=np.float64) > threshold if y_pred is None else np.asarray(y_pred).astype(bool)
+    cols = {"__y": y.astype(bool).astype(np.int64), "__p": yp.astype(np.int64)}
+    sums = {}
+    if score is not None:
+        s = np.asarray(score, dtype=np.float64)
+        key = score_key(s)
+        cols |= {"__s": key, "d": s - key}  # centred on the bin: the spread of a bin's scores is not lost to rounding
+        sums = {"s1": nw.col("d"), "s2": nw.col("d") ** 2}
+    keys = {k: nw.col(k) for k in cols if k != "d"}
+    return tabulate(as_frame(pa.table(cols)), keys, sums=sums)
+
+
+def quality_from_table(table: CountTable, *, task: str = "binary", confidence_level: float = 0.95, replicates: int = 1000,
+                       seed: int = 0) -> dict[str, Any]:  # fmt: skip
+    """Metrics with intervals from :func:`quality_table`'s table."""
+    if table.n_rows == 0:
+        raise DataError("no rows with ground truth to measure model quality on")
+    out: dict[str, Any] = {"task": task, "rows": table.n_rows, "confidence_level": confidence_level}
+    if task == "regression":
+        out["metrics"] = _regression(table, _z(confidence_level))
         return out
-    yt = y.astype(bool)
-    if y_pred is None:
-        if score is None:
-            raise DataError("model quality needs predictions or scores next to the ground truth")
-        yp = np.asarray(score, dtype=np.float64) > threshold
-    else:
-        yp = np.asarray(y_pred).astype(bool)
-    cm = np.array([(yt & yp).sum(), (~yt & yp).sum(), (yt & ~yp).sum(), (~yt & ~yp).sum()], dtype=np.int64)
+    yp = table.marginal(["__y", "__p"])
+    cells = dict(zip(zip(yp.values("__y"), yp.values("__p")), yp.count))
+    cm = np.array([cells.get(k, 0.0) for k in ((1, 1), (0, 1), (1, 0), (0, 0))]).astype(np.int64)
     rng = np.random.default_rng(seed)
     reps = rng.multinomial(int(cm.sum()), cm / cm.sum(), size=replicates) if replicates else None
     point = _binary(cm)
@@ -173,21 +186,66 @@ def model_quality(y_true: Any, y_pred: Any = None, *, score: Any = None, task: s
     metrics: dict[str, Any] = {}
     for name, v in point.items():
         metrics[name] = _with_interval(float(v), None if boot is None else boot[name], confidence_level, f"{name} divides by zero here")
-    if score is not None:
-        s = np.asarray(score, dtype=np.float64)
-        edges = np.unique(np.quantile(s, np.linspace(0, 1, 1001)[1:-1]))
-        b = np.searchsorted(edges, s, side="right")
-        pos = np.bincount(b[yt], minlength=len(edges) + 1).astype(np.float64)
-        neg = np.bincount(b[~yt], minlength=len(edges) + 1).astype(np.float64)
-        cells = np.r_[pos, neg]
-        auc_reps = None
-        if replicates and cells.sum():
-            draws = rng.multinomial(int(cells.sum()), cells / cells.sum(), size=replicates).astype(np.float64)
-            auc_reps = _auc(draws[:, : len(pos)], draws[:, len(pos) :])
-        metrics["auc"] = _with_interval(float(_auc(pos, neg)), auc_reps, confidence_level, "one class only")
+    if "__s" in table.keys:
+        metrics["auc"] = _auc(table, confidence_level)
     out["confusion_matrix"] = {"tp": int(cm[0]), "fp": int(cm[1]), "fn": int(cm[2]), "tn": int(cm[3])}
     out["metrics"] = metrics
     return out
+
+
+def _regression(table: CountTable, z: float) -> dict[str, Any]:
+    """MAE, MSE, RMSE and R^2 with normal intervals (delta method) from the sums."""
+    n = float(table.count.sum())
+    ae, e2, e4, y1, y2 = (float(table.sums[k].sum()) for k in ("ae", "e2", "e4", "y1", "y2"))
+    mae, mse = ae / n, e2 / n
+    se_mae = math.sqrt(max(0.0, (e2 - ae * ae / n) / (n - 1)) / n) if n > 1 else math.nan
+    se_mse = math.sqrt(max(0.0, (e4 - e2 * e2 / n) / (n - 1)) / n) if n > 1 else math.nan
+    rmse = math.sqrt(mse)
+    var_y = max(0.0, y2 / n - (y1 / n) ** 2)
+    r2 = 1 - mse / var_y if var_y > 0 else None
+    return {
+        "mae": {"value": mae, "ci": [mae - z * se_mae, mae + z * se_mae], "se": se_mae},
+        "mse": {"value": mse, "ci": [max(0.0, mse - z * se_mse), mse + z * se_mse], "se": se_mse},
+        "rmse": {"value": rmse, "ci": [max(0.0, rmse - z * se_mse / (2 * rmse)), rmse + z * se_mse / (2 * rmse)] if rmse > 0 else [0.0, 0.0],
+                 "se": se_mse / (2 * rmse) if rmse > 0 else 0.0},
+        "r2": ({"value": r2, "ci": [r2 - z * se_mse / var_y, r2 + z * se_mse / var_y], "se": se_mse / var_y} if r2 is not None
+               else {"value": None, "reason": "the ground truth is constant"}),
+    }  # fmt: skip
+
+
+def _auc(table: CountTable, level: float) -> dict[str, Any]:
+    """ROC AUC from the score histogram, with DeLong's normal interval; a note bounds the error of bins that hold several scores."""
+    from assay.stats import binned_auc
+
+    h = table.marginal(["__s", "__y"], sums={"s1": "s1", "s2": "s2"})
+    bins, y = h.keys["__s"], np.asarray(h.values("__y"))
+    nb = len(h.levels["__s"])
+    pos = np.bincount(bins[y == 1], weights=h.count[y == 1], minlength=nb)
+    neg = np.bincount(bins[y == 0], weights=h.count[y == 0], minlength=nb)
+    got = binned_auc(pos, neg, float(pos.sum()), float(neg.sum()))
+    if got is None:
+        return {"value": None, "reason": "one class only"}
+    auc, var = got
+    n = np.bincount(bins, weights=h.count, minlength=nb)
+    m1, m2 = (np.bincount(bins, weights=h.sums[k], minlength=nb) / np.maximum(n, 1) for k in ("s1", "s2"))
+    spread = m2 - m1**2 > 1e-9 * m2  # bins that hold more than one distinct score (the sums' rounding stays far below 1e-9)
+    bound = float(0.5 * (pos * neg)[spread].sum() / (pos.sum() * neg.sum()))
+    out: dict[str, Any] = {"value": auc, "ci": [None, None], "se": None}
+    if math.isfinite(var):
+        se = math.sqrt(var)
+        out |= {"ci": [max(0.0, auc - _z(level) * se), min(1.0, auc + _z(level) * se)], "se": se}
+    if bound > 0:
+        out["note"] = f"from a {SCORE_BINS:,}-bin score histogram: exact to within {bound:.2g}; interval: DeLong's variance"
+    return out
+
+
+def model_quality(y_true: Any, y_pred: Any = None, *, score: Any = None, task: str = "binary", threshold: float = 0.5,
+                  confidence_level: float = 0.95, replicates: int = 1000, seed: int = 0) -> dict[str, Any]:  # fmt: skip
+    """Metrics with intervals. Binary: ``y_true`` and ``y_pred`` as 0/1 (or ``score`` with ``threshold``). Regression: values."""
+    if len(np.asarray(y_true)) == 0:
+        raise DataError("no rows with ground truth to measure model quality on")
+    table = quality_table(y_true, y_pred, score=score, task=task, threshold=threshold)
+    return quality_from_table(table, task=task, confidence_level=confidence_level, replicates=replicates, seed=seed)
 
 
 def _with_interval(value: float, reps: np.ndarray | None, level: float, why: str) -> dict[str, Any]:

@@ -45,34 +45,33 @@ def run_windows(data: Any, baseline: Profile, constraints: dict[str, Any], spec:
     import pandas as pd
 
     from assay.monitor._check import check
-    from assay.monitor._model import model_figures, read_columns
+    from assay.monitor._model import ModelRows, ModelSummary, figures
+    from assay.monitor._profile import column_names
 
     if not spec.timestamp:
         raise ConfigError("windows need a timestamp column: name it in the monitoring config ('timestamp: COLUMN')")
     step = _freq(spec.window or "1D")
     profiles: dict[Any, Profile] = {}
+    models: dict[Any, ModelSummary] = {}
+    reader = ModelRows(spec, column_names(data), ground_truth=True) if spec.has_model else None
     for batch in _batches(data, None, batch_rows):
         if spec.timestamp not in batch.columns:
             raise DataError(f"the data has no timestamp column {spec.timestamp!r}")
         ts = pd.to_datetime(batch[spec.timestamp], errors="coerce", utc=True)
         if ts.isna().any():
             raise DataError(f"timestamp column {spec.timestamp!r} has {int(ts.isna().sum())} values that are not times")
-        keys = ts.dt.floor(step)
-        for key, idx in batch.groupby(keys.to_numpy()).indices.items():
+        prepared = reader.prepare(batch) if reader is not None else None
+        for key, idx in batch.groupby(ts.dt.floor(step).to_numpy()).indices.items():
             part = batch.iloc[idx]
             prof = Profile(len(part), {str(c): _column(str(c), part[c]) for c in part.columns})
             k = pd.Timestamp(key)
             profiles[k] = prof if k not in profiles else profiles[k].merge(prof)
-    model_rows = None
-    if spec.has_model:
-        frame = read_columns(data, spec, ground_truth=True)
-        frame["__window"] = pd.to_datetime(frame[spec.timestamp], utc=True).dt.floor(step)
-        model_rows = dict(tuple(frame.groupby("__window")))
+            if reader is not None and prepared is not None:
+                got = reader.summarize(prepared.iloc[idx])
+                models[k] = got if k not in models else models[k].merge(got, spec.attribution_rows)
     windows = []
     for key in sorted(profiles):
-        model = None
-        if model_rows is not None and key in model_rows:
-            model = model_figures(model_rows[key].drop(columns="__window"), spec, baseline=model_baseline)
+        model = figures(models[key], spec, baseline=model_baseline) if key in models else None
         result = check(profiles[key], baseline, constraints, model=model, model_baseline=model_baseline, spec=spec)
         windows.append({"start": key.isoformat(), "end": (key + step).isoformat(), "rows": profiles[key].rows, "result": result})
     return {"window": str(spec.window or "1D"), "timestamp": spec.timestamp, "windows": windows, "series": _series(windows)}

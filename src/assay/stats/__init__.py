@@ -1,11 +1,13 @@
 """Uncertainty: bootstrap intervals, hypothesis tests, multiple-testing control."""
 
+from assay.stats._auc import binned_auc
 from assay.stats._bootstrap import percentile_bounds, percentile_interval
 from assay.stats._boundary import max_abs_interval, sup_interval
 from assay.stats._multiple import benjamini_hochberg
 from assay.stats._tests import chi2_independence, fisher_exact, two_proportions
 
 __all__ = [
+    "binned_auc",
     "benjamini_hochberg",
     "chi2_independence",
     "fisher_exact",
