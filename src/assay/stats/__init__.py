@@ -7,8 +7,8 @@ from assay.stats._multiple import benjamini_hochberg
 from assay.stats._tests import chi2_independence, fisher_exact, two_proportions
 
 __all__ = [
-    "binned_auc",
     "benjamini_hochberg",
+    "binned_auc",
     "chi2_independence",
     "fisher_exact",
     "max_abs_interval",
