@@ -6,7 +6,9 @@ deviations (merged with Chan's formula), min and max, a KLL quantile sketch
 (Apache DataSketches); for every column a HyperLogLog distinct estimate and
 the exact count of every value while there are at most ``exact_limit``
 distinct values (beyond that, a frequent-items sketch for categories and the
-KLL sketch for numbers). Merging two profiles is exact for everything but the
+KLL sketch for numbers). The HyperLogLog is built only once a column has
+more distinct values than that (from the exact counts then), so columns of few
+values never pay for it. Merging two profiles is exact for everything but the
 sketches, which merge within their stated error; a profile serialises to JSON.
 
 The drift tests use the exact value counts when both sides have them (KS and
@@ -25,13 +27,14 @@ from typing import Any
 import numpy as np
 
 from assay._errors import DataError
-from assay.monitor import _hll
 
 __all__ = ["KLL_K", "ColumnProfile", "Profile", "profile"]
 
 KLL_K = 1000  # normalised rank error about 0.3% (DataSketches' bound at 99% confidence)
 EXACT_LIMIT = 4096
 FREQUENT_LG_K = 10  # frequent-items map of 1024 entries: exact for up to 768 distinct categories
+HLL_LG_K = 12  # 4096 registers: relative standard error 1.6%
+PROFILE_FORMAT = 2  # 2: HyperLogLog as a DataSketches hll_sketch; 1 (no "format"): assay's own 4096 registers
 
 
 def _kll() -> Any:
@@ -44,6 +47,18 @@ def _frequent() -> Any:
     import datasketches as ds
 
     return ds.frequent_strings_sketch(FREQUENT_LG_K)
+
+
+def _hll_of(keys: Any, numeric: bool) -> Any:
+    """A DataSketches HyperLogLog of distinct ``keys``: numbers as doubles (so 1 and 1.0 are one value, in every batch
+    whatever its dtype), other values as their text."""
+    import datasketches as ds
+
+    out = ds.hll_sketch(HLL_LG_K, ds.tgt_hll_type.HLL_8)
+    update = out.update
+    for k in map(float, keys) if numeric else map(str, keys):
+        update(k)
+    return out
 
 
 @dataclass
@@ -67,7 +82,8 @@ class ColumnProfile:
     kll: Any = None
     frequent: Any = None
     sketch_error: float = 0.0  # the rank error of ``values`` when they are a foreign sketch's weighted items (Model Monitor's KLL)
-    hll: np.ndarray = field(default_factory=lambda: np.zeros(1 << _hll.P, dtype=np.uint8))
+    hll: Any = None  # a DataSketches hll_sketch once ``values`` is None (beyond EXACT_LIMIT distinct values)
+    stored_distinct: float | None = None  # the distinct estimate of a profile stored before PROFILE_FORMAT 2 (no sketch)
 
     @property
     def present(self) -> int:
@@ -83,7 +99,18 @@ class ColumnProfile:
 
     @property
     def distinct(self) -> float:
-        return float(len(self.values)) if self.values is not None else _hll.estimate(self.hll)
+        if self.values is not None:
+            return float(len(self.values))
+        return float(self.hll.get_estimate()) if self.hll is not None else float(self.stored_distinct or 0.0)
+
+    def _distinct_sketch(self) -> Any:
+        """The HyperLogLog of this column's values (built from the exact counts while they are held)."""
+        if self.values is not None:
+            return _hll_of(self.values, self.kind == "numeric")
+        if self.hll is None:
+            raise DataError(f"column {self.name!r}: its profile was stored by an earlier assay (profile format 1) and cannot be "
+                            "merged; write the baseline again with: assay monitor baseline")  # fmt: skip
+        return self.hll
 
     def merge(self, other: ColumnProfile) -> ColumnProfile:
         """The profile of both parts (self is left unchanged)."""
@@ -108,7 +135,14 @@ class ColumnProfile:
             out.values = None
         out.kll = _merge_sketch(self.kll, other.kll, _kll)
         out.frequent = _merge_sketch(self.frequent, other.frequent, _frequent)
-        out.hll = np.maximum(self.hll, other.hll)
+        if out.values is None:
+            import datasketches as ds
+
+            union = ds.hll_union(HLL_LG_K)
+            for part in (self, other):
+                if part.rows:
+                    union.update(part._distinct_sketch())
+            out.hll = union.get_result(ds.tgt_hll_type.HLL_8)
         return out
 
     def cdf(self, points: np.ndarray) -> np.ndarray:
@@ -156,11 +190,11 @@ class ColumnProfile:
                 "fractional": self.fractional, "string": self.string, "n": self.n, "total": self.total, "mean": self.mean,
                 "m2": self.m2, "min": None if self.n == 0 else self.minimum, "max": None if self.n == 0 else self.maximum,
                 "values": None if self.values is None else [[k, c] for k, c in self.values.items()],
-                "kll": b64(self.kll), "frequent": b64(self.frequent), "hll": base64.b64encode(self.hll.tobytes()).decode(),
+                "kll": b64(self.kll), "frequent": b64(self.frequent), "hll": None if self.hll is None else base64.b64encode(self.hll.serialize_compact()).decode(),
                 "sketch_error": self.sketch_error}  # fmt: skip
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ColumnProfile:
+    def from_dict(cls, d: dict[str, Any], format: int = PROFILE_FORMAT) -> ColumnProfile:
         import datasketches as ds
 
         out = cls(d["name"], d["kind"], d["rows"], d["missing"], d["integral"], d["fractional"], d["string"], d["n"], d["total"],
@@ -168,7 +202,10 @@ class ColumnProfile:
         out.values = None if d["values"] is None else {(tuple(k) if isinstance(k, list) else k): c for k, c in d["values"]}
         out.kll = None if d["kll"] is None else ds.kll_doubles_sketch.deserialize(base64.b64decode(d["kll"]))
         out.frequent = None if d["frequent"] is None else ds.frequent_strings_sketch.deserialize(base64.b64decode(d["frequent"]))
-        out.hll = np.frombuffer(base64.b64decode(d["hll"]), dtype=np.uint8).copy()
+        if format >= 2:
+            out.hll = None if d["hll"] is None else ds.hll_sketch.deserialize(base64.b64decode(d["hll"]))
+        elif out.values is None:  # format 1: assay's own registers, read for their estimate only
+            out.stored_distinct = _registers_estimate(np.frombuffer(base64.b64decode(d["hll"]), dtype=np.uint8))
         out.sketch_error = float(d.get("sketch_error", 0.0))
         return out
 
@@ -212,11 +249,23 @@ class Profile:
         return Profile(self.rows + other.rows, cols)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "columns": [c.to_dict() for c in self.columns.values()]}
+        return {"format": PROFILE_FORMAT, "rows": self.rows, "columns": [c.to_dict() for c in self.columns.values()]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Profile:
-        return cls(int(d["rows"]), {c["name"]: ColumnProfile.from_dict(c) for c in d["columns"]})
+        fmt = d.get("format", 1)
+        if not isinstance(fmt, int) or not 1 <= fmt <= PROFILE_FORMAT:
+            raise ValueError(f"profile format {fmt!r} is not one this assay reads (1 to {PROFILE_FORMAT}); upgrade assay")
+        return cls(int(d["rows"]), {c["name"]: ColumnProfile.from_dict(c, fmt) for c in d["columns"]})
+
+
+def _registers_estimate(regs: np.ndarray) -> float:
+    """The distinct estimate of the HyperLogLog registers that profile format 1 stored (Flajolet et al. 2007, with
+    linear counting for small counts), so that baselines written then still read."""
+    m = len(regs)
+    raw = 0.7213 / (1 + 1.079 / m) * m * m / float(np.sum(np.power(2.0, -regs.astype(np.float64))))
+    zeros = int((regs == 0).sum())
+    return float(m * np.log(m / zeros)) if raw <= 2.5 * m and zeros else float(raw)
 
 
 def _column(name: str, s: Any) -> ColumnProfile:
@@ -257,7 +306,8 @@ def _column(name: str, s: Any) -> ColumnProfile:
         p.frequent = _frequent()
         for k, c in zip(counts.index.astype(str), weights):
             p.frequent.update(k, int(c))
-    p.hll = _hll.registers(counts.index.astype(str) if not numeric else counts.index)
+    if p.values is None:
+        p.hll = _hll_of(counts.index, numeric)
     return p
 
 
