@@ -252,16 +252,16 @@ class CardStore:
         if not entries:
             return Verification(False, [f"{self.log_path} is missing or empty"])
         result = walk(entries, anchor=anchor, describe=lambda e: f" ({e.get('action')} of version {e.get('version')})")
-        self._check_review(entries, result, {key_id(k) for k in trusted_keys} if trusted_keys is not None else None)
+        created = self._check_review(entries, result, {key_id(k) for k in trusted_keys} if trusted_keys is not None else None)
         on_disk = sorted(int(p.stem) for p in (self.path / "versions").glob("*.json")) if (self.path / "versions").exists() else []
-        created = {int(e.get("version", 0)) for e in entries if e.get("action") == "create"}
         extra = [v for v in on_disk if v not in created]
         if extra:
             result.add(f"version file(s) {extra} are not in the log (added outside assay)")
         return result
 
-    def _check_review(self, entries: list[dict[str, Any]], result: Verification, trusted: set[str] | None) -> None:
-        """Replay the log: each transition allowed, each version file unchanged, each approval signed (by a trusted key, if given)."""
+    def _check_review(self, entries: list[dict[str, Any]], result: Verification, trusted: set[str] | None) -> set[int]:
+        """Replay the log: each transition allowed, each version file unchanged, each approval signed (by a trusted key, if given);
+        the versions the log creates."""
         status: dict[int, str] = {}
         version_hash: dict[int, str] = {}
         card = None
@@ -302,6 +302,7 @@ class CardStore:
                                          "content_hash": e.get("content_hash"), "valid": good})  # fmt: skip
             status[v] = e.get("to_status", status.get(v, ""))
         result.versions = len(version_hash)
+        return set(version_hash)
 
 
 def _need(value: str, what: str) -> None:
