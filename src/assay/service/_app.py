@@ -28,8 +28,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay._errors import AssayError, status_of
 from assay.service._auth import ROLES, create_token
-from assay.service._capture import ERROR_RESPONSES
 from assay.service._db import connect, migrate
+from assay.service._deps import ERROR_RESPONSES
 from assay.service._guard import BodyGuard, Unexpected
 
 __all__ = ["ROLES", "create_app", "create_token"]

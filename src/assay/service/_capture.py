@@ -35,7 +35,6 @@ from assay.service._db import aware, find_model, predictions, review_tasks, utcn
 from assay.service._guard import STRICT
 
 __all__ = [
-    "ERROR_RESPONSES",
     "CaptureIn",
     "ModelIn",
     "PredictionIn",
@@ -51,29 +50,6 @@ __all__ = [
 
 MAX_BATCH = 10_000
 MAX_SEQ = 2**62  # sequence numbers and ids beyond this cannot exist (and would overflow the database's integers)
-
-
-class ErrorOut(BaseModel):
-    detail: str = Field(description="what was wrong, in one line")
-
-
-#: The errors any route may answer with (documented on every operation of the OpenAPI schema).
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "missing, unknown or revoked token"},
-    403: {"model": ErrorOut, "description": "the token's role may not do this"},
-    404: {"model": ErrorOut, "description": "no such model, prediction, task, run or contest"},
-    409: {"model": ErrorOut, "description": "conflicts with what is stored (already registered, captured with other content, still open...)"},
-    413: {"model": ErrorOut, "description": "the request body is larger than 16 MiB"},
-    429: {"model": ErrorOut, "description": "too many attempts from this client (receipt routes)"},
-    503: {"model": ErrorOut, "description": "the database is unavailable; nothing was stored"},
-    500: {"model": ErrorOut, "description": "an unexpected error, logged with its traceback under the id it names"},
-}
-
-#: ERROR_RESPONSES for a route whose answer is not JSON: its errors still are.
-JSON_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": r["description"], "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
-    for code, r in ERROR_RESPONSES.items()} | {
-    422: {"description": "Validation Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}}}  # fmt: skip
 
 
 # == request bodies ================================================================

@@ -15,7 +15,6 @@ from assay.service import _ledger
 from assay.service._auth import LastAdminError, create_token, revoke_tokens
 from assay.service._capture import (
     APPROVAL_FIELDS,
-    JSON_ERRORS,
     MAX_SEQ,
     CaptureIn,
     CardApprovalIn,
@@ -34,7 +33,7 @@ from assay.service._capture import (
 )
 from assay.service._datacapture import to_capture, truth_from_capture
 from assay.service._db import aware, models, predictions, tokens, utcnow
-from assay.service._deps import Engine, roles
+from assay.service._deps import JSON_ERRORS, Engine, roles
 from assay.service._settings import configure
 
 __all__ = ["ROUTERS"]
