@@ -83,11 +83,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     async def _db_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
         return JSONResponse({"detail": "the database is unavailable; nothing was stored, retry the request"}, status_code=503)
 
-    from assay.service import _contests, _monitoring, _review
-    from assay.service._pages import add_pages
+    from assay.service import _contests, _monitoring, _pages, _review
     from assay.service._routes import ROUTERS
 
-    for router in (*ROUTERS, _review.router, _monitoring.router, _contests.router):
+    for router in (*ROUTERS, _review.router, _monitoring.router, _contests.router, _pages.router):
         app.include_router(router)
-    add_pages(app, engine)
     return app

@@ -9,20 +9,22 @@ the session's CSRF token and a POST without it is refused (403).
 """
 
 import datetime as _dt
+import functools
 import secrets
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Form, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from assay._errors import AssayError, status_of
 from assay.service import _ledger
 from assay.service._auth import hash_token
 from assay.service._db import aware, sessions, tokens, utcnow
+from assay.service._deps import Engine
 from assay.service._review import current_or_next, submit_answer
 
-__all__ = ["add_pages"]
+__all__ = ["router"]
 
 COOKIE = "assay_session"
 HOURS = 8
@@ -40,95 +42,110 @@ def same_origin(request: Request) -> bool:
     return urlsplit(source).netloc.lower() == request.headers.get("host", "").lower()
 
 
-def add_pages(app: FastAPI, engine: sa.Engine) -> None:
+@functools.cache
+def _template() -> Any:
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("assay.service", "templates"), autoescape=True)
-    template = env.get_template("page.html.j2")
+    return env.get_template("page.html.j2")
 
-    def render(status: int = 200, **ctx: Any) -> HTMLResponse:
-        base: dict[str, Any] = {"title": "Review", "who": None, "csrf": "", "error": None, "task": None, "done": None, "page": "review", "models_status": []}
-        return HTMLResponse(template.render(**(base | ctx)), status_code=status, headers={"Cache-Control": "no-store",
-                            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"})  # fmt: skip
 
-    def session(request: Request) -> dict[str, Any] | None:
-        sid = request.cookies.get(COOKIE)
-        if not sid:
-            return None
-        with engine.connect() as conn:
-            row = conn.execute(sa.select(sessions).where(sessions.c.id_hash == hash_token(sid))).first()
-        if row is None:
-            return None
-        if aware(row.expires_at) < utcnow():
-            return None
-        return {"name": row.name, "role": row.role, "csrf": row.csrf}
+def render(status: int = 200, **ctx: Any) -> HTMLResponse:
+    base: dict[str, Any] = {"title": "Review", "who": None, "csrf": "", "error": None, "task": None, "done": None, "page": "review", "models_status": []}
+    return HTMLResponse(_template().render(**(base | ctx)), status_code=status, headers={"Cache-Control": "no-store",
+                        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"})  # fmt: skip
 
-    def checked(request: Request, csrf: str) -> dict[str, Any]:
-        who = session(request)
-        if who is None:
-            raise HTTPException(303, headers={"Location": "/ui/login"})
-        if not secrets.compare_digest(csrf or "", who["csrf"]):
-            raise HTTPException(403, "the form's CSRF token does not match your session; reload the page")
-        return who
 
-    @app.get("/ui/login", response_class=HTMLResponse, include_in_schema=False)
-    def login_page() -> HTMLResponse:
-        return render(page="login", title="Sign in")
+def session(request: Request, engine: sa.Engine) -> dict[str, Any] | None:
+    """The signed-in person of the request's session cookie (None when absent or expired)."""
+    sid = request.cookies.get(COOKIE)
+    if not sid:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(sessions).where(sessions.c.id_hash == hash_token(sid))).first()
+    if row is None:
+        return None
+    if aware(row.expires_at) < utcnow():
+        return None
+    return {"name": row.name, "role": row.role, "csrf": row.csrf}
 
-    @app.post("/ui/login", response_class=HTMLResponse, include_in_schema=False)
-    def login(request: Request, token: str = Form(...)) -> Any:
-        if not same_origin(request):  # login CSRF: another site must not sign a browser in (to an attacker's session)
-            return render(403, page="login", title="Sign in", error="This sign-in form was sent from another site; sign in from this page.")
-        with engine.begin() as conn:
-            row = conn.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.token_hash == hash_token(token))).first()
-            if row is None or row.revoked_at is not None:
-                return render(401, page="login", title="Sign in", error="Unknown or revoked token.")
-            sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            conn.execute(
-                sessions.insert().values(id_hash=hash_token(sid), name=row.name, role=row.role, csrf=csrf, expires_at=utcnow() + _dt.timedelta(hours=HOURS))
-            )
-            _ledger.append(conn, actor=row.name, action="session.login", subject="ui", payload={})
-        resp = RedirectResponse("/ui/review" if row.role == "reviewer" else "/ui/dashboard", status_code=303)
-        resp.set_cookie(COOKIE, sid, max_age=HOURS * 3600, httponly=True, samesite="strict", secure=False, path="/ui")
-        return resp
 
-    @app.post("/ui/logout", include_in_schema=False)
-    def logout(request: Request, csrf: str = Form("")) -> Any:
-        checked(request, csrf)
-        with engine.begin() as conn:
-            conn.execute(sessions.delete().where(sessions.c.id_hash == hash_token(request.cookies.get(COOKIE, ""))))
-        resp = RedirectResponse("/ui/login", status_code=303)
-        resp.delete_cookie(COOKIE, path="/ui")
-        return resp
+def checked(request: Request, engine: sa.Engine, csrf: str) -> dict[str, Any]:
+    """The signed-in person of a form POST whose CSRF token matches the session (a redirect to sign in, or 403)."""
+    who = session(request, engine)
+    if who is None:
+        raise HTTPException(303, headers={"Location": "/ui/login"})
+    if not secrets.compare_digest(csrf or "", who["csrf"]):
+        raise HTTPException(403, "the form's CSRF token does not match your session; reload the page")
+    return who
 
-    @app.get("/ui/dashboard", response_class=HTMLResponse, include_in_schema=False)
-    def dashboard(request: Request) -> Any:
-        who = session(request)
-        if who is None:
-            return RedirectResponse("/ui/login", status_code=303)
-        if who["role"] not in ("admin", "owner", "auditor"):
-            return render(403, who=who, csrf=who["csrf"], page="none", error="The dashboard is for admins, model owners and auditors.")
-        from assay.service._dashboard import all_models, model_status, monitoring_status
 
-        shown = [{**model_status(engine, m), "monitoring": monitoring_status(engine, m)} for m in all_models(engine)]
-        return render(who=who, csrf=who["csrf"], page="dashboard", title="Dashboard", models_status=shown)
+router = APIRouter(include_in_schema=False)
 
-    @app.get("/ui/review", response_class=HTMLResponse, include_in_schema=False)
-    def review(request: Request, done: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Any:
-        who = session(request)
-        if who is None:
-            return RedirectResponse("/ui/login", status_code=303)
-        if who["role"] != "reviewer":
-            return render(403, who=who, csrf=who["csrf"], page="none", error=f"The review pages are for reviewers; your role is {who['role']}.")
+
+@router.get("/ui/login", response_class=HTMLResponse)
+def login_page() -> HTMLResponse:
+    return render(page="login", title="Sign in")
+
+
+@router.post("/ui/login", response_class=HTMLResponse)
+def login(request: Request, engine: Engine, token: str = Form(...)) -> Any:
+    if not same_origin(request):  # login CSRF: another site must not sign a browser in (to an attacker's session)
+        return render(403, page="login", title="Sign in", error="This sign-in form was sent from another site; sign in from this page.")
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.token_hash == hash_token(token))).first()
+        if row is None or row.revoked_at is not None:
+            return render(401, page="login", title="Sign in", error="Unknown or revoked token.")
+        sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        conn.execute(
+            sessions.insert().values(id_hash=hash_token(sid), name=row.name, role=row.role, csrf=csrf, expires_at=utcnow() + _dt.timedelta(hours=HOURS))
+        )
+        _ledger.append(conn, actor=row.name, action="session.login", subject="ui", payload={})
+    resp = RedirectResponse("/ui/review" if row.role == "reviewer" else "/ui/dashboard", status_code=303)
+    resp.set_cookie(COOKIE, sid, max_age=HOURS * 3600, httponly=True, samesite="strict", secure=False, path="/ui")
+    return resp
+
+
+@router.post("/ui/logout")
+def logout(request: Request, engine: Engine, csrf: str = Form("")) -> Any:
+    checked(request, engine, csrf)
+    with engine.begin() as conn:
+        conn.execute(sessions.delete().where(sessions.c.id_hash == hash_token(request.cookies.get(COOKIE, ""))))
+    resp = RedirectResponse("/ui/login", status_code=303)
+    resp.delete_cookie(COOKIE, path="/ui")
+    return resp
+
+
+@router.get("/ui/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, engine: Engine) -> Any:
+    who = session(request, engine)
+    if who is None:
+        return RedirectResponse("/ui/login", status_code=303)
+    if who["role"] not in ("admin", "owner", "auditor"):
+        return render(403, who=who, csrf=who["csrf"], page="none", error="The dashboard is for admins, model owners and auditors.")
+    from assay.service._dashboard import all_models, model_status, monitoring_status
+
+    shown = [{**model_status(engine, m), "monitoring": monitoring_status(engine, m)} for m in all_models(engine)]
+    return render(who=who, csrf=who["csrf"], page="dashboard", title="Dashboard", models_status=shown)
+
+
+@router.get("/ui/review", response_class=HTMLResponse)
+def review(request: Request, engine: Engine, done: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Any:
+    who = session(request, engine)
+    if who is None:
+        return RedirectResponse("/ui/login", status_code=303)
+    if who["role"] != "reviewer":
+        return render(403, who=who, csrf=who["csrf"], page="none", error=f"The review pages are for reviewers; your role is {who['role']}.")
+    task = current_or_next(engine, who["name"], resume=True)
+    return render(who=who, csrf=who["csrf"], task=task, done=done, title=f"Task {task['task_id']}" if task else "No tasks")
+
+
+@router.post("/ui/review/{task_id}", response_class=HTMLResponse)
+def answer(request: Request, engine: Engine, task_id: Annotated[int, Path(ge=1, le=2**62)], answer: str = Form(...), csrf: str = Form("")) -> Any:
+    who = checked(request, engine, csrf)
+    try:
+        submit_answer(engine, who["name"], task_id, answer)
+    except AssayError as exc:
         task = current_or_next(engine, who["name"], resume=True)
-        return render(who=who, csrf=who["csrf"], task=task, done=done, title=f"Task {task['task_id']}" if task else "No tasks")
-
-    @app.post("/ui/review/{task_id}", response_class=HTMLResponse, include_in_schema=False)
-    def answer(request: Request, task_id: Annotated[int, Path(ge=1, le=2**62)], answer: str = Form(...), csrf: str = Form("")) -> Any:
-        who = checked(request, csrf)
-        try:
-            submit_answer(engine, who["name"], task_id, answer)
-        except AssayError as exc:
-            task = current_or_next(engine, who["name"], resume=True)
-            return render(status_of(exc), who=who, csrf=who["csrf"], task=task, error=str(exc))
-        return RedirectResponse(f"/ui/review?done={task_id}", status_code=303)
+        return render(status_of(exc), who=who, csrf=who["csrf"], task=task, error=str(exc))
+    return RedirectResponse(f"/ui/review?done={task_id}", status_code=303)
