@@ -16,7 +16,7 @@ from assay._errors import ConfigError, DataError
 from assay.cli._main import app
 from assay.datasets import load_adult
 from assay.monitor import Profile, profile
-from assay.monitor._baseline import load_baseline, statistics, suggest_constraints, write_baseline
+from assay.monitor._baseline import baseline_from_documents, load_baseline, statistics, suggest_constraints, write_baseline
 from assay.monitor._check import check
 
 FEATURES = [
@@ -631,3 +631,10 @@ def test_a_baseline_stored_in_profile_format_1_still_loads_and_checks(adult, tmp
         old.merge(new)
     with pytest.raises(ValueError, match="profile format 3 is not one this assay reads"):
         Profile.from_dict({**new.to_dict(), "format": 3})
+
+
+@pytest.mark.parametrize("stored", [None, 3, "x", [], {"rows": 1, "columns": [None]}, {"rows": 1, "columns": ["age"]}, {"format": 3, "rows": 1, "columns": []}])
+def test_a_statistics_document_whose_assay_profile_is_malformed_gets_a_data_error(stored):
+    """The service's PUT /models/{m}/{v}/baseline hands these documents straight in: each is an error naming the key, not a crash."""
+    with pytest.raises(DataError, match="statistics.json: assay_profile is not a profile assay wrote"):
+        baseline_from_documents({"assay_profile": stored}, None)

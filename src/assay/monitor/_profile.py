@@ -197,6 +197,8 @@ class ColumnProfile:
     def from_dict(cls, d: dict[str, Any], format: int = PROFILE_FORMAT) -> ColumnProfile:
         import datasketches as ds
 
+        if not isinstance(d, dict):
+            raise TypeError(f"a column profile is a JSON object, got {type(d).__name__}")
         out = cls(d["name"], d["kind"], d["rows"], d["missing"], d["integral"], d["fractional"], d["string"], d["n"], d["total"],
                   d["mean"], d["m2"], math.inf if d["min"] is None else d["min"], -math.inf if d["max"] is None else d["max"])  # fmt: skip
         out.values = None if d["values"] is None else {(tuple(k) if isinstance(k, list) else k): c for k, c in d["values"]}
@@ -253,6 +255,8 @@ class Profile:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Profile:
+        if not isinstance(d, dict):
+            raise TypeError(f"a profile is a JSON object, got {type(d).__name__}")
         fmt = d.get("format", 1)
         if not isinstance(fmt, int) or not 1 <= fmt <= PROFILE_FORMAT:
             raise ValueError(f"profile format {fmt!r} is not one this assay reads (1 to {PROFILE_FORMAT}); upgrade assay")
