@@ -28,6 +28,7 @@ import time
 import warnings
 from pathlib import Path
 
+import _measure
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -63,28 +64,8 @@ def time_assay_cli(path: Path, workdir: Path) -> tuple[float, float]:
         "facet:\n  - name_or_index: sex\n  - name_or_index: race\n  - name_or_index: [sex, race]\n"
         "bootstrap_replicates: 1000\nseed: 0\n"
     )
-    t0 = time.perf_counter()
-    args = ["audit", str(cfg), "--out", str(workdir / "out"), "--quiet", "--show", "significant"]
-    r = subprocess.run([sys.executable, "-c", _PEAK_MEMORY_WRAPPER, *args], capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
-    if r.returncode:
-        raise SystemExit(r.stderr)
-    # the child's own high-water mark (VmHWM is reset by exec; RUSAGE_CHILDREN would count the pages of this
-    # process that a forked child shares before its exec)
-    rss = int(r.stderr.rsplit("VmHWM_KIB=", 1)[1].split()[0]) / 1024
+    elapsed, rss, _ = _measure.assay(["audit", str(cfg), "--out", str(workdir / "out"), "--quiet", "--show", "significant"])
     return elapsed, rss
-
-
-_PEAK_MEMORY_WRAPPER = """
-import atexit, sys, runpy
-def _peak():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            sys.stderr.write("VmHWM_KIB=" + line.split()[1] + "\\n")
-atexit.register(_peak)
-sys.argv = ["assay", *sys.argv[1:]]
-runpy.run_module("assay.cli", run_name="__main__")
-"""
 
 
 _PHASES = """
