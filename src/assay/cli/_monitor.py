@@ -104,7 +104,7 @@ def _alert(spec, violations: list, context: dict) -> list:  # type: ignore[no-un
     """Send the violations to the configured alerts (none: nothing); what happened to each is printed and returned."""
     if spec is None or not spec.alerts or not violations:
         return []
-    from assay.monitor._windows import send_alerts
+    from assay.monitor import send_alerts
 
     outcomes = send_alerts(spec.alerts, {"source": "assay monitor", **context, "violations": violations})
     for o in outcomes:

@@ -70,7 +70,7 @@ def token(db: Db, name: Annotated[str, typer.Option("--name", help="Who the toke
 @service_app.command()
 def revoke(db: Db, name: Annotated[str, typer.Option("--name", help="Whose tokens to revoke (every active one of this name).")]) -> None:
     """Revoke every active token of NAME at once (their page sessions end too); recorded in the ledger."""
-    from assay.service._auth import revoke_tokens
+    from assay.service import revoke_tokens
 
     engine = _engine(db)
     try:
@@ -117,18 +117,18 @@ def baseline(db: Db, model: Annotated[str, typer.Option("--model", help="NAME/VE
              directory: Annotated[Path, typer.Argument(help="What `assay monitor baseline` wrote: statistics.json, constraints.json (and model.json).")]) -> None:  # fmt: skip
     """Give a registered model its monitoring baseline (recorded in the ledger); the API's PUT /models/NAME/VERSION/baseline does the same."""
     from assay._errors import AssayError
-    from assay.monitor._baseline import _read
-    from assay.service._monitoring import store_baseline
+    from assay.monitor import baseline_documents
+    from assay.service import store_baseline
 
     name, version = _name_version(model)
-    stats = directory / "statistics.json"
-    if not stats.exists():
-        err.print(f"[bold red]error:[/] {stats} does not exist; write a baseline with: assay monitor baseline DATA --out {directory}", highlight=False)
-        raise typer.Exit(2)
+    try:
+        stats, constraints, figures = baseline_documents(directory)
+    except AssayError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
     engine = _engine(db)
     try:
-        cons, mod = directory / "constraints.json", directory / "model.json"
-        done = store_baseline(engine, name, version, _read(stats), _read(cons) if cons.exists() else None, _read(mod) if mod.exists() else None, actor="cli")
+        done = store_baseline(engine, name, version, stats, constraints, figures, actor="cli")
     except AssayError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -199,7 +199,7 @@ def verify(target: Annotated[str | None, typer.Argument(help="A card store (its 
 
         result = verify_file(where, anchor=anchor)
     else:
-        from assay.service._ledger import verify as run
+        from assay.service import verify_ledger as run
 
         engine = _existing_db(where)
         with engine.connect() as conn:
@@ -222,7 +222,7 @@ def _anchor(anchor_file: Path | None) -> dict[str, Any] | None:
 @ledger_app.command("anchor")
 def anchor_cmd(db: Db, target: Annotated[Path, typer.Option("--out", "-o", help="JSON file for the anchor (keep it away from the database).")]) -> None:
     """Write the ledger's head (entry count and hash): `assay ledger verify --anchor FILE` later finds entries removed from the end."""
-    from assay.service._ledger import anchor
+    from assay.service import ledger_anchor as anchor
 
     _writable(target)
     engine = _existing_db(db)
@@ -236,7 +236,7 @@ def anchor_cmd(db: Db, target: Annotated[Path, typer.Option("--out", "-o", help=
 @ledger_app.command()
 def export(db: Db, target: Annotated[Path, typer.Option("--out", "-o", help="JSON Lines file, one entry per line.")]) -> None:
     """Export every entry (with its hashes) as JSON Lines, for auditors."""
-    from assay.service._ledger import entries
+    from assay.service import ledger_entries as entries
 
     _writable(target)
     n = 0

@@ -7,6 +7,8 @@ result, spec = monitor.run("log.parquet", "base/", "monitor.yaml")   # every win
 """
 
 from assay.monitor._api import Checked, baseline, check, monitor_spec, run
+from assay.monitor._baseline import baseline_documents
 from assay.monitor._profile import ColumnProfile, Profile, profile
+from assay.monitor._windows import send_alerts
 
-__all__ = ["Checked", "ColumnProfile", "Profile", "baseline", "check", "monitor_spec", "profile", "run"]
+__all__ = ["Checked", "ColumnProfile", "Profile", "baseline", "baseline_documents", "check", "monitor_spec", "profile", "run", "send_alerts"]

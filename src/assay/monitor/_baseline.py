@@ -144,13 +144,21 @@ def load_model_baseline(directory: str | Path) -> dict[str, Any] | None:
     return _read(path) if path.exists() else None
 
 
-def load_baseline(directory: str | Path) -> tuple[Profile, dict[str, Any]]:
-    """The baseline profile and constraints from a directory (or the two files' paths' directory)."""
+def baseline_documents(directory: str | Path) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+    """The JSON objects of a baseline directory as `assay monitor baseline` wrote them: statistics.json, and constraints.json and
+    model.json where present (None where not). Errors name the file: missing statistics, invalid JSON, not an object."""
     d = Path(directory)
     stats_path, cons_path = d / "statistics.json", d / "constraints.json"
     if not stats_path.exists():
         raise ConfigError(f"{stats_path} does not exist; write a baseline with: assay monitor baseline DATA --out {d}")
-    return baseline_from_documents(_read(stats_path), _read(cons_path) if cons_path.exists() else None, stats_path=stats_path, constraints_path=cons_path)
+    return _read(stats_path), _read(cons_path) if cons_path.exists() else None, load_model_baseline(d)
+
+
+def load_baseline(directory: str | Path) -> tuple[Profile, dict[str, Any]]:
+    """The baseline profile and constraints from a directory (or the two files' paths' directory)."""
+    d = Path(directory)
+    stats, constraints, _ = baseline_documents(d)
+    return baseline_from_documents(stats, constraints, stats_path=d / "statistics.json", constraints_path=d / "constraints.json")
 
 
 def baseline_from_documents(stats: dict[str, Any], constraints: dict[str, Any] | None, *, stats_path: Any = "statistics.json",
