@@ -1,7 +1,8 @@
 """The import rules of docs/design.md, read statically from the source (nothing is imported or run).
 
 Contracts: the library (bias, stats, explain, monitor, review, ledger, mitigate, _tabulate) never imports its shells (cli,
-service) or its renderers (report, cards); report and cards never import cli or service; nothing but service imports FastAPI;
+service) or its renderers (report, cards); report and cards never import cli or service; the CLI imports only the public names
+of the library's packages (``assay.monitor``, not ``assay.monitor._profile``); nothing but service imports FastAPI;
 no import cycle between modules of src/assay (imports at module level or in a top-level function's body; a nested function's
 imports are lazy and left out); no function longer than 100 lines.
 
@@ -117,6 +118,8 @@ def problems(root: str | Path) -> list[str]:
                         found.append(f"{m} imports {t}: the library ({part}) must not know its shells or renderers")
                     if part in RENDERERS and other in SHELLS:
                         found.append(f"{m} imports {t}: a renderer ({part}) must not know the shells")
+                    if part == "cli" and other != "cli" and not other.startswith("_") and t.count(".") >= 2 and t.split(".")[2].startswith("_"):
+                        found.append(f"{m} imports {t}: the CLI calls the public names of assay.{other}, not its private modules")
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.end_lineno or node.lineno) - node.lineno + 1 > MAX_LINES:
                 found.append(f"{m}.{node.name} is {(node.end_lineno or node.lineno) - node.lineno + 1} lines long (at most {MAX_LINES})")
         for node in _eager(tree):

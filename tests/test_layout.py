@@ -28,6 +28,7 @@ def test_the_tree_keeps_the_import_contracts_has_no_cycle_and_no_long_function()
     ("review/_leak.py", "import fastapi\n", "assay.review._leak imports fastapi: only the service uses FastAPI"),
     ("cards/_leak.py", "from assay.cli._common import out\n", "assay.cards._leak imports assay.cli._common.out: a renderer (cards)"),
     ("stats/_loop.py", "from assay.bias._cells import Cells\n", "import cycle: assay.bias._cells -> assay.stats._loop"),
+    ("cli/_leak.py", "def f():\n    from assay.monitor._profile import profile\n", "assay.cli._leak imports assay.monitor._profile: the CLI calls"),
     ("monitor/_long.py", "def f():\n" + "    x = 1\n" * 100, "assay.monitor._long.f is 101 lines long"),
 ])  # fmt: skip
 def test_a_forbidden_import_a_cycle_or_a_long_function_is_reported(tmp_path, where, code, expected):

@@ -74,6 +74,11 @@ class FacetValueResult:
     rest_confusion_matrix: dict[str, float] | None = None
     value_stats: dict[str, dict[str, Any]] | None = None
 
+    @property
+    def name(self) -> str:
+        """The group as text: its value, or an intersection's values joined by " & "."""
+        return _display(self.value_or_threshold)
+
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
             "value_or_threshold": _clean(self.value_or_threshold),

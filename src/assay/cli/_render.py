@@ -7,7 +7,7 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.table import Table
 
-from assay.bias._results import AuditResult, FacetValueResult, StageResult, _display
+from assay.bias import AuditResult, FacetValueResult, StageResult
 
 
 def _cell(value: float | None, significant: bool | None) -> str:
@@ -58,7 +58,7 @@ def _table(stage: StageResult, title: str, facet: str, values: list[FacetValueRe
 
 def _header(fv: FacetValueResult) -> str:
     small = " [yellow](small)[/]" if fv.group.small else ""
-    name = _display(fv.value_or_threshold).replace(" & ", " &\n")
+    name = fv.name.replace(" & ", " &\n")
     return f"{name}\nn={fv.group.size:,}{small}"
 
 
