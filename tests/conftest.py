@@ -50,6 +50,18 @@ def analysed(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark (2 cores) for the whole run, through assay's own session(); stopped at the end."""
+    from assay._spark import session
+
+    s = session("local[2]", app_name="assay-tests", conf={"spark.ui.enabled": False, "spark.sql.shuffle.partitions": 4,
+                                                          "spark.sql.session.timeZone": "UTC"})  # fmt: skip
+    s.sparkContext.setLogLevel("ERROR")
+    yield s
+    s.stop()
+
+
 # == the service: a PostgreSQL cluster of our own, and a client on SQLite and on PostgreSQL ====================
 PG_BIN = max(Path("/usr/lib/postgresql").glob("*/bin"), default=Path("/nonexistent"))  # the newest installed major version
 

@@ -16,6 +16,7 @@ _EXTRAS = {
     "alembic": "service",
     "uvicorn": "service",
     "psycopg": "service",
+    "pyspark": "spark",
 }
 
 

@@ -107,8 +107,19 @@ def read_dataset(
 
 def row_sample(frame: nw.LazyFrame[Any], rows: int, total: int, seed: int) -> nw.LazyFrame[Any] | None:
     """About ``rows`` of the ``total`` rows of a Parquet dataset, each kept independently by a seeded hash of its file and row
-    number (the reader then decodes the other columns of the kept rows only); None when ``frame`` is not one read_dataset read."""
+    number (the reader then decodes the other columns of the kept rows only); of a Spark DataFrame, by a seeded hash of the
+    row's values, ordered by it, so the sample and its order are the same however the data is partitioned (rows of equal
+    values are kept or left together); None for other frames."""
     native = nw.to_native(frame)
+    if type(native).__module__.startswith("pyspark.sql"):
+        import pyspark.sql.functions as F
+
+        h = "__assay_sample_hash"
+        while h in native.columns:
+            h += "_"
+        hashed = native.withColumn(h, F.xxhash64(*[native[c] for c in native.columns], F.lit(int(seed))))
+        kept = hashed.where(F.pmod(F.col(h), F.lit(max(int(total), 1))) < int(rows)).orderBy(h, *[native[c] for c in native.columns])
+        return nw.from_native(kept.drop(h))
     try:
         con, files = _PARQUET[native]
     except (KeyError, TypeError):
@@ -156,7 +167,8 @@ def as_frame(data: Any, *, headers: Sequence[str] | None = None) -> nw.LazyFrame
     """Wrap ``data`` as a lazy narwhals frame without copying where possible.
 
     Accepts pandas, polars (eager or lazy), pyarrow tables, DuckDB relations,
-    numpy 2-D arrays (with ``headers``), dicts of 1-D arrays, and paths.
+    PySpark DataFrames (the GROUP BY then runs on Spark), numpy 2-D arrays
+    (with ``headers``), dicts of 1-D arrays, and paths.
     """
     if isinstance(data, nw.LazyFrame):
         return data
@@ -176,7 +188,8 @@ def as_frame(data: Any, *, headers: Sequence[str] | None = None) -> nw.LazyFrame
             raise DataError(f"cannot build a table from the dict: {exc}") from exc
         return nw.from_native(table).lazy()
     module = type(data).__module__.split(".")[0]  # polars forbids repeated names; pandas, pyarrow and DuckDB allow them
-    columns = {"pandas": lambda: data.columns, "pyarrow": lambda: data.column_names, "duckdb": lambda: data.columns}.get(module, lambda: None)()
+    columns = {"pandas": lambda: data.columns, "pyarrow": lambda: data.column_names, "duckdb": lambda: data.columns,
+               "pyspark": lambda: data.columns}.get(module, lambda: None)()  # fmt: skip
     if columns is not None:
         _refuse_duplicates([str(c) for c in columns], "the data")
     try:
@@ -184,7 +197,7 @@ def as_frame(data: Any, *, headers: Sequence[str] | None = None) -> nw.LazyFrame
     except TypeError as exc:
         raise DataError(
             f"cannot audit an object of type {type(data).__name__}. Expected a pandas, polars or pyarrow table, "
-            "a DuckDB relation, a numpy 2-D array with headers, a dict of arrays, or a file path."
+            "a DuckDB relation, a PySpark DataFrame, a numpy 2-D array with headers, a dict of arrays, or a file path."
         ) from exc
     return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from assay._errors import DataError
 
-__all__ = ["CountTable", "tabulate"]
+__all__ = ["CountTable", "grouping", "tabulate"]
 
 
 @dataclass
@@ -155,23 +155,10 @@ def _sort_key(v: Any) -> tuple[int, Any]:
     return (1, str(v))
 
 
-def tabulate(
-    frame: nw.LazyFrame[Any],
-    keys: Mapping[str, nw.Expr],
-    *,
-    weight: str | None = None,
-    frequency: str | None = None,
-    sums: Mapping[str, nw.Expr] | None = None,
-) -> CountTable:
-    """Count rows (and weights) for every combination of ``keys``, in one pass.
-
-    ``keys`` maps a key name to a narwhals expression (a column, a binned
-    column, a thresholded label). The GROUP BY runs in the engine behind
-    ``frame``: pandas, polars, pyarrow or DuckDB. ``frequency`` names a column
-    of row counts: each input row stands for that many rows (a count tensor
-    stored as cells, e.g. by monitoring), so the table is the one of the rows
-    it summarises.
-    """
+def grouping(frame: nw.LazyFrame[Any], keys: Mapping[str, nw.Expr], *, weight: str | None = None, frequency: str | None = None,
+             sums: Mapping[str, nw.Expr] | None = None) -> nw.LazyFrame[Any]:  # fmt: skip
+    """The GROUP BY that :func:`tabulate` collects, as a lazy frame in the data's engine: one row per key combination, keys named
+    ``__key_0, __key_1, ...``, then ``__count`` (and the weight and sum columns). On Spark its plan is one aggregation."""
     sums = dict(sums or {})
     extra: list[nw.Expr] = []
     f = nw.col(frequency).cast(nw.Float64) if frequency else None
@@ -190,7 +177,29 @@ def tabulate(
     aggs += [nw.col(f"__s_{name}").sum().alias(f"__sum_{name}") for name in sums]
     key_names = [f"__key_{i}" for i in range(len(keys))]
     grouped = frame.with_columns(*[expr.alias(k) for k, expr in zip(key_names, keys.values(), strict=True)], *extra)
-    result = grouped.group_by(*key_names, drop_null_keys=False).agg(*aggs).collect()
+    return grouped.group_by(*key_names, drop_null_keys=False).agg(*aggs)
+
+
+def tabulate(
+    frame: nw.LazyFrame[Any],
+    keys: Mapping[str, nw.Expr],
+    *,
+    weight: str | None = None,
+    frequency: str | None = None,
+    sums: Mapping[str, nw.Expr] | None = None,
+) -> CountTable:
+    """Count rows (and weights) for every combination of ``keys``, in one pass.
+
+    ``keys`` maps a key name to a narwhals expression (a column, a binned
+    column, a thresholded label). The GROUP BY (:func:`grouping`) runs in the
+    engine behind ``frame``: pandas, polars, pyarrow, DuckDB or Spark. ``frequency`` names a column
+    of row counts: each input row stands for that many rows (a count tensor
+    stored as cells, e.g. by monitoring), so the table is the one of the rows
+    it summarises.
+    """
+    sums = dict(sums or {})
+    key_names = [f"__key_{i}" for i in range(len(keys))]
+    result = grouping(frame, keys, weight=weight, frequency=frequency, sums=sums).collect()
     table = result.to_arrow()
 
     def col(name: str) -> np.ndarray:

@@ -12,7 +12,9 @@ so a positive FT means d is disfavoured, as Clarify's documentation defines
 it (smclarify's code has the opposite sign). It runs on a seeded random
 sample of at most ``max_rows`` rows (default 20,000; of a Parquet dataset,
 rows kept by a seeded hash of their file and row number, which the reader
-applies before it decodes the other columns); its interval is the
+applies before it decodes the other columns; of a Spark DataFrame, always
+rows kept by Spark by a seeded hash of their values, so only the sample
+reaches the driver and it is the same for any partitioning); its interval is the
 normal interval of the mean of the per-row flips (+1, -1, 0) over the d rows
 in the sample, and its test the matching z-test of FT = 0. Sample weights are
 not used by FlipTest.
@@ -81,7 +83,8 @@ class FlipTestContext:
         def rows(source: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
             return source.select(*[nw.col(c) for c in features], pred_expr.alias("__pred"), *[e.alias(k) for k, e in facet_keys.items()])
 
-        sampled = row_sample(frame, max_rows, total, seed) if total > max_rows * 5 else None
+        on_spark = type(nw.to_native(frame)).__module__.startswith("pyspark.sql")  # Spark always samples there: no rows collected
+        sampled = row_sample(frame, max_rows, total, seed) if total > max_rows * 5 or on_spark else None
         if sampled is not None:
             table = rows(sampled).collect().to_arrow()
         else:

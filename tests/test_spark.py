@@ -1,0 +1,131 @@
+"""Spark: the audit's count tensor as one Spark SQL aggregation, equal to the DuckDB path; sessions and reads with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+import assay
+from assay._errors import ConfigError, DataError
+from assay.bias import METRICS
+
+
+@pytest.fixture(scope="module")
+def scored_file(adult_scored, tmp_path_factory):
+    """Adult test scored, 4x resampled (so the data has many more rows than any tensor), with a fractional sample weight."""
+    d = adult_scored.sample(4 * len(adult_scored), replace=True, random_state=0).reset_index(drop=True)
+    d["w"] = 0.5 + (d["age"] % 7) / 3.0
+    path = tmp_path_factory.mktemp("spark") / "scored.parquet"
+    d.to_parquet(path, row_group_size=10_000)
+    return path, d
+
+
+AUDIT = dict(label="income", label_values_or_threshold=[">50K"], predicted_label="pred", probability="score",
+             facets=["sex", "race", ["sex", "race"]], bootstrap_replicates=200, seed=3)  # fmt: skip
+EXACT = {"size", "rest_size", "n", "count", "TP", "FP", "TN", "FN"}  # counts of rows: integers, whatever the order of the sum
+
+
+def _compare(a, b, path="", *, exact=EXACT, rel=1e-12):
+    """Equal documents: keys, strings and counts exactly; other numbers to ``rel`` (a sum of floats depends on the order of its
+    terms, which differs between engines and partitionings: pandas and DuckDB differ so too)."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _compare(a[k], b[k], f"{path}/{k}", exact=exact, rel=rel)
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _compare(x, y, f"{path}[{i}]", exact=exact, rel=rel)
+    elif isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and a != b:
+        assert path.rsplit("/", 1)[-1] not in exact, (path, a, b)
+        assert a == pytest.approx(b, rel=rel, abs=1e-15, nan_ok=True), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_an_audit_on_spark_equals_the_duckdb_audit_of_the_same_file_for_any_partitioning(spark, scored_file, weighted):
+    path, rows = scored_file
+    settings = AUDIT | ({"sample_weight": "w"} if weighted else {})
+    exact = set() if weighted else EXACT  # weighted confusion matrices are sums of fractional weights
+    no_ft = {"post_training_methods": [m for m, spec in METRICS.items() if spec.stage == "post_training" and m != "FT"]}
+    duck = assay.audit(str(path), **settings, **no_ft).to_dict()  # FlipTest's sample is drawn each engine's own way
+    assert duck["post_training_bias_metrics"]["facets"]["sex"][0]["group"]["size"] > 0
+    runs = []
+    for parts in (1, 4, 64):
+        df = spark.read.parquet(str(path)).repartition(parts)
+        assert df.rdd.getNumPartitions() == parts
+        _compare(assay.audit(df, **settings, **no_ft).to_dict(), duck, exact=exact)
+        runs.append(assay.audit(df, **settings).to_dict())
+    _compare(runs[0], runs[2], exact=exact)  # with FlipTest: Spark's sample is the same rows for any partitioning
+    ft = [m for fv in runs[0]["post_training_bias_metrics"]["facets"]["sex"] for m in fv["metrics"] if m["name"] == "FT"]
+    assert len(ft) == 2 and all(m["value"] is not None for m in ft)
+    groups = {fv["value_or_threshold"]: fv["group"] for fv in runs[1]["post_training_bias_metrics"]["facets"]["sex"]}
+    assert groups["Female"]["size"] == int((rows["sex"] == "Female").sum())  # a hand count of the rows
+    if weighted:
+        assert groups["Female"]["weight"] == pytest.approx(float(rows.loc[rows["sex"] == "Female", "w"].sum()), rel=1e-12)
+
+
+def test_the_audit_on_spark_runs_no_python_in_its_plans_and_brings_back_only_the_tensor_and_flip_tests_sample(spark, scored_file, monkeypatch):
+    path, rows = scored_file
+    DataFrame = type(spark.range(1))  # pyspark.sql.classic's DataFrame, which narwhals collects through
+    seen = []
+    for name in ("toArrow", "toPandas", "collect"):
+        original = getattr(DataFrame, name)
+
+        def recording(self, *a, _original=original, **kw):
+            out = _original(self, *a, **kw)
+            seen.append((self._jdf.queryExecution().executedPlan().toString(), len(out) if not hasattr(out, "num_rows") else out.num_rows))
+            return out
+
+        monkeypatch.setattr(DataFrame, name, recording)
+    result = assay.audit(spark.read.parquet(str(path)), **AUDIT, fliptest={"max_rows": 2000})
+    assert result.to_dict()["post_training_bias_metrics"]["facets"]["sex"][0]["group"]["size"] > 0
+    python_nodes = ("PythonUDF", "BatchEvalPython", "ArrowEvalPython", "MapInPandas", "MapInArrow", "FlatMapGroupsInPandas", "PythonMapIn")
+    assert seen and not [p for p, _ in seen if any(node in p for node in python_nodes)]
+    samples = [n for p, n in seen if "Aggregate" not in p]  # rows, not aggregates: FlipTest's sample only
+    assert len(samples) == 1 and 1500 <= samples[0] <= 2400
+    tensor = [n for p, n in seen if "HashAggregate" in p and "__key_" in p]
+    assert tensor and max(n for _, n in seen) < len(rows) / 10  # the count tensor (with the score's bins): cells, not rows
+
+
+def test_a_session_without_java_or_pyspark_names_what_to_install(spark, monkeypatch):
+    import sys
+
+    from assay._optional import MissingDependencyError
+    from assay._spark import session
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(ConfigError, match=r"Spark needs a Java runtime \(17 or later\).*openjdk-17-jre-headless.*JAVA_HOME"):
+        session("local[1]")
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'assay\[spark\]'"):
+        session("local[1]")
+    with pytest.raises(ConfigError, match="spark.conf keys must be Spark property names"):
+        monkeypatch.delitem(sys.modules, "pyspark")
+        session("local[1]", conf={1: "x"})
+
+
+def test_spark_reads_a_table_by_name_parquet_and_csv_by_path_and_names_what_it_cannot_read(spark, adult_scored, tmp_path):
+    from assay._spark import read
+
+    small = adult_scored[["sex", "race", "income", "pred"]].head(500)
+    spark.createDataFrame(small).createOrReplaceTempView("adult_small")
+    by_name = read("adult_small", spark)
+    assert by_name.count() == 500 and by_name.columns == ["sex", "race", "income", "pred"]
+    small.to_csv(tmp_path / "with_header.csv", index=False)
+    small.to_csv(tmp_path / "no_header.csv", index=False, header=False)
+    assert read(str(tmp_path / "with_header.csv"), spark).columns == ["sex", "race", "income", "pred"]
+    named = read(str(tmp_path / "no_header.csv"), spark, headers=["s", "r", "y", "p"])
+    assert named.columns == ["s", "r", "y", "p"] and named.count() == 500
+    spark.createDataFrame(small).write.parquet(str(tmp_path / "as_spark_writes"))  # a directory of part files
+    assert read(str(tmp_path / "as_spark_writes") + "/", spark).count() == 500
+    with pytest.raises(DataError, match="Spark has no table 'adult_smal'"):
+        read("adult_smal", spark)
+    with pytest.raises(DataError, match="Spark cannot read .*missing.parquet"):
+        read(str(tmp_path / "missing.parquet"), spark)
+    same = assay.audit(by_name, label="income", label_values_or_threshold=[">50K"], predicted_label="pred", facets=["sex"],
+                       bootstrap_replicates=100, seed=1, post_training_methods=["DPPL", "DI"])  # fmt: skip
+    local = assay.audit(small, label="income", label_values_or_threshold=[">50K"], predicted_label="pred", facets=["sex"],
+                        bootstrap_replicates=100, seed=1, post_training_methods=["DPPL", "DI"])  # fmt: skip
+    _compare(same.to_dict(), local.to_dict())
