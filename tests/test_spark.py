@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import assay
@@ -129,3 +130,48 @@ def test_spark_reads_a_table_by_name_parquet_and_csv_by_path_and_names_what_it_c
     local = assay.audit(small, label="income", label_values_or_threshold=[">50K"], predicted_label="pred", facets=["sex"],
                         bootstrap_replicates=100, seed=1, post_training_methods=["DPPL", "DI"])  # fmt: skip
     _compare(same.to_dict(), local.to_dict())
+
+
+def test_a_profile_on_spark_equals_the_in_process_profile_and_its_sketches_merge_with_ones_made_in_process(spark, tmp_path):
+    from assay.datasets import load_adult
+    from assay.monitor import profile
+    from assay.monitor._baseline import suggest_constraints
+    from assay.monitor._check import check
+
+    d = load_adult("train")
+    rng = np.random.default_rng(0)
+    d["ratio"] = np.where(rng.random(len(d)) < 0.05, np.nan, d["capital-gain"] / d["hours-per-week"])  # fractional, with NaN
+    d.loc[:9, "ratio"] = np.inf
+    d["id"] = [f"r{i % 9000}" for i in range(len(d))]  # text with more distinct values than the exact counts keep
+    d["married"] = d["marital-status"].str.startswith("Married")
+    d.to_parquet(tmp_path / "train.parquet")
+    local = profile(d)
+    for parts in (1, 4):
+        remote = profile(spark.read.parquet(str(tmp_path / "train.parquet")).repartition(parts))
+        assert remote.rows == local.rows == len(d)
+        for name, a in local.columns.items():
+            b = remote.columns[name]
+            assert (b.kind, b.missing, b.integral, b.fractional, b.string, b.n) == (a.kind, a.missing, a.integral, a.fractional, a.string, a.n), name
+            for field in ("total", "mean", "m2", "minimum", "maximum"):
+                assert getattr(b, field) == pytest.approx(getattr(a, field), rel=1e-9), (name, field)
+            assert b.values == a.values, name
+    assert local.columns["fnlwgt"].values is None and local.columns["id"].values is None  # the sketched paths are taken
+    assert local.columns["ratio"].missing == int(d["ratio"].isna().sum()) and local.columns["ratio"].n == local.columns["ratio"].present - 10
+    for name, truth in (("fnlwgt", d["fnlwgt"].nunique()), ("id", 9000)):
+        b = remote.columns[name]
+        assert abs(b.distinct - truth) / truth < 0.05  # lg k 12: 1.6% standard error
+        # the same values hashed the same way: the union with the in-process sketch is the union of a sketch with itself
+        assert local.merge(remote).columns[name].distinct == local.merge(local).columns[name].distinct, name
+    counts, rest = remote.columns["id"].category_counts()
+    assert counts == {} and rest == len(d)  # 9,000 ids of 3 or 4 rows each: none is frequent for a sketch of 768 items
+    d["skewed"] = np.where(rng.random(len(d)) < 0.5, d["education"], d["id"])  # a few frequent texts among 9,000 rare ones
+    d.to_parquet(tmp_path / "skewed.parquet")
+    counts, rest = profile(spark.read.parquet(str(tmp_path / "skewed.parquet")), columns=["skewed"]).columns["skewed"].category_counts()
+    truth, slack = d["skewed"].value_counts(), 3.5 / 1024 * len(d)  # DataSketches' a-priori error of a 1,024-entry map
+    assert set(counts) == {k for k in set(d["education"]) if truth[k] > slack} and all(truth[k] - slack - 1 < c <= truth[k] - slack for k, c in counts.items())
+    assert rest == len(d) - sum(counts.values())
+    grid = np.linspace(0.05, 0.95, 19)
+    x = np.sort(d["fnlwgt"].to_numpy())
+    ranks = np.searchsorted(x, remote.columns["fnlwgt"].quantiles(grid), side="right") / len(x)
+    assert np.max(np.abs(ranks - grid)) < 0.01  # Spark's KLL (k = 1000): rank error about 0.3%
+    assert check(remote, local, suggest_constraints(local))["violations"] == []  # the same data, profiled two ways

@@ -173,12 +173,14 @@ class ColumnProfile:
         return self.sketch_error if self.values is not None else float(self.kll.normalized_rank_error(False)) if self.kll is not None else 0.0
 
     def category_counts(self) -> tuple[dict[str, int], int]:
-        """Counts of categories (exact, or the frequent-items sketch's lower bounds) and the count of the rest."""
+        """Counts of categories (exact, or the frequent-items sketch's lower bounds of the categories that are surely frequent:
+        more rows than the sketch's error) and the count of the rest. The sketch's other items are an artefact of the order
+        the values came in (the last ones seen keep their counts), so they count with the rest."""
         if self.values is not None:
             return {str(k): int(c) for k, c in self.values.items()}, 0
         import datasketches as ds
 
-        items = self.frequent.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES) if self.frequent is not None else []
+        items = self.frequent.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_POSITIVES) if self.frequent is not None else []
         known = {str(v): int(lb) for v, _, lb, _ in items}
         return known, max(0, self.present - sum(known.values()))
 
@@ -283,18 +285,11 @@ def _column(name: str, s: Any) -> ColumnProfile:
     p = ColumnProfile(name, "numeric" if numeric else "string", rows=rows, missing=rows - len(present))
     counts = present.value_counts(sort=False)
     weights = counts.to_numpy(dtype=np.int64)
+    parsed = _distinct(p, counts.index, weights)
     if numeric:
         x = present.to_numpy(dtype=np.float64)
-        keys = counts.index.to_numpy(dtype=np.float64)
-        whole = np.isfinite(keys) & (np.floor(keys) == keys)
-        p.integral, p.fractional = int(weights[whole].sum()), int(weights[~whole].sum())
-    else:
-        keys_text = pd.Series(counts.index.astype(str))
-        parsed = pd.to_numeric(keys_text, errors="coerce").to_numpy(dtype=np.float64)
-        ok = ~np.isnan(parsed)
-        whole = ok & (np.floor(np.where(ok, parsed, 0.5)) == np.where(ok, parsed, 0.5))
-        p.integral, p.fractional, p.string = int(weights[whole].sum()), int(weights[ok & ~whole].sum()), int(weights[~ok].sum())
-        x = np.repeat(parsed, weights) if len(ok) and ok.all() else np.zeros(0)  # strings that are all numbers also get moments
+    else:  # strings that are all numbers also get moments
+        x = np.repeat(parsed, weights) if len(parsed) and not np.isnan(parsed).any() else np.zeros(0)
     finite = x[np.isfinite(x)]
     p.n = int(len(finite))
     if p.n:
@@ -304,14 +299,32 @@ def _column(name: str, s: Any) -> ColumnProfile:
         p.minimum, p.maximum = float(finite.min()), float(finite.max())
         p.kll = _kll()
         p.kll.update(finite)
-    p.values = {_plain(k): int(c) for k, c in zip(counts.index, weights)} if len(counts) <= EXACT_LIMIT else None
-    if not numeric:
-        p.values = None if p.values is None else {str(k): c for k, c in p.values.items()}
-        p.frequent = _frequent()
-        collections.deque(map(p.frequent.update, counts.index.astype(str).tolist(), weights.tolist()), maxlen=0)
     if p.values is None:
         p.hll = _hll_of(counts.index, numeric)
     return p
+
+
+def _distinct(p: ColumnProfile, keys: Any, weights: np.ndarray) -> np.ndarray:
+    """From a column's distinct values (a pandas Index) and their counts: the counts of integral, fractional and text values,
+    the exact counts (at most EXACT_LIMIT values) and, for text, the frequent-items sketch. The values as numbers (NaN where a
+    text does not parse as one)."""
+    import pandas as pd
+
+    if p.kind == "numeric":
+        parsed = keys.to_numpy(dtype=np.float64)
+        whole = np.isfinite(parsed) & (np.floor(parsed) == parsed)
+        p.integral, p.fractional = int(weights[whole].sum()), int(weights[~whole].sum())
+    else:
+        parsed = pd.to_numeric(pd.Series(keys.astype(str)), errors="coerce").to_numpy(dtype=np.float64)
+        ok = ~np.isnan(parsed)
+        whole = ok & (np.floor(np.where(ok, parsed, 0.5)) == np.where(ok, parsed, 0.5))
+        p.integral, p.fractional, p.string = int(weights[whole].sum()), int(weights[ok & ~whole].sum()), int(weights[~ok].sum())
+    p.values = {_plain(k): int(c) for k, c in zip(keys, weights)} if len(keys) <= EXACT_LIMIT else None
+    if p.kind != "numeric":
+        p.values = None if p.values is None else {str(k): c for k, c in p.values.items()}
+        p.frequent = _frequent()
+        collections.deque(map(p.frequent.update, keys.astype(str).tolist(), weights.tolist()), maxlen=0)
+    return parsed
 
 
 def _plain(v: Any) -> Any:
@@ -325,7 +338,8 @@ def _plain(v: Any) -> Any:
 
 
 def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 500_000, headers: list[str] | None = None) -> Profile:
-    """The profile of a table (pandas, polars, pyarrow, a path or glob to Parquet/CSV), read in batches of ``batch_rows``.
+    """The profile of a table (pandas, polars, pyarrow, a path or glob to Parquet/CSV, a PySpark DataFrame), read in batches
+    of ``batch_rows`` (a Spark DataFrame is profiled by Spark: see :func:`_spark_profile`).
 
     Files are streamed (Parquet by record batches, CSV through DuckDB), so memory
     stays bounded by the batch size however large the data is; each batch is
@@ -335,6 +349,10 @@ def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 50
     import os
     from concurrent.futures import ThreadPoolExecutor
 
+    from assay._spark import is_spark
+
+    if is_spark(data):
+        return _spark_profile(data, columns)
     if isinstance(batch_rows, bool) or not isinstance(batch_rows, int) or batch_rows < 1:
         raise DataError(f"batch_rows must be a whole number of rows, at least 1; got {batch_rows!r}")
     out: Profile | None = None
@@ -350,6 +368,99 @@ def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 50
         where = f"{os.fspath(data)} has" if isinstance(data, (str, os.PathLike)) else "the data has"
         raise DataError(f"{where} no rows to profile")
     return out
+
+
+def _spark_profile(df: Any, columns: list[str] | None) -> Profile:
+    """The profile of a Spark DataFrame, computed by Spark: one aggregation for counts, moments and Spark's own DataSketches
+    (KLL doubles with k = KLL_K, HyperLogLog lg k = HLL_LG_K, which the Python package reads and merges), and per column one
+    GROUP BY of at most EXACT_LIMIT + 1 rows for the exact counts (or, beyond them, the 768 most frequent texts). Only these
+    small results reach the driver. Numbers are hashed for the HyperLogLog as their IEEE bits, as in process, so profiles made
+    on a cluster and in process merge. Columns with more than EXACT_LIMIT distinct texts are typed by Spark's cast to double
+    (in process: pandas' to_numeric), which may read odd texts (such as '1_000') differently."""
+    _known(columns, list(df.columns), "the Spark DataFrame")
+    names = list(columns or df.columns)
+    staged, numeric = _spark_staged(df, names)
+    row = staged.agg(*_spark_aggregates(names, numeric)).collect()[0].asDict()
+    if not row["rows"]:
+        raise DataError("the Spark DataFrame has no rows to profile")
+    return Profile(int(row["rows"]), {c: _spark_column(staged, c, i, numeric[c], row) for i, c in enumerate(names)})
+
+
+def _spark_staged(df: Any, names: list[str]) -> tuple[Any, dict[str, bool]]:
+    """The columns and, per column i, ``__p{i}`` (present: not null, not NaN), ``__x{i}`` (as a double: the number, or the
+    text cast to one), ``__t{i}`` (as text), ``__f{i}`` (finite numbers) and, for numbers, ``__b{i}`` (the double's bits)."""
+    import pyspark.sql.functions as F
+    from pyspark.sql.types import BooleanType, DoubleType, FloatType, NumericType
+
+    types = {f.name: f.dataType for f in df.schema.fields}
+    numeric = {c: isinstance(types[c], (NumericType, BooleanType)) for c in names}
+    first = []
+    for i, c in enumerate(names):
+        col = F.col(_quoted(c))
+        present = col.isNotNull() & ~F.isnan(col) if isinstance(types[c], (DoubleType, FloatType)) else col.isNotNull()
+        x = F.when(present, col.cast("double")) if numeric[c] else F.expr(f"try_cast({_quoted(c)} as double)")
+        first += [col, present.alias(f"__p{i}"), x.alias(f"__x{i}"), F.when(present, col.cast("string")).alias(f"__t{i}")]
+    second = [F.col("*")]
+    for i, c in enumerate(names):
+        second.append(F.when(~F.col(f"__x{i}").isin(float("inf"), float("-inf")), F.col(f"__x{i}")).alias(f"__f{i}"))
+        if numeric[c]:  # reflect is not deterministic to Spark, so it is computed here, before the aggregation
+            bits = F.expr(f"cast(reflect('java.lang.Double', 'doubleToLongBits', __x{i} + 0.0D) as bigint)")  # + 0.0: -0.0 is 0.0
+            second.append(F.when(F.col(f"__x{i}").isNotNull(), bits).alias(f"__b{i}"))  # reflect refuses a null
+    return df.select(*first).select(*second), numeric
+
+
+def _spark_aggregates(names: list[str], numeric: dict[str, bool]) -> list[Any]:
+    import pyspark.sql.functions as F
+
+    out = [F.count(F.lit(1)).alias("rows")]
+    for i, c in enumerate(names):
+        x, f = F.col(f"__x{i}"), F.col(f"__f{i}")
+        out += [F.sum(F.col(f"__p{i}").cast("long")).alias(f"present{i}"), F.count(f).alias(f"n{i}"), F.sum(f).alias(f"total{i}"),
+                F.var_pop(f).alias(f"var{i}"), F.min(f).alias(f"min{i}"), F.max(f).alias(f"max{i}"), F.count(x).alias(f"parsed{i}"),
+                F.count(F.when((f if numeric[c] else x) == F.floor(f if numeric[c] else x), 1)).alias(f"whole{i}"), F.expr(f"kll_sketch_agg_double(__f{i}, {KLL_K})").alias(f"kll{i}"),
+                F.expr(f"hll_sketch_agg({f'__b{i}' if numeric[c] else f'__t{i}'}, {HLL_LG_K})").alias(f"hll{i}")]  # fmt: skip
+    return out
+
+
+def _spark_column(staged: Any, name: str, i: int, numeric: bool, agg: dict[str, Any]) -> ColumnProfile:
+    """One column's profile from the aggregation's figures and, from its own GROUP BY, the exact counts or the top texts."""
+    import datasketches as ds
+    import pandas as pd
+    import pyspark.sql.functions as F
+
+    rows, present = int(agg["rows"]), int(agg[f"present{i}"] or 0)
+    p = ColumnProfile(name, "numeric" if numeric else "string", rows=rows, missing=rows - present)
+    decimal = type(staged.schema[name].dataType).__name__ == "DecimalType"  # its values as doubles, as pandas would hold them
+    col = F.col(f"__x{i}") if decimal else F.col(_quoted(name)) if numeric else F.col(f"__t{i}")
+    counts = staged.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().limit(EXACT_LIMIT + 1).collect()
+    parsed, whole = int(agg[f"parsed{i}"]), int(agg[f"whole{i}"])
+    all_numbers = numeric or parsed == present
+    if len(counts) <= EXACT_LIMIT:
+        _distinct(p, pd.Index([r["v"] for r in counts], dtype=object), np.array([r["count"] for r in counts], dtype=np.int64))
+        all_numbers = numeric or p.string == 0
+    else:
+        p.values = None
+        p.integral, p.fractional = whole, (present if numeric else parsed) - whole
+        p.string = 0 if numeric else present - parsed
+        p.hll = ds.hll_sketch.deserialize(bytes(agg[f"hll{i}"]))
+        if not numeric:
+            # the exact counts of the most frequent texts, less the error a frequent-items sketch of this many values may have
+            # (its a-priori bound), so that they read as the lower bounds an in-process profile's sketch gives
+            p.frequent, slack = _frequent(), ds.frequent_strings_sketch.get_apriori_error(FREQUENT_LG_K, present)
+            top = staged.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().orderBy(F.desc("count"), "v").limit(768).collect()
+            for r in top:
+                if r["count"] > slack:
+                    p.frequent.update(str(r["v"]), int(r["count"] - slack))
+    p.n = int(agg[f"n{i}"]) if all_numbers else 0
+    if p.n:
+        p.total, p.minimum, p.maximum = float(agg[f"total{i}"]), float(agg[f"min{i}"]), float(agg[f"max{i}"])
+        p.mean, p.m2 = p.total / p.n, float(agg[f"var{i}"]) * p.n
+        p.kll = ds.kll_doubles_sketch.deserialize(bytes(agg[f"kll{i}"]))
+    return p
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
 
 
 def csv_names(con: Any, first_file: str, detected: list[str], headers: list[str] | None) -> list[str]:
