@@ -175,3 +175,26 @@ def test_a_profile_on_spark_equals_the_in_process_profile_and_its_sketches_merge
     ranks = np.searchsorted(x, remote.columns["fnlwgt"].quantiles(grid), side="right") / len(x)
     assert np.max(np.abs(ranks - grid)) < 0.01  # Spark's KLL (k = 1000): rank error about 0.3%
     assert check(remote, local, suggest_constraints(local))["violations"] == []  # the same data, profiled two ways
+
+
+def test_monitor_baseline_and_check_of_spark_dataframes_and_what_is_not_yet_computed_there(spark, tmp_path):
+    from assay import monitor
+    from assay.datasets import load_adult
+
+    train, test = load_adult("train"), load_adult("test")
+    shifted = test.assign(age=test["age"] + np.where(np.random.default_rng(1).random(len(test)) < 0.3, 5, 0))
+    for name, frame in (("train", train), ("test", test), ("shifted", shifted)):
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    read = lambda name: spark.read.parquet(str(tmp_path / f"{name}.parquet"))  # noqa: E731
+    monitor.baseline(read("train"), tmp_path / "base")
+    same = monitor.check(read("test"), tmp_path / "base", tmp_path / "out")
+    assert same.violations == [] and same.profile.rows == len(test)
+    local = monitor.check(str(tmp_path / "shifted.parquet"), tmp_path / "base")
+    remote = monitor.check(read("shifted"), tmp_path / "base")
+    drifted = lambda c: sorted(v["feature_name"] for v in c.violations if v["constraint_check_type"] == "baseline_drift_check")  # noqa: E731
+    assert drifted(remote) == drifted(local) == ["age"]
+    age = remote.result["features"]["age"]["drift"]
+    assert age["distance"] == pytest.approx(local.result["features"]["age"]["drift"]["distance"], rel=1e-12)  # exact counts: one KS
+    config = {"label": "income", "label_values_or_threshold": [">50K"], "predicted_label": "income", "facet": [{"name_or_index": "sex"}]}
+    with pytest.raises(DataError, match="model quality, bias and time windows are not yet computed there"):
+        monitor.check(read("test"), tmp_path / "base", config=config)

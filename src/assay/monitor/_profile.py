@@ -537,6 +537,9 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: lis
         for rb in reader:
             yield rb.to_pandas()
         return
+    if type(data).__module__.startswith("pyspark.sql"):
+        raise DataError("a Spark DataFrame is profiled and checked on Spark, but model quality, bias and time windows are not yet "
+                        "computed there: give those the scored rows as Parquet files (a path or glob), or leave out the monitoring config")  # fmt: skip
     frame = data.to_pandas() if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     if names_only:
         yield [str(c) for c in frame.columns]
