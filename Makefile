@@ -37,6 +37,7 @@ bench: $(STAMP_TEST)
 	test -x benchmarks/.venv-evidently/bin/python || ($(PYTHON) -m venv benchmarks/.venv-evidently && benchmarks/.venv-evidently/bin/pip install -q evidently 'pandas<3')
 	$(BIN)/python benchmarks/bench_monitor.py
 	$(BIN)/python benchmarks/bench_service.py
+	$(BIN)/python benchmarks/bench_spark.py
 
 lint: $(STAMP_TEST)
 	$(BIN)/python -m mypy src

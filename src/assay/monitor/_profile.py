@@ -379,16 +379,18 @@ def _spark_profile(df: Any, columns: list[str] | None) -> Profile:
     (in process: pandas' to_numeric), which may read odd texts (such as '1_000') differently."""
     _known(columns, list(df.columns), "the Spark DataFrame")
     names = list(columns or df.columns)
-    staged, numeric = _spark_staged(df, names)
+    typed, staged, numeric = _spark_staged(df, names)
     row = staged.agg(*_spark_aggregates(names, numeric)).collect()[0].asDict()
     if not row["rows"]:
         raise DataError("the Spark DataFrame has no rows to profile")
-    return Profile(int(row["rows"]), {c: _spark_column(staged, c, i, numeric[c], row) for i, c in enumerate(names)})
+    return Profile(int(row["rows"]), {c: _spark_column(typed, c, i, numeric[c], row) for i, c in enumerate(names)})
 
 
-def _spark_staged(df: Any, names: list[str]) -> tuple[Any, dict[str, bool]]:
+def _spark_staged(df: Any, names: list[str]) -> tuple[Any, Any, dict[str, bool]]:
     """The columns and, per column i, ``__p{i}`` (present: not null, not NaN), ``__x{i}`` (as a double: the number, or the
-    text cast to one), ``__t{i}`` (as text), ``__f{i}`` (finite numbers) and, for numbers, ``__b{i}`` (the double's bits)."""
+    text cast to one) and ``__t{i}`` (as text); then that with ``__f{i}`` (finite numbers) and, for numbers, ``__b{i}`` (the
+    double's bits, by a call Spark counts as not deterministic, so the per-column GROUP BYs read the first, where Spark can
+    leave out what a GROUP BY does not need); and which columns are numbers."""
     import pyspark.sql.functions as F
     from pyspark.sql.types import BooleanType, DoubleType, FloatType, NumericType
 
@@ -398,7 +400,12 @@ def _spark_staged(df: Any, names: list[str]) -> tuple[Any, dict[str, bool]]:
     for i, c in enumerate(names):
         col = F.col(_quoted(c))
         present = col.isNotNull() & ~F.isnan(col) if isinstance(types[c], (DoubleType, FloatType)) else col.isNotNull()
-        x = F.when(present, col.cast("double")) if numeric[c] else F.expr(f"try_cast({_quoted(c)} as double)")
+        # a text is cast only when it starts as a number may (a failed cast costs Spark an exception: 10x the time)
+        x = (
+            F.when(present, col.cast("double"))
+            if numeric[c]
+            else F.when(col.rlike(r"(?i)^\s*[+-]?(\d|\.\d|inf|nan)"), F.expr(f"try_cast({_quoted(c)} as double)"))
+        )
         first += [col, present.alias(f"__p{i}"), x.alias(f"__x{i}"), F.when(present, col.cast("string")).alias(f"__t{i}")]
     second = [F.col("*")]
     for i, c in enumerate(names):
@@ -406,7 +413,8 @@ def _spark_staged(df: Any, names: list[str]) -> tuple[Any, dict[str, bool]]:
         if numeric[c]:  # reflect is not deterministic to Spark, so it is computed here, before the aggregation
             bits = F.expr(f"cast(reflect('java.lang.Double', 'doubleToLongBits', __x{i} + 0.0D) as bigint)")  # + 0.0: -0.0 is 0.0
             second.append(F.when(F.col(f"__x{i}").isNotNull(), bits).alias(f"__b{i}"))  # reflect refuses a null
-    return df.select(*first).select(*second), numeric
+    typed = df.select(*first)
+    return typed, typed.select(*second), numeric
 
 
 def _spark_aggregates(names: list[str], numeric: dict[str, bool]) -> list[Any]:
@@ -422,7 +430,7 @@ def _spark_aggregates(names: list[str], numeric: dict[str, bool]) -> list[Any]:
     return out
 
 
-def _spark_column(staged: Any, name: str, i: int, numeric: bool, agg: dict[str, Any]) -> ColumnProfile:
+def _spark_column(typed: Any, name: str, i: int, numeric: bool, agg: dict[str, Any]) -> ColumnProfile:
     """One column's profile from the aggregation's figures and, from its own GROUP BY, the exact counts or the top texts."""
     import datasketches as ds
     import pandas as pd
@@ -430,9 +438,9 @@ def _spark_column(staged: Any, name: str, i: int, numeric: bool, agg: dict[str, 
 
     rows, present = int(agg["rows"]), int(agg[f"present{i}"] or 0)
     p = ColumnProfile(name, "numeric" if numeric else "string", rows=rows, missing=rows - present)
-    decimal = type(staged.schema[name].dataType).__name__ == "DecimalType"  # its values as doubles, as pandas would hold them
+    decimal = type(typed.schema[name].dataType).__name__ == "DecimalType"  # its values as doubles, as pandas would hold them
     col = F.col(f"__x{i}") if decimal else F.col(_quoted(name)) if numeric else F.col(f"__t{i}")
-    counts = staged.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().limit(EXACT_LIMIT + 1).collect()
+    counts = typed.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().limit(EXACT_LIMIT + 1).collect()
     parsed, whole = int(agg[f"parsed{i}"]), int(agg[f"whole{i}"])
     all_numbers = numeric or parsed == present
     if len(counts) <= EXACT_LIMIT:
@@ -447,7 +455,7 @@ def _spark_column(staged: Any, name: str, i: int, numeric: bool, agg: dict[str, 
             # the exact counts of the most frequent texts, less the error a frequent-items sketch of this many values may have
             # (its a-priori bound), so that they read as the lower bounds an in-process profile's sketch gives
             p.frequent, slack = _frequent(), ds.frequent_strings_sketch.get_apriori_error(FREQUENT_LG_K, present)
-            top = staged.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().orderBy(F.desc("count"), "v").limit(768).collect()
+            top = typed.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().orderBy(F.desc("count"), "v").limit(768).collect()
             for r in top:
                 if r["count"] > slack:
                     p.frequent.update(str(r["v"]), int(r["count"] - slack))
