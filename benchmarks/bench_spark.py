@@ -39,7 +39,7 @@ import assay
 from assay import monitor
 data = path
 if engine != "duckdb":
-    from assay._spark import session
+    from assay.spark import session
     spark = session(engine, conf={"spark.ui.enabled": False, "spark.sql.shuffle.partitions": 8, "spark.sql.files.maxPartitionBytes": "4m"})
     spark.sparkContext.setLogLevel("ERROR")
     data = spark.read.parquet(path)

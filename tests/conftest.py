@@ -53,7 +53,7 @@ def analysed(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark (2 cores) for the whole run, through assay's own session(); stopped at the end."""
-    from assay._spark import session
+    from assay.spark import session
 
     s = session("local[2]", app_name="assay-tests", conf={"spark.ui.enabled": False, "spark.sql.shuffle.partitions": 4,
                                                           "spark.sql.session.timeZone": "UTC"})  # fmt: skip

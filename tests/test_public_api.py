@@ -3,7 +3,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["assay", "assay.bias", "assay.stats", "assay._tabulate", "assay.datasets", "assay.monitor", "assay.service"])
+@pytest.mark.parametrize("module", ["assay", "assay.bias", "assay.stats", "assay._tabulate", "assay.datasets", "assay.monitor", "assay.service", "assay.spark"])
 def test_all_is_sorted_and_importable(module):
     mod = importlib.import_module(module)
     names = list(mod.__all__)

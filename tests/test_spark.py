@@ -93,7 +93,7 @@ def test_a_session_without_java_or_pyspark_names_what_to_install(spark, monkeypa
     import sys
 
     from assay._optional import MissingDependencyError
-    from assay._spark import session
+    from assay.spark import session
 
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setattr("shutil.which", lambda name: None)
@@ -108,7 +108,7 @@ def test_a_session_without_java_or_pyspark_names_what_to_install(spark, monkeypa
 
 
 def test_spark_reads_a_table_by_name_parquet_and_csv_by_path_and_names_what_it_cannot_read(spark, adult_scored, tmp_path):
-    from assay._spark import read
+    from assay.spark import read
 
     small = adult_scored[["sex", "race", "income", "pred"]].head(500)
     spark.createDataFrame(small).createOrReplaceTempView("adult_small")
@@ -198,3 +198,15 @@ def test_monitor_baseline_and_check_of_spark_dataframes_and_what_is_not_yet_comp
     config = {"label": "income", "label_values_or_threshold": [">50K"], "predicted_label": "income", "facet": [{"name_or_index": "sex"}]}
     with pytest.raises(DataError, match="model quality, bias and time windows are not yet computed there"):
         monitor.check(read("test"), tmp_path / "base", config=config)
+
+
+def test_the_documented_spark_example_runs_as_written(spark, tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "spark.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "docs/spark.md", "exec"), {})  # the session() call joins the tests' local Spark
+    printed = capsys.readouterr().out
+    assert "DPL" in printed and "Female" in printed and printed.strip().endswith("violations")
+    assert (tmp_path / "base" / "statistics.json").exists() and (tmp_path / "out" / "constraint_violations.json").exists()

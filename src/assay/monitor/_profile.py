@@ -349,7 +349,7 @@ def profile(data: Any, *, columns: list[str] | None = None, batch_rows: int = 50
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    from assay._spark import is_spark
+    from assay.spark import is_spark
 
     if is_spark(data):
         return _spark_profile(data, columns)
