@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -210,3 +212,31 @@ def test_the_documented_spark_example_runs_as_written(spark, tmp_path, monkeypat
     printed = capsys.readouterr().out
     assert "DPL" in printed and "Female" in printed and printed.strip().endswith("violations")
     assert (tmp_path / "base" / "statistics.json").exists() and (tmp_path / "out" / "constraint_violations.json").exists()
+
+
+def test_the_cli_audits_on_spark_from_a_config_or_the_command_line_as_duckdb_does(spark, scored_file, tmp_path):
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+
+    path, _ = scored_file
+    spark.read.parquet(str(path)).createOrReplaceTempView("scored")
+    base = (f"dataset_uri: {path}\nlabel: income\nlabel_values_or_threshold: ['>50K']\npredicted_label: pred\nfacet: [{{name_or_index: sex}}]\n"
+            "bootstrap_replicates: 200\nseed: 4\nmethods: {post_training_bias: {methods: [DPPL, DI, FT]}}\n")  # fmt: skip
+    (tmp_path / "duck.yaml").write_text(base)
+    (tmp_path / "table.yaml").write_text(base + "spark: {table: scored, app_name: ignored-the-session-exists}\n")
+    runner = CliRunner()
+    docs = {}
+    for name, args in (("duck", ["duck.yaml"]), ("flag", ["duck.yaml", "--engine", "spark"]), ("master", ["duck.yaml", "--spark-master", "local[2]"]),
+                       ("table", ["table.yaml"])):  # fmt: skip
+        r = runner.invoke(app, ["audit", str(tmp_path / args[0]), *args[1:], "--out", str(tmp_path / name), "--quiet"])
+        assert r.exit_code == 0, r.output
+        docs[name] = json.loads((tmp_path / name / "analysis.json").read_text())
+    strip = lambda d: [[(m["name"], m["value"]) for m in fv["metrics"] if m["name"] != "FT"] for fv in d["post_training_bias_metrics"]["facets"]["sex"]]  # noqa: E731
+    assert strip(docs["flag"]) == strip(docs["master"]) == strip(docs["table"])
+    _compare(strip(docs["flag"]), strip(docs["duck"]))
+    r = runner.invoke(app, ["audit", str(tmp_path / "duck.yaml"), "--engine", "sparc", "--out", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "--engine must be spark" in r.output
+    (tmp_path / "bad.yaml").write_text(base + "spark: {masterr: 'local[2]'}\n")
+    r = runner.invoke(app, ["audit", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "y")])
+    assert r.exit_code != 0 and "masterr" in r.output and "master" in r.output

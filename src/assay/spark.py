@@ -72,10 +72,10 @@ def _need_java() -> None:
         )
 
 
-def read(uri: str, spark: Any, *, dataset_type: str | None = None, headers: Sequence[str] | None = None) -> Any:
+def read(uri: str, spark: Any, *, dataset_type: str | None = None, headers: Sequence[str] | None = None, table: bool | None = None) -> Any:
     """A Spark DataFrame of ``uri``: a path or glob (local, ``s3a://``, ``hdfs://``, ``dbfs:/``; Parquet, CSV or JSON Lines by
-    ``dataset_type`` or suffix) or, when it is neither a path nor has a file's suffix, a table of Spark's catalog
-    (``db.table``)."""
+    ``dataset_type`` or suffix) or, when it is neither a path nor has a file's suffix (or ``table`` is true), a table of
+    Spark's catalog (``db.table``)."""
     from assay._tabulate._engine import DATASET_TYPES
 
     text = os.fspath(uri)
@@ -83,7 +83,7 @@ def read(uri: str, spark: Any, *, dataset_type: str | None = None, headers: Sequ
     kind = DATASET_TYPES.get(dataset_type.lower()) if dataset_type else _PATH_SUFFIXES.get(suffix)
     if dataset_type and kind is None:
         raise DataError(f"dataset_type {dataset_type!r} is not supported. Expected one of: " + ", ".join(sorted(set(DATASET_TYPES))))
-    looks_like_path = "/" in text or ":" in text or kind is not None
+    looks_like_path = not table and ("/" in text or ":" in text or kind is not None)
     try:
         if not looks_like_path:
             if not spark.catalog.tableExists(text):

@@ -150,6 +150,15 @@ class MonitorOptions(MonitorThresholds):
     attribution_min_change: float = Field(default=0.25, ge=0)
 
 
+class SparkOptions(_Section):
+    """``spark:``: read the data set with Spark and compute there (docs/spark.md)."""
+
+    master: str | None = Field(default=None, description="local[N], a cluster URL (spark://host:7077, yarn) or Spark Connect's sc://host:port")
+    app_name: str = "assay"
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict, description="Spark properties, e.g. spark.executor.memory: 4g")
+    table: str | None = Field(default=None, description="a table of Spark's catalog (db.table) to audit instead of dataset_uri")
+
+
 def _facets(v: Any) -> Any:
     v = [v] if isinstance(v, dict) else v
     return [{"name_or_index": f} if isinstance(f, (str, int)) and not isinstance(f, bool) else f for f in v] if isinstance(v, list) else v
@@ -199,6 +208,7 @@ class AnalysisConfig(_Section):
     ground_truth: GroundTruth | None = None
     model_quality_constraints: dict[str, Any] | None = Field(default=None, description="Model Monitor's {metric: {threshold, comparison_operator}}")
     monitor: MonitorOptions = Field(default_factory=MonitorOptions)
+    spark: SparkOptions | None = Field(default=None, description="read the data with Spark and compute the audit there")
 
     _base: str | None = PrivateAttr(None)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from assay._config._models import AnalysisConfig
+from assay._config._models import AnalysisConfig, SparkOptions
 from assay._errors import ConfigError, DataError
 from assay._strict import checked
 from assay.bias._settings import AuditSpec, FlipTestOptions
@@ -146,16 +146,21 @@ def audit_config(
     *,
     data: Any = None,
     progress: Callable[[str], None] | None = None,
+    spark_master: str | None = None,
     **overrides: Any,
 ) -> Any:
     """Run :func:`assay.audit` from a config file or dict.
 
     ``data`` (a table or a path) overrides the config's ``dataset_uri``;
     ``overrides`` replace keyword arguments (e.g. ``bootstrap_replicates``).
+    ``spark_master`` runs it on Spark (as the config's ``spark:`` does; "" for the config's master or ``local[*]``).
     """
     from assay.bias._audit import audit_spec as run
 
     cfg = load_config(config)
+    if spark_master is not None:  # the command line's --engine spark / --spark-master
+        options = cfg.spark or SparkOptions()
+        cfg = cfg.model_copy(update={"spark": options.model_copy(update={"master": spark_master or options.master})})
     spec, notes = audit_spec(cfg, **overrides)
     result = run(_read(cfg, data), spec, progress=progress)
     result.warnings[:0] = notes
@@ -176,6 +181,8 @@ def _read(cfg: AnalysisConfig, data: Any) -> Any:
     """The config's data set (``dataset_uri``), or ``data`` (a table or a path) when given."""
     from assay._tabulate import read_dataset
 
+    if cfg.spark is not None and (data is None or isinstance(data, (str, os.PathLike))):
+        return _read_spark(cfg, data)
     if data is None:
         if not cfg.dataset_uri:
             raise ConfigError("no data: set dataset_uri in the config or pass the data (--data PATH on the command line)")
@@ -185,6 +192,23 @@ def _read(cfg: AnalysisConfig, data: Any) -> Any:
             return _jsonlines_with_features(os.fspath(data), cfg)
         return read_dataset(data, dataset_type=cfg.dataset_type, headers=cfg.headers)
     return data
+
+
+def _read_spark(cfg: AnalysisConfig, data: Any) -> Any:
+    """The data set read by Spark: ``data`` (a path), else ``spark.table``, else ``dataset_uri`` (any path Spark reads: local,
+    s3a://, hdfs://, a directory of part files), with the session of ``spark:``."""
+    from assay.spark import read, session
+
+    assert cfg.spark is not None
+    where = data if data is not None else cfg.spark.table or cfg.dataset_uri
+    if not where:
+        raise ConfigError("no data: set dataset_uri or spark.table in the config, or pass the data (--data PATH on the command line)")
+    where = os.fspath(where)
+    if cfg.base and "://" not in where and not os.path.isabs(where) and not Path(where).exists() and (Path(cfg.base) / where).exists():
+        where = str(Path(cfg.base) / where)
+    spark = session(cfg.spark.master, app_name=cfg.spark.app_name, conf=cfg.spark.conf)
+    table = data is None and bool(cfg.spark.table)
+    return read(where, spark, dataset_type=None if table else cfg.dataset_type, headers=None if table else cfg.headers, table=table or None)
 
 
 def _is_jsonlines(path: Any, dataset_type: Any) -> bool:

@@ -48,7 +48,11 @@ def audit(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed for the bootstrap.")] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
-) -> None:
+    engine: Annotated[str | None, typer.Option("--engine", help="spark: read the data with Spark and count there (default: "
+                                                                "the config's spark: section, else DuckDB or the table's own engine).")] = None,
+    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark's master: local[N], spark://host:7077, yarn, "
+                                                                            "sc://host:15002 (implies --engine spark).")] = None,
+) -> None:  # fmt: skip
     """Measure bias in data (pre-training) and predictions (post-training); write OUT/analysis.json."""
     from assay._config import audit_config
 
@@ -56,7 +60,11 @@ def audit(
         _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
     if show not in ("all", "significant"):
         _fail(AssayError(f"--show must be all or significant, got {show!r}"))
+    if engine not in (None, "spark"):
+        _fail(AssayError(f"--engine must be spark (or left out), got {engine!r}"))
     overrides: dict[str, Any] = {}
+    if engine == "spark" or spark_master is not None:
+        overrides["spark_master"] = spark_master or ""
     if replicates is not None:
         overrides["bootstrap_replicates"] = replicates
     if seed is not None:
