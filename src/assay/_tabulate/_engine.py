@@ -111,7 +111,7 @@ def row_sample(frame: nw.LazyFrame[Any], rows: int, total: int, seed: int) -> nw
     row's values, ordered by it, so the sample and its order are the same however the data is partitioned (rows of equal
     values are kept or left together); None for other frames."""
     native = nw.to_native(frame)
-    if type(native).__module__.startswith("pyspark.sql"):
+    if type(native).__module__.startswith("pyspark.sql"):  # assay.spark.is_spark, which imports this module
         import pyspark.sql.functions as F
 
         h = "__assay_sample_hash"

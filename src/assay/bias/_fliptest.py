@@ -32,6 +32,7 @@ import numpy as np
 from assay._tabulate import row_sample
 from assay.bias._registry import MetricValue, register
 from assay.bias._settings import FlipTestOptions
+from assay.spark import is_spark
 
 __all__ = ["FlipTestContext", "prefetch"]
 
@@ -83,7 +84,7 @@ class FlipTestContext:
         def rows(source: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
             return source.select(*[nw.col(c) for c in features], pred_expr.alias("__pred"), *[e.alias(k) for k, e in facet_keys.items()])
 
-        on_spark = type(nw.to_native(frame)).__module__.startswith("pyspark.sql")  # Spark always samples there: no rows collected
+        on_spark = is_spark(nw.to_native(frame))  # Spark always samples there: no rows collected
         sampled = row_sample(frame, max_rows, total, seed) if total > max_rows * 5 or on_spark else None
         if sampled is not None:
             table = rows(sampled).collect().to_arrow()

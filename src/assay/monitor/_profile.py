@@ -440,7 +440,8 @@ def _spark_column(typed: Any, name: str, i: int, numeric: bool, agg: dict[str, A
     p = ColumnProfile(name, "numeric" if numeric else "string", rows=rows, missing=rows - present)
     decimal = type(typed.schema[name].dataType).__name__ == "DecimalType"  # its values as doubles, as pandas would hold them
     col = F.col(f"__x{i}") if decimal else F.col(_quoted(name)) if numeric else F.col(f"__t{i}")
-    counts = typed.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().limit(EXACT_LIMIT + 1).collect()
+    # one GROUP BY, most frequent first: all the values when they are few, else the top texts for the frequent-items sketch
+    counts = typed.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().orderBy(F.desc("count"), "v").limit(EXACT_LIMIT + 1).collect()
     parsed, whole = int(agg[f"parsed{i}"]), int(agg[f"whole{i}"])
     all_numbers = numeric or parsed == present
     if len(counts) <= EXACT_LIMIT:
@@ -455,8 +456,7 @@ def _spark_column(typed: Any, name: str, i: int, numeric: bool, agg: dict[str, A
             # the exact counts of the most frequent texts, less the error a frequent-items sketch of this many values may have
             # (its a-priori bound), so that they read as the lower bounds an in-process profile's sketch gives
             p.frequent, slack = _frequent(), ds.frequent_strings_sketch.get_apriori_error(FREQUENT_LG_K, present)
-            top = typed.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().orderBy(F.desc("count"), "v").limit(768).collect()
-            for r in top:
+            for r in counts[:768]:
                 if r["count"] > slack:
                     p.frequent.update(str(r["v"]), int(r["count"] - slack))
     p.n = int(agg[f"n{i}"]) if all_numbers else 0
@@ -545,7 +545,9 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: lis
         for rb in reader:
             yield rb.to_pandas()
         return
-    if type(data).__module__.startswith("pyspark.sql"):
+    from assay.spark import is_spark
+
+    if is_spark(data):
         raise DataError("a Spark DataFrame is profiled and checked on Spark, but model quality, bias and time windows are not yet "
                         "computed there: give those the scored rows as Parquet files (a path or glob), or leave out the monitoring config")  # fmt: skip
     frame = data.to_pandas() if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame) else pd.DataFrame(data)
