@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import assay
@@ -240,3 +242,137 @@ def test_the_cli_audits_on_spark_from_a_config_or_the_command_line_as_duckdb_doe
     (tmp_path / "bad.yaml").write_text(base + "spark: {masterr: 'local[2]'}\n")
     r = runner.invoke(app, ["audit", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "y")])
     assert r.exit_code != 0 and "masterr" in r.output and "master" in r.output
+
+
+# == explanations: attributions computed by Spark's executors ==================================================
+@pytest.fixture(scope="module")
+def explained(tmp_path_factory):
+    """A fitted Adult pipeline (without sex), 1,500 Adult test rows as Parquet, and 30 background rows."""
+    from assay.datasets import adult_model, load_adult
+
+    train, test = load_adult("train"), load_adult("test")
+    features = [c for c in train.columns if c not in ("income", "fnlwgt", "sex")]
+    model = adult_model(features, max_iter=30).fit(train[features], train["income"] == ">50K")
+    path = tmp_path_factory.mktemp("explain") / "rows.parquet"
+    test.iloc[:1500].to_parquet(path)
+    return model, path, train[features].sample(30, random_state=0).reset_index(drop=True)
+
+
+def _rows_sorted(local):
+    """The attributions row by row, in an order of their own (the rows of a repartitioned DataFrame come back in another order)."""
+    values = local.to_numpy()
+    return values[np.lexsort(values.T[::-1])]
+
+
+def test_an_explanation_on_spark_equals_the_one_in_process_row_for_row_for_any_partitioning(spark, explained):
+    from assay.explain import explain
+
+    model, path, bg = explained
+    settings = dict(baseline=bg, max_rows=None, repeats=2, facets=["sex"], bootstrap_replicates=100, pdp_top_k=2, seed=5)
+    here = explain(str(path), model, **settings)
+    assert here.method["name"] == "sampling" and here.method["exact_unavailable"].startswith("HistGradientBoostingClassifier's probability")
+    df = spark.read.parquet(str(path))
+    there = explain(df, model, **settings)
+    assert df.rdd.getNumPartitions() == there.method.pop("partitions") == 1 and there.method.pop("engine") == "spark"
+    doc_here, doc_there = here.to_dict(), there.to_dict()
+    for doc in (doc_here, doc_there):  # blocks in process, batches on Spark: the same rows evaluated, counted per block
+        doc["method"].pop("model_rows_evaluated"), doc["method"].pop("n_jobs", None)
+    _compare(doc_there, doc_here)  # the same rows in the same order: every value, interval and group, to the last bits of a sum
+    np.testing.assert_array_equal(there.local.to_numpy(), here.local.to_numpy())
+    np.testing.assert_array_equal(there.se.to_numpy(), here.se.to_numpy())
+    assert there.method["model_rows_evaluated"] == pytest.approx(here.method["model_rows_evaluated"], rel=0.01)
+    for parts in (4, 64):  # each row's draws are its own: the same attributions whichever partition a row lands in
+        again = explain(df.repartition(parts), model, **settings)
+        np.testing.assert_array_equal(_rows_sorted(again.local), _rows_sorted(here.local))
+        for f in here.features:
+            assert again.global_importance["mean_abs"][f]["value"] == pytest.approx(here.global_importance["mean_abs"][f]["value"], rel=1e-12)
+
+
+def test_exact_attributions_on_spark_and_rows_the_exact_method_does_not_reproduce(spark, explained, tmp_path):
+    from sklearn.linear_model import LinearRegression
+
+    from assay.explain import explain
+
+    model, path, bg = explained
+    df = spark.read.parquet(str(path))
+    here = explain(str(path), model, baseline=bg, max_rows=None, use_logit=True, pdp_top_k=0, bootstrap_replicates=50)
+    there = explain(df.repartition(3), model, baseline=bg, max_rows=None, use_logit=True, pdp_top_k=0, bootstrap_replicates=50)
+    assert here.method["name"] == there.method["name"] == "tree"
+    np.testing.assert_allclose(_rows_sorted(there.local), _rows_sorted(here.local), rtol=0, atol=1e-12)
+
+    class Quirky(LinearRegression):  # linear, except on rows of age 80 and over: the probe (the first rows) cannot tell
+        def predict(self, x):
+            return super().predict(x) + 0.5 * (np.asarray(x["age"]) >= 80)
+
+    rows = pd.read_parquet(path)
+    rows = rows.iloc[np.argsort(rows["age"].to_numpy() >= 80, kind="stable")].reset_index(drop=True)  # the old ones last
+    assert (rows["age"].iloc[:1000] < 80).all() and (rows["age"] >= 80).sum() > 0
+    cols = ["age", "education-num", "hours-per-week"]
+    quirky = Quirky().fit(rows[cols], rows["capital-gain"])
+    rows.to_parquet(tmp_path / "sorted.parquet")
+    settings = dict(features=cols, baseline=rows[cols].iloc[:20], max_rows=None, pdp_top_k=0, bootstrap_replicates=50)
+    here = explain(rows, quirky, **settings)
+    there = explain(spark.read.parquet(str(tmp_path / "sorted.parquet")).repartition(1), quirky, **settings)
+    assert here.method["name"] == there.method["name"] == "exact"  # three features: enumeration is cheaper than sampling
+    assert "does not reproduce the model's scores (largest difference 0.5)" in there.method["exact_unavailable"]
+    np.testing.assert_allclose(there.local.to_numpy(), here.local.to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_explaining_a_spark_sample_and_a_model_that_fails_on_an_executor(spark, explained):
+    from assay.explain import explain
+
+    model, path, bg = explained
+    df = spark.read.parquet(str(path))
+    cols = ["age", "education-num", "hours-per-week"]
+    linear = lambda d: 0.01 * d["age"].to_numpy() + 0.1 * d["education-num"].to_numpy()  # noqa: E731
+    samples = [explain(df.repartition(p), linear, features=cols, baseline=bg[cols], max_rows=400, pdp_top_k=1, bootstrap_replicates=20)
+               for p in (1, 5)]  # fmt: skip
+    assert samples[0].method["rows_explained"] == samples[1].method["rows_explained"]
+    assert 300 < samples[0].method["rows_explained"] < 500 and "seeded hash sample of about 400 of 1,500 rows" in samples[0].warnings[0]
+    np.testing.assert_array_equal(samples[0].local.to_numpy(), samples[1].local.to_numpy())  # the sample and its order are the same
+
+    def fails_on_old_rows(d):
+        if (d["age"] >= 85).any():
+            raise ValueError("no scores for ages of 85 and over")
+        return 0.01 * d["age"].to_numpy()
+
+    df = df.orderBy("age")  # the old rows last: the checks on the first rows, on the driver, pass
+    with pytest.raises(
+        DataError, match=r"^explaining the rows on Spark failed: the model failed to score [\d,]+ rows: ValueError: no scores for ages of 85 and over$"
+    ):
+        explain(df, fails_on_old_rows, features=cols, baseline=bg[cols], max_rows=None, pdp_top_k=0)
+    with pytest.raises(DataError, match="'__assay_x' starts with '__assay_'"):
+        explain(df.withColumnRenamed("age", "__assay_x"), linear, features=["__assay_x"], max_rows=None)
+
+
+def test_the_cli_explains_on_spark_as_in_process(spark, explained, tmp_path):
+    import jsonschema
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+
+    _, path, _ = explained
+    rows = pd.read_parquet(path)
+    cols = ["age", "education-num", "hours-per-week", "capital-gain"]
+    sio.dump(LogisticRegression(max_iter=2000).fit(rows[cols], rows["income"] == ">50K"), tmp_path / "model.skops")
+    (tmp_path / "explain.yaml").write_text(
+        f"dataset_uri: {path}\nlabel: income\nmodel: model.skops\nfacet: [{{name_or_index: sex}}]\n"
+        "methods:\n  shap: {use_logit: true, num_clusters: 4}\n  pdp: {top_k_features: 1}\nexplain: {max_rows: null, bootstrap_replicates: 50}\n"
+    )
+    docs = {}
+    for name, extra in (("here", []), ("spark", ["--engine", "spark"])):
+        r = CliRunner().invoke(app, ["explain", str(tmp_path / "explain.yaml"), "--out", str(tmp_path / name), "-q", *extra])
+        assert r.exit_code == 0, r.output
+        docs[name] = json.loads((tmp_path / name / "analysis.json").read_text())
+    schema = json.loads((Path(assay.__file__).parent / "schemas" / "analysis.schema.json").read_text())
+    jsonschema.validate(docs["spark"], schema)
+    here, there = docs["here"]["explanations"], docs["spark"]["explanations"]
+    assert there["method"]["engine"] == "spark" and there["method"]["partitions"] >= 1 and "n_jobs" not in there["method"]
+    assert here["method"]["name"] == there["method"]["name"] == "linear" and there["method"]["rows_explained"] == 1500
+    _compare(there["global_importance"], here["global_importance"], rel=1e-9)  # the same rows in the file's order
+    _compare(there["by_group"], here["by_group"], rel=1e-9)
+    local_here = pd.read_csv(tmp_path / "here" / "explanations_shap" / "out.csv")
+    local_there = pd.read_csv(tmp_path / "spark" / "explanations_shap" / "out.csv")
+    np.testing.assert_allclose(local_there.to_numpy(), local_here.to_numpy(), rtol=1e-9, atol=1e-12)

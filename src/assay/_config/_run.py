@@ -158,9 +158,7 @@ def audit_config(
     from assay.bias._audit import audit_spec as run
 
     cfg = load_config(config)
-    if spark_master is not None:  # the command line's --engine spark / --spark-master
-        options = cfg.spark or SparkOptions()
-        cfg = cfg.model_copy(update={"spark": options.model_copy(update={"master": spark_master or options.master})})
+    cfg = _on_spark(cfg, spark_master)
     spec, notes = audit_spec(cfg, **overrides)
     result = run(_read(cfg, data), spec, progress=progress)
     result.warnings[:0] = notes
@@ -289,6 +287,14 @@ def _baseline_rows(rows: list[Any], frame: Any, exclude: list[str]) -> Any:
     return pd.DataFrame(rows, columns=features)
 
 
+def _on_spark(cfg: AnalysisConfig, spark_master: str | None) -> AnalysisConfig:
+    """The config with the command line's --engine spark / --spark-master ("" keeps the config's master, or local[*])."""
+    if spark_master is None:
+        return cfg
+    options = cfg.spark or SparkOptions()
+    return cfg.model_copy(update={"spark": options.model_copy(update={"master": spark_master or options.master})})
+
+
 def explain_config(
     config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisConfig,
     *,
@@ -296,15 +302,17 @@ def explain_config(
     progress: Callable[[str], None] | None = None,
     on_rows: Callable[[int, int], None] | None = None,
     n_jobs: int | None = None,
+    spark_master: str | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Run :func:`assay.explain.explain` from a config: ``model``, ``methods.shap``, ``methods.pdp``, ``explain``.
 
-    Returns the result and the output options (``save_local_shap_values``).
+    Returns the result and the output options (``save_local_shap_values``). ``spark_master`` explains on Spark, as the config's
+    ``spark:`` section does.
     """
     from assay._config._models import PdpMethod, ShapMethod
     from assay.explain import explain, load_model
 
-    cfg = load_config(config)
+    cfg = _on_spark(load_config(config), spark_master)
     if cfg.model is None:
         raise ConfigError("the config has no 'model': give a saved model (model: model.skops, .joblib or .pkl) or model: module:function")
     shap = (cfg.methods.shap if cfg.methods else None) or ShapMethod()

@@ -37,6 +37,19 @@ def _add_card_commands() -> None:
     app.command(name="serve")(serve)
 
 
+EngineOption = Annotated[str | None, typer.Option("--engine", help="spark: read the data with Spark and compute there (default: "
+                                                                   "the config's spark: section, else DuckDB or the table's own engine).")]  # fmt: skip
+SparkMasterOption = Annotated[str | None, typer.Option("--spark-master", help="Spark's master: local[N], spark://host:7077, yarn, "
+                                                                              "sc://host:15002 (implies --engine spark).")]  # fmt: skip
+
+
+def _spark_master(engine: str | None, spark_master: str | None) -> str | None:
+    """The master the command line asks for: None (as the config says), "" (Spark, with the config's master or local[*]), or a URL."""
+    if engine not in (None, "spark"):
+        _fail(AssayError(f"--engine must be spark (or left out), got {engine!r}"))
+    return (spark_master or "") if engine == "spark" or spark_master is not None else None
+
+
 @app.command()
 def audit(
     config: Annotated[Path, typer.Argument(help="Analysis config (YAML or JSON); Clarify's analysis_config.json works as is.")],
@@ -48,10 +61,8 @@ def audit(
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed for the bootstrap.")] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
-    engine: Annotated[str | None, typer.Option("--engine", help="spark: read the data with Spark and count there (default: "
-                                                                "the config's spark: section, else DuckDB or the table's own engine).")] = None,
-    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark's master: local[N], spark://host:7077, yarn, "
-                                                                            "sc://host:15002 (implies --engine spark).")] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:  # fmt: skip
     """Measure bias in data (pre-training) and predictions (post-training); write OUT/analysis.json."""
     from assay._config import audit_config
@@ -60,11 +71,7 @@ def audit(
         _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
     if show not in ("all", "significant"):
         _fail(AssayError(f"--show must be all or significant, got {show!r}"))
-    if engine not in (None, "spark"):
-        _fail(AssayError(f"--engine must be spark (or left out), got {engine!r}"))
-    overrides: dict[str, Any] = {}
-    if engine == "spark" or spark_master is not None:
-        overrides["spark_master"] = spark_master or ""
+    overrides: dict[str, Any] = {"spark_master": _spark_master(engine, spark_master)}
     if replicates is not None:
         overrides["bootstrap_replicates"] = replicates
     if seed is not None:
@@ -109,7 +116,9 @@ def explain(
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Processes to split the rows over (-1: all cores); overrides explain.n_jobs.")] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
-) -> None:
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+) -> None:  # fmt: skip
     """Explain a model's scores with Shapley values (exact for tree and linear models, sampled with standard errors otherwise): global importance with CIs, by group, PDP/ICE."""
     import warnings as _warnings
 
@@ -117,6 +126,7 @@ def explain(
 
     from assay._config import explain_config
 
+    master = _spark_master(engine, spark_master)
     progress = None if quiet else (lambda msg: err.print(f"[dim]{msg}...[/]"))
     bar = Progress("[dim]rows explained[/]", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                    console=err, transient=True, disable=quiet)  # fmt: skip
@@ -125,7 +135,8 @@ def explain(
     try:
         with _warnings.catch_warnings(record=True) as caught, bar:
             _warnings.simplefilter("always")
-            result, options = explain_config(config, data=data, progress=progress, on_rows=on_rows, n_jobs=jobs)
+            result, options = explain_config(config, data=data, progress=progress, on_rows=on_rows, n_jobs=jobs,
+                                             spark_master=master)  # fmt: skip
         for w in caught:
             err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
     except AssayError as exc:

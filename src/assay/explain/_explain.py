@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from assay._errors import ConfigError, DataError, did_you_mean, list_some
-from assay.explain._model import ModelFunction, as_model_function
-from assay.explain._shapley import ShapleyEstimate, exact_shapley, sampled_shapley
+from assay.explain._methods import Blocks, choose_method, compute
+from assay.explain._model import ModelFunction, as_model_function, guarded
+from assay.explain._shapley import ShapleyEstimate
+from assay.spark import is_spark
 from assay.stats import percentile_bounds
 
 __all__ = ["ExplainResult", "explain"]
@@ -129,26 +131,25 @@ def explain(
     """
     say = progress or (lambda msg: None)
     _check_options(agg_method, algorithm, num_clusters)
-    frame = _to_pandas(data, headers)
-    fn = model if isinstance(model, ModelFunction) else as_model_function(model, use_logit=use_logit)
+    fn = guarded(model if isinstance(model, ModelFunction) else as_model_function(model, use_logit=use_logit))
+    on_spark = is_spark(data)
+    frame = data if on_spark else _to_pandas(data, headers)  # on Spark, only the column names until the features are known
     feats = _features(frame, fn, features, exclude, facets)
     for f in facets:
         if f not in frame.columns:
             raise DataError(f"facet {f!r} is not a column of the data.{did_you_mean(f, list(frame.columns))} Columns: {list_some(list(frame.columns), 20)}")
     rng = np.random.default_rng(seed)
     warnings: list[str] = []
-    rows = frame
-    if max_rows is not None and len(frame) > max_rows:
-        rows = frame.iloc[np.sort(rng.choice(len(frame), size=max_rows, replace=False))]
-        warnings.append(f"explained a seeded random sample of {max_rows:,} of {len(frame):,} rows (max_rows)")
-    rows = rows.reset_index(drop=True)
+    frame, rows = _explained_rows(frame, feats + [f for f in facets if f not in feats], max_rows, rng, seed, warnings)
     bg, weights, baseline_desc = _background(frame, feats, baseline, background_size, num_clusters, rng, say)
-    x = rows[feats]
-    _check_callable(fn, x.iloc[:5], feats)
+    _check_callable(fn, frame[feats].iloc[:5], feats)
 
-    blocks = _Blocks(len(x), n_jobs, on_rows)
-    est, how = _estimate(fn, x, bg, weights, algorithm, repeats, seed, say, blocks)
-    how["n_jobs"] = blocks.n_jobs
+    if on_spark:
+        est, how, rows = rows.explain(fn, bg, weights, algorithm, repeats, seed, say)
+    else:
+        blocks = Blocks(len(rows), n_jobs, on_rows)
+        est, how = _estimate(fn, rows[feats], bg, weights, algorithm, repeats, seed, say, blocks)
+        how["n_jobs"] = blocks.n_jobs
     import pandas as pd
 
     local = pd.DataFrame(est.values, columns=feats)
@@ -170,6 +171,22 @@ def explain(
         say(f"partial dependence and ICE for {len(top)} features")
         result.pdp = _pdp(fn, frame, rows[feats], top, grid_resolution, rng)
     return result
+
+
+def _explained_rows(data: Any, columns: list[str], max_rows: int | None, rng: np.random.Generator, seed: int,
+                    warnings: list[str]) -> tuple[Any, Any]:  # fmt: skip
+    """The data the background and summaries come from (pandas), and the rows to explain: a pandas frame, or on Spark the
+    :class:`SparkRows` that explains them there."""
+    if is_spark(data):
+        from assay.explain._spark import SparkRows
+
+        spark_rows = SparkRows(data, columns, max_rows, seed, warnings)
+        return spark_rows.frame, spark_rows
+    rows = data
+    if max_rows is not None and len(data) > max_rows:
+        rows = data.iloc[np.sort(rng.choice(len(data), size=max_rows, replace=False))]
+        warnings.append(f"explained a seeded random sample of {max_rows:,} of {len(data):,} rows (max_rows)")
+    return data, rows.reset_index(drop=True)
 
 
 def _check_options(agg_method: str, algorithm: str, num_clusters: Any) -> None:
@@ -229,121 +246,14 @@ def _background(frame: Any, feats: list[str], baseline: Any, background_size: in
 
 
 def _estimate(fn: ModelFunction, x: Any, bg: Any, weights: np.ndarray, algorithm: str, repeats: int, seed: int, say: Progress,
-              blocks: _Blocks) -> tuple[ShapleyEstimate, dict[str, Any]]:  # fmt: skip
+              blocks: Blocks) -> tuple[ShapleyEstimate, dict[str, Any]]:  # fmt: skip
     """Shapley values by the first method that applies: read from a tree or linear model, exact enumeration when it costs no more
     than sampling, or antithetic permutation sampling; the estimate and how it was made."""
-    m, b = len(x.columns), len(bg)
-    est: ShapleyEstimate | None = None
-    how: dict[str, Any] = {}
-    if algorithm in ("auto", "tree", "linear"):
-        est, how = _exact(fn, x, bg, weights, algorithm, say, blocks)
-    if est is None:
-        sampling_rows = 2 * repeats * b * max(m - 1, 1)
-        use_exact = algorithm == "exact" or (algorithm == "auto" and 2**m * b <= sampling_rows)
-        if algorithm == "exact" and m > 16:
-            raise ConfigError(f"exact enumeration of {m} features needs 2^{m} coalitions per row; use algorithm: sampling")
-        say(f"{'exact enumeration' if use_exact else 'permutation sampling'} over {m} features, {b} background rows, {len(x):,} rows")
-        if use_exact:
-            est = blocks.run(_Enumerate(fn.predict, x, bg, weights), 2**m * b)
-            how |= {"name": "exact", "description": f"exact interventional Shapley values: all 2^{m} coalitions against every background row"}
-        else:
-            est = blocks.run(_Sample(fn.predict, x, bg, weights, repeats, seed), sampling_rows)
-            how |= {"name": "sampling",
-                    "description": "interventional Shapley values by antithetic permutation sampling, exhaustive over the background "
-                                   f"({repeats} antithetic pairs of feature orders per background row); each value has a standard error"}  # fmt: skip
-    assert est is not None
+    name, how, found = choose_method(fn, x, bg, algorithm, repeats)
+    say(how.pop("say") + f", {len(x):,} rows")
+    est = compute(name, fn, x, bg, weights, repeats, seed, blocks, found)
+    assert not isinstance(est, str)  # the structure was checked on these very rows
     return est, how
-
-
-def _exact(fn: ModelFunction, x: Any, bg: Any, weights: np.ndarray, algorithm: str, say: Progress,
-           blocks: _Blocks) -> tuple[ShapleyEstimate | None, dict[str, Any]]:  # fmt: skip
-    """Exact attributions read from the model's structure, or None and the reason (an error when asked for explicitly)."""
-    from assay.explain._exact import exact_explainer
-
-    fx = np.asarray(fn.predict(x), dtype=np.float64)
-    fz = np.asarray(fn.predict(bg), dtype=np.float64)
-    found = exact_explainer(fn, x, bg, fx, fz)
-    if isinstance(found, str) or (algorithm != "auto" and found.name != algorithm):
-        reason = found if isinstance(found, str) else f"the model is read as a {found.name} model"
-        if algorithm != "auto":
-            raise ConfigError(f"algorithm {algorithm!r} does not apply: {reason}")
-        return None, {"exact_unavailable": reason}
-    say(f"{found.name} SHAP (exact) over {x.shape[1]} features, {len(bg)} background rows, {len(x):,} rows")
-    w = weights / weights.sum()
-    est = blocks.run(_Structured(found.run, x, bg, weights, fx, float(fz @ w)), 50)  # blocks of 5,000 rows
-    est.model_rows = len(x) + len(bg)
-    return est, {"name": found.name, "description": found.description}
-
-
-# == work in blocks of rows (progress, bounded memory, several processes) =========
-class _Blocks:
-    """Runs an estimator over blocks of explained rows: sequentially with progress, or in ``n_jobs`` processes."""
-
-    def __init__(self, n: int, n_jobs: int | None, on_rows: Callable[[int, int], None] | None) -> None:
-        import os
-
-        cores = os.cpu_count() or 1
-        jobs = 1 if n_jobs is None else (cores + 1 + n_jobs if n_jobs < 0 else n_jobs)
-        self.n, self.n_jobs, self.on_rows = n, max(1, min(jobs, cores)), on_rows
-
-    def run(self, work: Callable[[np.ndarray, int], ShapleyEstimate], cost_per_row: int) -> ShapleyEstimate:
-        """``work(rows, block_number)`` over blocks of about 250,000 model rows (their size does not depend on n_jobs,
-        so that seeded draws do not either)."""
-        size = max(1, 250_000 // max(cost_per_row, 1))
-        parts = [np.arange(i, min(self.n, i + size)) for i in range(0, self.n, size)] or [np.arange(0)]
-        done, out = 0, []
-        if self.n_jobs > 1 and len(parts) > 1:
-            from joblib import Parallel, delayed
-
-            results = Parallel(n_jobs=self.n_jobs, return_as="generator")(delayed(work)(idx, i) for i, idx in enumerate(parts))
-        else:
-            results = (work(idx, i) for i, idx in enumerate(parts))
-        for idx, est in zip(parts, results):
-            out.append(est)
-            done += len(idx)
-            if self.on_rows:
-                self.on_rows(done, self.n)
-        return ShapleyEstimate(np.vstack([e.values for e in out]), np.vstack([e.se for e in out]), out[0].expected_value,
-                               np.concatenate([e.prediction for e in out]), sum(e.model_rows for e in out))  # fmt: skip
-
-
-@dataclass
-class _Sample:
-    predict: Callable[[Any], np.ndarray]
-    x: Any
-    bg: Any
-    weights: np.ndarray
-    repeats: int
-    seed: int
-
-    def __call__(self, idx: np.ndarray, block: int) -> ShapleyEstimate:
-        rng = np.random.default_rng([self.seed, block])  # the same draws whatever the number of processes
-        return sampled_shapley(self.predict, self.x.iloc[idx], self.bg, self.weights, repeats=self.repeats, rng=rng)
-
-
-@dataclass
-class _Enumerate:
-    predict: Callable[[Any], np.ndarray]
-    x: Any
-    bg: Any
-    weights: np.ndarray
-
-    def __call__(self, idx: np.ndarray, block: int) -> ShapleyEstimate:
-        return exact_shapley(self.predict, self.x.iloc[idx], self.bg, self.weights)
-
-
-@dataclass
-class _Structured:
-    run: Callable[[Any, Any, np.ndarray], np.ndarray]
-    x: Any
-    bg: Any
-    weights: np.ndarray
-    fx: np.ndarray
-    expected: float
-
-    def __call__(self, idx: np.ndarray, block: int) -> ShapleyEstimate:
-        phi = self.run(self.x.iloc[idx], self.bg, self.weights)
-        return ShapleyEstimate(phi, np.zeros_like(phi), self.expected, self.fx[idx], 0)
 
 
 # == inputs ======================================================================

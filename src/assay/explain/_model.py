@@ -13,7 +13,7 @@ import numpy as np
 
 from assay._errors import ConfigError, DataError
 
-__all__ = ["ModelFunction", "as_model_function", "load_model"]
+__all__ = ["ModelFunction", "as_model_function", "guarded", "load_model"]
 
 Output = Literal["auto", "probability", "log_odds", "raw"]
 
@@ -62,6 +62,27 @@ def as_model_function(model: Any, *, use_logit: bool = False, output: Output = "
     if callable(model):
         return _callable(model, use_logit=use_logit or output == "log_odds")
     raise ConfigError(f"cannot use {name} as a model: give a fitted estimator with predict or predict_proba, or a callable that maps a table to scores")
+
+
+def guarded(fn: ModelFunction) -> ModelFunction:
+    """``fn`` whose failures are one-line errors that say how many rows the model was scoring and what it raised (an explanation
+    scores thousands of hybrid rows a user never wrote; a traceback from inside the model would not say that)."""
+    from dataclasses import replace
+
+    from assay._errors import AssayError
+
+    predict = fn.predict
+
+    def scored(frame: Any) -> np.ndarray:
+        try:
+            return predict(frame)
+        except AssayError:
+            raise
+        except Exception as e:  # noqa: BLE001  (any model error, reported with context)
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise DataError(f"the model failed to score {len(frame):,} rows: {type(e).__name__}: {first}") from None
+
+    return replace(fn, predict=scored)
 
 
 def _callable(model: Callable[[Any], Any], *, use_logit: bool) -> ModelFunction:

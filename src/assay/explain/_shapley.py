@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ShapleyEstimate", "exact_shapley", "sampled_shapley"]
+__all__ = ["RowSeeds", "ShapleyEstimate", "exact_shapley", "row_keys", "sampled_shapley"]
 
 Predict = Callable[[Any], np.ndarray]
 Progress = Callable[[int, int], None]
@@ -41,6 +41,43 @@ class ShapleyEstimate:
     expected_value: float  # weighted mean of f over the background
     prediction: np.ndarray  # (n,) f(x)
     model_rows: int  # model evaluations used
+
+
+@dataclass
+class RowSeeds:
+    """Each explained row's feature orders drawn from a generator of its own, seeded by (``seed``, the row's key): a row's
+    values then do not depend on which rows are explained with it, their order, or how they are split into blocks, processes
+    or Spark partitions."""
+
+    seed: int
+    keys: np.ndarray  # (n,) uint64, one per explained row (see row_keys)
+
+    def orders(self, idx: np.ndarray, pairs: int, m: int) -> np.ndarray:
+        """(len(idx), pairs, M) random feature orders of rows ``idx``."""
+        tile = np.tile(np.arange(m), (pairs, 1))
+        out = np.empty((len(idx), pairs, m), dtype=np.int64)
+        for r, key in enumerate(self.keys[idx]):
+            out[r] = np.random.default_rng([self.seed, int(key)]).permuted(tile, axis=1)
+        return out
+
+
+def row_keys(frame: Any) -> np.ndarray:
+    """A 64-bit key of each row's values, the same however the table was read: numbers (and booleans) by their value as a
+    float, anything else by its text, missing as missing (pandas' stable hash, not Python's salted one)."""
+    import pandas as pd
+
+    keys = np.zeros(len(frame), dtype=np.uint64)
+    for name in frame.columns:
+        col = frame[name]
+        missing = np.asarray(pd.isna(col))
+        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            values: Any = pd.to_numeric(col).to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = np.where(missing, "\x00missing", col.astype(object).astype(str).to_numpy(dtype=object)).astype(object)
+        h = pd.util.hash_array(values, categorize=False)
+        with np.errstate(over="ignore"):
+            keys = keys * np.uint64(1_000_003) ^ h
+    return keys
 
 
 def _hybrid(frame_x: Any, frame_z: Any, rows: np.ndarray, zs: np.ndarray, mask: np.ndarray) -> Any:
@@ -165,7 +202,7 @@ def sampled_shapley(
     weights: np.ndarray,
     *,
     repeats: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator | RowSeeds,
     chunk_rows: int = 200_000,
     progress: Progress | None = None,
 ) -> ShapleyEstimate:
@@ -179,6 +216,7 @@ def sampled_shapley(
     sum_b w_b^2 s_b^2 / repeats, with s_b^2 the sample variance of c_bj over j
     (hence repeats >= 2), widened by Satterthwaite's small-sample factor
     (see :func:`_small_df_factor`). Each chain costs M - 1 model evaluations.
+    The orders come from ``rng``, or with :class:`RowSeeds` from each row's own generator.
     """
     n, m, b = len(x), x.shape[1], len(background)
     if repeats < 2:
@@ -197,7 +235,10 @@ def sampled_shapley(
     for start in range(0, n, step):
         idx = np.arange(start, min(n, start + step))
         k = len(idx)
-        order = rng.permuted(np.tile(np.arange(m), (k, pairs, 1)), axis=2)  # (k, pairs, M)
+        if isinstance(rng, RowSeeds):
+            order = rng.orders(idx, pairs, m)
+        else:
+            order = rng.permuted(np.tile(np.arange(m), (k, pairs, 1)), axis=2)  # (k, pairs, M)
         order = np.concatenate([order, order[..., ::-1]], axis=1)  # antithetic: (k, 2 pairs, M)
         zs = np.tile(np.concatenate([zs_row, zs_row]), (k, 1))  # the reversed walk uses the same background row
         rank = np.argsort(order, axis=2)  # position of each feature in its walk
