@@ -199,9 +199,82 @@ def test_monitor_baseline_and_check_of_spark_dataframes_and_what_is_not_yet_comp
     assert drifted(remote) == drifted(local) == ["age"]
     age = remote.result["features"]["age"]["drift"]
     assert age["distance"] == pytest.approx(local.result["features"]["age"]["drift"]["distance"], rel=1e-12)  # exact counts: one KS
-    config = {"label": "income", "label_values_or_threshold": [">50K"], "predicted_label": "income", "facet": [{"name_or_index": "sex"}]}
-    with pytest.raises(DataError, match="model quality, bias and time windows are not yet computed there"):
-        monitor.check(read("test"), tmp_path / "base", config=config)
+
+
+def _without_times(doc):
+    """A monitoring document less what differs between any two runs (when it ran), and the drift of each column (columns of
+    thousands of distinct values are sketched, each engine's sketch within its stated error: see the profile test; checked
+    apart by _same_drift)."""
+    if isinstance(doc, dict):
+        return {k: _without_times(v) for k, v in doc.items() if k not in ("analysis_time", "created", "time", "features", "drift")}
+    if isinstance(doc, list):
+        return [_without_times(v) for v in doc]
+    return doc
+
+
+def _same_drift(there, here):
+    """The same columns drift, by distances within the sketches' error (exactly equal where the values are counted exactly)."""
+    assert there["features"].keys() == here["features"].keys()
+    for name, f in here["features"].items():
+        a, b = there["features"][name].get("drift") or {}, f.get("drift") or {}
+        assert a.get("drifted") == b.get("drifted"), name
+        assert a.get("distance") == pytest.approx(b.get("distance"), abs=0.01), name
+
+
+def test_model_quality_bias_and_time_windows_on_spark_equal_the_in_process_ones(spark, adult_scored, tmp_path):
+    from assay import monitor
+
+    rows = adult_scored.iloc[:9000].reset_index(drop=True)
+    rows["id"] = [f"r{i}" for i in range(len(rows))]
+    rng = np.random.default_rng(2)
+    rows["ts"] = pd.Timestamp("2026-11-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 3 * 86400, len(rows)), "s")
+    rows.iloc[:4000].drop(columns=["id", "ts"]).to_parquet(tmp_path / "base.parquet")  # before the model errs
+    late = (rows["ts"] >= pd.Timestamp("2026-11-03", tz="UTC")).to_numpy() & (rows["sex"] == "Female").to_numpy() & (rng.random(len(rows)) < 0.4)
+    rows.loc[late, "pred"] = np.where(rows.loc[late, "pred"] == ">50K", "<=50K", ">50K")  # the third day, the model errs for women
+    rows[["id", "income"]].to_parquet(tmp_path / "gt.parquet")
+    rows.drop(columns="income").to_parquet(tmp_path / "stream.parquet")
+    config = {"label": "income", "label_values_or_threshold": [">50K"], "predicted_label": "pred", "probability": "score",
+              "facet": [{"name_or_index": "sex"}, {"name_or_index": "race"}], "id": "id", "timestamp": "ts",
+              "ground_truth": {"dataset_uri": str(tmp_path / "gt.parquet"), "id": "id", "label": "income"},
+              "monitor": {"window": "1D", "bootstrap_replicates": 200}}  # fmt: skip
+    base_config = {k: v for k, v in config.items() if k not in ("id", "timestamp", "ground_truth")}
+    monitor.baseline(str(tmp_path / "base.parquet"), tmp_path / "here", config=base_config)
+    monitor.baseline(spark.read.parquet(str(tmp_path / "base.parquet")).repartition(5), tmp_path / "there", config=base_config)
+    model_here = json.loads((tmp_path / "here" / "model.json").read_text())
+    model_there = json.loads((tmp_path / "there" / "model.json").read_text())
+    assert model_here["quality"]["metrics"]["accuracy"]["ci"][0] is not None and len(model_here["bias"]) > 20
+    _compare(_without_times(model_there), _without_times(model_here), rel=1e-9)  # every quality metric and bias metric, intervals too
+
+    stream = spark.read.parquet(str(tmp_path / "stream.parquet")).repartition(4)
+    here = monitor.check(str(tmp_path / "stream.parquet"), tmp_path / "here", config=config)
+    there = monitor.check(stream, tmp_path / "here", config=config)
+    assert here.result["model"]["labelled_rows"] == there.result["model"]["labelled_rows"] == len(rows)
+    _compare(_without_times(there.result), _without_times(here.result), rel=1e-9)
+    _same_drift(there.result, here.result)
+
+    windows_here, _ = monitor.run(str(tmp_path / "stream.parquet"), tmp_path / "here", config)
+    windows_there, _ = monitor.run(stream, tmp_path / "here", config)
+    assert [w["rows"] for w in windows_there["windows"]] == [w["rows"] for w in windows_here["windows"]] and len(windows_here["windows"]) == 3
+    flagged = [sorted({b["metric"] for b in w["result"]["bias_drift"] if b["drifted"]}) for w in windows_there["windows"]]
+    assert "FPRD" in flagged[2] and "FPRD" not in flagged[0] + flagged[1]  # the third day's errors for women are found
+    _compare(_without_times(windows_there), _without_times(windows_here), rel=1e-9)
+    for a, b in zip(windows_there["windows"], windows_here["windows"]):
+        _same_drift(a["result"], b["result"])
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    cols = ["age", "education-num", "hours-per-week"]
+    sio.dump(LogisticRegression(max_iter=1000).fit(rows[cols], rows["income"] == ">50K"), tmp_path / "model.skops")
+    with_model = base_config | {"model": str(tmp_path / "model.skops"), "monitor": {"attribution_rows": 300, "bootstrap_replicates": 100}}
+    monitor.baseline(spark.read.parquet(str(tmp_path / "base.parquet")).repartition(3), tmp_path / "attr", config=with_model)
+    attribution = json.loads((tmp_path / "attr" / "model.json").read_text())["attribution"]
+    assert 200 < attribution["rows_explained"] < 400 and set(attribution["global_importance"]) == set(cols)  # a hash sample of 4,000
+    checked = monitor.check(stream, tmp_path / "attr", config=with_model | {k: config[k] for k in ("id", "timestamp", "ground_truth")})
+    assert checked.result["attribution_drift"]["ndcg"] > 0.9  # the same model on rows like the baseline's
+    with pytest.raises(DataError, match="has 1 values that are not times"):
+        import pyspark.sql.functions as F
+
+        monitor.run(stream.withColumn("ts", F.when(F.col("id") == "r7", F.lit("soon")).otherwise(F.col("ts").cast("string"))), tmp_path / "here", config)
 
 
 def test_the_documented_spark_example_runs_as_written(spark, tmp_path, monkeypatch, capsys):

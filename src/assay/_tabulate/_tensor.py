@@ -87,6 +87,17 @@ class CountTable:
         return _regroup({k: self.values(k) for k in keys}, self.count, self.weight, self.weight_sq,
                         {new: self.sums[old] for new, old in (sums or {}).items()})  # fmt: skip
 
+    def split(self, key: str) -> dict[Any, CountTable]:
+        """One table per value of ``key``, over the other keys (time windows counted in one GROUP BY, taken apart)."""
+        rest = [k for k in self.keys if k != key]
+        out = {}
+        for code, value in enumerate(self.levels[key]):
+            cell = self.keys[key] == code
+            if cell.any():
+                cols = {k: [self.levels[k][c] for c in self.keys[k][cell]] for k in rest}
+                out[value] = _regroup(cols, self.count[cell], self.weight[cell], self.weight_sq[cell], {k: v[cell] for k, v in self.sums.items()})
+        return out
+
     def bootstrap(self, replicates: int, rng: np.random.Generator) -> np.ndarray:
         """Weighted cell totals of ``replicates`` bootstrap resamples, shape (R, cells).
 

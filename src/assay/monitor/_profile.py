@@ -377,20 +377,58 @@ def _spark_profile(df: Any, columns: list[str] | None) -> Profile:
     small results reach the driver. Numbers are hashed for the HyperLogLog as their IEEE bits, as in process, so profiles made
     on a cluster and in process merge. Columns with more than EXACT_LIMIT distinct texts are typed by Spark's cast to double
     (in process: pandas' to_numeric), which may read odd texts (such as '1_000') differently."""
+    profiles = spark_profiles(df, columns)
+    if not profiles:
+        raise DataError("the Spark DataFrame has no rows to profile")
+    return profiles[None]
+
+
+def spark_profiles(df: Any, columns: list[str] | None, key: Any = None) -> dict[Any, Profile]:
+    """The profile of a Spark DataFrame (see :func:`_spark_profile`) or, with ``key`` (a Spark column: a time window's start), the
+    profile of each key's rows: the same jobs, each grouped by the key too (one aggregation, one GROUP BY per column, whatever
+    the number of keys). Keyed by the key's values (None without one); no entry for a DataFrame without rows."""
+    import pyspark.sql.functions as F
+
     _known(columns, list(df.columns), "the Spark DataFrame")
     names = list(columns or df.columns)
-    typed, staged, numeric = _spark_staged(df, names)
-    row = staged.agg(*_spark_aggregates(names, numeric)).collect()[0].asDict()
-    if not row["rows"]:
-        raise DataError("the Spark DataFrame has no rows to profile")
-    return Profile(int(row["rows"]), {c: _spark_column(typed, c, i, numeric[c], row) for i, c in enumerate(names)})
+    source = df if key is None else df.withColumn(_KEY, key)
+    typed, staged, numeric = _spark_staged(source, names, [] if key is None else [_KEY])
+    group = [] if key is None else [F.col(_KEY)]
+    aggs = {r[_KEY] if key is not None else None: r.asDict() for r in staged.groupBy(*group).agg(*_spark_aggregates(names, numeric)).collect()}
+    aggs = {k: a for k, a in aggs.items() if a["rows"]}
+    counts = [_spark_counts(typed, c, i, numeric[c], key is not None) for i, c in enumerate(names)]
+    return {k: Profile(int(a["rows"]), {c: _spark_column(typed, c, i, numeric[c], a, counts[i].get(k, [])) for i, c in enumerate(names)})
+            for k, a in aggs.items()}  # fmt: skip
 
 
-def _spark_staged(df: Any, names: list[str]) -> tuple[Any, Any, dict[str, bool]]:
+_KEY = "__assay_key"
+
+
+def _spark_counts(typed: Any, name: str, i: int, numeric: bool, keyed: bool) -> dict[Any, list[tuple[Any, int]]]:
+    """One GROUP BY, most frequent first, per key: all of a column's values when they are few, else the top EXACT_LIMIT + 1
+    (the texts for the frequent-items sketch); per key value, a list of (value, count)."""
+    import pyspark.sql.functions as F
+    from pyspark.sql.window import Window
+
+    decimal = type(typed.schema[name].dataType).__name__ == "DecimalType"  # its values as doubles, as pandas would hold them
+    col = F.col(f"__x{i}") if decimal else F.col(_quoted(name)) if numeric else F.col(f"__t{i}")
+    present = typed.where(F.col(f"__p{i}"))
+    if not keyed:
+        rows = present.groupBy(col.alias("v")).count().orderBy(F.desc("count"), "v").limit(EXACT_LIMIT + 1).collect()
+        return {None: [(r["v"], int(r["count"])) for r in rows]}
+    grouped = present.groupBy(F.col(_KEY), col.alias("v")).count()
+    rank = F.row_number().over(Window.partitionBy(_KEY).orderBy(F.desc("count"), "v"))
+    out: dict[Any, list[tuple[int, Any, int]]] = {}
+    for r in grouped.withColumn("__r", rank).where(F.col("__r") <= EXACT_LIMIT + 1).collect():
+        out.setdefault(r[_KEY], []).append((int(r["__r"]), r["v"], int(r["count"])))
+    return {k: [(v, n) for _, v, n in sorted(rows, key=lambda t: t[0])] for k, rows in out.items()}
+
+
+def _spark_staged(df: Any, names: list[str], carry: list[str]) -> tuple[Any, Any, dict[str, bool]]:
     """The columns and, per column i, ``__p{i}`` (present: not null, not NaN), ``__x{i}`` (as a double: the number, or the
     text cast to one) and ``__t{i}`` (as text); then that with ``__f{i}`` (finite numbers) and, for numbers, ``__b{i}`` (the
     double's bits, by a call Spark counts as not deterministic, so the per-column GROUP BYs read the first, where Spark can
-    leave out what a GROUP BY does not need); and which columns are numbers."""
+    leave out what a GROUP BY does not need); and which columns are numbers. The ``carry`` columns go along as they are."""
     import pyspark.sql.functions as F
     from pyspark.sql.types import BooleanType, DoubleType, FloatType, NumericType
 
@@ -413,7 +451,7 @@ def _spark_staged(df: Any, names: list[str]) -> tuple[Any, Any, dict[str, bool]]
         if numeric[c]:  # reflect is not deterministic to Spark, so it is computed here, before the aggregation
             bits = F.expr(f"cast(reflect('java.lang.Double', 'doubleToLongBits', __x{i} + 0.0D) as bigint)")  # + 0.0: -0.0 is 0.0
             second.append(F.when(F.col(f"__x{i}").isNotNull(), bits).alias(f"__b{i}"))  # reflect refuses a null
-    typed = df.select(*first)
+    typed = df.select(*first, *[F.col(c) for c in carry])
     return typed, typed.select(*second), numeric
 
 
@@ -430,22 +468,18 @@ def _spark_aggregates(names: list[str], numeric: dict[str, bool]) -> list[Any]:
     return out
 
 
-def _spark_column(typed: Any, name: str, i: int, numeric: bool, agg: dict[str, Any]) -> ColumnProfile:
-    """One column's profile from the aggregation's figures and, from its own GROUP BY, the exact counts or the top texts."""
+def _spark_column(typed: Any, name: str, i: int, numeric: bool, agg: dict[str, Any], counts: list[tuple[Any, int]]) -> ColumnProfile:
+    """One column's profile from the aggregation's figures and its GROUP BY's counts (:func:`_spark_counts`): the exact counts
+    or the top texts."""
     import datasketches as ds
     import pandas as pd
-    import pyspark.sql.functions as F
 
     rows, present = int(agg["rows"]), int(agg[f"present{i}"] or 0)
     p = ColumnProfile(name, "numeric" if numeric else "string", rows=rows, missing=rows - present)
-    decimal = type(typed.schema[name].dataType).__name__ == "DecimalType"  # its values as doubles, as pandas would hold them
-    col = F.col(f"__x{i}") if decimal else F.col(_quoted(name)) if numeric else F.col(f"__t{i}")
-    # one GROUP BY, most frequent first: all the values when they are few, else the top texts for the frequent-items sketch
-    counts = typed.where(F.col(f"__p{i}")).groupBy(col.alias("v")).count().orderBy(F.desc("count"), "v").limit(EXACT_LIMIT + 1).collect()
     parsed, whole = int(agg[f"parsed{i}"]), int(agg[f"whole{i}"])
     all_numbers = numeric or parsed == present
     if len(counts) <= EXACT_LIMIT:
-        _distinct(p, pd.Index([r["v"] for r in counts], dtype=object), np.array([r["count"] for r in counts], dtype=np.int64))
+        _distinct(p, pd.Index([v for v, _ in counts], dtype=object), np.array([n for _, n in counts], dtype=np.int64))
         all_numbers = numeric or p.string == 0
     else:
         p.values = None
@@ -456,9 +490,9 @@ def _spark_column(typed: Any, name: str, i: int, numeric: bool, agg: dict[str, A
             # the exact counts of the most frequent texts, less the error a frequent-items sketch of this many values may have
             # (its a-priori bound), so that they read as the lower bounds an in-process profile's sketch gives
             p.frequent, slack = _frequent(), ds.frequent_strings_sketch.get_apriori_error(FREQUENT_LG_K, present)
-            for r in counts[:768]:
-                if r["count"] > slack:
-                    p.frequent.update(str(r["v"]), int(r["count"] - slack))
+            for v, n in counts[:768]:
+                if n > slack:
+                    p.frequent.update(str(v), int(n - slack))
     p.n = int(agg[f"n{i}"]) if all_numbers else 0
     if p.n:
         p.total, p.minimum, p.maximum = float(agg[f"total{i}"]), float(agg[f"min{i}"]), float(agg[f"max{i}"])
@@ -548,8 +582,7 @@ def _batches(data: Any, columns: list[str] | None, batch_rows: int, headers: lis
     from assay.spark import is_spark
 
     if is_spark(data):
-        raise DataError("a Spark DataFrame is profiled and checked on Spark, but model quality, bias and time windows are not yet "
-                        "computed there: give those the scored rows as Parquet files (a path or glob), or leave out the monitoring config")  # fmt: skip
+        raise DataError("a Spark DataFrame is profiled and summarised by Spark, not read in batches here")
     frame = data.to_pandas() if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     if names_only:
         yield [str(c) for c in frame.columns]

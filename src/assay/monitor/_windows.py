@@ -42,15 +42,36 @@ def _freq(window: str) -> Any:
 def run_windows(data: Any, baseline: Profile, constraints: dict[str, Any], spec: Any, *, model_baseline: dict[str, Any] | None,
                 batch_rows: int = 500_000) -> dict[str, Any]:  # fmt: skip
     """Per window: the check's result; and the series of every drift distance, quality metric and bias metric with intervals."""
-    import pandas as pd
 
     from assay.monitor._check import check
-    from assay.monitor._model import ModelRows, ModelSummary, figures
-    from assay.monitor._profile import column_names
+    from assay.monitor._model import figures
 
     if not spec.timestamp:
         raise ConfigError("windows need a timestamp column: name it in the monitoring config ('timestamp: COLUMN')")
     step = _freq(spec.window or "1D")
+    from assay.spark import is_spark
+
+    if is_spark(data):
+        from assay.monitor._spark import spark_windows
+
+        profiles, models = spark_windows(data, spec, step)
+    else:
+        profiles, models = _windows(data, spec, step, batch_rows)
+    windows = []
+    for key in sorted(profiles):
+        model = figures(models[key], spec, baseline=model_baseline) if key in models else None
+        result = check(profiles[key], baseline, constraints, model=model, model_baseline=model_baseline, spec=spec)
+        windows.append({"start": key.isoformat(), "end": (key + step).isoformat(), "rows": profiles[key].rows, "result": result})
+    return {"window": str(spec.window or "1D"), "timestamp": spec.timestamp, "windows": windows, "series": _series(windows)}
+
+
+def _windows(data: Any, spec: Any, step: Any, batch_rows: int) -> tuple[dict[Any, Profile], dict[Any, Any]]:
+    """Per window, the profile and the model summary of a table or files read in batches (a window's parts merged)."""
+    import pandas as pd
+
+    from assay.monitor._model import ModelRows, ModelSummary
+    from assay.monitor._profile import column_names
+
     profiles: dict[Any, Profile] = {}
     models: dict[Any, ModelSummary] = {}
     reader = ModelRows(spec, column_names(data), ground_truth=True) if spec.has_model else None
@@ -69,12 +90,7 @@ def run_windows(data: Any, baseline: Profile, constraints: dict[str, Any], spec:
             if reader is not None and prepared is not None:
                 got = reader.summarize(prepared.iloc[idx])
                 models[k] = got if k not in models else models[k].merge(got, spec.attribution_rows)
-    windows = []
-    for key in sorted(profiles):
-        model = figures(models[key], spec, baseline=model_baseline) if key in models else None
-        result = check(profiles[key], baseline, constraints, model=model, model_baseline=model_baseline, spec=spec)
-        windows.append({"start": key.isoformat(), "end": (key + step).isoformat(), "rows": profiles[key].rows, "result": result})
-    return {"window": str(spec.window or "1D"), "timestamp": spec.timestamp, "windows": windows, "series": _series(windows)}
+    return profiles, models
 
 
 def _series(windows: list[dict[str, Any]]) -> dict[str, Any]:
