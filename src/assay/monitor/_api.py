@@ -11,7 +11,7 @@ from typing import Any
 
 from assay._analysis import write_atomic
 from assay.monitor._baseline import load_baseline, load_model_baseline, statistics, write_baseline
-from assay.monitor._model import MonitorSpec, figures, spec_from_config, stream_summary
+from assay.monitor._model import ModelSummary, MonitorSpec, figures, spec_from_config, stream_summary
 from assay.monitor._profile import Profile, profile
 
 __all__ = ["Checked", "baseline", "check", "monitor_spec", "run"]
@@ -31,7 +31,15 @@ def _model(data: Any, spec: MonitorSpec | None, *, ground_truth: bool, batch_row
            baseline: dict[str, Any] | None = None) -> dict[str, Any] | None:  # fmt: skip
     if spec is None or not spec.has_model:
         return None
-    return figures(stream_summary(data, spec, ground_truth=ground_truth, batch_rows=batch_rows), spec, baseline=baseline)
+    from assay.spark import is_spark
+
+    if is_spark(data):  # summarised by Spark
+        from assay.monitor._spark import spark_summaries
+
+        summary = spark_summaries(data, spec, ground_truth=ground_truth).get(None, ModelSummary())
+    else:
+        summary = stream_summary(data, spec, ground_truth=ground_truth, batch_rows=batch_rows)
+    return figures(summary, spec, baseline=baseline)
 
 
 def baseline(data: Any, out: str | Path, *, columns: list[str] | None = None, batch_rows: int = 500_000,

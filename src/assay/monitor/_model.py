@@ -209,12 +209,7 @@ class ModelRows:
 def stream_summary(data: Any, spec: MonitorSpec, *, ground_truth: bool = True, batch_rows: int = 500_000) -> ModelSummary:
     """The model summary of a table or files, read in batches of ``batch_rows`` (memory bounded by the batch and the ground truth)."""
     from assay.monitor._profile import _batches, column_names
-    from assay.spark import is_spark
 
-    if is_spark(data):
-        from assay.monitor._spark import spark_summaries
-
-        return spark_summaries(data, spec, ground_truth=ground_truth).get(None, ModelSummary())
     reader = ModelRows(spec, column_names(data), ground_truth=ground_truth)
     total = ModelSummary()
     for batch in _batches(data, reader.wanted, batch_rows):
