@@ -449,3 +449,40 @@ def test_the_cli_explains_on_spark_as_in_process(spark, explained, tmp_path):
     local_here = pd.read_csv(tmp_path / "here" / "explanations_shap" / "out.csv")
     local_there = pd.read_csv(tmp_path / "spark" / "explanations_shap" / "out.csv")
     np.testing.assert_allclose(local_there.to_numpy(), local_here.to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_the_cli_monitors_on_spark_as_in_process(spark, adult_scored, tmp_path):
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+
+    rows = adult_scored.iloc[:6000].reset_index(drop=True)
+    rows.iloc[:3000].to_parquet(tmp_path / "base.parquet")
+    rows["ts"] = pd.Timestamp("2026-11-01", tz="UTC") + pd.to_timedelta(np.arange(len(rows)) * 20, "s")  # a day and a bit
+    rows.to_parquet(tmp_path / "stream.parquet")
+    (tmp_path / "monitor.yaml").write_text("label: income\nlabel_values_or_threshold: ['>50K']\npredicted_label: pred\nfacet: [{name_or_index: sex}]\n"
+                                           "timestamp: ts\nmonitor: {window: 1D, bootstrap_replicates: 100}\n")  # fmt: skip
+    cfg, runner = str(tmp_path / "monitor.yaml"), CliRunner()
+
+    def cli(*args):
+        r = runner.invoke(app, ["monitor", *map(str, args)])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    for name, engine in (("here", []), ("there", ["--engine", "spark"])):
+        cli("baseline", tmp_path / "base.parquet", "--out", tmp_path / name / "base", "--config", cfg, *engine)
+        cli("check", tmp_path / "stream.parquet", "-b", tmp_path / "here" / "base", "-o", tmp_path / name / "check", "--config", cfg, *engine)
+        printed = cli("run", tmp_path / "stream.parquet", "-b", tmp_path / "here" / "base", "--config", cfg, "-o", tmp_path / name / "run",
+                      *(["--spark-master", "local[2]"] if engine else []))  # fmt: skip
+        assert "2 windows of 1D" in printed
+    read = lambda *p: json.loads(tmp_path.joinpath(*p).read_text())  # noqa: E731
+    _compare(_without_times(read("there", "base", "model.json")), _without_times(read("here", "base", "model.json")), rel=1e-9)
+    there, here = read("there", "check", "constraint_violations.json"), read("here", "check", "constraint_violations.json")
+    _compare(_without_times(there), _without_times(here), rel=1e-9)
+    _same_drift(there, here)
+    windows = [read(n, "run", "analysis.json")["monitoring"]["windows"] for n in ("there", "here")]
+    assert [w["rows"] for w in windows[0]] == [w["rows"] for w in windows[1]] == [4320, 1680]
+    _compare(_without_times(windows[0]), _without_times(windows[1]), rel=1e-9)
+    bad = runner.invoke(app, ["monitor", "check", str(tmp_path / "nope.parquet"), "-b", str(tmp_path / "here" / "base"), "-o", str(tmp_path / "x"),
+                              "--engine", "spark"])  # fmt: skip
+    assert bad.exit_code == 2 and "Spark cannot read" in bad.output and "nope.parquet" in bad.output

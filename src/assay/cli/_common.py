@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from assay._errors import AssayError
 
-__all__ = ["err", "fail", "out", "report", "show_verification"]
+__all__ = ["EngineOption", "SparkMasterOption", "err", "fail", "out", "report", "show_verification", "spark_data", "spark_master"]
 
 out = Console()
 err = Console(stderr=True)
@@ -20,6 +20,31 @@ def fail(exc: Exception) -> NoReturn:
     """One line on stderr naming what was wrong, and exit status 2 (never a traceback)."""
     err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(2)
+
+
+EngineOption = Annotated[str | None, typer.Option("--engine", help="spark: read the data with Spark and compute there (default: "
+                                                                   "in process; audit and explain also follow the config's spark: section).")]  # fmt: skip
+SparkMasterOption = Annotated[str | None, typer.Option("--spark-master", help="Spark's master: local[N], spark://host:7077, yarn, "
+                                                                              "sc://host:15002 (implies --engine spark).")]  # fmt: skip
+
+
+def spark_master(engine: str | None, spark_master: str | None) -> str | None:
+    """The master the command line asks for: None (as the config says), "" (Spark, with the config's master or local[*]), or a URL."""
+    if engine not in (None, "spark"):
+        fail(AssayError(f"--engine must be spark (or left out), got {engine!r}"))
+    return (spark_master or "") if engine == "spark" or spark_master is not None else None
+
+
+def spark_data(data: str, master: str | None) -> Any:
+    """DATA as the command reads it: the path itself (None: in process), or a Spark DataFrame read by a session for ``master``."""
+    if master is None:
+        return data
+    from assay.spark import read, session
+
+    try:
+        return read(data, session(master or None))
+    except AssayError as exc:
+        fail(exc)
 
 
 def report(directory: Path, *, pdf: bool = False, title: str | None = None) -> list[Path]:

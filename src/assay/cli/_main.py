@@ -12,9 +12,10 @@ from rich.console import Console
 
 from assay._analysis import AnalysisDocument
 from assay._errors import AssayError
-from assay.cli._common import err
+from assay.cli._common import EngineOption, SparkMasterOption, err
 from assay.cli._common import fail as _fail
 from assay.cli._common import report as _report
+from assay.cli._common import spark_master as _master
 
 app = typer.Typer(
     name="assay",
@@ -35,19 +36,6 @@ def _add_card_commands() -> None:
     app.add_typer(service_app, name="service")
     app.add_typer(ledger_app, name="ledger")
     app.command(name="serve")(serve)
-
-
-EngineOption = Annotated[str | None, typer.Option("--engine", help="spark: read the data with Spark and compute there (default: "
-                                                                   "the config's spark: section, else DuckDB or the table's own engine).")]  # fmt: skip
-SparkMasterOption = Annotated[str | None, typer.Option("--spark-master", help="Spark's master: local[N], spark://host:7077, yarn, "
-                                                                              "sc://host:15002 (implies --engine spark).")]  # fmt: skip
-
-
-def _spark_master(engine: str | None, spark_master: str | None) -> str | None:
-    """The master the command line asks for: None (as the config says), "" (Spark, with the config's master or local[*]), or a URL."""
-    if engine not in (None, "spark"):
-        _fail(AssayError(f"--engine must be spark (or left out), got {engine!r}"))
-    return (spark_master or "") if engine == "spark" or spark_master is not None else None
 
 
 @app.command()
@@ -71,7 +59,7 @@ def audit(
         _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
     if show not in ("all", "significant"):
         _fail(AssayError(f"--show must be all or significant, got {show!r}"))
-    overrides: dict[str, Any] = {"spark_master": _spark_master(engine, spark_master)}
+    overrides: dict[str, Any] = {"spark_master": _master(engine, spark_master)}
     if replicates is not None:
         overrides["bootstrap_replicates"] = replicates
     if seed is not None:
@@ -126,7 +114,7 @@ def explain(
 
     from assay._config import explain_config
 
-    master = _spark_master(engine, spark_master)
+    master = _master(engine, spark_master)
     progress = None if quiet else (lambda msg: err.print(f"[dim]{msg}...[/]"))
     bar = Progress("[dim]rows explained[/]", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                    console=err, transient=True, disable=quiet)  # fmt: skip

@@ -9,14 +9,20 @@ import typer
 
 from assay._analysis import AnalysisDocument
 from assay._errors import AssayError
-from assay.cli._common import err, out
+from assay.cli._common import EngineOption, SparkMasterOption, err, out, spark_data, spark_master
 from assay.cli._common import fail as _fail
 from assay.cli._common import report as _report
 
 monitor_app = typer.Typer(name="monitor", help="Monitoring: baseline statistics and constraints (Model Monitor's files), checks of new data against them.",
                           no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
 
-Data = Annotated[str, typer.Argument(help="Data: a Parquet or CSV file or glob (streamed in batches), read with bounded memory.")]
+Data = Annotated[
+    str,
+    typer.Argument(
+        help="Data: a Parquet or CSV file or glob (streamed in batches), read with bounded memory; with "
+        "--engine spark, any path Spark reads or a table of its catalog."
+    ),
+]
 Columns = Annotated[list[str] | None, typer.Option("--column", "-c", help="Only these columns (repeat the option).")]
 BatchRows = Annotated[int, typer.Option("--batch-rows", help="Rows per batch when streaming files.")]
 Config = Annotated[
@@ -31,13 +37,14 @@ Config = Annotated[
 
 @monitor_app.command()
 def baseline(data: Data, out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for statistics.json and constraints.json.")],
-             column: Columns = None, batch_rows: BatchRows = 500_000, config: Config = None) -> None:  # fmt: skip
+             column: Columns = None, batch_rows: BatchRows = 500_000, config: Config = None, engine: EngineOption = None,
+             spark: SparkMasterOption = None) -> None:  # fmt: skip
     """Profile DATA and write OUT/statistics.json and a suggested OUT/constraints.json (Model Monitor's shapes; edit the constraints).
     With --config, also OUT/model.json: model quality with intervals and every bias metric, the baseline for their drift."""
     from assay import monitor
 
     try:
-        p, written = monitor.baseline(data, out_dir, columns=column, batch_rows=batch_rows, config=config)
+        p, written = monitor.baseline(spark_data(data, spark_master(engine, spark)), out_dir, columns=column, batch_rows=batch_rows, config=config)
     except AssayError as exc:
         _fail(exc)
     out.print(f"[bold]assay monitor baseline[/]: {p.rows:,} rows, {len(p.columns)} columns")
@@ -49,13 +56,14 @@ def baseline(data: Data, out_dir: Annotated[Path, typer.Option("--out", "-o", he
 def check(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", help="Directory with statistics.json and constraints.json.")],
           out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for constraint_violations.json and the data's statistics.json.")],
           column: Columns = None, batch_rows: BatchRows = 500_000, config: Config = None,
-          fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when there is a violation.")] = False) -> None:  # fmt: skip
+          fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when there is a violation.")] = False,
+          engine: EngineOption = None, spark: SparkMasterOption = None) -> None:  # fmt: skip
     """Check DATA against a baseline: data types, completeness, domains, missing/extra columns, drift per column with p- and q-values;
     with --config, model quality (ground truth joined on the id) and bias drift against the baseline's."""
     from assay import monitor
 
     try:
-        checked = monitor.check(data, base, out_dir, columns=column, batch_rows=batch_rows, config=config)
+        checked = monitor.check(spark_data(data, spark_master(engine, spark)), base, out_dir, columns=column, batch_rows=batch_rows, config=config)
     except AssayError as exc:
         _fail(exc)
     result, p, spec = checked.result, checked.profile, checked.spec
@@ -73,12 +81,13 @@ def run(data: Data, base: Annotated[Path, typer.Option("--baseline", "-b", help=
         window: Annotated[str | None, typer.Option("--window", "-w", help="Window length (15min, 1h, 1D, 7D); overrides monitor.window.")] = None,
         report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html with the series plotted.")] = False,
         batch_rows: BatchRows = 500_000,
-        fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when any window has a violation.")] = False) -> None:  # fmt: skip
+        fail: Annotated[bool, typer.Option("--fail-on-violation", help="Exit with status 1 when any window has a violation.")] = False,
+        engine: EngineOption = None, spark: SparkMasterOption = None) -> None:  # fmt: skip
     """Check every time window of DATA against the baseline: a time series of drift, data quality, model quality and bias, with intervals; alerts per window."""
     from assay import monitor
 
     try:
-        result, spec = monitor.run(data, base, config, window=window, batch_rows=batch_rows)
+        result, spec = monitor.run(spark_data(data, spark_master(engine, spark)), base, config, window=window, batch_rows=batch_rows)
         written = [AnalysisDocument(out_dir).set("monitoring", result)]
     except AssayError as exc:
         _fail(exc)
