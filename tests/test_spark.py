@@ -486,3 +486,25 @@ def test_the_cli_monitors_on_spark_as_in_process(spark, adult_scored, tmp_path):
     bad = runner.invoke(app, ["monitor", "check", str(tmp_path / "nope.parquet"), "-b", str(tmp_path / "here" / "base"), "-o", str(tmp_path / "x"),
                               "--engine", "spark"])  # fmt: skip
     assert bad.exit_code == 2 and "Spark cannot read" in bad.output and "nope.parquet" in bad.output
+
+
+@pytest.mark.slow
+def test_a_ten_million_row_audit_on_spark_equals_the_duckdb_audit(spark, adult_scored, tmp_path):
+    """The issue's scale check: Adult test, resampled to 10M rows with a sample weight, audited from one Parquet file by DuckDB
+    and by Spark (its own partitioning, and 64 partitions)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(adult_scored.assign(w=0.5 + (adult_scored["age"] % 7) / 3.0), preserve_index=False)
+    index = np.random.default_rng(10).integers(0, len(adult_scored), 10_000_000)
+    path = tmp_path / "ten_million.parquet"
+    with pq.ParquetWriter(path, table.schema) as writer:
+        for start in range(0, len(index), 1_000_000):
+            writer.write_table(table.take(pa.array(index[start : start + 1_000_000])), row_group_size=250_000)
+    no_ft = {"post_training_methods": [m for m, spec in METRICS.items() if spec.stage == "post_training" and m != "FT"]}
+    for settings, exact in ((AUDIT, EXACT), (AUDIT | {"sample_weight": "w"}, set())):
+        duck = assay.audit(str(path), **settings, **no_ft).to_dict()
+        assert duck["post_training_bias_metrics"]["facets"]["sex"][0]["group"]["size"] + duck["post_training_bias_metrics"]["facets"]["sex"][0][
+            "group"]["rest_size"] == 10_000_000  # fmt: skip
+        for df in (spark.read.parquet(str(path)), spark.read.parquet(str(path)).repartition(64)):
+            _compare(assay.audit(df, **settings, **no_ft).to_dict(), duck, exact=exact)
