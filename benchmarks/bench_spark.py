@@ -3,7 +3,7 @@
 Usage: python benchmarks/bench_spark.py [--rows 4000000] [--explain-rows 2000]
 
 Data: scored Adult test (bench_audit's: role columns, a score and eight feature
-columns) resampled to --rows rows, written to Parquet; its first half profiled
+columns) resampled to --rows rows with a row id, written to Parquet; its first half profiled
 as the monitoring baseline. Each measurement is a whole Python process (start,
 imports, SparkSession start where used, reading, computing, the result in
 memory) run by benchmarks/_measure.py: `assay.audit(path or spark.read.parquet(path), ...)`
@@ -74,6 +74,7 @@ def main() -> None:
         work = Path(tmp)
         path, half = work / "scored.parquet", work / "half.parquet"
         data = resample(scored_adult(), args.rows)
+        data.insert(0, "id", range(len(data)))  # a row id, as scored tables have: resampled rows are otherwise exact copies
         pq.write_table(pa.Table.from_pandas(data, preserve_index=False), path, row_group_size=500_000)
         pq.write_table(pa.Table.from_pandas(data.iloc[: args.rows // 2], preserve_index=False), half, row_group_size=500_000)
         del data

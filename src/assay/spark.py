@@ -29,7 +29,8 @@ def is_spark(data: Any) -> bool:
 
 
 def session(master: str | None = None, *, app_name: str = "assay", conf: Mapping[str, Any] | None = None) -> Any:
-    """The SparkSession for ``master`` (default ``local[*]``; ``sc://host:port`` is Spark Connect), with ``conf`` set.
+    """The SparkSession for ``master`` (``sc://host:port`` is Spark Connect; default: the master ``spark-submit`` was given, else
+    ``local[*]``), with ``conf`` set.
 
     An active session is reused (its master and conf as they are). A local or cluster master needs a Java runtime (17 or
     later) on this machine; without one the error names it, as it names ``assay[spark]`` when PySpark is missing.
@@ -51,7 +52,8 @@ def session(master: str | None = None, *, app_name: str = "assay", conf: Mapping
     else:
         _need_java()
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # executors run this Python, with assay and the model's packages
-        builder = builder.master(master or "local[*]")
+        if master:  # none: spark-submit's --master, else Spark's default, local[*]
+            builder = builder.master(master)
     for key, value in conf.items():
         builder = builder.config(key, str(value).lower() if isinstance(value, bool) else str(value))
     try:

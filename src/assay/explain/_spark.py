@@ -47,18 +47,19 @@ class SparkRows:
             raise DataError(f"column {clash[0]!r} starts with {_PREFIX!r}, which assay keeps for its own columns on Spark; rename it")
         self.columns = columns
         data = df.select(*[df[c] for c in columns])
-        total = data.count()
+        total = df.count()
         if total == 0:
             raise DataError("the data has no rows to explain")
+        # samples are drawn by a hash of every column (an id among them tells rows of equal features apart), then narrowed
         self.rows, self.count = data, f"{total:,} rows"
         if max_rows is not None and total > max_rows:
-            self.rows, self.count = _sample(data, max_rows, total, seed), f"about {max_rows:,} rows"
-            warnings.append(f"explained a seeded hash sample of about {max_rows:,} of {total:,} rows (max_rows; rows of equal values "
-                            "are kept or left together, whatever the partitioning)")  # fmt: skip
+            self.rows, self.count = _sample(df, max_rows, total, seed).select(*columns), f"about {max_rows:,} rows"
+            warnings.append(f"explained a seeded hash sample of about {max_rows:,} of {total:,} rows (max_rows; rows equal in every "
+                            "column are kept or left together, whatever the partitioning)")  # fmt: skip
         if total <= FRAME_ROWS:
             self.frame = data.toArrow().to_pandas()
         else:
-            self.frame = _sample(data, FRAME_ROWS, total, seed + 1).toArrow().to_pandas()
+            self.frame = _sample(df, FRAME_ROWS, total, seed + 1).select(*columns).toArrow().to_pandas()
             warnings.append(f"the background, partial dependence grids and facet associations come from a seeded hash sample of "
                             f"{len(self.frame):,} of {total:,} rows")  # fmt: skip
 
