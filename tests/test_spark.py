@@ -488,10 +488,9 @@ def test_the_cli_monitors_on_spark_as_in_process(spark, adult_scored, tmp_path):
     assert bad.exit_code == 2 and "Spark cannot read" in bad.output and "nope.parquet" in bad.output
 
 
-@pytest.mark.slow
 def test_a_ten_million_row_audit_on_spark_equals_the_duckdb_audit(spark, adult_scored, tmp_path):
     """The issue's scale check: Adult test, resampled to 10M rows with a sample weight, audited from one Parquet file by DuckDB
-    and by Spark (its own partitioning, and 64 partitions)."""
+    and by Spark (its own partitioning, and 64 partitions); about a minute."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
