@@ -36,10 +36,13 @@ __all__ = ["FRAME_ROWS", "SparkRows"]
 
 FRAME_ROWS = 100_000
 _PREFIX = "__assay_"
+_ORDER = _PREFIX + "order"
 
 
 class SparkRows:
     """The rows of a Spark DataFrame to explain, and the data on the driver that the background and the summaries come from."""
+
+    tasks: int | None = None
 
     def __init__(self, df: Any, columns: list[str], max_rows: int | None, seed: int, warnings: list[str]) -> None:
         clash = [c for c in columns if c.startswith(_PREFIX)]
@@ -69,8 +72,8 @@ class SparkRows:
         feats = list(bg.columns)
         probe = self.frame[feats].iloc[:1000]
         name, how, _ = choose_method(fn, probe, bg, algorithm, repeats)
-        parts = _partitions(self.rows)
-        say(how.pop("say") + f", {self.count} on Spark" + (f" ({parts} partitions)" if parts else ""))
+        parts = self.tasks = _tasks(self.rows)
+        say(how.pop("say") + f", {self.count} on Spark" + (f" ({parts} tasks)" if parts else ""))
         table = self._run(_Task(fn, feats, bg, weights, name, repeats, seed))
         failed = table.column(_PREFIX + "failed").drop_null()
         if len(failed):  # a batch's rows the structure read on the probe does not reproduce: explain every row another way
@@ -93,18 +96,26 @@ class SparkRows:
         extra += [StructField(f"{_PREFIX}phi_{j}", DoubleType()) for j in range(len(task.feats))]
         extra += [StructField(f"{_PREFIX}se_{j}", DoubleType()) for j in range(len(task.feats))]
         extra += [StructField(f"{_PREFIX}model_rows", LongType()), StructField(f"{_PREFIX}failed", StringType())]
-        schema = StructType(list(self.rows.schema.fields) + extra)
+        import pyspark.sql.functions as F
+
+        # the rows in their order, numbered, then spread over the tasks (a small sample may sit in one partition) and put back
+        # in order on the driver
+        rows = self.rows.withColumn(_ORDER, F.monotonically_increasing_id())
+        if self.tasks:
+            rows = rows.repartition(self.tasks)
+        schema = StructType(list(rows.schema.fields) + extra)
         shipped = _broadcast(self.rows.sparkSession, task)
         try:
-            return self.rows.mapInArrow(lambda batches: _explain_batches(batches, shipped), schema).toArrow()
+            return rows.mapInArrow(lambda batches: _explain_batches(batches, shipped), schema).toArrow().sort_by(_ORDER)
         except Exception as exc:  # a model error inside a task arrives as a Java or Python exception several layers deep
             raise DataError(f"explaining the rows on Spark failed: {_last_line(exc)}") from None
 
 
-def _partitions(df: Any) -> int | None:
-    """How many partitions Spark splits ``df`` into (None on Spark Connect, whose client cannot ask)."""
+def _tasks(df: Any) -> int | None:
+    """How many tasks to explain ``df``'s rows in: its partitions, and at least two per core of the cluster (a row costs
+    thousands of model evaluations, so every core should have some); None on Spark Connect, whose client cannot ask."""
     try:
-        return int(df.rdd.getNumPartitions())
+        return max(int(df.rdd.getNumPartitions()), 2 * int(df.sparkSession.sparkContext.defaultParallelism))
     except Exception:  # noqa: BLE001  (Spark Connect has no RDDs)
         return None
 
