@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["benjamini_hochberg"]
+__all__ = ["benjamini_hochberg", "benjamini_yekutieli"]
 
 
 def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
@@ -36,3 +36,19 @@ def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
     for j, i in enumerate(idx):
         out[i] = float(result[j])
     return out
+
+
+def benjamini_yekutieli(p_values: Sequence[float | None]) -> list[float | None]:
+    """Benjamini-Yekutieli adjusted p-values: Benjamini-Hochberg's times sum(1/i, i = 1..m), which keeps the false discovery
+    rate at most alpha under any dependence between the tests (overlapping and complementary subgroups are dependent in ways
+    Benjamini-Hochberg's condition, positive dependence, does not cover).
+
+    Examples
+    --------
+    >>> [round(q, 3) for q in benjamini_yekutieli([0.01, 0.04, 0.03, 0.2])]
+    [0.083, 0.111, 0.111, 0.417]
+    """
+    bh = benjamini_hochberg(p_values)
+    m = sum(p is not None for p in p_values)
+    factor = float(np.sum(1.0 / np.arange(1, m + 1))) if m else 1.0
+    return [None if q is None else min(1.0, q * factor) for q in bh]

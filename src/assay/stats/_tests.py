@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["chi2_independence", "fisher_exact", "two_proportions"]
+__all__ = ["chi2_independence", "fisher_exact", "greater_proportion", "newcombe_difference", "two_proportions", "wilson_interval"]
 
 
 def two_proportions(x_a: float, n_a: float, x_d: float, n_d: float, *, exact_ok: bool = True) -> tuple[float | None, str]:
@@ -69,3 +69,39 @@ def chi2_independence(table: np.ndarray) -> float | None:
     expected = t.sum(axis=1, keepdims=True) * t.sum(axis=0, keepdims=True) / t.sum()
     stat = float(((t - expected) ** 2 / expected).sum())
     return float(chdtrc(t.shape[1] - 1, stat))
+
+
+def wilson_interval(x: float, n: float, level: float = 0.95) -> tuple[float | None, float | None]:
+    """Wilson's score interval for a proportion x / n (None, None for no rows): valid near 0 and 1, unlike the Wald interval."""
+    if n <= 0:
+        return None, None
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    p = x / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def newcombe_difference(x_a: float, n_a: float, x_b: float, n_b: float, level: float = 0.95) -> tuple[float | None, float | None]:
+    """Newcombe's hybrid score interval for x_a / n_a - x_b / n_b (method 10 of Newcombe 1998), from the two Wilson intervals."""
+    lo_a, hi_a = wilson_interval(x_a, n_a, level)
+    lo_b, hi_b = wilson_interval(x_b, n_b, level)
+    if lo_a is None or lo_b is None or hi_a is None or hi_b is None:
+        return None, None
+    pa, pb = x_a / n_a, x_b / n_b
+    d = pa - pb
+    return d - math.sqrt((pa - lo_a) ** 2 + (hi_b - pb) ** 2), d + math.sqrt((hi_a - pa) ** 2 + (pb - lo_b) ** 2)
+
+
+def greater_proportion(x_a: float, n_a: float, x_b: float, n_b: float) -> float | None:
+    """One-sided p-value for H1: x_a / n_a > x_b / n_b, by Fisher's exact test (the hypergeometric tail of x_a given the
+    margins); None when a group is empty. Exact for any counts: the normal approximation's right tail is too light for
+    rates below one half, which makes the tiny p-values that multiple testing needs too small."""
+    if n_a <= 0 or n_b <= 0:
+        return None
+    from scipy.stats import hypergeom
+
+    total, bad = round(n_a + n_b), round(x_a + x_b)
+    return float(min(1.0, hypergeom.sf(round(x_a) - 1, total, bad, round(n_a))))

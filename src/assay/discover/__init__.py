@@ -1,0 +1,5 @@
+"""Subgroup discovery: where a model does worse than on the rest, found on some rows and confirmed on others."""
+
+from assay.discover._discover import MEASURES, DiscoverResult, discover
+
+__all__ = ["MEASURES", "DiscoverResult", "discover"]

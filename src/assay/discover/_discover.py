@@ -1,0 +1,243 @@
+"""`assay.discover`: subgroups where a model does worse than on the rest, found on one part of the rows and confirmed on the other.
+
+The rows are split at random (seeded) into discovery and confirmation rows. The search (:mod:`assay.discover._search`) counts
+every conjunction of conditions up to ``max_depth`` on the discovery rows; the ``max_tests`` slices with the smallest
+one-sided p-values there (at most those below ``select_alpha``) are the hypotheses. Each is then tested on the confirmation
+rows alone, which played no part in choosing it: its measure against the rest's (one-sided Fisher exact test), Wilson's
+interval for its measure and Newcombe's for the difference, and Benjamini-Yekutieli (or Benjamini-Hochberg) over the
+hypotheses, so the expected share of reported subgroups that are not worse than the rest is at most ``alpha``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assay._errors import ConfigError, DataError, did_you_mean, list_some
+from assay.discover._codes import Encoded, encode
+from assay.discover._search import Counted, Slice, search
+
+__all__ = ["MEASURES", "DiscoverResult", "discover"]
+
+# measure -> (which rows it is measured on, what a bad outcome is, whether the measure is the rate of bad outcomes or of good)
+MEASURES: dict[str, tuple[str, str, str]] = {
+    "error_rate": ("all labelled rows", "the decision differs from the label", "bad"),
+    "false_positive_rate": ("rows whose label is negative", "the decision is positive", "bad"),
+    "false_negative_rate": ("rows whose label is positive", "the decision is negative", "bad"),
+    "false_discovery_rate": ("rows whose decision is positive", "the label is negative", "bad"),
+    "selection_rate": ("all rows", "the decision is negative (a lower selection rate is worse)", "good"),
+}
+
+
+@dataclass
+class DiscoverResult:
+    """The subgroups tested on the confirmation rows (``subgroups``, best first), and how they were found."""
+
+    measure: str
+    subgroups: list[dict[str, Any]]
+    settings: dict[str, Any]
+    hypotheses: dict[str, Any]
+    overall: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> list[dict[str, Any]]:
+        """The subgroups confirmed at the false discovery rate ``alpha``."""
+        return [s for s in self.subgroups if s["confirmed"]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"measure": self.measure, "definition": MEASURES[self.measure][:2], "overall": self.overall, "hypotheses": self.hypotheses,
+                "settings": self.settings, "subgroups": self.subgroups, "warnings": self.warnings}  # fmt: skip
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([{"subgroup": s["text"], "rows": s["confirmation"]["rows"], "measure": s["confirmation"]["value"],
+                              "rest": s["confirmation"]["rest_value"], "difference": s["confirmation"]["difference"],
+                              "ci_low": s["confirmation"]["difference_ci"][0], "ci_high": s["confirmation"]["difference_ci"][1],
+                              "q_value": s["q_value"], "confirmed": s["confirmed"]} for s in self.subgroups])  # fmt: skip
+
+
+def discover(
+    data: Any,
+    *,
+    label: str,
+    label_values_or_threshold: Any,
+    predicted_label: str | None = None,
+    probability: str | None = None,
+    probability_threshold: float = 0.5,
+    measure: str = "error_rate",
+    columns: Sequence[str] | None = None,
+    max_depth: int = 3,
+    min_support: int | None = None,
+    bins: int = 4,
+    confirm_fraction: float = 0.5,
+    alpha: float = 0.05,
+    select_alpha: float = 0.05,
+    max_tests: int = 100,
+    confidence_level: float = 0.95,
+    correction: str = "by",
+    seed: int = 0,
+) -> DiscoverResult:
+    """Find subgroups (conjunctions of up to ``max_depth`` conditions on ``columns``) where ``measure`` is worse than in the rest.
+
+    ``columns`` default to every column but the label and the predictions. Numbers are cut into ``bins`` quantile bins.
+    ``min_support`` (default: 1% of the discovery rows, at least 30) is the fewest rows a subgroup needs among the discovery
+    rows. ``confirm_fraction`` of the rows are kept apart to test what the search found; ``alpha`` is the false discovery rate
+    of the confirmed subgroups, controlled by Benjamini-Yekutieli (``correction="by"``, valid under any dependence between the
+    overlapping subgroups' tests) or Benjamini-Hochberg (``"bh"``: more power, valid under positive dependence only; on
+    errors at random it reported a subgroup in 6.3% of 300 seeds at alpha 0.05).
+    """
+    if correction not in ("by", "bh"):
+        raise ConfigError(f"correction must be by (Benjamini-Yekutieli) or bh (Benjamini-Hochberg), got {correction!r}")
+    _check(measure, max_depth, confirm_fraction, alpha, select_alpha, max_tests, confidence_level)
+    frame, cols = _frame(data, label, predicted_label, probability, columns)
+    eligible, bad = _outcomes(frame, measure, label, label_values_or_threshold, predicted_label, probability, probability_threshold)
+    enc = encode(frame, cols, bins)
+    confirm = np.random.default_rng([seed, 7]).random(len(frame)) < confirm_fraction  # [seed, 7]: not the stream a plain seed gives
+    d_rows, c_rows = np.flatnonzero(eligible & ~confirm), np.flatnonzero(eligible & confirm)
+    if len(d_rows) < 2 or len(c_rows) < 2:
+        raise DataError(f"too few rows to measure {measure} on ({int(eligible.sum())}: {MEASURES[measure][0]}) to split into discovery and confirmation")
+    support = min_support if min_support is not None else max(30, int(0.01 * len(d_rows)))
+    counted = search(enc, d_rows, bad[d_rows], max_depth=max_depth, min_support=support, alpha=select_alpha)
+    chosen, p_d = _select(counted, select_alpha, max_tests)
+    subgroups = _confirm(enc, chosen, counted, p_d, c_rows, bad, measure, alpha, confidence_level, correction)
+    good = MEASURES[measure][2] == "good"
+    rate = lambda k, n: None if n == 0 else (1 - k / n if good else k / n)  # noqa: E731
+    overall = {"rows": int(eligible.sum()), "value": rate(float(bad[eligible].sum()), float(eligible.sum())),
+               "discovery_rows": len(d_rows), "confirmation_rows": len(c_rows)}  # fmt: skip
+    settings = {"columns": enc.columns, "max_depth": max_depth, "min_support": support, "bins": bins, "confirm_fraction": confirm_fraction,
+                "alpha": alpha, "select_alpha": select_alpha, "max_tests": max_tests, "confidence_level": confidence_level,
+                "correction": correction, "seed": seed}  # fmt: skip
+    hypotheses = {"searched": len(counted.slices), "searched_per_depth": counted.per_level, "tested": len(chosen),
+                  "correction": ("Benjamini-Yekutieli" if correction == "by" else "Benjamini-Hochberg")
+                                + " over the tested subgroups, one-sided Fisher exact tests on confirmation rows that did not choose them"}  # fmt: skip
+    warnings = [] if chosen else [f"no subgroup of at least {support} discovery rows had a worse {measure} than the rest at p < {select_alpha}"]
+    return DiscoverResult(measure, subgroups, settings, hypotheses, overall, warnings)
+
+
+def _check(measure: str, depth: Any, fraction: Any, alpha: Any, select_alpha: Any, max_tests: Any, level: Any) -> None:
+    if measure not in MEASURES:
+        raise ConfigError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}.{did_you_mean(measure, list(MEASURES))}")
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 6:
+        raise ConfigError(f"max_depth must be a whole number from 1 to 6, got {depth!r}")
+    for name, v in (("confirm_fraction", fraction), ("alpha", alpha), ("select_alpha", select_alpha), ("confidence_level", level)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
+            raise ConfigError(f"{name} must be a number between 0 and 1, got {v!r}")
+    if isinstance(max_tests, bool) or not isinstance(max_tests, int) or max_tests < 1:
+        raise ConfigError(f"max_tests must be a whole number of at least 1, got {max_tests!r}")
+
+
+def _frame(data: Any, label: str, predicted: str | None, probability: str | None, columns: Sequence[str] | None) -> tuple[Any, list[str]]:
+    import pandas as pd
+
+    if (predicted is None) == (probability is None):
+        raise ConfigError("give the model's decisions as predicted_label, or its scores as probability (one of them)")
+    frame = data if isinstance(data, pd.DataFrame) else _to_pandas(data)
+    names = [str(c) for c in frame.columns]
+    roles = [c for c in (label, predicted, probability) if c is not None]
+    cols = list(columns) if columns is not None else [c for c in names if c not in roles]
+    for c in [*roles, *cols]:
+        if c not in names:
+            raise DataError(f"the data has no column {c!r}.{did_you_mean(c, names)} Columns: {list_some(names, 20)}")
+    if not cols:
+        raise ConfigError("no columns to define subgroups by")
+    return frame, cols
+
+
+def _to_pandas(data: Any) -> Any:
+    from assay._tabulate import as_frame
+
+    return as_frame(data).collect().to_pandas()
+
+
+def _outcomes(frame: Any, measure: str, label: str, values: Any, predicted: str | None, probability: str | None,
+              threshold: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Which rows the measure is measured on, and the bad outcome (0 or 1) of every row."""
+    import pandas as pd
+
+    def positive(col: Any) -> np.ndarray:
+        if isinstance(values, (int, float)) and not isinstance(values, bool):
+            return np.asarray(pd.to_numeric(col, errors="coerce") > values)
+        wanted = values if isinstance(values, list) else [values]
+        return np.asarray(col.isin(wanted))
+
+    labelled = np.asarray(frame[label].notna())
+    y = positive(frame[label])
+    if probability is not None:
+        score = pd.to_numeric(frame[probability], errors="coerce")
+        if score.isna().any():
+            raise DataError(f"probability column {probability!r} has {int(score.isna().sum())} values that are not numbers")
+        decision = np.asarray(score > threshold)
+    else:
+        decision = positive(frame[str(predicted)])
+    if measure == "error_rate":
+        return labelled, (decision != y) & labelled
+    if measure == "false_positive_rate":
+        return labelled & ~y, decision
+    if measure == "false_negative_rate":
+        return labelled & y, ~decision
+    if measure == "false_discovery_rate":
+        return labelled & decision, ~y
+    return np.ones(len(frame), dtype=bool), ~decision
+
+
+def _select(counted: Counted, select_alpha: float, max_tests: int) -> tuple[list[Slice], dict[Slice, float]]:
+    """The slices worse than the rest on the discovery rows (one-sided pooled z-test, p below ``select_alpha``), smallest p first."""
+    from scipy.stats import norm
+
+    n, k = np.asarray(counted.n), np.asarray(counted.k)
+    rest_n, rest_k = counted.total_n - n, counted.total_k - k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = counted.total_k / counted.total_n
+        z = (k / n - rest_k / rest_n) / np.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n))
+    p = np.where(np.isfinite(z), norm.sf(z), 1.0)
+    order = np.lexsort((-(k / np.maximum(n, 1)), p))
+    chosen = [counted.slices[i] for i in order[:max_tests] if p[i] < select_alpha]
+    return chosen, {counted.slices[i]: float(p[i]) for i in order[: len(chosen)]}
+
+
+def _confirm(enc: Encoded, chosen: list[Slice], counted: Counted, p_d: dict[Slice, float], rows: np.ndarray, bad: np.ndarray,
+             measure: str, alpha: float, level: float, correction: str) -> list[dict[str, Any]]:  # fmt: skip
+    """Each chosen slice tested on the confirmation rows; q-values over them; best (smallest q, then largest difference) first."""
+    from assay.stats import benjamini_hochberg, benjamini_yekutieli, greater_proportion, newcombe_difference, wilson_interval
+
+    good = MEASURES[measure][2] == "good"
+    y = bad[rows].astype(np.float64)
+    total_n, total_k = float(len(rows)), float(y.sum())
+    index = {s: i for i, s in enumerate(counted.slices)}
+    out: list[dict[str, Any]] = []
+    for s in chosen:
+        inside = np.ones(len(rows), dtype=bool)
+        for j, v in s:
+            inside &= enc.codes[j][rows] == v
+        n, k = float(inside.sum()), float(y[inside].sum())
+        p = greater_proportion(k, n, total_k - k, total_n - n)
+        lo, hi = wilson_interval(k, n, level)
+        dlo, dhi = newcombe_difference(k, n, total_k - k, total_n - n, level)
+        value, rest = (k / n if n else None), ((total_k - k) / (total_n - n) if total_n > n else None)
+        if good:  # report the rate of good outcomes: the interval and the difference turn around
+            value, rest = (None if value is None else 1 - value), (None if rest is None else 1 - rest)
+            lo, hi = (None if hi is None else 1 - hi), (None if lo is None else 1 - lo)
+            dlo, dhi = (None if dhi is None else -dhi), (None if dlo is None else -dlo)
+        i = index[s]
+        d_n, d_k = counted.n[i], counted.k[i]
+        out.append({
+            "conditions": [enc.conditions[j][v].to_dict() for j, v in s],
+            "text": " and ".join(enc.conditions[j][v].text() for j, v in s),
+            "depth": len(s),
+            "discovery": {"rows": int(d_n), "value": (1 - d_k / d_n) if good else d_k / d_n, "p_value": p_d[s]},
+            "confirmation": {"rows": int(n), "rest_rows": int(total_n - n), "value": value, "ci": [lo, hi], "rest_value": rest,
+                             "difference": None if value is None or rest is None else value - rest, "difference_ci": [dlo, dhi],
+                             "p_value": p, **({} if n else {"reason": "no confirmation row is in this subgroup"})},
+        })  # fmt: skip
+    adjust = benjamini_yekutieli if correction == "by" else benjamini_hochberg
+    qs = adjust([g["confirmation"]["p_value"] for g in out])
+    for g, q in zip(out, qs):
+        g["q_value"] = q
+        g["confirmed"] = q is not None and q <= alpha
+    out.sort(key=lambda g: (g["q_value"] if g["q_value"] is not None else 2.0, -abs(g["confirmation"]["difference"] or 0.0)))
+    return out

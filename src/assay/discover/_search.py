@@ -1,0 +1,139 @@
+"""The level-wise search: every conjunction of conditions up to a depth, counted a column set at a time, pruned by support and by
+whether a slice has enough bad outcomes for any of its refinements to be significant.
+
+A slice is a tuple of (column index, code) pairs in increasing column order. Level 1 counts each column's codes (one bincount);
+level d + 1 joins two surviving slices of level d that share their first d - 1 conditions (and keeps a join only when every
+one of its d-condition parts survived, as Apriori does), then counts each column set's joined codes in one pass. A slice's
+refinements have at most its rows and at most its bad outcomes, so a slice with fewer than ``min_support`` rows, or fewer bad
+outcomes than a significant slice of ``min_support`` rows needs, is not refined.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assay._errors import ConfigError
+from assay.discover._codes import Encoded
+
+__all__ = ["Counted", "search"]
+
+Slice = tuple[tuple[int, int], ...]
+MAX_CANDIDATES = 2_000_000  # slices counted in one level; beyond, raise min_support or lower max_depth
+
+
+@dataclass
+class Counted:
+    """Every slice counted on the rows searched: its rows ``n`` and bad outcomes ``k``; the totals; slices per level."""
+
+    slices: list[Slice] = field(default_factory=list)
+    n: list[float] = field(default_factory=list)
+    k: list[float] = field(default_factory=list)
+    total_n: float = 0.0
+    total_k: float = 0.0
+    per_level: list[int] = field(default_factory=list)
+
+
+def search(enc: Encoded, rows: np.ndarray, bad: np.ndarray, *, max_depth: int, min_support: int, alpha: float) -> Counted:
+    """Count every slice of up to ``max_depth`` conditions on ``rows`` (indices), ``bad`` the 0/1 outcome of each of them."""
+    codes = [c[rows] for c in enc.codes]
+    y = bad.astype(np.float64)
+    out = Counted(total_n=float(len(rows)), total_k=float(y.sum()))
+    need = _bad_needed(out.total_k / max(out.total_n, 1.0), min_support, alpha)
+    sizes = [len(c) for c in enc.conditions]
+    frontier: list[Slice] = [((j, v),) for j in range(len(codes)) for v in range(sizes[j])]  # level 1: every value
+    level = 1
+    parents: dict[Slice, float] = {}
+    while frontier and level <= max_depth:
+        if len(frontier) > MAX_CANDIDATES:
+            raise ConfigError(f"{len(frontier):,} subgroups of {level} conditions to count: raise min_support or lower max_depth")
+        counted = _count(frontier, codes, y, sizes)
+        out.per_level.append(len(counted))
+        grow = []
+        for s, (n, k) in counted.items():
+            if len(s) > 1 and any(parents.get(s[:m] + s[m + 1 :]) == n for m in range(len(s))):
+                continue  # the same rows as a slice of one condition fewer: that condition says nothing here
+            if n >= min_support:
+                out.slices.append(s)
+                out.n.append(n)
+                out.k.append(k)
+                if k >= need:
+                    grow.append(s)
+        parents = {s: counted[s][0] for s in grow}
+        level += 1
+        frontier = _join(grow) if level <= max_depth else []
+    return out
+
+
+def _count(slices: list[Slice], codes: list[np.ndarray], y: np.ndarray, sizes: list[int]) -> dict[Slice, tuple[float, float]]:
+    """Rows and bad outcomes of each slice, one pass over the rows per column set."""
+    by_columns: dict[tuple[int, ...], list[Slice]] = defaultdict(list)
+    for s in slices:
+        by_columns[tuple(j for j, _ in s)].append(s)
+    out: dict[Slice, tuple[float, float]] = {}
+    for cols, group in by_columns.items():
+        radix = [sizes[j] + 1 for j in cols]  # + 1: a code of -1 (none) never occurs, but keeps the arithmetic simple
+        key = np.zeros(len(y), dtype=np.int64)
+        for j, r in zip(cols, radix):
+            key = key * r + codes[j].astype(np.int64)
+        cells = math.prod(radix)
+        want = np.array([_key(s, radix) for s in group], dtype=np.int64)
+        if cells <= 4 * len(y) + 1024:
+            n = np.bincount(key, minlength=cells)
+            k = np.bincount(key, weights=y, minlength=cells)
+            got_n, got_k = n[want], k[want]
+        else:  # many cells for few rows: count only the keys that occur
+            uniq, inverse = np.unique(key, return_inverse=True)
+            n, k = np.bincount(inverse), np.bincount(inverse, weights=y)
+            pos = np.searchsorted(uniq, want)
+            found = (pos < len(uniq)) & (uniq[np.minimum(pos, len(uniq) - 1)] == want)
+            got_n = np.where(found, n[np.minimum(pos, len(uniq) - 1)], 0)
+            got_k = np.where(found, k[np.minimum(pos, len(uniq) - 1)], 0.0)
+        for s, a, b in zip(group, got_n, got_k):
+            out[s] = (float(a), float(b))
+    return out
+
+
+def _key(s: Slice, radix: list[int]) -> int:
+    key = 0
+    for (_, v), r in zip(s, radix):
+        key = key * r + v
+    return key
+
+
+def _join(survivors: list[Slice]) -> list[Slice]:
+    """Slices of one more condition: two survivors that differ only in their last condition (on different columns), kept when
+    every part of them with one condition fewer survived too."""
+    alive = set(survivors)
+    by_prefix: dict[Slice, list[tuple[int, int]]] = defaultdict(list)
+    for s in survivors:
+        by_prefix[s[:-1]].append(s[-1])
+    out = []
+    for prefix, lasts in by_prefix.items():
+        lasts.sort()
+        for i, a in enumerate(lasts):
+            for b in lasts[i + 1 :]:
+                if b[0] == a[0]:
+                    continue
+                joined = (*prefix, a, b)
+                if all(joined[:m] + joined[m + 1 :] in alive for m in range(len(joined) - 2)):
+                    out.append(joined)
+    return out
+
+
+def _bad_needed(rate: float, support: int, alpha: float) -> float:
+    """The fewest bad outcomes a slice of ``support`` rows needs for a one-sided binomial test against ``rate`` at ``alpha``: a
+    slice with fewer has no refinement that could be significant (a refinement has fewer rows and fewer bad outcomes, and a
+    larger slice needs more bad outcomes still)."""
+    from scipy.stats import binom
+
+    if rate <= 0:
+        return 1.0
+    if rate >= 1:
+        return math.inf
+    ks = np.arange(support + 1)
+    ok = np.flatnonzero(binom.sf(ks - 1, support, rate) <= alpha)
+    return float(ok[0]) if len(ok) else math.inf
