@@ -10,7 +10,7 @@ from assay.datasets import load_adult
 from assay.discover import discover
 from assay.stats import greater_proportion, newcombe_difference, wilson_interval
 
-PLANTED = [  # (definition, extra flip probability): depth 1 to 3, 1% to 13% of the rows
+PLANTED = [  # (definition, extra flip probability): depth 1 to 3, 2% to 5% of Adult train's rows
     ({"education": "Masters"}, 0.25),
     ({"sex": "Female", "race": "Black"}, 0.2),
     ({"marital-status": "Never-married", "occupation": "Sales", "sex": "Male"}, 0.35),
@@ -137,3 +137,32 @@ def test_bad_settings_and_columns_are_named():
         discover(frame, **(SETTINGS | {"max_depth": 0}))
     with pytest.raises(ConfigError, match="predicted_label, or its scores as probability"):
         discover(frame, label="income", label_values_or_threshold=[">50K"])
+
+
+def test_the_cli_discovers_from_a_config_and_keeps_what_analysis_json_had(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+
+    frame, _ = _scored(load_adult("train").drop(columns=["fnlwgt"]), 1, PLANTED[1])
+    frame.to_parquet(tmp_path / "scored.parquet")
+    (tmp_path / "discover.yaml").write_text("dataset_uri: scored.parquet\nlabel: income\nlabel_values_or_threshold: ['>50K']\npredicted_label: pred\n"
+                                            "discover: {max_depth: 2, columns: [age, workclass, education, race, sex, hours-per-week]}\n")  # fmt: skip
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "analysis.json").write_text(json.dumps({"version": "1.0", "explanations": {"kept": True}}))
+    r = CliRunner().invoke(app, ["discover", str(tmp_path / "discover.yaml"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "analysis.json").read_text())
+    assert doc["explanations"] == {"kept": True}
+    section = doc["subgroup_discovery"]
+    assert section["settings"]["max_depth"] == 2 and section["hypotheses"]["tested"] >= 1
+    direct = discover(frame, **(SETTINGS | {"max_depth": 2}), columns=["age", "workclass", "education", "race", "sex", "hours-per-week"])
+    assert section["subgroups"] == json.loads(json.dumps(direct.to_dict()["subgroups"]))  # the CLI is the library call
+    assert section["subgroups"][0]["text"] == "race = Black and sex = Female" and "subgroup(s) with a worse error_rate" in r.output
+    (tmp_path / "bad.yaml").write_text("dataset_uri: scored.parquet\nlabel: income\nlabel_values_or_threshold: ['>50K']\npredicted_label: pred\n"
+                                       "discover: {max_dept: 2}\n")  # fmt: skip
+    bad = CliRunner().invoke(app, ["discover", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "max_dept" in bad.output and "max_depth" in bad.output

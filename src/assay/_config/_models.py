@@ -98,6 +98,23 @@ class MitigateOptions(_Section):
     confidence_level: Level = 0.95
 
 
+class DiscoverOptions(_Section):
+    """``discover:``: the subgroup search of ``assay discover`` (docs/discovery.md); a key left out takes its default."""
+
+    measure: Literal["error_rate", "false_positive_rate", "false_negative_rate", "false_discovery_rate", "selection_rate"] = "error_rate"
+    columns: list[str] | None = Field(default=None, description="the columns subgroups are defined by (default: all but the label and predictions)")
+    max_depth: Whole = Field(default=3, ge=1, le=6, description="conditions per subgroup, at most")
+    min_support: _Positive | None = Field(default=None, description="rows a subgroup needs among the discovery rows (default 1%, at least 30)")
+    bins: Whole = Field(default=4, ge=2, description="quantile bins of a numeric column")
+    confirm_fraction: float = Field(default=0.5, gt=0, lt=1, description="the rows kept apart to confirm what the search found")
+    alpha: Level = Field(default=0.05, description="false discovery rate of the confirmed subgroups")
+    select_alpha: Level = Field(default=0.05, description="one-sided p-value on the discovery rows below which a subgroup is tested")
+    max_tests: Whole = Field(default=100, ge=1, description="subgroups tested on the confirmation rows, at most")
+    correction: Literal["by", "bh"] = Field(default="by", description="by: Benjamini-Yekutieli (any dependence); bh: Benjamini-Hochberg")
+    confidence_level: Level = 0.95
+    seed: Count = 0
+
+
 class GroundTruth(_Section):
     """Labels that arrive later, joined to the predictions on the id."""
 
@@ -202,6 +219,7 @@ class AnalysisConfig(_Section):
     model_trusted_types: list[str] = Field(default_factory=list)
     explain: ExplainOptions = Field(default_factory=ExplainOptions)
     mitigate: MitigateOptions = Field(default_factory=MitigateOptions)
+    discover: DiscoverOptions = Field(default_factory=DiscoverOptions)
     test_dataset_uri: str | None = None
     id: str | None = None
     timestamp: str | None = None

@@ -428,3 +428,20 @@ def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any] | Analysi
     return compare_mitigations(train, test, label=label, positive=positive, facets=facets, model=make, features=features,
                                methods=opts.methods, folds=opts.folds, metric=opts.metric, seed=seed,
                                bootstrap_replicates=opts.bootstrap_replicates, confidence_level=opts.confidence_level, progress=progress)  # fmt: skip
+
+
+def discover_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisConfig, *, data: Any = None) -> Any:
+    """Run :func:`assay.discover.discover` from a config: ``dataset_uri``, ``label``, ``label_values_or_threshold``,
+    ``predicted_label`` or ``probability`` (+ ``probability_threshold``), and the ``discover:`` section."""
+    from assay.discover import discover
+
+    cfg = load_config(config)
+    if cfg.label is None or cfg.label_values_or_threshold is None:
+        raise ConfigError("subgroup discovery needs label and label_values_or_threshold (the positive label values, or a threshold)")
+    label = str(_column(cfg.label, cfg.headers, "label"))
+    predicted = _column(cfg.predicted_label, cfg.headers, "predicted_label")
+    probability = _column(cfg.probability, cfg.headers, "probability")
+    opts = cfg.discover.model_dump()
+    threshold = 0.5 if cfg.probability_threshold is None else cfg.probability_threshold
+    return discover(_read(cfg, data), label=label, label_values_or_threshold=cfg.label_values_or_threshold, predicted_label=predicted,
+                    probability=probability, probability_threshold=threshold, **opts)  # fmt: skip

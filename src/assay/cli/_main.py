@@ -145,6 +145,37 @@ def explain(
 
 
 @app.command()
+def discover(
+    config: Annotated[Path, typer.Argument(help="Config: dataset_uri, label, label_values_or_threshold, predicted_label or probability, discover: {measure, columns, max_depth, ...}.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'subgroup_discovery' to OUT/analysis.json (keeps what is there).")],
+    data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table (readable) or json (the section on stdout).")] = "table",
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
+) -> None:  # fmt: skip
+    """Find subgroups where the model does worse than on the rest: searched on half the rows, confirmed on the other half, with intervals and false discovery control."""
+    from assay._config import discover_config
+
+    if fmt not in ("table", "json"):
+        _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
+    try:
+        result = discover_config(config, data=data)
+        written = [AnalysisDocument(out).set("subgroup_discovery", result.to_dict())]
+    except AssayError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        return
+    from assay.cli._render import render_discover
+
+    render_discover(result, Console())
+    if report:
+        written += _report(out)
+    for path in written:
+        Console().print(f"Wrote [bold]{path}[/]")
+
+
+@app.command()
 def mitigate(
     config: Annotated[
         Path,

@@ -173,3 +173,28 @@ def render_mitigation(section: dict[str, Any], console: Console) -> None:
     console.print(t)
     console.print(f"[dim]* on the Pareto front of accuracy against |{metric}|: no other method is as accurate with a disparity as small. "
                   "DAR, fit times, every interval, group size and facet are in analysis.json and the report.[/]")  # fmt: skip
+
+
+def render_discover(result: Any, console: Console, *, show: int = 15) -> None:
+    """The confirmed subgroups (and how many were searched and tested) as a terminal table."""
+    from rich.table import Table
+
+    h, o, st = result.hypotheses, result.overall, result.settings
+    console.print(f"[bold]assay discover[/]: {result.measure} {o['value']:.4f} on {o['rows']:,} rows; {h['searched']:,} subgroups of up to "
+                  f"{st['max_depth']} conditions searched on {o['discovery_rows']:,} rows, {h['tested']} tested on the other "
+                  f"{o['confirmation_rows']:,} ({h['correction'].split(' over')[0]}, FDR {st['alpha']})")  # fmt: skip
+    found = result.found
+    level = int(round(st["confidence_level"] * 100))
+    t = Table(title=f"{len(found)} subgroup(s) with a worse {result.measure} than the rest (confirmation rows)")
+    for col in ("subgroup", "rows", result.measure, "rest", f"difference [{level}% CI]", "q"):
+        t.add_column(col, justify="left" if col == "subgroup" else "right")
+    for s in found[:show]:
+        c = s["confirmation"]
+        lo, hi = c["difference_ci"]
+        t.add_row(s["text"], f"{c['rows']:,}", f"{c['value']:.3f}", f"{c['rest_value']:.3f}", f"{c['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+                  f"{s['q_value']:.2g}")  # fmt: skip
+    console.print(t)
+    if len(found) > show:
+        console.print(f"[dim]{len(found) - show} more in analysis.json (subgroup_discovery)[/]")
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)

@@ -150,7 +150,10 @@ def _frame(data: Any, label: str, predicted: str | None, probability: str | None
 
 def _to_pandas(data: Any) -> Any:
     from assay._tabulate import as_frame
+    from assay.spark import is_spark
 
+    if is_spark(data):  # collecting every row to the driver is not what a user of Spark wants
+        raise DataError("subgroup discovery does not run on Spark yet: give it a file, or a sample of the DataFrame (df.sample(...).toPandas())")
     return as_frame(data).collect().to_pandas()
 
 
