@@ -159,6 +159,15 @@ def test_the_cli_discovers_from_a_config_and_keeps_what_analysis_json_had(tmp_pa
     assert doc["explanations"] == {"kept": True}
     section = doc["subgroup_discovery"]
     assert section["settings"]["max_depth"] == 2 and section["hypotheses"]["tested"] >= 1
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text())
+    mine = {k: v for k, v in doc.items() if k != "explanations"}  # the explanation placed there by hand is no real one
+    jsonschema.validate(mine, schema)
+    with pytest.raises(jsonschema.ValidationError):  # the schema does check the section
+        jsonschema.validate(mine | {"subgroup_discovery": section | {"measure": "accuracy"}}, schema)
     direct = discover(frame, **(SETTINGS | {"max_depth": 2}), columns=["age", "workclass", "education", "race", "sex", "hours-per-week"])
     assert section["subgroups"] == json.loads(json.dumps(direct.to_dict()["subgroups"]))  # the CLI is the library call
     assert section["subgroups"][0]["text"] == "race = Black and sex = Female" and "subgroup(s) with a worse error_rate" in r.output
