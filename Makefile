@@ -38,6 +38,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_monitor.py
 	$(BIN)/python benchmarks/bench_service.py
 	$(BIN)/python benchmarks/bench_spark.py
+	$(BIN)/python benchmarks/bench_discover.py
 
 lint: $(STAMP_TEST)
 	$(BIN)/python -m mypy src

@@ -39,7 +39,7 @@ class Counted:
 
 def search(enc: Encoded, rows: np.ndarray, bad: np.ndarray, *, max_depth: int, min_support: int, alpha: float) -> Counted:
     """Count every slice of up to ``max_depth`` conditions on ``rows`` (indices), ``bad`` the 0/1 outcome of each of them."""
-    codes = [c[rows] for c in enc.codes]
+    codes = [c[rows].astype(np.int64) for c in enc.codes]
     y = bad.astype(np.float64)
     out = Counted(total_n=float(len(rows)), total_k=float(y.sum()))
     need = _bad_needed(out.total_k / max(out.total_n, 1.0), min_support, alpha)
@@ -69,29 +69,36 @@ def search(enc: Encoded, rows: np.ndarray, bad: np.ndarray, *, max_depth: int, m
 
 
 def _count(slices: list[Slice], codes: list[np.ndarray], y: np.ndarray, sizes: list[int]) -> dict[Slice, tuple[float, float]]:
-    """Rows and bad outcomes of each slice, one pass over the rows per column set."""
+    """Rows and bad outcomes of each slice, one pass over the rows per column set. The column sets are taken in order, so
+    that those that share all but their last column reuse the key of that prefix; a bad outcome is the key's lowest bit, so
+    one bincount gives both counts."""
     by_columns: dict[tuple[int, ...], list[Slice]] = defaultdict(list)
     for s in slices:
         by_columns[tuple(j for j, _ in s)].append(s)
+    bit = (y > 0).astype(np.int64)
     out: dict[Slice, tuple[float, float]] = {}
-    for cols, group in by_columns.items():
-        radix = [sizes[j] + 1 for j in cols]  # + 1: a code of -1 (none) never occurs, but keeps the arithmetic simple
-        key = np.zeros(len(y), dtype=np.int64)
-        for j, r in zip(cols, radix):
-            key = key * r + codes[j].astype(np.int64)
+    prefix_cols: tuple[int, ...] | None = None
+    prefix_key = np.zeros(len(y), dtype=np.int64)
+    for cols in sorted(by_columns):
+        group = by_columns[cols]
+        radix = [sizes[j] for j in cols]
+        if cols[:-1] != prefix_cols:
+            prefix_cols, prefix_key = cols[:-1], np.zeros(len(y), dtype=np.int64)
+            for j, r in zip(cols[:-1], radix[:-1]):
+                prefix_key = prefix_key * r + codes[j]
+        key = prefix_key * radix[-1] + codes[cols[-1]]
         cells = math.prod(radix)
         want = np.array([_key(s, radix) for s in group], dtype=np.int64)
-        if cells <= 4 * len(y) + 1024:
-            n = np.bincount(key, minlength=cells)
-            k = np.bincount(key, weights=y, minlength=cells)
-            got_n, got_k = n[want], k[want]
+        if cells <= 2 * len(y) + 1024:
+            both = np.bincount(key * 2 + bit, minlength=2 * cells)
+            got_k = both[1::2][want].astype(np.float64)
+            got_n = both[0::2][want] + got_k
         else:  # many cells for few rows: count only the keys that occur
             uniq, inverse = np.unique(key, return_inverse=True)
-            n, k = np.bincount(inverse), np.bincount(inverse, weights=y)
-            pos = np.searchsorted(uniq, want)
-            found = (pos < len(uniq)) & (uniq[np.minimum(pos, len(uniq) - 1)] == want)
-            got_n = np.where(found, n[np.minimum(pos, len(uniq) - 1)], 0)
-            got_k = np.where(found, k[np.minimum(pos, len(uniq) - 1)], 0.0)
+            n, k = np.bincount(inverse), np.bincount(inverse, weights=bit)
+            pos = np.minimum(np.searchsorted(uniq, want), len(uniq) - 1)
+            found = uniq[pos] == want
+            got_n, got_k = np.where(found, n[pos], 0), np.where(found, k[pos], 0.0)
         for s, a, b in zip(group, got_n, got_k):
             out[s] = (float(a), float(b))
     return out
