@@ -1,0 +1,185 @@
+"""Bias bounties: outsiders submit a group and a model that does better on it; assay verifies the claim on a holdout they never see.
+
+A submission is a group g (conditions on columns, in :mod:`assay.discover`'s form) and a model h. On the holdout's n rows,
+with e(f, i) the 0/1 error of model f on row i, the claimed gain is
+
+    G = share(g) x (error of the current model on g - error of h on g) = mean_i 1[i in g] (e(current, i) - e(h, i)),
+
+a mean of terms in {-1, 0, 1}. A submission is accepted when a one-sided lower confidence bound of G (the empirical
+Bernstein bound of Maurer and Pontil 2009, valid for any n, not a normal approximation) is at least ``margin``. The submitter
+learns accept or reject and nothing else. With a budget of B verifications, the transcript a submitter sees is at most B
+bits, so each verification is made at level ``alpha / 2**B``: however the submissions adapt to earlier answers, the chance
+that any of them is accepted without a real gain of ``margin`` is at most ``alpha`` (the description-length argument behind
+Blum and Hardt's Ladder). When the budget is spent, the holdout is retired. An accepted submission updates the model to
+the decision list "if g then h else the current model"; :class:`DecisionList` is that model as a scikit-learn estimator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assay._errors import ConfigError, DataError
+
+__all__ = ["Bounty", "DecisionList", "Verdict", "group_mask", "lower_bound"]
+
+
+def group_mask(frame: Any, conditions: Sequence[dict[str, Any]]) -> np.ndarray:
+    """The rows of ``frame`` in the group: every condition holds (``{column, value}``, ``{column, low, high[, low_inclusive]}``
+    for a numeric range, ``{column, missing: true}``, ``{column, values: [...]}``)."""
+    import pandas as pd
+
+    if not conditions:
+        raise ConfigError("a group needs at least one condition")
+    inside = np.ones(len(frame), dtype=bool)
+    for c in conditions:
+        if not isinstance(c, dict) or "column" not in c:
+            raise ConfigError(f"a condition is an object with a column, got {c!r}")
+        name = c["column"]
+        if name not in frame.columns:
+            raise DataError(f"the group's condition names the column {name!r}, which the data lacks")
+        col = frame[name]
+        if c.get("missing"):
+            inside &= np.asarray(pd.isna(col))
+        elif "values" in c:
+            inside &= np.asarray(col.isin(list(c["values"])))
+        elif "value" in c:
+            inside &= np.asarray(col == c["value"])
+        elif "low" in c or "high" in c:
+            x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                if c.get("low") is not None:
+                    inside &= (x >= c["low"]) if c.get("low_inclusive", True) else (x > c["low"])
+                if c.get("high") is not None:
+                    inside &= x < c["high"]
+        else:
+            raise ConfigError(f"condition on {name!r} needs value, values, low/high or missing: {c!r}")
+    return inside
+
+
+@dataclass
+class Verdict:
+    """What a submitter learns: accepted or not, and how many verifications the holdout has left."""
+
+    accepted: bool
+    budget_left: int
+
+
+@dataclass
+class _Decision:
+    conditions: list[dict[str, Any]]
+    accepted: bool
+    gain: float
+    lower_bound: float
+    level: float
+    group_rows: int
+
+
+@dataclass
+class Bounty:
+    """A bounty over a holdout: the current model, the rule for accepting, and every decision (the owner's record).
+
+    ``predict`` functions map a table to 0/1 decisions; ``label`` names the holdout's label column and ``positive`` its
+    positive values. ``margin`` is the least gain (share of the group x error reduction on it) worth accepting.
+    """
+
+    holdout: Any
+    label: str
+    positive: Sequence[Any]
+    current: Callable[[Any], Any]
+    margin: float = 0.001
+    alpha: float = 0.05
+    budget: int = 10
+    decisions: list[_Decision] = field(default_factory=list)
+    accepted: list[tuple[list[dict[str, Any]], Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.label not in self.holdout.columns:
+            raise DataError(f"the holdout has no label column {self.label!r}")
+        if isinstance(self.budget, bool) or not isinstance(self.budget, int) or not 1 <= self.budget <= 40:
+            raise ConfigError(f"budget must be a whole number from 1 to 40 verifications, got {self.budget!r}")
+        if not 0 < self.alpha < 1 or not 0 <= self.margin < 1:
+            raise ConfigError(f"alpha must be in (0, 1) and margin in [0, 1), got {self.alpha!r} and {self.margin!r}")
+        self._y = np.asarray(self.holdout[self.label].isin(list(self.positive)))
+
+    @property
+    def level(self) -> float:
+        """Each verification's level: alpha / 2^budget (a submitter's transcript is at most ``budget`` bits)."""
+        return self.alpha / 2.0**self.budget
+
+    @property
+    def budget_left(self) -> int:
+        return self.budget - len(self.decisions)
+
+    def model(self) -> DecisionList:
+        """The current model: the accepted submissions, newest first, in front of the original model."""
+        return DecisionList(self.current, list(reversed(self.accepted)))
+
+    def verify(self, conditions: Sequence[dict[str, Any]], model: Any) -> Verdict:
+        """Verify a submission: the group's ``conditions`` and the ``model`` (anything with ``predict``, or a function)."""
+        if self.budget_left <= 0:
+            raise ConfigError(f"this holdout's budget of {self.budget} verifications is spent: start a new bounty on fresh holdout data")
+        inside = group_mask(self.holdout, list(conditions))
+        current = _decisions(self.model().predict, self.holdout, "the current model")
+        theirs = _decisions(model.predict if hasattr(model, "predict") else model, self.holdout, "the submitted model")
+        terms = inside * ((current != self._y).astype(np.float64) - (theirs != self._y).astype(np.float64))
+        gain = float(terms.mean()) if len(terms) else 0.0
+        bound = lower_bound(terms, self.level)
+        ok = bool(inside.any() and bound >= self.margin)
+        self.decisions.append(_Decision(list(conditions), ok, gain, bound, self.level, int(inside.sum())))
+        if ok:
+            self.accepted.append((list(conditions), model))
+        return Verdict(ok, self.budget_left)
+
+
+def lower_bound(terms: np.ndarray, delta: float, value_range: float = 2.0) -> float:
+    """A one-sided lower confidence bound, at level ``delta``, of the mean of independent terms in an interval of width
+    ``value_range``: the empirical Bernstein bound (Maurer and Pontil 2009, Theorem 4, one-sided: ln(1/delta) for ln(2/delta))."""
+    n = len(terms)
+    if n < 2:
+        return -math.inf
+    log = math.log(1.0 / delta)
+    variance = float(np.var(terms, ddof=1))
+    return float(terms.mean()) - math.sqrt(2.0 * variance * log / n) - 7.0 * value_range * log / (3.0 * (n - 1))
+
+
+def _decisions(predict: Callable[[Any], Any], frame: Any, what: str) -> np.ndarray:
+    try:
+        out = np.asarray(predict(frame))
+    except Exception as e:  # noqa: BLE001  (any model error, one line)
+        raise DataError(f"{what} could not score the holdout: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    if out.shape != (len(frame),):
+        raise DataError(f"{what} returned shape {out.shape} for {len(frame)} rows; a bounty needs one 0/1 decision per row")
+    if out.dtype.kind not in "biuf" or not np.isin(out, (0, 1)).all():
+        raise DataError(f"{what} returned decisions such as {out[:3].tolist()}; a bounty needs 0/1 decisions (1: the positive label)")
+    return out.astype(bool)
+
+
+class DecisionList:
+    """``if g_1 then h_1 elif g_2 then h_2 ... else base``: a scikit-learn-style estimator of 0/1 decisions (``predict``)."""
+
+    def __init__(self, base: Any, rules: list[tuple[list[dict[str, Any]], Any]]) -> None:
+        self.base = base
+        self.rules = rules
+
+    def predict(self, frame: Any) -> np.ndarray:
+        base = self.base.predict if hasattr(self.base, "predict") else self.base
+        out = np.asarray(base(frame)).astype(bool)
+        decided = np.zeros(len(frame), dtype=bool)
+        for conditions, model in self.rules:
+            inside = group_mask(frame, conditions) & ~decided
+            if inside.any():
+                h = model.predict if hasattr(model, "predict") else model
+                out[inside] = np.asarray(h(frame[inside] if hasattr(frame, "iloc") else frame)).astype(bool)
+            decided |= inside
+        return out.astype(np.int64)
+
+    def fit(self, X: Any = None, y: Any = None) -> DecisionList:  # noqa: N803  (scikit-learn's names)
+        return self  # fitted by the bounty: each part was fitted by whoever submitted it
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"base": self.base, "rules": self.rules}
