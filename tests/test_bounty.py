@@ -96,7 +96,66 @@ def test_a_spent_budget_and_bad_submissions_are_refused_with_the_reason(adult):
     fresh = Bounty(holdout, "income", [">50K"], flawed)
     with pytest.raises(DataError, match="column 'sexx'"):
         fresh.verify([{"column": "sexx", "value": "Female"}], good)
-    with pytest.raises(DataError, match="0/1 decisions"):
-        fresh.verify(GROUP, lambda d: np.full(len(d), ">50K"))
+    with pytest.raises(DataError, match=r"decisions such as \['maybe', 'maybe', 'maybe'\]; a bounty needs 0/1 decisions or the label's values"):
+        fresh.verify(GROUP, lambda d: np.full(len(d), "maybe"))
     with pytest.raises(ConfigError, match="budget must be a whole number from 1 to 40"):
         Bounty(holdout, "income", [">50K"], flawed, budget=0)
+
+
+def test_the_cli_runs_a_bounty_from_create_to_export_and_its_log_verifies(tmp_path):
+    import joblib
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+
+    train, test = load_adult("train"), load_adult("test")
+    cols = ["age", "education-num", "hours-per-week", "sex", "race"]
+    pipe = lambda: make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown="ignore"), ["sex", "race"]), remainder="passthrough"),  # noqa: E731
+                                 LogisticRegression(max_iter=2000))  # fmt: skip
+    wrong = train["income"].where(~group_mask(train, GROUP), train["income"].map({">50K": "<=50K", "<=50K": ">50K"}))
+    joblib.dump(pipe().fit(train[cols], wrong), tmp_path / "current.joblib")  # learnt from labels turned over for the group
+    joblib.dump(pipe().fit(train[cols], train["income"]), tmp_path / "fix.joblib")
+    test.iloc[: len(test) // 2].to_parquet(tmp_path / "holdout.parquet")
+    runner, d = CliRunner(), str(tmp_path / "bounty")
+
+    def cli(*args):
+        r = runner.invoke(app, ["bounty", *map(str, args)])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    cli(
+        "create",
+        d,
+        "--holdout",
+        tmp_path / "holdout.parquet",
+        "--label",
+        "income",
+        "--positive",
+        ">50K",
+        "--model",
+        tmp_path / "current.joblib",
+        "--budget",
+        "4",
+    )
+    cli("submit", d, "--group", '{"sex": "Female", "race": "Black"}', "--model", tmp_path / "fix.joblib", "--by", "outsider")
+    cli("submit", d, "--group", '{"sex": "Male"}', "--model", tmp_path / "current.joblib", "--by", "outsider")  # no gain
+    assert "1: pending" in cli("status", d)
+    printed = cli("verify", d)
+    assert "submission 1: accepted" in printed and "submission 2: rejected" in printed and "2 verifications left" in printed
+    status = cli("status", d)
+    assert "1: accepted" in status and "2: rejected" in status and "gain" not in status  # the submitter sees no figures
+    cli("export", d, "--out", tmp_path / "updated.joblib")
+    updated = joblib.load(tmp_path / "updated.joblib")
+    fresh = test.iloc[len(test) // 2 :]
+    inside = group_mask(fresh, GROUP)
+    current = joblib.load(tmp_path / "current.joblib")
+    y = (fresh["income"] == ">50K").to_numpy()
+    assert (updated.predict(fresh)[inside] != y[inside]).mean() < ((current.predict(fresh[cols]) == ">50K")[inside] != y[inside]).mean()
+    r = runner.invoke(app, ["ledger", "verify", str(tmp_path / "bounty" / "log.jsonl")])
+    assert r.exit_code == 0 and "intact" in r.output, r.output
+    bad = runner.invoke(app, ["bounty", "submit", d, "--group", "{sex: Female}", "--model", str(tmp_path / "fix.joblib"), "--by", "x"])
+    assert bad.exit_code == 2 and "--group is not JSON" in bad.output

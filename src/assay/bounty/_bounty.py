@@ -117,15 +117,15 @@ class Bounty:
 
     def model(self) -> DecisionList:
         """The current model: the accepted submissions, newest first, in front of the original model."""
-        return DecisionList(self.current, list(reversed(self.accepted)))
+        return DecisionList(self.current, list(reversed(self.accepted)), positive=list(self.positive))
 
     def verify(self, conditions: Sequence[dict[str, Any]], model: Any) -> Verdict:
         """Verify a submission: the group's ``conditions`` and the ``model`` (anything with ``predict``, or a function)."""
         if self.budget_left <= 0:
             raise ConfigError(f"this holdout's budget of {self.budget} verifications is spent: start a new bounty on fresh holdout data")
         inside = group_mask(self.holdout, list(conditions))
-        current = _decisions(self.model().predict, self.holdout, "the current model")
-        theirs = _decisions(model.predict if hasattr(model, "predict") else model, self.holdout, "the submitted model")
+        current = _decisions(self.model().predict, self.holdout, "the current model", self.positive)
+        theirs = _decisions(model.predict if hasattr(model, "predict") else model, self.holdout, "the submitted model", self.positive)
         terms = inside * ((current != self._y).astype(np.float64) - (theirs != self._y).astype(np.float64))
         gain = float(terms.mean()) if len(terms) else 0.0
         bound = lower_bound(terms, self.level)
@@ -147,34 +147,40 @@ def lower_bound(terms: np.ndarray, delta: float, value_range: float = 2.0) -> fl
     return float(terms.mean()) - math.sqrt(2.0 * variance * log / n) - 7.0 * value_range * log / (3.0 * (n - 1))
 
 
-def _decisions(predict: Callable[[Any], Any], frame: Any, what: str) -> np.ndarray:
+def _decisions(predict: Callable[[Any], Any], frame: Any, what: str, positive: Sequence[Any]) -> np.ndarray:
+    """0/1 decisions of a model: 0/1 (or booleans) as they are; labels (texts) 1 where they are one of the positive values."""
     try:
         out = np.asarray(predict(frame))
     except Exception as e:  # noqa: BLE001  (any model error, one line)
         raise DataError(f"{what} could not score the holdout: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
     if out.shape != (len(frame),):
         raise DataError(f"{what} returned shape {out.shape} for {len(frame)} rows; a bounty needs one 0/1 decision per row")
+    if out.dtype.kind in "OUS" and len(out) and np.isin(out, list(positive)).any():
+        return np.isin(out, list(positive))
     if out.dtype.kind not in "biuf" or not np.isin(out, (0, 1)).all():
-        raise DataError(f"{what} returned decisions such as {out[:3].tolist()}; a bounty needs 0/1 decisions (1: the positive label)")
+        raise DataError(
+            f"{what} returned decisions such as {out[:3].tolist()}; a bounty needs 0/1 decisions or the label's values (positive: {list(positive)})"
+        )
     return out.astype(bool)
 
 
 class DecisionList:
     """``if g_1 then h_1 elif g_2 then h_2 ... else base``: a scikit-learn-style estimator of 0/1 decisions (``predict``)."""
 
-    def __init__(self, base: Any, rules: list[tuple[list[dict[str, Any]], Any]]) -> None:
+    def __init__(self, base: Any, rules: list[tuple[list[dict[str, Any]], Any]], positive: Sequence[Any] = (1, True)) -> None:
         self.base = base
         self.rules = rules
+        self.positive = list(positive)
 
     def predict(self, frame: Any) -> np.ndarray:
         base = self.base.predict if hasattr(self.base, "predict") else self.base
-        out = np.asarray(base(frame)).astype(bool)
+        out = _decisions(base, frame, "the original model", self.positive)
         decided = np.zeros(len(frame), dtype=bool)
         for conditions, model in self.rules:
             inside = group_mask(frame, conditions) & ~decided
             if inside.any():
                 h = model.predict if hasattr(model, "predict") else model
-                out[inside] = np.asarray(h(frame[inside] if hasattr(frame, "iloc") else frame)).astype(bool)
+                out[inside] = _decisions(h, frame[inside], "an accepted model", self.positive)
             decided |= inside
         return out.astype(np.int64)
 
@@ -182,4 +188,4 @@ class DecisionList:
         return self  # fitted by the bounty: each part was fitted by whoever submitted it
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"base": self.base, "rules": self.rules}
+        return {"base": self.base, "rules": self.rules, "positive": self.positive}

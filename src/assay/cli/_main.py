@@ -27,11 +27,13 @@ app = typer.Typer(
 
 
 def _add_card_commands() -> None:
+    from assay.cli._bounty import bounty_app
     from assay.cli._card import card_app
     from assay.cli._monitor import monitor_app
     from assay.cli._service import ledger_app, serve, service_app
 
     app.add_typer(card_app, name="card")
+    app.add_typer(bounty_app, name="bounty")
     app.add_typer(monitor_app, name="monitor")
     app.add_typer(service_app, name="service")
     app.add_typer(ledger_app, name="ledger")
