@@ -155,6 +155,16 @@ def test_the_cli_discovers_from_a_config_and_keeps_what_analysis_json_had(tmp_pa
     (out / "analysis.json").write_text(json.dumps({"version": "1.0", "explanations": {"kept": True}}))
     r = CliRunner().invoke(app, ["discover", str(tmp_path / "discover.yaml"), "--out", str(out)])
     assert r.exit_code == 0, r.output
+    alone = tmp_path / "alone"
+    r2 = CliRunner().invoke(app, ["discover", str(tmp_path / "discover.yaml"), "--out", str(alone), "--report"])
+    assert r2.exit_code == 0, r2.output
+    page = (alone / "report.html").read_text()
+    assert "Subgroups where the model does worse" in page
+    import re
+
+    shown = re.search(r'data-subgroup="race = Black and sex = Female" data-v="([^"]+)"', page)
+    top = json.loads((alone / "analysis.json").read_text())["subgroup_discovery"]["subgroups"][0]
+    assert top["text"] == "race = Black and sex = Female" and float(shown.group(1)) == top["confirmation"]["value"]  # the page shows the file
     doc = json.loads((out / "analysis.json").read_text())
     assert doc["explanations"] == {"kept": True}
     section = doc["subgroup_discovery"]

@@ -152,6 +152,7 @@ def discover(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'subgroup_discovery' to OUT/analysis.json (keeps what is there).")],
     data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table (readable) or json (the section on stdout).")] = "table",
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
 ) -> None:  # fmt: skip
     """Find subgroups where the model does worse than on the rest: searched on half the rows, confirmed on the other half, with intervals and false discovery control."""
     from assay._config import discover_config
@@ -170,6 +171,8 @@ def discover(
     from assay.cli._render import render_discover
 
     render_discover(result, Console())
+    if report:
+        written += _report(out)
     for path in written:
         Console().print(f"Wrote [bold]{path}[/]")
 

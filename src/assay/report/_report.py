@@ -297,6 +297,19 @@ def _mitigation(doc: dict[str, Any]) -> dict[str, Any] | None:
     return {"method": m, "facet": facet, "metric": metric, "svg": svg, "rows": rows}
 
 
+@section("discovery", "Subgroups where the model does worse")
+def _discovery(doc: dict[str, Any]) -> dict[str, Any] | None:
+    d = doc.get("subgroup_discovery")
+    if not d:
+        return None
+    found = [g for g in d["subgroups"] if g.get("confirmed")]
+    rows = [{"text": g["text"], "rows": g["confirmation"]["rows"], "value": g["confirmation"]["value"], "ci": g["confirmation"]["ci"],
+             "rest": g["confirmation"]["rest_value"], "difference": g["confirmation"]["difference"], "difference_ci": g["confirmation"]["difference_ci"],
+             "q": g["q_value"], "discovery_rows": g["discovery"]["rows"]} for g in found[:50]]  # fmt: skip
+    return {"measure": d["measure"], "definition": d.get("definition", []), "overall": d["overall"], "hypotheses": d["hypotheses"],
+            "settings": d["settings"], "rows": rows, "more": max(0, len(found) - 50), "warnings": d.get("warnings", [])}  # fmt: skip
+
+
 @section("monitoring", "Monitoring over time")
 def _monitoring(doc: dict[str, Any]) -> dict[str, Any] | None:
     mon = doc.get("monitoring")
@@ -401,10 +414,11 @@ def load_analysis(path: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise AssayError(f"{target} is not valid JSON ({e})") from None
     if not isinstance(doc, dict) or not any(
-        k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation", "monitoring")
+        k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation", "monitoring", "subgroup_discovery")
     ):
         raise AssayError(
-            f"{target} holds no audit, explanation, mitigation or monitoring results (no pre_training_bias_metrics, post_training_bias_metrics, explanations, mitigation or monitoring)"
+            f"{target} holds no audit, explanation, mitigation, monitoring or discovery results (no pre_training_bias_metrics, "
+            "post_training_bias_metrics, explanations, mitigation, monitoring or subgroup_discovery)"
         )
     return from_clarify(doc)
 
