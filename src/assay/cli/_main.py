@@ -40,6 +40,11 @@ def _add_card_commands() -> None:
     app.command(name="serve")(serve)
 
 
+def _wrote(paths: list[Path]) -> None:
+    for path in paths:
+        Console().print(f"Wrote [bold]{path}[/]")
+
+
 @app.command()
 def audit(
     config: Annotated[Path, typer.Argument(help="Analysis config (YAML or JSON); Clarify's analysis_config.json works as is.")],
@@ -140,10 +145,7 @@ def explain(
     from assay.cli._render import render_explain
 
     render_explain(result, Console())
-    if report:
-        written += _report(out)
-    for path in written:
-        Console().print(f"Wrote [bold]{path}[/]")
+    _wrote(written + (_report(out) if report else []))
 
 
 @app.command()
@@ -171,10 +173,7 @@ def discover(
     from assay.cli._render import render_discover
 
     render_discover(result, Console())
-    if report:
-        written += _report(out)
-    for path in written:
-        Console().print(f"Wrote [bold]{path}[/]")
+    _wrote(written + (_report(out) if report else []))
 
 
 @app.command()
@@ -203,10 +202,7 @@ def mitigate(
     from assay.cli._render import render_mitigation
 
     render_mitigation(section, Console())
-    if report:
-        written += _report(out)
-    for path in written:
-        Console().print(f"Wrote [bold]{path}[/]")
+    _wrote(written + (_report(out) if report else []))
 
 
 @app.command()
