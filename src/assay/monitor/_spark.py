@@ -17,6 +17,7 @@ import numpy as np
 from assay._errors import DataError
 from assay.monitor._model import ModelRows, ModelSummary, MonitorSpec, _positive
 from assay.monitor._profile import Profile, spark_profiles
+from assay.monitor._profile import _quoted as _q
 
 __all__ = ["spark_summaries", "spark_windows"]
 
@@ -142,7 +143,3 @@ def spark_windows(df: Any, spec: MonitorSpec, step: Any) -> tuple[dict[Any, Prof
     models = spark_summaries(df, spec, ground_truth=True, key=start) if spec.has_model else {}
     stamp = lambda k: pd.Timestamp(int(k), unit="us", tz="UTC")  # noqa: E731
     return {stamp(k): p for k, p in profiles.items()}, {stamp(k): m for k, m in models.items()}
-
-
-def _q(name: str) -> str:
-    return "`" + str(name).replace("`", "``") + "`"
