@@ -37,7 +37,10 @@ ALLOWED = {("post", "/tokens"): {"admin"}, ("get", "/tokens"): {"admin"}, ("post
            ("get", "/contests"): {"admin", "owner", "auditor"}, ("get", "/contests/{contest_id}"): {"admin", "owner", "auditor"},
            ("post", "/contests/{contest_id}/response"): {"admin", "owner"},
            ("post", "/models/{name}/{version}/data-capture"): {"admin", "owner"}, ("get", "/models/{name}/{version}/data-capture"): {"admin", "owner", "auditor"},
-           ("post", "/models/{name}/{version}/data-capture/ground-truth"): {"admin", "owner"}}  # fmt: skip
+           ("post", "/models/{name}/{version}/data-capture/ground-truth"): {"admin", "owner"},
+           ("post", "/bounties"): {"admin", "owner"}, ("get", "/bounties"): {"admin", "owner", "auditor", "bounty"},
+           ("get", "/bounties/{name}"): {"admin", "owner", "auditor", "bounty"}, ("post", "/bounties/{name}/submissions"): {"admin", "owner", "bounty"},
+           ("post", "/bounties/{name}/verify"): {"admin", "owner"}, ("get", "/bounties/{name}/model"): {"admin", "owner"}}  # fmt: skip
 
 
 # the person a decision is about: no token, the decision's receipt (a wrong or missing one is refused, whatever token comes with it)
@@ -45,6 +48,9 @@ PUBLIC = {("post", "/decisions/explanation"), ("post", "/decisions/contest")}
 
 
 def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
+    from assay.service import ROLES, create_token
+
+    client.tokens["bounty"] = create_token(client.app.state.engine, name="outsider", role="bounty")
     schema = client.get("/openapi.json").json()  # the schema itself is public (it holds no data)
     routes = [(m, p) for p, ops in schema["paths"].items() for m in ops]
     assert set(routes) == set(ALLOWED) | PUBLIC, "a route was added without a role rule in this test"
@@ -63,7 +69,7 @@ def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
         for headers in ({}, {"Authorization": "Bearer assay_not-a-token"}, {"Authorization": "Basic abc"}):
             r = client.request(method, url, headers=headers, json={})
             assert r.status_code == 401, (method, path, headers, r.status_code)
-        for role in ("admin", "owner", "reviewer", "auditor"):
+        for role in ROLES:
             r = client.request(method, url, headers=_h(client, role), json={})
             if role in ALLOWED[(method, path)]:
                 assert r.status_code not in (401, 403), (method, path, role, r.status_code)

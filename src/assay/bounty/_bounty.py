@@ -17,7 +17,7 @@ the decision list "if g then h else the current model"; :class:`DecisionList` is
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,20 @@ import numpy as np
 
 from assay._errors import ConfigError, DataError
 
-__all__ = ["Bounty", "DecisionList", "Verdict", "group_mask", "lower_bound"]
+__all__ = ["Bounty", "DecisionList", "Verdict", "check_group", "group_mask", "lower_bound"]
+
+
+def check_group(conditions: Sequence[Any], columns: Sequence[str]) -> None:
+    """Check a group's conditions against the columns a table has, without its rows (see :func:`group_mask` for their forms)."""
+    if not conditions:
+        raise ConfigError("a group needs at least one condition")
+    for c in conditions:
+        if not isinstance(c, dict) or "column" not in c:
+            raise ConfigError(f"a condition is an object with a column, got {c!r}")
+        if c["column"] not in columns:
+            raise DataError(f"the group's condition names the column {c['column']!r}, which the data lacks; it has {', '.join(map(str, columns))}")
+        if not (c.get("missing") or "values" in c or "value" in c or "low" in c or "high" in c):
+            raise ConfigError(f"condition on {c['column']!r} needs value, values, low/high or missing: {c!r}")
 
 
 def group_mask(frame: Any, conditions: Sequence[dict[str, Any]]) -> np.ndarray:
@@ -33,16 +46,10 @@ def group_mask(frame: Any, conditions: Sequence[dict[str, Any]]) -> np.ndarray:
     for a numeric range, ``{column, missing: true}``, ``{column, values: [...]}``)."""
     import pandas as pd
 
-    if not conditions:
-        raise ConfigError("a group needs at least one condition")
+    check_group(conditions, list(frame.columns))
     inside = np.ones(len(frame), dtype=bool)
     for c in conditions:
-        if not isinstance(c, dict) or "column" not in c:
-            raise ConfigError(f"a condition is an object with a column, got {c!r}")
-        name = c["column"]
-        if name not in frame.columns:
-            raise DataError(f"the group's condition names the column {name!r}, which the data lacks")
-        col = frame[name]
+        col = frame[c["column"]]
         if c.get("missing"):
             inside &= np.asarray(pd.isna(col))
         elif "values" in c:
@@ -56,8 +63,6 @@ def group_mask(frame: Any, conditions: Sequence[dict[str, Any]]) -> np.ndarray:
                     inside &= (x >= c["low"]) if c.get("low_inclusive", True) else (x > c["low"])
                 if c.get("high") is not None:
                     inside &= x < c["high"]
-        else:
-            raise ConfigError(f"condition on {name!r} needs value, values, low/high or missing: {c!r}")
     return inside
 
 
@@ -118,6 +123,27 @@ class Bounty:
     def model(self) -> DecisionList:
         """The current model: the accepted submissions, newest first, in front of the original model."""
         return DecisionList(self.current, list(reversed(self.accepted)), positive=list(self.positive))
+
+    def replay(self, decided: Iterable[Mapping[str, Any]], load: Callable[[Mapping[str, Any]], Any]) -> None:
+        """Restore earlier decisions (each with group, accepted, gain, lower_bound, level, group_rows), in order: the budget they
+        spent and the accepted models (``load(decision)`` gives one) in the current model."""
+        for d in decided:
+            self.decisions.append(_Decision(list(d["group"]), bool(d["accepted"]), d["gain"], d["lower_bound"], d["level"], d["group_rows"]))
+            if d["accepted"]:
+                self.accepted.append((list(d["group"]), load(d)))
+
+    def verify_pending(self, pending: Iterable[Mapping[str, Any]], load: Callable[[Mapping[str, Any]], Any]) -> list[dict[str, Any]]:
+        """Verify submissions (each with its number as ``submission`` and its group) in order while the budget lasts; the decisions,
+        with the owner's figures."""
+        out = []
+        for p in pending:
+            if self.budget_left <= 0:
+                break
+            verdict = self.verify(p["group"], load(p))
+            d = self.decisions[-1]
+            out.append({"submission": p["submission"], "group": d.conditions, "accepted": verdict.accepted, "gain": d.gain, "lower_bound": d.lower_bound,
+                        "level": d.level, "group_rows": d.group_rows, "budget_left": verdict.budget_left})  # fmt: skip
+        return out
 
     def verify(self, conditions: Sequence[dict[str, Any]], model: Any) -> Verdict:
         """Verify a submission: the group's ``conditions`` and the ``model`` (anything with ``predict``, or a function)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assay._errors import ConfigError, DataError
-from assay.bounty._bounty import Bounty, DecisionList, _Decision
+from assay.bounty._bounty import Bounty, DecisionList
 from assay.ledger import GENESIS, append_line, digest, read_log
 
 __all__ = ["BountyStore", "as_conditions"]
@@ -89,23 +89,17 @@ class BountyStore:
             raise DataError(f"the holdout {settings['holdout']} changed since the bounty was created; verifications need the same rows")
         bounty = self._bounty(settings, trusted)
         done = {e["submission"] for e in entries if e["action"] == "verify"}
-        for e in entries:  # what was decided before: the budget spent and the accepted models, in order
-            if e["action"] == "verify":
-                bounty.decisions.append(_Decision(e["group"], e["accepted"], e["gain"], e["lower_bound"], e["level"], e["group_rows"]))
-                if e["accepted"]:
-                    bounty.accepted.append((e["group"], self._model(e["model"], trusted)))
-        out = []
-        for e in entries:
-            if e["action"] != "submit" or e["submission"] in done:
-                continue
-            if bounty.budget_left <= 0:
-                break
+        bounty.replay([e for e in entries if e["action"] == "verify"], lambda e: self._model(e["model"], trusted))
+        pending = [e for e in entries if e["action"] == "submit" and e["submission"] not in done]
+
+        def load(e: Mapping[str, Any]) -> Any:
             if _sha256(self.directory / "submissions" / e["model"]) != e["model_sha256"]:
                 raise DataError(f"submission {e['submission']}'s model file changed after it was submitted")
-            verdict = bounty.verify(e["group"], self._model(e["model"], trusted))
-            d = bounty.decisions[-1]
-            entry = {"action": "verify", "submission": e["submission"], "group": e["group"], "model": e["model"], "accepted": verdict.accepted,
-                     "gain": d.gain, "lower_bound": d.lower_bound, "level": d.level, "group_rows": d.group_rows, "budget_left": verdict.budget_left}  # fmt: skip
+            return self._model(e["model"], trusted)
+
+        out = []
+        for decided, e in zip(bounty.verify_pending(pending, load), pending):
+            entry = {"action": "verify", **decided, "model": e["model"]}
             self._append(entry)
             out.append(entry)
         return out
@@ -123,9 +117,7 @@ class BountyStore:
     def model(self, *, trusted: Sequence[str] = ()) -> DecisionList:
         """The updated model: the accepted submissions, newest first, in front of the original model."""
         bounty = self._bounty(self.settings, trusted)
-        for e in read_log(self.log_path):
-            if e["action"] == "verify" and e["accepted"]:
-                bounty.accepted.append((e["group"], self._model(e["model"], trusted)))
+        bounty.replay([e for e in read_log(self.log_path) if e["action"] == "verify"], lambda e: self._model(e["model"], trusted))
         return bounty.model()
 
     # -- helpers ------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def _name_version(model: str) -> tuple[str, str]:
 
 @service_app.command()
 def token(db: Db, name: Annotated[str, typer.Option("--name", help="Who the token is for.")],
-          role: Annotated[str, typer.Option("--role", help="admin, owner, reviewer or auditor.")]) -> None:  # fmt: skip
+          role: Annotated[str, typer.Option("--role", help="admin, owner, reviewer, auditor or bounty (an outsider who submits to bias bounties).")]) -> None:  # fmt: skip
     """Create an API token; it is printed once and only its hash is stored."""
     from assay.service import ROLES, create_token
 

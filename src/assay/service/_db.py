@@ -9,7 +9,9 @@ label, facets, explanation, time, ground truth when it arrives), ``ledger``
 ``baselines`` (a model's monitoring baseline), ``monitoring_runs`` (every
 checked window and its violations), ``contests`` (decisions people asked to
 have reviewed, and the responses) and ``service_secrets`` (the key that signs
-decision receipts).
+decision receipts), ``bounties`` and ``bounty_submissions`` (bias bounties: the
+holdout and the current model, each submission's group and model, and what was
+decided).
 The schema is created and upgraded by Alembic (``migrate``), never by
 ``create_all``, so that a database made by an older version is upgraded in
 place.
@@ -32,6 +34,8 @@ __all__ = [
     "METADATA",
     "aware",
     "baselines",
+    "bounties",
+    "bounty_submissions",
     "connect",
     "contests",
     "ledger",
@@ -183,6 +187,34 @@ service_secrets = sa.Table(
 )  # fmt: skip
 
 
+bounties = sa.Table(
+    "bounties", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),  # label, positive, margin, alpha, budget, trusted types, columns, digests of the two files
+    sa.Column("holdout", sa.LargeBinary, nullable=False),  # the holdout's file (CSV or Parquet), never shown to submitters
+    sa.Column("model", sa.LargeBinary, nullable=False),  # the original model (skops)
+)  # fmt: skip
+
+bounty_submissions = sa.Table(
+    "bounty_submissions", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("bounty_id", sa.Integer, sa.ForeignKey("bounties.id"), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),  # 1, 2, ... within the bounty: the order they are verified in
+    sa.Column("submitted_by", sa.String(200), nullable=False),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("conditions", sa.JSON, nullable=False),  # the group
+    sa.Column("model", sa.LargeBinary, nullable=False),  # skops
+    sa.Column("model_sha256", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),  # pending, accepted, rejected
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("decision", sa.JSON, nullable=True),  # gain, lower bound, level, group rows: the owner's figures
+    sa.UniqueConstraint("bounty_id", "number", name="uq_bounty_submissions_number"),
+)  # fmt: skip
+
+
 def utcnow() -> _dt.datetime:
     """Every time the service stores is UTC."""
     return _dt.datetime.now(_dt.timezone.utc)
@@ -199,7 +231,7 @@ def aware(t: _dt.datetime | None) -> _dt.datetime | None:
     return t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
 
 
-LOCKS = {"ledger": 735_001, "review_queue": 735_002, "monitoring": 735_003}  # PostgreSQL advisory lock keys
+LOCKS = {"ledger": 735_001, "review_queue": 735_002, "monitoring": 735_003, "bounties": 735_004}  # PostgreSQL advisory lock keys
 
 
 def serialise(conn: sa.Connection, what: str) -> None:

@@ -65,6 +65,8 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> Veri
     stored: dict[str, int] = {}
     digests: dict[int, tuple[str, str]] = {}  # capture.batch seq -> (model, digest of its rows)
     answers: dict[tuple[str, str], Any] = {}  # (task, reviewer) -> the answer recorded
+    bounty_files: dict[str, tuple[str, str]] = {}  # bounty -> digests of its holdout and model
+    submitted: dict[tuple[str, int], dict[str, Any]] = {}  # (bounty, number) -> model digest, group, state
 
     def count(e: Mapping[str, Any]) -> None:
         if e["action"] == "capture.batch":
@@ -74,10 +76,18 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> Veri
                 digests[int(e["seq"])] = (e["subject"], payload["content_sha256"])
         elif e["action"] == "review.answer":
             answers[(e["subject"].removeprefix("task/"), e["actor"])] = json.loads(e["payload"]).get("answer")
+        elif e["action"].startswith("bounty."):
+            payload, name = json.loads(e["payload"]), e["subject"].removeprefix("bounty/")
+            if e["action"] == "bounty.create":
+                bounty_files[name] = (payload["holdout_sha256"], payload["model_sha256"])
+            elif e["action"] == "bounty.submit":
+                submitted[(name, int(payload["submission"]))] = {"model": payload["model_sha256"], "group": payload["group"], "state": "pending"}
+            elif e["action"] == "bounty.verify" and (name, int(payload["submission"])) in submitted:
+                submitted[(name, int(payload["submission"]))]["state"] = "accepted" if payload["accepted"] else "rejected"
 
     result = LOG.walk(conn, anchor=anchor, visit=count)
     if result.ok:
-        problem = _rows_problem(conn, stored, answers) or _content_problem(conn, digests)
+        problem = _rows_problem(conn, stored, answers) or _content_problem(conn, digests) or _bounty_problem(conn, bounty_files, submitted)
         if problem is not None:
             result.add(problem)
     return result
@@ -137,4 +147,27 @@ def _content_problem(conn: sa.Connection, digests: dict[int, tuple[str, str]]) -
     emptied = sorted(s for s, (_, want) in digests.items() if s not in seen and want != content_digest([]))
     if emptied:
         return f"model {digests[emptied[0]][0]}: the predictions captured by ledger entry {emptied[0]} are no longer in the database"
+    return None
+
+
+def _bounty_problem(conn: sa.Connection, files: dict[str, tuple[str, str]], submitted: dict[tuple[str, int], dict[str, Any]]) -> str | None:
+    """Bounties whose stored holdout or model, or whose submissions' models, groups and states, are not the ones the ledger records."""
+    from assay.service._db import bounties, bounty_submissions
+
+    held = {r.name: r for r in conn.execute(sa.select(bounties.c.id, bounties.c.name, bounties.c.holdout, bounties.c.model))}
+    if set(held) != set(files):
+        return f"the ledger records the bounties {sorted(files)} but the database holds {sorted(held)} (added or removed outside the service)"
+    for name, (holdout, model) in sorted(files.items()):
+        if (hashlib.sha256(held[name].holdout).hexdigest(), hashlib.sha256(held[name].model).hexdigest()) != (holdout, model):
+            return f"bounty {name}: its holdout or model in the database is not the file the ledger's bounty.create entry records"
+    names = {r.id: r.name for r in held.values()}
+    rows = {(names[r.bounty_id], r.number): r for r in conn.execute(sa.select(bounty_submissions))}
+    if set(rows) != set(submitted):
+        return (f"the ledger records {len(submitted):,} bounty submissions but the database holds {len(rows):,} "
+                "(added or removed outside the service)")  # fmt: skip
+    for (name, number), want in sorted(submitted.items()):
+        r = rows[(name, number)]
+        if hashlib.sha256(r.model).hexdigest() != want["model"] or r.conditions != want["group"] or r.state != want["state"]:
+            return (f"bounty {name}, submission {number}: its model, group or state ({r.state}) in the database is not what the ledger "
+                    f"records ({want['state']}); changed outside the service")  # fmt: skip
     return None

@@ -1,6 +1,7 @@
-"""The reviewer's pages: server-rendered HTML, no scripts.
+"""The pages: server-rendered HTML, no scripts. A reviewer's tasks (``/ui/review``), the dashboard of models for admins, owners
+and auditors (``/ui/dashboard``), and the leaderboards of bias bounties for everyone signed in (``/ui/bounties``).
 
-Sign in with an API token (a reviewer's); the page then shows the task
+Sign in with an API token; a reviewer's page then shows the task
 assigned to you (or assigns the next), with the question, the model's output
 and confidence, why it was sent to review and the input, and one button per
 answer. Answering shows the next task. Sessions are random ids kept as SHA-256
@@ -51,7 +52,17 @@ def _template() -> Any:
 
 
 def render(status: int = 200, **ctx: Any) -> HTMLResponse:
-    base: dict[str, Any] = {"title": "Review", "who": None, "csrf": "", "error": None, "task": None, "done": None, "page": "review", "models_status": []}
+    base: dict[str, Any] = {
+        "title": "Review",
+        "who": None,
+        "csrf": "",
+        "error": None,
+        "task": None,
+        "done": None,
+        "page": "review",
+        "models_status": [],
+        "bounties": [],
+    }
     return HTMLResponse(_template().render(**(base | ctx)), status_code=status, headers={"Cache-Control": "no-store",
                         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"})  # fmt: skip
 
@@ -101,7 +112,8 @@ def login(request: Request, engine: Engine, token: str = Form(...)) -> Any:
             sessions.insert().values(id_hash=hash_token(sid), name=row.name, role=row.role, csrf=csrf, expires_at=utcnow() + _dt.timedelta(hours=HOURS))
         )
         _ledger.append(conn, actor=row.name, action="session.login", subject="ui", payload={})
-    resp = RedirectResponse("/ui/review" if row.role == "reviewer" else "/ui/dashboard", status_code=303)
+    home = {"reviewer": "/ui/review", "bounty": "/ui/bounties"}.get(row.role, "/ui/dashboard")
+    resp = RedirectResponse(home, status_code=303)
     resp.set_cookie(COOKIE, sid, max_age=HOURS * 3600, httponly=True, samesite="strict", secure=False, path="/ui")
     return resp
 
@@ -127,6 +139,18 @@ def dashboard(request: Request, engine: Engine) -> Any:
 
     shown = [{**model_status(engine, m), "monitoring": monitoring_status(engine, m)} for m in all_models(engine)]
     return render(who=who, csrf=who["csrf"], page="dashboard", title="Dashboard", models_status=shown)
+
+
+@router.get("/ui/bounties", response_class=HTMLResponse)
+def bounty_boards(request: Request, engine: Engine) -> Any:
+    """Every bias bounty's leaderboard: per submitter, the submissions accepted, rejected and pending, and each submission's state
+    (no figures: a submitter learns accept or reject, nothing of the holdout). For every signed-in role."""
+    who = session(request, engine)
+    if who is None:
+        return RedirectResponse("/ui/login", status_code=303)
+    from assay.service._bounties import leaderboards
+
+    return render(who=who, csrf=who["csrf"], page="bounties", title="Bias bounties", bounties=leaderboards(engine))
 
 
 @router.get("/ui/review", response_class=HTMLResponse)
