@@ -185,3 +185,61 @@ def test_the_cli_discovers_from_a_config_and_keeps_what_analysis_json_had(tmp_pa
                                        "discover: {max_dept: 2}\n")  # fmt: skip
     bad = CliRunner().invoke(app, ["discover", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "max_dept" in bad.output and "max_depth" in bad.output
+
+
+def _probabilities(frame, seed, shifted=None, low=0.02, high=0.5):
+    """Scores s drawn at random in [low, high] and labels drawn from them (calibrated: P(y = 1 | s) = s), except in the
+    ``shifted`` subgroup, where labels are drawn from s + 0.15 (the scores under-predict there by 0.15)."""
+    rng = np.random.default_rng(2000 + seed)
+    s = rng.uniform(low, high, len(frame))
+    truth = s.copy()
+    if shifted is not None:
+        truth = np.where(np.logical_and.reduce([(frame[c] == v).to_numpy() for c, v in shifted.items()]), s + 0.15, s)
+    return frame.assign(income=np.where(rng.random(len(frame)) < truth, ">50K", "<=50K"), score=s)
+
+
+MEANS = dict(label="income", label_values_or_threshold=[">50K"], probability="score", max_depth=2)
+
+
+def test_mean_measures_find_where_the_scores_are_miscalibrated_and_match_welch_by_hand():
+    from scipy import stats
+
+    adult = load_adult("test").drop(columns=["fnlwgt"])
+    frame = _probabilities(adult, 0, {"sex": "Female", "race": "Black"})
+    cal = discover(frame, **MEANS, measure="calibration_error", seed=5)
+    top = cal.found[0]
+    assert top["text"] == "race = Black and sex = Female" and top["confirmation"]["value"] == pytest.approx(0.15, abs=0.06)
+    confirm = np.random.default_rng([5, 7]).random(len(frame)) < 0.5
+    inside = _members(frame, top) & confirm
+    r = (frame["income"] == ">50K").to_numpy() - frame["score"].to_numpy()  # observed minus predicted, per row
+    welch = stats.ttest_ind(r[inside], r[confirm & ~inside], equal_var=False)
+    c = top["confirmation"]
+    assert c["value"] == pytest.approx(r[inside].mean(), rel=1e-12) and c["rest_value"] == pytest.approx(r[confirm & ~inside].mean(), rel=1e-12)
+    assert c["p_value"] == pytest.approx(welch.pvalue, rel=1e-9) and c["difference_ci"] == pytest.approx(list(welch.confidence_interval()), rel=1e-9)
+    assert c["ci"] == pytest.approx(list(stats.ttest_1samp(r[inside], 0).confidence_interval()), rel=1e-9)
+    for measure, loss in (("log_loss", lambda y, p: -(y * np.log(p) + (1 - y) * np.log(1 - p))), ("brier_score", lambda y, p: (p - y) ** 2)):
+        result = discover(frame, **MEANS, measure=measure, seed=5)
+        best = result.found[0]
+        assert best["text"] == "race = Black and sex = Female", (measure, [s["text"] for s in result.found])
+        rows = _members(frame, best) & confirm
+        y = (frame["income"] == ">50K").to_numpy()
+        assert best["confirmation"]["value"] == pytest.approx(loss(y, frame["score"].to_numpy())[rows].mean(), rel=1e-9)
+        assert best["confirmation"]["difference"] > 0 and best["confirmation"]["difference_ci"][0] > 0
+    from sklearn.metrics import log_loss
+
+    assert discover(frame, **MEANS, measure="log_loss").overall["value"] == pytest.approx(log_loss(frame["income"] == ">50K", frame["score"]), rel=1e-9)
+
+
+def test_on_calibrated_scores_no_calibration_error_is_reported_in_most_seeds():
+    adult = load_adult("test").drop(columns=["fnlwgt"])
+    any_found = [bool(discover(_probabilities(adult, seed, low=0.05, high=0.95), **MEANS, measure="calibration_error", seed=seed).found)
+                 for seed in range(20)]  # fmt: skip
+    assert np.mean(any_found) <= 0.1, np.flatnonzero(any_found)
+
+
+def test_mean_measures_need_probabilities_in_zero_one():
+    frame = _probabilities(load_adult("test").iloc[:3000], 0)
+    with pytest.raises(ConfigError, match="measure brier_score needs the model's probabilities"):
+        discover(frame.assign(pred="<=50K"), label="income", label_values_or_threshold=[">50K"], predicted_label="pred", measure="brier_score")
+    with pytest.raises(DataError, match=r"probability column 'score' has values outside \[0, 1\] \(such as 1.5\)"):
+        discover(frame.assign(score=np.where(np.arange(len(frame)) == 7, 1.5, frame["score"])), **MEANS, measure="log_loss")

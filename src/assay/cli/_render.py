@@ -185,7 +185,10 @@ def render_discover(result: Any, console: Console, *, show: int = 15) -> None:
                   f"{o['confirmation_rows']:,} ({h['correction'].split(' over')[0]}, FDR {st['alpha']})")  # fmt: skip
     found = result.found
     level = int(round(st["confidence_level"] * 100))
-    t = Table(title=f"{len(found)} subgroup(s) with a worse {result.measure} than the rest (confirmation rows)")
+    from assay.discover import MEASURES
+
+    worse = "a different" if MEASURES[result.measure][2] == "either" else "a worse"
+    t = Table(title=f"{len(found)} subgroup(s) with {worse} {result.measure} than the rest (confirmation rows)")
     for col in ("subgroup", "rows", result.measure, "rest", f"difference [{level}% CI]", "q"):
         t.add_column(col, justify="left" if col == "subgroup" else "right")
     for s in found[:show]:

@@ -22,14 +22,24 @@ from assay.discover._search import Counted, Slice, search
 
 __all__ = ["MEASURES", "DiscoverResult", "discover"]
 
-# measure -> (which rows it is measured on, what a bad outcome is, whether the measure is the rate of bad outcomes or of good)
+# measure -> (which rows it is measured on, the outcome of a row, how a subgroup is worse: "bad" a higher rate of bad outcomes,
+# "good" a lower rate of good ones, "higher" a higher mean, "either" a mean that differs from the rest's in either direction)
 MEASURES: dict[str, tuple[str, str, str]] = {
     "error_rate": ("all labelled rows", "the decision differs from the label", "bad"),
     "false_positive_rate": ("rows whose label is negative", "the decision is positive", "bad"),
     "false_negative_rate": ("rows whose label is positive", "the decision is negative", "bad"),
     "false_discovery_rate": ("rows whose decision is positive", "the label is negative", "bad"),
     "selection_rate": ("all rows", "the decision is negative (a lower selection rate is worse)", "good"),
+    "log_loss": ("all labelled rows", "the log loss -[y ln p + (1 - y) ln(1 - p)] of the probability p (clipped to [1e-15, 1 - 1e-15])", "higher"),
+    "brier_score": ("all labelled rows", "the squared difference (p - y)^2 between the probability and the 0/1 label", "higher"),
+    "calibration_error": (
+        "all labelled rows",
+        "y - p: the measure is the share of positive labels minus the mean probability (calibration in "
+        "the large; above 0 the model under-predicts), worse when it differs from the rest's in either direction",
+        "either",
+    ),
 }
+MEANS = {m for m, (_, _, kind) in MEASURES.items() if kind in ("higher", "either")}  # measured by a mean of the outcome, not a rate
 
 
 @dataclass
@@ -102,20 +112,24 @@ def discover(
     if len(d_rows) < 2 or len(c_rows) < 2:
         raise DataError(f"too few rows to measure {measure} on ({int(eligible.sum())}: {MEASURES[measure][0]}) to split into discovery and confirmation")
     support = min_support if min_support is not None else max(30, int(0.01 * len(d_rows)))
-    counted = search(enc, d_rows, bad[d_rows], max_depth=max_depth, min_support=support, alpha=select_alpha)
-    chosen, p_d = _select(counted, select_alpha, max_tests)
+    kind = MEASURES[measure][2]
+    counted = search(enc, d_rows, bad[d_rows], max_depth=max_depth, min_support=support, alpha=select_alpha if measure not in MEANS else None)
+    chosen, p_d = _select(counted, select_alpha, max_tests, kind)
     subgroups = _confirm(enc, chosen, counted, p_d, c_rows, bad, measure, alpha, confidence_level, correction)
-    good = MEASURES[measure][2] == "good"
-    rate = lambda k, n: None if n == 0 else (1 - k / n if good else k / n)  # noqa: E731
+    rate = lambda k, n: None if n == 0 else (1 - k / n if kind == "good" else k / n)  # noqa: E731
     overall = {"rows": int(eligible.sum()), "value": rate(float(bad[eligible].sum()), float(eligible.sum())),
                "discovery_rows": len(d_rows), "confirmation_rows": len(c_rows)}  # fmt: skip
     settings = {"columns": enc.columns, "max_depth": max_depth, "min_support": support, "bins": bins, "confirm_fraction": confirm_fraction,
                 "alpha": alpha, "select_alpha": select_alpha, "max_tests": max_tests, "confidence_level": confidence_level,
                 "correction": correction, "seed": seed}  # fmt: skip
     hypotheses = {"searched": len(counted.slices), "searched_per_depth": counted.per_level, "tested": len(chosen),
-                  "correction": ("Benjamini-Yekutieli" if correction == "by" else "Benjamini-Hochberg")
-                                + " over the tested subgroups, one-sided Fisher exact tests on confirmation rows that did not choose them"}  # fmt: skip
-    warnings = [] if chosen else [f"no subgroup of at least {support} discovery rows had a worse {measure} than the rest at p < {select_alpha}"]
+                  "correction": ("Benjamini-Yekutieli" if correction == "by" else "Benjamini-Hochberg") + " over the tested subgroups, "
+                                + {"bad": "one-sided Fisher exact tests", "good": "one-sided Fisher exact tests", "higher": "one-sided Welch t-tests",
+                                   "either": "two-sided Welch t-tests"}[kind] + " on confirmation rows that did not choose them",
+                  "intervals": "Wilson's interval for the measure, Newcombe's for the difference" if kind in ("bad", "good")
+                               else "Student's t interval for the measure, Welch's for the difference"}  # fmt: skip
+    worse = "a different" if kind == "either" else "a worse"
+    warnings = [] if chosen else [f"no subgroup of at least {support} discovery rows had {worse} {measure} than the rest at p < {select_alpha}"]
     return DiscoverResult(measure, subgroups, settings, hypotheses, overall, warnings)
 
 
@@ -159,7 +173,7 @@ def _to_pandas(data: Any) -> Any:
 
 def _outcomes(frame: Any, measure: str, label: str, values: Any, predicted: str | None, probability: str | None,
               threshold: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Which rows the measure is measured on, and the bad outcome (0 or 1) of every row."""
+    """Which rows the measure is measured on, and the outcome of every row: 0 or 1 (bad) for a rate, the loss or the residual for a mean."""
     import pandas as pd
 
     def positive(col: Any) -> np.ndarray:
@@ -170,6 +184,8 @@ def _outcomes(frame: Any, measure: str, label: str, values: Any, predicted: str 
 
     labelled = np.asarray(frame[label].notna())
     y = positive(frame[label])
+    if measure in MEANS and probability is None:
+        raise ConfigError(f"measure {measure} needs the model's probabilities: give probability (a column of scores in [0, 1])")
     if probability is not None:
         score = pd.to_numeric(frame[probability], errors="coerce")
         if score.isna().any():
@@ -177,6 +193,8 @@ def _outcomes(frame: Any, measure: str, label: str, values: Any, predicted: str 
         decision = np.asarray(score > threshold)
     else:
         decision = positive(frame[str(predicted)])
+    if measure in MEANS:
+        return labelled, _mean_outcome(measure, np.asarray(score, dtype=np.float64), y.astype(np.float64), probability)
     if measure == "error_rate":
         return labelled, (decision != y) & labelled
     if measure == "false_positive_rate":
@@ -188,17 +206,36 @@ def _outcomes(frame: Any, measure: str, label: str, values: Any, predicted: str 
     return np.ones(len(frame), dtype=bool), ~decision
 
 
-def _select(counted: Counted, select_alpha: float, max_tests: int) -> tuple[list[Slice], dict[Slice, float]]:
-    """The slices worse than the rest on the discovery rows (one-sided pooled z-test, p below ``select_alpha``), smallest p first."""
+def _mean_outcome(measure: str, p: np.ndarray, y: np.ndarray, column: str | None) -> np.ndarray:
+    if ((p < 0) | (p > 1)).any():
+        bad = p[(p < 0) | (p > 1)]
+        raise DataError(f"probability column {column!r} has values outside [0, 1] (such as {bad[0]:g}); {measure} needs probabilities")
+    if measure == "log_loss":
+        q = np.clip(p, 1e-15, 1 - 1e-15)
+        return -(y * np.log(q) + (1 - y) * np.log(1 - q))
+    return (p - y) ** 2 if measure == "brier_score" else y - p
+
+
+def _select(counted: Counted, select_alpha: float, max_tests: int, kind: str) -> tuple[list[Slice], dict[Slice, float]]:
+    """The slices worse than the rest on the discovery rows (for a rate a one-sided pooled z-test, for a mean Welch's z, two-sided
+    when the mean may differ either way), p below ``select_alpha``, smallest p first."""
     from scipy.stats import norm
 
-    n, k = np.asarray(counted.n), np.asarray(counted.k)
+    n, k, k2 = np.asarray(counted.n), np.asarray(counted.k), np.asarray(counted.k2)
     rest_n, rest_k = counted.total_n - n, counted.total_k - k
     with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = counted.total_k / counted.total_n
-        z = (k / n - rest_k / rest_n) / np.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n))
-    p = np.where(np.isfinite(z), norm.sf(z), 1.0)
-    order = np.lexsort((-(k / np.maximum(n, 1)), p))
+        if kind in ("bad", "good"):
+            pooled = counted.total_k / counted.total_n
+            z = (k / n - rest_k / rest_n) / np.sqrt(pooled * (1 - pooled) * (1 / n + 1 / rest_n))
+        else:
+            rest_k2 = counted.total_k2 - k2
+            var = lambda s, q, m: np.maximum(q - s * s / m, 0.0) / (m - 1) / m  # noqa: E731  (the variance of a mean)
+            z = (k / n - rest_k / rest_n) / np.sqrt(var(k, k2, n) + var(rest_k, rest_k2, rest_n))
+            z = np.abs(z) if kind == "either" else z
+    p = np.where(np.isfinite(z), norm.sf(z) * (2 if kind == "either" else 1), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size = k / np.maximum(n, 1) if kind in ("bad", "good") else np.abs(k / np.maximum(n, 1) - rest_k / np.maximum(rest_n, 1))
+    order = np.lexsort((-size, p))
     chosen = [counted.slices[i] for i in order[:max_tests] if p[i] < select_alpha]
     return chosen, {counted.slices[i]: float(p[i]) for i in order[: len(chosen)]}
 
@@ -206,36 +243,32 @@ def _select(counted: Counted, select_alpha: float, max_tests: int) -> tuple[list
 def _confirm(enc: Encoded, chosen: list[Slice], counted: Counted, p_d: dict[Slice, float], rows: np.ndarray, bad: np.ndarray,
              measure: str, alpha: float, level: float, correction: str) -> list[dict[str, Any]]:  # fmt: skip
     """Each chosen slice tested on the confirmation rows; q-values over them; best (smallest q, then largest difference) first."""
-    from assay.stats import benjamini_hochberg, benjamini_yekutieli, greater_proportion, newcombe_difference, wilson_interval
+    from assay.stats import benjamini_hochberg, benjamini_yekutieli
 
-    good = MEASURES[measure][2] == "good"
+    kind = MEASURES[measure][2]
     y = bad[rows].astype(np.float64)
-    total_n, total_k = float(len(rows)), float(y.sum())
+    total = (float(y.sum()), float((y * y).sum()), float(len(rows)))
     index = {s: i for i, s in enumerate(counted.slices)}
     out: list[dict[str, Any]] = []
     for s in chosen:
         inside = np.ones(len(rows), dtype=bool)
         for j, v in s:
             inside &= enc.codes[j][rows] == v
-        n, k = float(inside.sum()), float(y[inside].sum())
-        p = greater_proportion(k, n, total_k - k, total_n - n)
-        lo, hi = wilson_interval(k, n, level)
-        dlo, dhi = newcombe_difference(k, n, total_k - k, total_n - n, level)
-        value, rest = (k / n if n else None), ((total_k - k) / (total_n - n) if total_n > n else None)
-        if good:  # report the rate of good outcomes: the interval and the difference turn around
-            value, rest = (None if value is None else 1 - value), (None if rest is None else 1 - rest)
-            lo, hi = (None if hi is None else 1 - hi), (None if lo is None else 1 - lo)
-            dlo, dhi = (None if dhi is None else -dhi), (None if dlo is None else -dlo)
+        part = (float(y[inside].sum()), float((y[inside] ** 2).sum()), float(inside.sum()))
+        p, value, rest, (lo, hi), (dlo, dhi) = _tested(part, total, kind, level)
+        n = part[2]
         i = index[s]
         d_n, d_k = counted.n[i], counted.k[i]
+        good = kind == "good"
         out.append({
             "conditions": [enc.conditions[j][v].to_dict() for j, v in s],
             "text": " and ".join(enc.conditions[j][v].text() for j, v in s),
             "depth": len(s),
             "discovery": {"rows": int(d_n), "value": (1 - d_k / d_n) if good else d_k / d_n, "p_value": p_d[s]},
-            "confirmation": {"rows": int(n), "rest_rows": int(total_n - n), "value": value, "ci": [lo, hi], "rest_value": rest,
+            "confirmation": {"rows": int(n), "rest_rows": int(total[2] - n), "value": value, "ci": [lo, hi], "rest_value": rest,
                              "difference": None if value is None or rest is None else value - rest, "difference_ci": [dlo, dhi],
-                             "p_value": p, **({} if n else {"reason": "no confirmation row is in this subgroup"})},
+                             "p_value": p, **({} if p is not None else {"reason": "no confirmation row is in this subgroup" if not n else
+                                                                        "too few confirmation rows in the subgroup or the rest to test"})},
         })  # fmt: skip
     adjust = benjamini_yekutieli if correction == "by" else benjamini_hochberg
     qs = adjust([g["confirmation"]["p_value"] for g in out])
@@ -244,3 +277,30 @@ def _confirm(enc: Encoded, chosen: list[Slice], counted: Counted, p_d: dict[Slic
         g["confirmed"] = q is not None and q <= alpha
     out.sort(key=lambda g: (g["q_value"] if g["q_value"] is not None else 2.0, -abs(g["confirmation"]["difference"] or 0.0)))
     return out
+
+
+Interval = tuple[float | None, float | None]
+
+
+def _tested(
+    part: tuple[float, float, float], total: tuple[float, float, float], kind: str, level: float
+) -> tuple[float | None, float | None, float | None, Interval, Interval]:
+    """A subgroup against the rest on the confirmation rows, from (sum, sum of squares, rows) of the outcome: the p-value, the
+    measure in the subgroup and in the rest, its interval and the interval of the difference. A rate: Fisher's exact test,
+    Wilson's and Newcombe's intervals (a rate of good outcomes turned around); a mean: Welch's t-test and t intervals."""
+    from assay.stats import greater_proportion, mean_interval, newcombe_difference, welch, wilson_interval
+
+    (k, _, n), (total_k, _, total_n) = part, total
+    rest = (total[0] - part[0], total[1] - part[1], total_n - n)
+    value, rest_value = (k / n if n else None), (rest[0] / rest[2] if rest[2] else None)
+    if kind in ("higher", "either"):
+        p, diff = welch(part, rest, level, alternative="greater" if kind == "higher" else "two-sided")
+        return p, value, rest_value, mean_interval(*part, level), diff
+    p = greater_proportion(k, n, total_k - k, total_n - n)
+    lo, hi = wilson_interval(k, n, level)
+    dlo, dhi = newcombe_difference(k, n, total_k - k, total_n - n, level)
+    if kind == "good":  # report the rate of good outcomes: the interval and the difference turn around
+        value, rest_value = (None if value is None else 1 - value), (None if rest_value is None else 1 - rest_value)
+        lo, hi = (None if hi is None else 1 - hi), (None if lo is None else 1 - lo)
+        dlo, dhi = (None if dhi is None else -dhi), (None if dlo is None else -dlo)
+    return p, value, rest_value, (lo, hi), (dlo, dhi)

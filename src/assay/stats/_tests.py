@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["chi2_independence", "fisher_exact", "greater_proportion", "newcombe_difference", "two_proportions", "wilson_interval"]
+__all__ = ["chi2_independence", "fisher_exact", "greater_proportion", "mean_interval", "newcombe_difference", "two_proportions", "welch", "wilson_interval"]
 
 
 def two_proportions(x_a: float, n_a: float, x_d: float, n_d: float, *, exact_ok: bool = True) -> tuple[float | None, str]:
@@ -105,3 +105,37 @@ def greater_proportion(x_a: float, n_a: float, x_b: float, n_b: float) -> float 
 
     total, bad = round(n_a + n_b), round(x_a + x_b)
     return float(min(1.0, hypergeom.sf(round(x_a) - 1, total, bad, round(n_a))))
+
+
+def mean_interval(total: float, squares: float, n: float, level: float = 0.95) -> tuple[float | None, float | None]:
+    """Student's t interval for a mean, from the sum and the sum of squares of n values (None, None for fewer than two)."""
+    if n < 2:
+        return None, None
+    from scipy.stats import t
+
+    mean = total / n
+    se = math.sqrt(max(squares - total * total / n, 0.0) / (n - 1) / n)
+    half = float(t.ppf(0.5 + level / 2, n - 1)) * se
+    return float(mean - half), float(mean + half)
+
+
+def welch(a: tuple[float, float, float], b: tuple[float, float, float], level: float = 0.95, *,
+          alternative: str = "greater") -> tuple[float | None, tuple[float | None, float | None]]:  # fmt: skip
+    """Welch's t-test of mean(a) - mean(b), each given as (sum, sum of squares, n): the p-value (``alternative`` "greater":
+    H1 mean(a) > mean(b); "two-sided") and the interval of the difference, with Welch-Satterthwaite degrees of freedom. None
+    for a group of fewer than two; a difference of two constant groups is exact (p 0 or 1)."""
+    (sa, qa, na), (sb, qb, nb) = a, b
+    if na < 2 or nb < 2:
+        return None, (None, None)
+    from scipy.stats import t
+
+    va, vb = max(qa - sa * sa / na, 0.0) / (na - 1) / na, max(qb - sb * sb / nb, 0.0) / (nb - 1) / nb
+    d, se = sa / na - sb / nb, math.sqrt(va + vb)
+    if se == 0:
+        p = (0.0 if d > 0 else 1.0) if alternative == "greater" else (0.0 if d != 0 else 1.0)
+        return p, (float(d), float(d))
+    df = (va + vb) ** 2 / ((va * va / (na - 1) if va else 0.0) + (vb * vb / (nb - 1) if vb else 0.0))
+    stat = d / se
+    p = float(t.sf(stat, df)) if alternative == "greater" else float(2 * t.sf(abs(stat), df))
+    half = float(t.ppf(0.5 + level / 2, df)) * se
+    return min(1.0, p), (float(d - half), float(d + half))
