@@ -509,3 +509,51 @@ def test_a_ten_million_row_audit_on_spark_equals_the_duckdb_audit(spark, adult_s
             # 1e-9: Spark adds 10M scores (and weights) in an order that changes from run to run; a bound near zero that is a
             # difference of two such sums differs by 1e-12 of itself (seen: 1.5e-12)
             _compare(assay.audit(df, **settings, **no_ft).to_dict(), duck, exact=exact, rel=1e-9)
+
+
+def test_subgroup_discovery_on_spark_finds_the_planted_subgroup_and_counts_every_confirmation_row(spark):
+    import pyspark.sql.functions as F
+    from test_discover import PLANTED, SETTINGS, _members, _scored
+
+    from assay.datasets import load_adult
+    from assay.discover import discover
+
+    frame, _ = _scored(load_adult("train").drop(columns=["fnlwgt"]), 2, PLANTED[1])
+    cols = ["age", "workclass", "education", "marital-status", "race", "sex", "hours-per-week"]
+    frame = frame[[*cols, "income", "pred"]]
+    df = spark.createDataFrame(frame).repartition(3)
+    result = discover(df, **(SETTINGS | {"max_depth": 2}), seed=4)
+    top = result.found[0]
+    assert top["text"] == "race = Black and sex = Female" and result.settings["engine"] == "spark"
+    used = ["income", "pred", *cols]  # the documented split: a seeded xxhash64 of the row's values
+    split = df.select(*used, (F.pmod(F.xxhash64(*used, F.lit(4), F.lit(7)), F.lit(1 << 30)) < int(0.5 * (1 << 30))).alias("confirm"))
+    local = split.toArrow().to_pandas()
+    confirm = local["confirm"].to_numpy()
+    inside = _members(local, top) & confirm
+    bad = (local["pred"] != local["income"]).to_numpy()
+    c = top["confirmation"]
+    assert (c["rows"], c["rest_rows"]) == (inside.sum(), (confirm & ~inside).sum())  # every confirmation row, exactly
+    assert c["value"] == pytest.approx(bad[inside].mean(), rel=1e-12) and c["rest_value"] == pytest.approx(bad[confirm & ~inside].mean(), rel=1e-12)
+    assert result.overall["rows"] == len(frame) and result.overall["discovery_rows"] == (~confirm).sum()
+    sampled = discover(df, **(SETTINGS | {"max_depth": 2}), seed=4, max_discovery_rows=6000)  # the search on a sample, the test on all
+    assert sampled.found[0]["text"] == "race = Black and sex = Female" and "sample of about 6,000" in sampled.warnings[0]
+    assert sampled.found[0]["confirmation"]["rows"] == c["rows"] and sampled.settings["discovery_rows_searched"] < 7000
+    with pytest.raises(DataError, match="no column 'sexx'"):
+        discover(df, **SETTINGS, columns=["sexx"])
+
+
+def test_assay_discover_engine_spark_reads_the_file_with_spark(spark, tmp_path):
+    from test_discover import PLANTED, _scored
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+    from assay.datasets import load_adult
+
+    frame, _ = _scored(load_adult("test").drop(columns=["fnlwgt"]), 1, PLANTED[1])
+    frame[["race", "sex", "education", "income", "pred"]].to_parquet(tmp_path / "scored.parquet")
+    (tmp_path / "d.yaml").write_text("dataset_uri: scored.parquet\nlabel: income\nlabel_values_or_threshold: ['>50K']\npredicted_label: pred\n"
+                                     "discover: {max_depth: 2}\n")  # fmt: skip
+    r = CliRunner().invoke(app, ["discover", str(tmp_path / "d.yaml"), "--out", str(tmp_path / "out"), "--engine", "spark", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output[r.output.index("{") :])
+    assert doc["settings"]["engine"] == "spark" and doc["subgroups"][0]["text"] == "race = Black and sex = Female"

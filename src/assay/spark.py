@@ -18,7 +18,7 @@ from typing import Any
 
 from assay._errors import ConfigError, DataError
 
-__all__ = ["is_spark", "read", "session"]
+__all__ = ["is_spark", "read", "session", "task_error"]
 
 _PATH_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json"}
 
@@ -102,3 +102,13 @@ def read(uri: str, spark: Any, *, dataset_type: str | None = None, headers: Sequ
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"Spark cannot read {text!r}: {first}") from None
+
+
+def task_error(exc: BaseException) -> str:
+    """The line of a Spark task's error that says what went wrong (a Python exception's last line), not Spark's wrapping."""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    python = [ln for ln in lines if ln.split(":", 1)[0].endswith(("Error", "Exception")) and not ln.startswith(("org.", "py4j", "java."))]
+    if python:
+        kind, _, message = python[-1].partition(":")
+        return message.strip() if kind.startswith("assay.") else python[-1]  # assay's own errors say what failed already
+    return lines[0] if lines else type(exc).__name__

@@ -114,6 +114,7 @@ class DiscoverOptions(_Section):
     correction: Literal["by", "bh"] = Field(default="by", description="by: Benjamini-Yekutieli (any dependence); bh: Benjamini-Hochberg")
     confidence_level: Level = 0.95
     seed: Count = 0
+    max_discovery_rows: Whole = Field(default=1_000_000, ge=100, description="on Spark: discovery rows searched on the driver, at most (a seeded sample)")
 
 
 class GroundTruth(_Section):

@@ -430,12 +430,13 @@ def mitigate_config(config: str | os.PathLike[str] | Mapping[str, Any] | Analysi
                                bootstrap_replicates=opts.bootstrap_replicates, confidence_level=opts.confidence_level, progress=progress)  # fmt: skip
 
 
-def discover_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisConfig, *, data: Any = None) -> Any:
+def discover_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisConfig, *, data: Any = None, spark_master: str | None = None) -> Any:
     """Run :func:`assay.discover.discover` from a config: ``dataset_uri``, ``label``, ``label_values_or_threshold``,
-    ``predicted_label`` or ``probability`` (+ ``probability_threshold``), and the ``discover:`` section."""
+    ``predicted_label`` or ``probability`` (+ ``probability_threshold``), and the ``discover:`` section; on Spark with
+    ``spark_master`` or the config's ``spark:`` section."""
     from assay.discover import discover
 
-    cfg = load_config(config)
+    cfg = _on_spark(load_config(config), spark_master)
     if cfg.label is None or cfg.label_values_or_threshold is None:
         raise ConfigError("subgroup discovery needs label and label_values_or_threshold (the positive label values, or a threshold)")
     label = str(_column(cfg.label, cfg.headers, "label"))

@@ -24,46 +24,9 @@ from typing import Any
 import numpy as np
 
 from assay._errors import ConfigError, DataError
+from assay.discover._codes import group_mask
 
-__all__ = ["Bounty", "DecisionList", "Verdict", "check_group", "group_mask", "lower_bound"]
-
-
-def check_group(conditions: Sequence[Any], columns: Sequence[str]) -> None:
-    """Check a group's conditions against the columns a table has, without its rows (see :func:`group_mask` for their forms)."""
-    if not conditions:
-        raise ConfigError("a group needs at least one condition")
-    for c in conditions:
-        if not isinstance(c, dict) or "column" not in c:
-            raise ConfigError(f"a condition is an object with a column, got {c!r}")
-        if c["column"] not in columns:
-            raise DataError(f"the group's condition names the column {c['column']!r}, which the data lacks; it has {', '.join(map(str, columns))}")
-        if not (c.get("missing") or "values" in c or "value" in c or "low" in c or "high" in c):
-            raise ConfigError(f"condition on {c['column']!r} needs value, values, low/high or missing: {c!r}")
-
-
-def group_mask(frame: Any, conditions: Sequence[dict[str, Any]]) -> np.ndarray:
-    """The rows of ``frame`` in the group: every condition holds (``{column, value}``, ``{column, low, high[, low_inclusive]}``
-    for a numeric range, ``{column, missing: true}``, ``{column, values: [...]}``)."""
-    import pandas as pd
-
-    check_group(conditions, list(frame.columns))
-    inside = np.ones(len(frame), dtype=bool)
-    for c in conditions:
-        col = frame[c["column"]]
-        if c.get("missing"):
-            inside &= np.asarray(pd.isna(col))
-        elif "values" in c:
-            inside &= np.asarray(col.isin(list(c["values"])))
-        elif "value" in c:
-            inside &= np.asarray(col == c["value"])
-        elif "low" in c or "high" in c:
-            x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-            with np.errstate(invalid="ignore"):
-                if c.get("low") is not None:
-                    inside &= (x >= c["low"]) if c.get("low_inclusive", True) else (x > c["low"])
-                if c.get("high") is not None:
-                    inside &= x < c["high"]
-    return inside
+__all__ = ["Bounty", "DecisionList", "Verdict", "lower_bound"]
 
 
 @dataclass

@@ -155,14 +155,17 @@ def discover(
     data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table (readable) or json (the section on stdout).")] = "table",
     report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:  # fmt: skip
     """Find subgroups where the model does worse than on the rest: searched on half the rows, confirmed on the other half, with intervals and false discovery control."""
     from assay._config import discover_config
 
     if fmt not in ("table", "json"):
         _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
+    master = _master(engine, spark_master)
     try:
-        result = discover_config(config, data=data)
+        result = discover_config(config, data=data, spark_master=master)
         written = [AnalysisDocument(out).set("subgroup_discovery", result.to_dict())]
     except AssayError as exc:
         _fail(exc)

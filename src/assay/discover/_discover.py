@@ -10,6 +10,7 @@ hypotheses, so the expected share of reported subgroups that are not worse than 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +92,7 @@ def discover(
     confidence_level: float = 0.95,
     correction: str = "by",
     seed: int = 0,
+    max_discovery_rows: int = 1_000_000,
 ) -> DiscoverResult:
     """Find subgroups (conjunctions of up to ``max_depth`` conditions on ``columns``) where ``measure`` is worse than in the rest.
 
@@ -100,36 +102,83 @@ def discover(
     of the confirmed subgroups, controlled by Benjamini-Yekutieli (``correction="by"``, valid under any dependence between the
     overlapping subgroups' tests) or Benjamini-Hochberg (``"bh"``: more power, valid under positive dependence only; on
     errors at random it reported a subgroup in 6.3% of 300 seeds at alpha 0.05).
+
+    ``data`` is any table assay reads, or a PySpark DataFrame: then the rows are split in Spark (by a seeded hash of each row),
+    at most ``max_discovery_rows`` of the discovery rows (a seeded sample of them) are searched on the driver, and the chosen
+    subgroups are tested on every confirmation row by one pass in Spark.
     """
     if correction not in ("by", "bh"):
         raise ConfigError(f"correction must be by (Benjamini-Yekutieli) or bh (Benjamini-Hochberg), got {correction!r}")
     _check(measure, max_depth, confirm_fraction, alpha, select_alpha, max_tests, confidence_level)
+    opts = {"max_depth": max_depth, "min_support": min_support, "bins": bins, "confirm_fraction": confirm_fraction, "alpha": alpha,
+            "select_alpha": select_alpha, "max_tests": max_tests, "confidence_level": confidence_level, "correction": correction, "seed": seed}  # fmt: skip
+    outcome = functools.partial(_outcomes, measure=measure, label=label, values=label_values_or_threshold, predicted=predicted_label,
+                                probability=probability, threshold=probability_threshold)  # fmt: skip
+    from assay.spark import is_spark
+
+    if is_spark(data):
+        from assay.discover._spark import discover_spark
+
+        roles = [c for c in (label, predicted_label, probability) if c is not None]
+        got = discover_spark(data, roles, columns, outcome, opts, max_discovery_rows, lambda enc, rows, y: chosen_slices(enc, rows, y, measure, opts))
+        o = got["overall"]
+        enough(o["discovery_rows"], o["confirmation_rows"], o["rows"], measure)
+        found = result(got["enc"], got["counted"], got["chosen"], got["p_d"], got["parts"], got["total"], measure, opts, o)
+        found.settings |= got["settings"]
+        found.warnings[:0] = got["warnings"]
+        return found
     frame, cols = _frame(data, label, predicted_label, probability, columns)
-    eligible, bad = _outcomes(frame, measure, label, label_values_or_threshold, predicted_label, probability, probability_threshold)
+    eligible, y = outcome(frame)
     enc = encode(frame, cols, bins)
     confirm = np.random.default_rng([seed, 7]).random(len(frame)) < confirm_fraction  # [seed, 7]: not the stream a plain seed gives
     d_rows, c_rows = np.flatnonzero(eligible & ~confirm), np.flatnonzero(eligible & confirm)
-    if len(d_rows) < 2 or len(c_rows) < 2:
-        raise DataError(f"too few rows to measure {measure} on ({int(eligible.sum())}: {MEASURES[measure][0]}) to split into discovery and confirmation")
-    support = min_support if min_support is not None else max(30, int(0.01 * len(d_rows)))
+    enough(len(d_rows), len(c_rows), int(eligible.sum()), measure)
+    counted, chosen, p_d = chosen_slices(enc, d_rows, y[d_rows], measure, opts)
+    yc = y[c_rows].astype(np.float64)
+    parts = []
+    for sl in chosen:
+        inside = np.ones(len(c_rows), dtype=bool)
+        for j, v in sl:
+            inside &= enc.codes[j][c_rows] == v
+        parts.append((float(yc[inside].sum()), float((yc[inside] ** 2).sum()), float(inside.sum())))
+    overall = {"rows": int(eligible.sum()), "sum": float(y[eligible].sum()), "discovery_rows": len(d_rows), "confirmation_rows": len(c_rows)}
+    return result(enc, counted, chosen, p_d, parts, (float(yc.sum()), float((yc * yc).sum()), float(len(c_rows))), measure, opts, overall)
+
+
+def enough(discovery: int, confirmation: int, eligible: int, measure: str) -> None:
+    if discovery < 2 or confirmation < 2:
+        raise DataError(f"too few rows to measure {measure} on ({eligible}: {MEASURES[measure][0]}) to split into discovery and confirmation")
+
+
+def chosen_slices(enc: Encoded, rows: np.ndarray, y: np.ndarray, measure: str, opts: dict[str, Any]) -> tuple[Counted, list[Slice], dict[Slice, float]]:
+    """The search on the discovery rows (``rows``, their outcomes ``y``) and the slices it chooses to test, with their p-values there."""
+    if opts["min_support"] is None:  # the default: 1% of the discovery rows, at least 30
+        opts["min_support"] = max(30, int(0.01 * len(rows)))
+    counted = search(enc, rows, y, max_depth=opts["max_depth"], min_support=opts["min_support"],
+                     alpha=opts["select_alpha"] if measure not in MEANS else None)  # fmt: skip
+    chosen, p_d = _select(counted, opts["select_alpha"], opts["max_tests"], MEASURES[measure][2])
+    return counted, chosen, p_d
+
+
+def result(enc: Encoded, counted: Counted, chosen: list[Slice], p_d: dict[Slice, float], parts: list[tuple[float, float, float]],
+           total: tuple[float, float, float], measure: str, opts: dict[str, Any], overall: dict[str, Any]) -> DiscoverResult:  # fmt: skip
+    """The result from the chosen slices' (sum, sum of squares, rows) of the outcome on the confirmation rows (``parts``, ``total``
+    for all of them); ``overall`` holds the rows and the outcome's ``sum`` over every row measured."""
     kind = MEASURES[measure][2]
-    counted = search(enc, d_rows, bad[d_rows], max_depth=max_depth, min_support=support, alpha=select_alpha if measure not in MEANS else None)
-    chosen, p_d = _select(counted, select_alpha, max_tests, kind)
-    subgroups = _confirm(enc, chosen, counted, p_d, c_rows, bad, measure, alpha, confidence_level, correction)
-    rate = lambda k, n: None if n == 0 else (1 - k / n if kind == "good" else k / n)  # noqa: E731
-    overall = {"rows": int(eligible.sum()), "value": rate(float(bad[eligible].sum()), float(eligible.sum())),
-               "discovery_rows": len(d_rows), "confirmation_rows": len(c_rows)}  # fmt: skip
-    settings = {"columns": enc.columns, "max_depth": max_depth, "min_support": support, "bins": bins, "confirm_fraction": confirm_fraction,
-                "alpha": alpha, "select_alpha": select_alpha, "max_tests": max_tests, "confidence_level": confidence_level,
-                "correction": correction, "seed": seed}  # fmt: skip
+    subgroups = _confirm(enc, chosen, counted, p_d, parts, total, measure, opts["alpha"], opts["confidence_level"], opts["correction"])
+    n, k = overall.pop("rows"), overall.pop("sum")
+    overall = {"rows": n, "value": None if n == 0 else (1 - k / n if kind == "good" else k / n), **overall}
+    settings = {"columns": enc.columns, **opts}
     hypotheses = {"searched": len(counted.slices), "searched_per_depth": counted.per_level, "tested": len(chosen),
-                  "correction": ("Benjamini-Yekutieli" if correction == "by" else "Benjamini-Hochberg") + " over the tested subgroups, "
+                  "correction": ("Benjamini-Yekutieli" if opts["correction"] == "by" else "Benjamini-Hochberg") + " over the tested subgroups, "
                                 + {"bad": "one-sided Fisher exact tests", "good": "one-sided Fisher exact tests", "higher": "one-sided Welch t-tests",
                                    "either": "two-sided Welch t-tests"}[kind] + " on confirmation rows that did not choose them",
                   "intervals": "Wilson's interval for the measure, Newcombe's for the difference" if kind in ("bad", "good")
                                else "Student's t interval for the measure, Welch's for the difference"}  # fmt: skip
     worse = "a different" if kind == "either" else "a worse"
-    warnings = [] if chosen else [f"no subgroup of at least {support} discovery rows had {worse} {measure} than the rest at p < {select_alpha}"]
+    warnings = (
+        [] if chosen else [f"no subgroup of at least {opts['min_support']} discovery rows had {worse} {measure} than the rest at p < {opts['select_alpha']}"]
+    )
     return DiscoverResult(measure, subgroups, settings, hypotheses, overall, warnings)
 
 
@@ -164,14 +213,11 @@ def _frame(data: Any, label: str, predicted: str | None, probability: str | None
 
 def _to_pandas(data: Any) -> Any:
     from assay._tabulate import as_frame
-    from assay.spark import is_spark
 
-    if is_spark(data):  # collecting every row to the driver is not what a user of Spark wants
-        raise DataError("subgroup discovery does not run on Spark yet: give it a file, or a sample of the DataFrame (df.sample(...).toPandas())")
     return as_frame(data).collect().to_pandas()
 
 
-def _outcomes(frame: Any, measure: str, label: str, values: Any, predicted: str | None, probability: str | None,
+def _outcomes(frame: Any, *, measure: str, label: str, values: Any, predicted: str | None, probability: str | None,
               threshold: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Which rows the measure is measured on, and the outcome of every row: 0 or 1 (bad) for a rate, the loss or the residual for a mean."""
     import pandas as pd
@@ -240,21 +286,15 @@ def _select(counted: Counted, select_alpha: float, max_tests: int, kind: str) ->
     return chosen, {counted.slices[i]: float(p[i]) for i in order[: len(chosen)]}
 
 
-def _confirm(enc: Encoded, chosen: list[Slice], counted: Counted, p_d: dict[Slice, float], rows: np.ndarray, bad: np.ndarray,
-             measure: str, alpha: float, level: float, correction: str) -> list[dict[str, Any]]:  # fmt: skip
+def _confirm(enc: Encoded, chosen: list[Slice], counted: Counted, p_d: dict[Slice, float], parts: list[tuple[float, float, float]],
+             total: tuple[float, float, float], measure: str, alpha: float, level: float, correction: str) -> list[dict[str, Any]]:  # fmt: skip
     """Each chosen slice tested on the confirmation rows; q-values over them; best (smallest q, then largest difference) first."""
     from assay.stats import benjamini_hochberg, benjamini_yekutieli
 
     kind = MEASURES[measure][2]
-    y = bad[rows].astype(np.float64)
-    total = (float(y.sum()), float((y * y).sum()), float(len(rows)))
     index = {s: i for i, s in enumerate(counted.slices)}
     out: list[dict[str, Any]] = []
-    for s in chosen:
-        inside = np.ones(len(rows), dtype=bool)
-        for j, v in s:
-            inside &= enc.codes[j][rows] == v
-        part = (float(y[inside].sum()), float((y[inside] ** 2).sum()), float(inside.sum()))
+    for s, part in zip(chosen, parts):
         p, value, rest, (lo, hi), (dlo, dhi) = _tested(part, total, kind, level)
         n = part[2]
         i = index[s]

@@ -31,6 +31,7 @@ from assay._errors import DataError
 from assay.explain._methods import Blocks, choose_method, compute
 from assay.explain._model import ModelFunction
 from assay.explain._shapley import ShapleyEstimate
+from assay.spark import task_error
 
 __all__ = ["FRAME_ROWS", "SparkRows"]
 
@@ -108,7 +109,7 @@ class SparkRows:
         try:
             return rows.mapInArrow(lambda batches: _explain_batches(batches, shipped), schema).toArrow().sort_by(_ORDER)
         except Exception as exc:  # a model error inside a task arrives as a Java or Python exception several layers deep
-            raise DataError(f"explaining the rows on Spark failed: {_last_line(exc)}") from None
+            raise DataError(f"explaining the rows on Spark failed: {task_error(exc)}") from None
 
 
 def _tasks(df: Any) -> int | None:
@@ -197,13 +198,3 @@ def _estimate_of(table: Any, feats: list[str], expected: float) -> ShapleyEstima
     se = np.column_stack([column(f"{_PREFIX}se_{j}") for j in range(m)]) if len(table) else np.empty((0, m))
     used = int(np.asarray(table.column(f"{_PREFIX}model_rows").to_numpy(zero_copy_only=False)).sum())
     return ShapleyEstimate(values, se, expected, column(f"{_PREFIX}prediction"), used)
-
-
-def _last_line(exc: BaseException) -> str:
-    """The line of a Spark task's error that says what went wrong (a Python exception's last line), not Spark's wrapping."""
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    python = [ln for ln in lines if ln.split(":", 1)[0].endswith(("Error", "Exception")) and not ln.startswith(("org.", "py4j", "java."))]
-    if python:
-        kind, _, message = python[-1].partition(":")
-        return message.strip() if kind.startswith("assay.") else python[-1]  # assay's own errors say what failed already
-    return lines[0] if lines else type(exc).__name__
