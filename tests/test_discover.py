@@ -243,3 +243,21 @@ def test_mean_measures_need_probabilities_in_zero_one():
         discover(frame.assign(pred="<=50K"), label="income", label_values_or_threshold=[">50K"], predicted_label="pred", measure="brier_score")
     with pytest.raises(DataError, match=r"probability column 'score' has values outside \[0, 1\] \(such as 1.5\)"):
         discover(frame.assign(score=np.where(np.arange(len(frame)) == 7, 1.5, frame["score"])), **MEANS, measure="log_loss")
+
+
+def test_registry_metrics_search_as_the_rate_they_are_a_difference_of():
+    adult = load_adult("test").drop(columns=["fnlwgt"])
+    labels = discover(adult, label="income", label_values_or_threshold=[">50K"], measure="DPL", max_depth=1, seed=2)  # no model at all
+    assert labels.measure == "label_rate"
+    women = next(s for s in labels.found if s["text"] == "sex = Female")
+    confirm = np.random.default_rng([2, 7]).random(len(adult)) < 0.5
+    inside = (adult["sex"] == "Female").to_numpy() & confirm
+    rich = (adult["income"] == ">50K").to_numpy()
+    c = women["confirmation"]
+    assert c["value"] == pytest.approx(rich[inside].mean(), rel=1e-12) and c["rest_value"] == pytest.approx(rich[confirm & ~inside].mean(), rel=1e-12)
+    assert c["difference"] < -0.15  # Clarify's DPL for this facet is the same difference, turned around (q_a - q_d)
+    frame, _ = _scored(adult, 0)
+    omission = discover(frame, **(SETTINGS | {"max_depth": 1}), measure="DRR", seed=2)
+    assert omission.measure == "false_omission_rate" and omission.overall["rows"] == int((frame["pred"] == "<=50K").sum())
+    with pytest.raises(ConfigError, match="metric DI is not a difference of rates .* DPPL \\(selection_rate\\)"):
+        discover(frame, **SETTINGS, measure="DI")

@@ -101,8 +101,9 @@ class MitigateOptions(_Section):
 class DiscoverOptions(_Section):
     """``discover:``: the subgroup search of ``assay discover`` (docs/discovery.md); a key left out takes its default."""
 
-    measure: Literal["error_rate", "false_positive_rate", "false_negative_rate", "false_discovery_rate", "selection_rate", "log_loss", "brier_score",
-                     "calibration_error"] = "error_rate"  # fmt: skip
+    measure: Literal["error_rate", "false_positive_rate", "false_negative_rate", "false_discovery_rate", "false_omission_rate", "selection_rate",
+                     "label_rate", "log_loss", "brier_score", "calibration_error", "DPL", "DPPL", "AD", "RD", "SD", "DAR", "DRR"] = Field(
+        default="error_rate", description="what a subgroup is worse in; DPL, DPPL, AD, RD, SD, DAR, DRR: the rate each is a difference of")  # fmt: skip
     columns: list[str] | None = Field(default=None, description="the columns subgroups are defined by (default: all but the label and predictions)")
     max_depth: Whole = Field(default=3, ge=1, le=6, description="conditions per subgroup, at most")
     min_support: _Positive | None = Field(default=None, description="rows a subgroup needs among the discovery rows (default 1%, at least 30)")

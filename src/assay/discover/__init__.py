@@ -1,5 +1,5 @@
 """Subgroup discovery: where a model does worse than on the rest, found on some rows and confirmed on others."""
 
-from assay.discover._discover import MEASURES, DiscoverResult, discover
+from assay.discover._discover import MEASURES, REGISTRY, DiscoverResult, discover
 
-__all__ = ["MEASURES", "DiscoverResult", "discover"]
+__all__ = ["MEASURES", "REGISTRY", "DiscoverResult", "discover"]

@@ -21,7 +21,7 @@ from assay._errors import ConfigError, DataError, did_you_mean, list_some
 from assay.discover._codes import Encoded, encode
 from assay.discover._search import Counted, Slice, search
 
-__all__ = ["MEASURES", "DiscoverResult", "discover"]
+__all__ = ["MEASURES", "REGISTRY", "DiscoverResult", "discover"]
 
 # measure -> (which rows it is measured on, the outcome of a row, how a subgroup is worse: "bad" a higher rate of bad outcomes,
 # "good" a lower rate of good ones, "higher" a higher mean, "either" a mean that differs from the rest's in either direction)
@@ -30,7 +30,9 @@ MEASURES: dict[str, tuple[str, str, str]] = {
     "false_positive_rate": ("rows whose label is negative", "the decision is positive", "bad"),
     "false_negative_rate": ("rows whose label is positive", "the decision is negative", "bad"),
     "false_discovery_rate": ("rows whose decision is positive", "the label is negative", "bad"),
+    "false_omission_rate": ("rows whose decision is negative", "the label is positive", "bad"),
     "selection_rate": ("all rows", "the decision is negative (a lower selection rate is worse)", "good"),
+    "label_rate": ("all labelled rows", "the label is negative (a lower share of positive labels is worse; no model needed)", "good"),
     "log_loss": ("all labelled rows", "the log loss -[y ln p + (1 - y) ln(1 - p)] of the probability p (clipped to [1e-15, 1 - 1e-15])", "higher"),
     "brier_score": ("all labelled rows", "the squared difference (p - y)^2 between the probability and the 0/1 label", "higher"),
     "calibration_error": (
@@ -40,6 +42,9 @@ MEASURES: dict[str, tuple[str, str, str]] = {
         "either",
     ),
 }
+# the registry's metrics of a facet against the rest that are differences of one of these rates (the subgroup as facet d)
+REGISTRY = {"DPL": "label_rate", "DPPL": "selection_rate", "AD": "error_rate", "RD": "false_negative_rate", "SD": "false_positive_rate",
+            "DAR": "false_discovery_rate", "DRR": "false_omission_rate"}  # fmt: skip
 MEANS = {m for m, (_, _, kind) in MEASURES.items() if kind in ("higher", "either")}  # measured by a mean of the outcome, not a rate
 
 
@@ -109,6 +114,7 @@ def discover(
     """
     if correction not in ("by", "bh"):
         raise ConfigError(f"correction must be by (Benjamini-Yekutieli) or bh (Benjamini-Hochberg), got {correction!r}")
+    measure = _measure(measure)
     _check(measure, max_depth, confirm_fraction, alpha, select_alpha, max_tests, confidence_level)
     opts = {"max_depth": max_depth, "min_support": min_support, "bins": bins, "confirm_fraction": confirm_fraction, "alpha": alpha,
             "select_alpha": select_alpha, "max_tests": max_tests, "confidence_level": confidence_level, "correction": correction, "seed": seed}  # fmt: skip
@@ -182,9 +188,23 @@ def result(enc: Encoded, counted: Counted, chosen: list[Slice], p_d: dict[Slice,
     return DiscoverResult(measure, subgroups, settings, hypotheses, overall, warnings)
 
 
+def _measure(name: Any) -> str:
+    """A measure by its name, or by the registry metric it is the difference of (DPPL is selection_rate's); other metrics refused."""
+    if name in MEASURES:
+        return str(name)
+    if name in REGISTRY:
+        return REGISTRY[name]
+    from assay.bias import METRICS
+
+    if isinstance(name, str) and name in METRICS:
+        raise ConfigError(f"metric {name} is not a difference of rates between a subgroup and the rest, so it cannot be searched; the registry's "
+                          f"metrics that can: {', '.join(f'{k} ({v})' for k, v in REGISTRY.items())}")  # fmt: skip
+    return str(name)  # refused by _check, with the names it takes
+
+
 def _check(measure: str, depth: Any, fraction: Any, alpha: Any, select_alpha: Any, max_tests: Any, level: Any) -> None:
     if measure not in MEASURES:
-        raise ConfigError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}.{did_you_mean(measure, list(MEASURES))}")
+        raise ConfigError(f"measure must be one of {', '.join(MEASURES)} (or {', '.join(REGISTRY)}), got {measure!r}.{did_you_mean(measure, list(MEASURES))}")
     if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 6:
         raise ConfigError(f"max_depth must be a whole number from 1 to 6, got {depth!r}")
     for name, v in (("confirm_fraction", fraction), ("alpha", alpha), ("select_alpha", select_alpha), ("confidence_level", level)):
@@ -197,8 +217,8 @@ def _check(measure: str, depth: Any, fraction: Any, alpha: Any, select_alpha: An
 def _frame(data: Any, label: str, predicted: str | None, probability: str | None, columns: Sequence[str] | None) -> tuple[Any, list[str]]:
     import pandas as pd
 
-    if (predicted is None) == (probability is None):
-        raise ConfigError("give the model's decisions as predicted_label, or its scores as probability (one of them)")
+    if predicted is not None and probability is not None:
+        raise ConfigError("give the model's decisions as predicted_label, or its scores as probability (one of them, not both)")
     frame = data if isinstance(data, pd.DataFrame) else _to_pandas(data)
     names = [str(c) for c in frame.columns]
     roles = [c for c in (label, predicted, probability) if c is not None]
@@ -232,6 +252,10 @@ def _outcomes(frame: Any, *, measure: str, label: str, values: Any, predicted: s
     y = positive(frame[label])
     if measure in MEANS and probability is None:
         raise ConfigError(f"measure {measure} needs the model's probabilities: give probability (a column of scores in [0, 1])")
+    if measure == "label_rate":
+        return labelled, ~y & labelled
+    if predicted is None and probability is None:
+        raise ConfigError(f"measure {measure} needs the model's decisions: give predicted_label, or its scores as probability")
     if probability is not None:
         score = pd.to_numeric(frame[probability], errors="coerce")
         if score.isna().any():
@@ -249,6 +273,8 @@ def _outcomes(frame: Any, *, measure: str, label: str, values: Any, predicted: s
         return labelled & y, ~decision
     if measure == "false_discovery_rate":
         return labelled & decision, ~y
+    if measure == "false_omission_rate":
+        return labelled & ~decision, y
     return np.ones(len(frame), dtype=bool), ~decision
 
 
