@@ -138,6 +138,7 @@ def discover(
     enc = encode(frame, cols, bins)
     confirm = np.random.default_rng([seed, 7]).random(len(frame)) < confirm_fraction  # [seed, 7]: not the stream a plain seed gives
     d_rows, c_rows = np.flatnonzero(eligible & ~confirm), np.flatnonzero(eligible & confirm)
+    del frame  # the codes hold what the search needs: the table need not stay in memory through it
     enough(len(d_rows), len(c_rows), int(eligible.sum()), measure)
     counted, chosen, p_d = chosen_slices(enc, d_rows, y[d_rows], measure, opts)
     yc = y[c_rows].astype(np.float64)
