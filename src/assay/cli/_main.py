@@ -29,6 +29,7 @@ app = typer.Typer(
 def _add_card_commands() -> None:
     from assay.cli._bounty import bounty_app
     from assay.cli._card import card_app
+    from assay.cli._gate import check
     from assay.cli._monitor import monitor_app
     from assay.cli._service import ledger_app, serve, service_app
 
@@ -38,6 +39,7 @@ def _add_card_commands() -> None:
     app.add_typer(service_app, name="service")
     app.add_typer(ledger_app, name="ledger")
     app.command(name="serve")(serve)
+    app.command(name="check")(check)
 
 
 def _wrote(paths: list[Path]) -> None:

@@ -1,0 +1,117 @@
+"""The fairness gate: decisions from intervals (pass, fail, inconclusive), Bonferroni over the decisions, exit codes, JUnit and JSON."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from assay._errors import ConfigError, DataError
+from assay.gate import check, decide, load_policy
+
+
+def test_a_decision_is_pass_inside_fail_outside_and_inconclusive_across_a_bound():
+    assert decide([0.85, 1.1], (0.8, 1.25))[0] == "pass"
+    assert decide([0.5, 0.7], (0.8, 1.25))[0] == "fail" and decide([1.3, 2.0], (0.8, 1.25))[0] == "fail"
+    assert decide([0.7, 0.9], (0.8, 1.25)) == ("inconclusive", "the interval straddles a bound: the data cannot tell whether the rule holds")
+    assert decide([0.01, 0.04], (None, 0.05))[0] == "pass" and decide([0.06, 0.07], (None, 0.05))[0] == "fail"
+    assert decide([None, None], (0.8, 1.25))[0] == "inconclusive" and decide(None, (None, 1.0))[0] == "inconclusive"
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory, adult_scored):
+    d = tmp_path_factory.mktemp("gate")
+    adult_scored.to_parquet(d / "scored.parquet")
+    (d / "audit.yaml").write_text("dataset_uri: scored.parquet\nlabel: income\nlabel_values_or_threshold: ['>50K']\npredicted_label: pred\n"
+                                  "facet: [{name_or_index: sex}, {name_or_index: race}]\nbootstrap_replicates: 500\n")  # fmt: skip
+    return d
+
+
+POLICY = {"alpha": 0.05, "bootstrap_replicates": 4000, "rules": [
+    {"metric": "DI", "facet": "sex", "group": "Female", "within": [0.05, 20]},  # far from DI's value: passes
+    {"metric": "DI", "facet": "sex", "group": "Female", "within": [0.8, 1.25]},  # Adult's DI for women is about 0.33: fails
+    {"metric": "AD", "facet": "race", "group": "Other", "within": [-0.05, 0.05]}]}  # 122 rows: the data cannot tell  # fmt: skip
+
+
+def test_the_gate_runs_the_audit_at_the_bonferroni_level_and_decides_each_rule(scored, adult_scored):
+    result = check(load_policy(POLICY | {"audit": str(scored / "audit.yaml")}), scored / "scored.parquet")
+    states = [d.state for d in result.decisions]
+    assert states == ["pass", "fail", "inconclusive"] and result.outcome == "fail" and result.adjusted
+    assert result.level == pytest.approx(1 - 0.05 / 3)  # three decisions
+    women = (adult_scored["sex"] == "Female").to_numpy()
+    sel = (adult_scored["pred"] == ">50K").to_numpy()
+    fail = result.decisions[1]
+    assert fail.value == pytest.approx(sel[women].mean() / sel[~women].mean(), rel=1e-12)  # DI by hand
+    assert fail.ci[0] < fail.value < fail.ci[1] < 0.8 and fail.group_size == women.sum() and fail.rest_size == (~women).sum()
+    other = result.decisions[2]
+    assert other.ci[0] < -0.05 or other.ci[1] > 0.05  # straddles: inconclusive, not a coin flip
+    assert other.group_size == int((adult_scored["race"] == "Other").sum())
+
+
+def test_assay_check_exits_by_the_outcome_and_writes_junit_and_json(scored, tmp_path):
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+
+    run = lambda rules, *extra: CliRunner().invoke(app, ["check", str(scored / "scored.parquet"), "--policy", _write(tmp_path, scored, rules), *extra])  # noqa: E731
+    passed = run(POLICY["rules"][:1])
+    assert passed.exit_code == 0, passed.output
+    assert "PASS" in passed.output and "each at level 1 - 0.05 / 1" in passed.output
+    unsure = run(POLICY["rules"][2:], "--junit", str(tmp_path / "j.xml"), "--json", str(tmp_path / "d.json"))
+    assert unsure.exit_code == 3, unsure.output
+    suite = ET.parse(tmp_path / "j.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("1", "0", "1")
+    assert "inconclusive" in suite.find("testcase/skipped").get("message")
+    doc = json.loads((tmp_path / "d.json").read_text())
+    assert doc["outcome"] == "inconclusive" and doc["decisions"][0]["group"] == "Other" and doc["decisions"][0]["group_size"] == 122
+    assert run(POLICY["rules"][2:], "--inconclusive", "fail").exit_code == 1 and run(POLICY["rules"][2:], "--inconclusive", "pass").exit_code == 0
+    failed = run(POLICY["rules"], "--junit", str(tmp_path / "f.xml"))
+    assert failed.exit_code == 1 and ET.parse(tmp_path / "f.xml").getroot().get("failures") == "1"
+
+
+def _write(tmp_path, scored, rules):
+    import yaml
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump({"audit": str(scored / "audit.yaml"), "bootstrap_replicates": 2000, "rules": rules}))
+    return str(path)
+
+
+def test_a_directory_from_assay_audit_is_decided_from_its_own_intervals_and_says_so(scored, tmp_path):
+    from assay._config import audit_config
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "analysis.json").write_text(json.dumps(audit_config(scored / "audit.yaml").to_dict()))
+    result = check(load_policy({"rules": POLICY["rules"]}), out)
+    assert [d.state for d in result.decisions][:2] == ["pass", "fail"] and not result.adjusted and result.level == 0.95
+    assert "not adjusted for the 3 decisions" in result.warnings[0]
+
+
+def test_bad_policies_name_the_key_metric_facet_or_group(scored):
+    with pytest.raises(ConfigError, match="rulez"):
+        load_policy({"rulez": []})
+    with pytest.raises(ConfigError, match="one of within"):
+        load_policy({"rules": [{"metric": "DI", "facet": "sex"}]})
+    audit = str(scored / "audit.yaml")
+    for rule, message in (({"metric": "DII", "facet": "sex", "at_least": 0.8}, "no metric 'DII'"), ({"metric": "DI", "facet": "age", "at_least": 0.8}, "no facet 'age'"),
+                          ({"metric": "DI", "facet": "sex", "group": "F", "at_least": 0.8}, "no group 'F'; it has Female, Male")):  # fmt: skip
+        with pytest.raises((ConfigError, DataError), match=message):
+            check(load_policy({"audit": audit, "rules": [rule]}), scored / "scored.parquet")
+
+
+def test_with_a_planted_gap_the_discovered_rule_fails_naming_the_subgroup(tmp_path):
+    from test_discover import PLANTED, _scored
+
+    from assay.datasets import load_adult
+
+    frame, _ = _scored(load_adult("test").drop(columns=["fnlwgt"]), 0, PLANTED[1])
+    frame[["sex", "race", "education", "income", "pred"]].to_parquet(tmp_path / "s.parquet")
+    policy = {"audit": {"dataset_uri": str(tmp_path / "s.parquet"), "label": "income", "label_values_or_threshold": [">50K"], "predicted_label": "pred",
+                        "facet": [{"name_or_index": "sex"}]}, "discover": {"max_depth": 2},
+              "rules": [{"discovered": "error_rate", "at_most": 0.05}]}  # fmt: skip
+    result = check(load_policy(policy))
+    failed = [d for d in result.decisions if d.state == "fail"]
+    assert failed and set(failed[0].group.split(" and ")) == {"race = Black", "sex = Female"}
+    assert failed[0].value > failed[0].ci[0] > 0.05 and failed[0].group_size > 200  # the planted 0.2 more errors, with its rows
