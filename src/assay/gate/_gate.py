@@ -115,7 +115,7 @@ def _detail(d: Decision) -> str:
     return f"value {f(d.value)}, interval {ci}, bounds [{f(d.bounds[0]) if d.bounds[0] is not None else '-inf'}, {f(d.bounds[1]) if d.bounds[1] is not None else 'inf'}]{sizes}"
 
 
-def check(policy: Any, target: str | Path | None = None) -> GateResult:
+def check(policy: Any, target: Any = None) -> GateResult:
     """Decide every rule of ``policy`` (a path, a dict or a :class:`Policy`) on ``target``: data (any table assay reads; the
     audit of the policy runs on it at the adjusted level), a directory holding analysis.json, or an analysis.json; with no
     target, the data of the policy's audit config."""
@@ -139,12 +139,13 @@ def check(policy: Any, target: str | Path | None = None) -> GateResult:
     decisions = _metric_decisions(pol, doc, level)
     if any(r.discovered for r in pol.rules):
         decisions += _discovered(pol, {"subgroup_discovery": _run_discovery(pol, cfg, target)})
-    return GateResult(decisions, level, pol.alpha, True, str(target) if target is not None else "the audit config's dataset_uri",
+    source = str(target) if isinstance(target, (str, Path)) else "the audit config's dataset_uri" if target is None else "a table"
+    return GateResult(decisions, level, pol.alpha, True, source,
                       [f"{m} decisions, each at level 1 - {pol.alpha} / {m} = {level:.6g} (Bonferroni), {replicates:,} bootstrap replicates"])  # fmt: skip
 
 
 def _document(target: Any) -> Path | None:
-    if target is None:
+    if not isinstance(target, (str, Path)):  # None (the config's data) or a table
         return None
     path = Path(target)
     if path.is_dir():
