@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -115,3 +116,44 @@ def test_with_a_planted_gap_the_discovered_rule_fails_naming_the_subgroup(tmp_pa
     failed = [d for d in result.decisions if d.state == "fail"]
     assert failed and set(failed[0].group.split(" and ")) == {"race = Black", "sex = Female"}
     assert failed[0].value > failed[0].ci[0] > 0.05 and failed[0].group_size > 200  # the planted 0.2 more errors, with its rows
+
+
+def test_the_pytest_plugin_fails_a_test_with_the_figures_and_passes_a_fair_one(scored, tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "test_model.py").write_text(f"""
+import pandas as pd
+
+AUDIT = {str(scored / "audit.yaml")!r}
+DATA = pd.read_parquet({str(scored / "scored.parquet")!r})
+
+
+def test_loose(assert_fair):
+    assert_fair(DATA, audit=AUDIT, rules=[{{"metric": "DI", "facet": "sex", "group": "Female", "within": [0.05, 20]}}], bootstrap_replicates=2000)
+
+
+def test_strict(assert_fair):
+    assert_fair(DATA, audit=AUDIT, rules=[{{"metric": "DI", "facet": "sex", "group": "Female", "within": [0.8, 1.25]}}], bootstrap_replicates=2000)
+
+
+def test_policy(assert_fair, assay_policy):
+    assert_fair({str(scored / "scored.parquet")!r}, policy=assay_policy)
+""")
+    (tmp_path / "policy.yaml").write_text(
+        f"audit: {scored / 'audit.yaml'}\nbootstrap_replicates: 2000\nrules:\n  - {{metric: AD, facet: race, group: Other, within: [-0.05, 0.05]}}\n"
+    )
+    run = lambda *extra: subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore", str(tmp_path / "test_model.py"), *extra],  # noqa: E731
+                                        capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    r = run("--assay-policy", str(tmp_path / "policy.yaml"))  # the plugin comes from the installed entry point, not -p
+    assert r.returncode == 1 and "2 failed, 1 passed" in r.stdout, r.stdout[-3000:]
+    assert re.search(
+        r"FAIL: DI of sex = Female within \[0.8, 1.25\]: value 0\.\d+, interval \[0\.\d+, 0\.\d+\], bounds \[0.8, 1.25\]; 4,913 rows in the group", r.stdout
+    )
+    assert (
+        "INCONCLUSIVE: AD of race = Other within [-0.05, 0.05]: value" in r.stdout and "122 rows in the group" in r.stdout and "straddles a bound" in r.stdout
+    )
+    lenient = run("--assay-policy", str(tmp_path / "policy.yaml"), "--assay-inconclusive", "pass", "-k", "policy")
+    assert lenient.returncode == 0, lenient.stdout[-2000:]
+    missing = run("-k", "policy")
+    assert missing.returncode != 0 and "needs --assay-policy PATH" in missing.stdout + missing.stderr

@@ -23,7 +23,7 @@ from typing import Any
 from assay._errors import ConfigError, DataError
 from assay.gate._policy import Policy, load_policy
 
-__all__ = ["Decision", "GateResult", "check", "decide"]
+__all__ = ["Decision", "GateResult", "assert_fair", "check", "decide"]
 
 
 def decide(ci: Any, bounds: tuple[float | None, float | None]) -> tuple[str, str]:
@@ -52,6 +52,11 @@ class Decision:
     metric: str | None = None
     group_size: int | None = None
     rest_size: int | None = None
+
+    @property
+    def title(self) -> str:
+        """The rule, with the group it was decided for when the rule covers several."""
+        return self.rule if self.group is None or f"= {self.group} " in self.rule else f"{self.rule} [{self.group}]"
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "state": self.state, "reason": self.reason, "metric": self.metric, "facet": self.facet, "group": self.group,
@@ -90,7 +95,7 @@ class GateResult:
         out = [f'<testsuite name="assay check" tests="{len(self.decisions)}" failures="{failures}" skipped="{skipped}">']
         for d in self.decisions:
             detail = _detail(d)
-            out.append(f"  <testcase classname={quoteattr('assay.policy')} name={quoteattr(d.rule + ('' if d.group is None else f' [{d.group}]'))}>")
+            out.append(f"  <testcase classname={quoteattr('assay.policy')} name={quoteattr(d.title)}>")
             if d.state == "fail" or (d.state == "inconclusive" and inconclusive == "fail"):
                 out.append(f"    <failure message={quoteattr(d.state + ': ' + d.reason)}>{_escape(detail)}</failure>")
             elif d.state == "inconclusive":
@@ -252,3 +257,26 @@ def _discovered(pol: Policy, doc: dict[str, Any]) -> list[Decision]:
             out.append(Decision(rule.label, "fail", f"{s['text']}: its difference from the rest is above {limit:g} (q = {s['q_value']:.2g})",
                                 c["difference"], c["difference_ci"], rule.bounds, None, s["text"], rule.discovered, c["rows"], c["rest_rows"]))  # fmt: skip
     return out
+
+
+def assert_fair(data: Any = None, *, policy: Any = None, rules: list[dict[str, Any]] | None = None, audit: Any = None, alpha: float = 0.05,
+                inconclusive: str = "fail", bootstrap_replicates: int | None = None) -> GateResult:  # fmt: skip
+    """Raise AssertionError unless every rule passes (``inconclusive="pass"`` lets undecided rules through): the gate of
+    :func:`check` for test suites. Give a ``policy`` (a path, a dict or a Policy), or ``rules`` with the ``audit`` config (a
+    path or its keys); ``data`` is a table, a path, or a directory that assay audit wrote. The message names every rule that
+    did not pass, with its value, interval, bounds and group sizes."""
+    if inconclusive not in ("fail", "pass"):
+        raise ConfigError(f"inconclusive must be fail or pass, got {inconclusive!r}")
+    if (policy is None) == (rules is None):
+        raise ConfigError("give a policy, or rules (with an audit config), one of them")
+    if policy is None:
+        policy = {"rules": rules, "alpha": alpha, "audit": audit, **({"bootstrap_replicates": bootstrap_replicates} if bootstrap_replicates else {})}
+    result = check(policy, data)
+    bad = [d for d in result.decisions if d.state == "fail" or (d.state == "inconclusive" and inconclusive == "fail")]
+    if bad:
+        c = result.counts
+        head = f"fairness policy not met: {c['fail']} failed, {c['inconclusive']} inconclusive, {c['pass']} passed"
+        level = f" (each interval at level {result.level:.4g})" if result.level else ""
+        lines = [f"  {d.state.upper()}: {d.title}: {_detail(d)}; {d.reason}" for d in bad]
+        raise AssertionError("\n".join([head + level, *lines]))
+    return result
