@@ -1,5 +1,6 @@
 """Model cards that fill themselves from analysis.json, with immutable versions and signed approvals."""
 
+from assay.cards._check import check_card
 from assay.cards._content import INFO_TEMPLATE, RISK_RATINGS, build_content, to_html, to_markdown, to_sagemaker
 from assay.cards._export import export_card
 from assay.cards._store import CardStore, Verification, content_hash, generate_key, key_id, load_private_key, load_public_key
@@ -10,6 +11,7 @@ __all__ = [
     "CardStore",
     "Verification",
     "build_content",
+    "check_card",
     "content_hash",
     "export_card",
     "generate_key",

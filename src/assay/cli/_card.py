@@ -125,6 +125,50 @@ def status(store: Store) -> None:
 
 
 @card_app.command()
+def check(
+    store: Store,
+    data: Annotated[str, typer.Option("--data", help="Your data, scored by the model (any table assay reads).")],
+    config: Annotated[Path, typer.Option("--config", help="The audit config for your data: label, facets, predicted_label or probability.")],
+    trusted: Annotated[list[Path] | None, typer.Option("--trusted-key", help="A reviewer's public key (.pub) the approvals must be by; repeat.")] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="False discovery rate over the claims (Benjamini-Hochberg).")] = 0.05,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write every claim's check as JSON to this file.")] = None,
+) -> None:  # fmt: skip
+    """Re-measure every metric a signed card states on your data: which claims hold there and which differ (exit 0, 1, or 3 when some cannot be checked)."""
+    import json
+
+    from assay._config import audit_config
+    from assay.cards import check_card, load_public_key
+
+    def go() -> dict:  # type: ignore[type-arg]
+        keys = [load_public_key(p) for p in trusted] if trusted else None
+        return check_card(store, audit_config(config, data=data).to_dict(), trusted_keys=keys, alpha=alpha)
+
+    result = _run(go)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+    _show_claims(result)
+    raise typer.Exit({"holds": 0, "differs": 1, "inconclusive": 3}[result["outcome"]])
+
+
+def _show_claims(result: dict) -> None:  # type: ignore[type-arg]
+    from rich.table import Table
+
+    num = lambda x: "" if x is None else f"{x:.4g}"  # noqa: E731
+    signed = ", ".join(f"{a.get('by')} (key {a.get('key_id')})" for a in result["approvals"]) or "no signed approval"
+    out.print(f"card {result['card']!r} version {result['version']} ({result['status']}; {signed}): {result['counts']['holds']} claims hold, "
+              f"{result['counts']['differs']} differ, {result['counts']['inconclusive']} cannot be checked on this data", highlight=False)  # fmt: skip
+    colour = {"holds": "green", "differs": "red", "inconclusive": "yellow"}
+    t = Table()
+    for col in ("metric", "group", "card", "your data", "difference [95% CI]", "rows", "state"):
+        t.add_column(col, justify="left" if col in ("metric", "group", "state") else "right")
+    for r in result["claims"]:
+        ci = r["difference_ci"]
+        t.add_row(r["metric"], f"{r['facet']} = {r['group']}", num(r["card_value"]), num(r["value"]),
+                  "" if ci is None else f"{r['difference']:+.4g} [{ci[0]:+.4g}, {ci[1]:+.4g}]", "" if r["group_size"] is None else f"{r['group_size']:,}", f"[{colour[r['state']]}]{r['state']}[/]")  # fmt: skip
+    out.print(t)
+
+
+@card_app.command()
 def verify(
     store: Store,
     trusted: Annotated[
