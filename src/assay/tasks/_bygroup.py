@@ -16,7 +16,7 @@ recomputed on each replicate's rows (slower; any metric).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,5 +225,7 @@ def _result(name: str, group: str, unit: str | None, frame: Any, g_values: np.nd
     overall = {"value": num(point[-1, 0]), "ci": ci(reps[:, -1, 0]), "rows": len(frame), "units": int(len(np.unique(u_index)))}
     settings = {"replicates": replicates, "confidence_level": level, "seed": seed, "k": k,
                 "bootstrap": f"percentile; each replicate resamples {'the ' + unit + ' units' if unit else 'rows'} with replacement"}  # fmt: skip
-    warnings = [] if unit else ["rows were resampled as independent; if rows of one speaker, query or session are correlated, give unit= for a cluster bootstrap"]
+    warnings = (
+        [] if unit else ["rows were resampled as independent; if rows of one speaker, query or session are correlated, give unit= for a cluster bootstrap"]
+    )
     return GroupMetrics(name, group, unit, overall, groups, settings, warnings)
