@@ -157,3 +157,22 @@ def test_policy(assert_fair, assay_policy):
     assert lenient.returncode == 0, lenient.stdout[-2000:]
     missing = run("-k", "policy")
     assert missing.returncode != 0 and "needs --assay-policy PATH" in missing.stdout + missing.stderr
+
+
+def test_a_baseline_rule_fails_when_a_metric_moves_away_from_its_ideal(scored, adult_scored, tmp_path):
+    from assay._config import audit_config
+
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "analysis.json").write_text(json.dumps(audit_config(scored / "audit.yaml").to_dict()))
+    rule = {"metric": "DPPL", "facet": "sex", "group": "Female", "baseline": str(base), "worse_by": 0.03}
+    policy = load_policy({"audit": str(scored / "audit.yaml"), "bootstrap_replicates": 2000, "rules": [rule]})
+    same = check(policy, scored / "scored.parquet").decisions[0]
+    assert same.state == "pass" and same.value == pytest.approx(0.0, abs=1e-12) and same.ci[1] <= 0.03
+    worse = adult_scored.copy()
+    women = (worse["sex"] == "Female") & (worse["pred"] == ">50K")
+    worse.loc[women[women].index[::2], "pred"] = "<=50K"  # half of the women selected before are not now: DPPL moves away from 0
+    moved = check(policy, worse).decisions[0]
+    assert moved.state == "fail" and moved.ci[0] > 0.03 and "further from 0" in moved.reason
+    with pytest.raises(ConfigError, match="a baseline rule names a metric, a facet, the baseline and worse_by"):
+        load_policy({"rules": [{"metric": "DPPL", "facet": "sex", "baseline": str(base), "at_most": 0.1}]})

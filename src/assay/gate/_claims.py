@@ -17,14 +17,16 @@ from typing import Any
 __all__ = ["compare_claims"]
 
 
-def compare_claims(claims: list[dict[str, Any]], doc: dict[str, Any], *, card_level: float = 0.95, alpha: float = 0.05) -> list[dict[str, Any]]:
-    """Each claim (``stage``, ``facet``, ``group``, ``metric``, ``value``, ``ci``) checked against the analysis document ``doc``."""
+def compare_claims(claims: list[dict[str, Any]], doc: dict[str, Any], *, card_level: float = 0.95, alpha: float = 0.05,
+                   difference_level: float = 0.95) -> list[dict[str, Any]]:  # fmt: skip
+    """Each claim (``stage``, ``facet``, ``group``, ``metric``, ``value``, ``ci``) checked against the analysis document ``doc``;
+    the difference's interval at ``difference_level``."""
     from scipy.stats import norm
 
     from assay.stats import benjamini_hochberg
 
     level = (doc.get("settings") or {}).get("confidence_level", 0.95)
-    z_card, z_them = float(norm.ppf(0.5 + card_level / 2)), float(norm.ppf(0.5 + level / 2))
+    z_card, z_them, z_diff = (float(norm.ppf(0.5 + x / 2)) for x in (card_level, level, difference_level))
     out = []
     for c in claims:
         entry, group = _find(doc, c)
@@ -41,7 +43,7 @@ def compare_claims(claims: list[dict[str, Any]], doc: dict[str, Any], *, card_le
             continue
         d, se = entry["value"] - c["value"], math.hypot(se_c, se_t)
         p = 1.0 if se == 0 and d == 0 else 0.0 if se == 0 else float(2 * norm.sf(abs(d) / se))
-        out.append(row | {"difference": d, "difference_ci": [d - 1.959964 * se, d + 1.959964 * se], "p_value": p, "state": None, "reason": None})
+        out.append(row | {"difference": d, "difference_ci": [d - z_diff * se, d + z_diff * se], "p_value": p, "state": None, "reason": None})
     tested = [r for r in out if r["p_value"] is not None]
     for r, q in zip(tested, benjamini_hochberg([r["p_value"] for r in tested])):
         r["q_value"] = q

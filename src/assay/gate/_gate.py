@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from assay._errors import ConfigError, DataError
-from assay.gate._policy import Policy, load_policy
+from assay.gate._policy import Policy, Rule, load_policy
 
 __all__ = ["Decision", "GateResult", "assert_fair", "check", "decide"]
 
@@ -201,6 +201,9 @@ def _metric_decisions(pol: Policy, doc: dict[str, Any], level: float | None) -> 
         if not groups:
             have = ", ".join(_shown(g["value_or_threshold"]) for g in facets[rule.facet])
             raise DataError(f"rule {rule.label!r}: facet {rule.facet!r} has no group {rule.group!r}; it has {have}")
+        if rule.baseline is not None:
+            out += _against_baseline(pol, rule, spec, groups, level or 0.95)
+            continue
         for g in groups:
             entry = next((m for m in g.get("metrics", []) if m["name"] == spec.name), None)
             if entry is None:
@@ -280,3 +283,44 @@ def assert_fair(data: Any = None, *, policy: Any = None, rules: list[dict[str, A
         lines = [f"  {d.state.upper()}: {d.title}: {_detail(d)}; {d.reason}" for d in bad]
         raise AssertionError("\n".join([head + level, *lines]))
     return result
+
+
+def _against_baseline(pol: Policy, rule: Rule, spec: Any, groups: list[dict[str, Any]], level: float) -> list[Decision]:
+    """Each group's value against the baseline's: the change away from the metric's ideal (its difference, signed so that
+    positive is worse: away from 0, or from 1 for a ratio), decided like a bound: fail when the whole interval of the change
+    is above ``worse_by``, pass when it is all at or below it."""
+    from assay.gate._claims import compare_claims
+
+    path = Path(rule.baseline or "")
+    if not path.is_absolute() and pol._base is not None and not path.exists():
+        path = Path(pol._base) / path
+    path = path / "analysis.json" if path.is_dir() else path
+    if not path.is_file():
+        raise DataError(f"rule {rule.label!r}: the baseline {rule.baseline} is not an analysis.json (nor a directory holding one)")
+    base = json.loads(path.read_text(encoding="utf-8"))
+    stage = base.get("pre_training_bias_metrics" if spec.stage == "pre_training" else "post_training_bias_metrics") or {}
+    base_level = (base.get("settings") or {}).get("confidence_level", 0.95)
+    ideal = 1.0 if str(spec.ideal) == "1" else 0.0
+    out = []
+    for g in groups:
+        shown = _shown(g["value_or_threshold"])
+        old = next((v for v in (stage.get("facets") or {}).get(rule.facet, []) if _shown(v["value_or_threshold"]) == shown), None)
+        entry = None if old is None else next((m for m in old.get("metrics", []) if m["name"] == spec.name), None)
+        bounds = (None, float(rule.worse_by or 0.0))
+        if entry is None or entry.get("value") is None:
+            out.append(Decision(rule.label, "inconclusive", f"the baseline has no {spec.name} for {rule.facet} = {shown}", bounds=bounds, facet=rule.facet,
+                                group=shown, metric=spec.name))  # fmt: skip
+            continue
+        claim = {"stage": spec.stage, "facet": rule.facet, "group": shown, "metric": spec.name, "value": entry["value"], "ci": entry.get("ci")}
+        (c,) = compare_claims([claim], {"settings": {"confidence_level": level}, spec.stage + "_bias_metrics": {"facets": {rule.facet: [g]}}},
+                              card_level=base_level, difference_level=level)  # fmt: skip
+        if c["difference"] is None:
+            out.append(Decision(rule.label, "inconclusive", c["reason"], bounds=bounds, facet=rule.facet, group=shown, metric=spec.name))
+            continue
+        sign = 1.0 if entry["value"] >= ideal else -1.0  # away from the ideal, on the baseline's side of it
+        lo, hi = sorted((sign * c["difference_ci"][0], sign * c["difference_ci"][1]))
+        state, why = decide([lo, hi], bounds)
+        size = g.get("group", {})
+        out.append(Decision(rule.label, state, why + f" (the change from the baseline's {entry['value']:.4g}, positive: further from {ideal:g})",
+                            sign * c["difference"], [lo, hi], bounds, rule.facet, shown, spec.name, size.get("size"), size.get("rest_size")))  # fmt: skip
+    return out

@@ -30,6 +30,8 @@ class Rule(BaseModel):
     within: list[float] | None = Field(default=None, min_length=2, max_length=2)
     at_most: float | None = None
     at_least: float | None = None
+    baseline: str | None = Field(default=None, description="an analysis.json (or the directory holding it) to compare with")
+    worse_by: float | None = Field(default=None, ge=0, description="with baseline: how much further from the metric's ideal the value may be")
     name: str | None = Field(default=None, description="how reports name the rule (default: made from it)")
 
     @model_validator(mode="after")
@@ -39,6 +41,10 @@ class Rule(BaseModel):
         if self.metric is not None and self.facet is None:
             raise ValueError(f"the rule on {self.metric} needs a facet")
         bounds = [b for b in (self.within, self.at_most, self.at_least) if b is not None]
+        if self.baseline is not None or self.worse_by is not None:
+            if self.baseline is None or self.worse_by is None or bounds or self.metric is None:
+                raise ValueError("a baseline rule names a metric, a facet, the baseline and worse_by (and no within, at_most or at_least)")
+            return self
         if len(bounds) != 1:
             raise ValueError("a rule needs one of within: [low, high], at_most or at_least")
         if self.within is not None and self.within[0] > self.within[1]:
@@ -57,6 +63,10 @@ class Rule(BaseModel):
     def label(self) -> str:
         if self.name:
             return self.name
+        if self.baseline is not None:
+            return (
+                f"{self.metric} of {self.facet}{'' if self.group is None else f' = {self.group}'} no worse than {self.baseline} by more than {self.worse_by:g}"
+            )
         lo, hi = self.bounds
         limit = f"within [{lo:g}, {hi:g}]" if lo is not None and hi is not None else f"at most {hi:g}" if hi is not None else f"at least {lo:g}"
         if self.discovered is not None:
