@@ -95,3 +95,32 @@ def test_bad_input_names_the_column_or_metric():
         by_group(f, metric="mae", group="g", label="y", prediction="p")
     user = by_group(pd.DataFrame({"y": [1, 0, 1, 1], "g": list("aabb")}), metric=lambda d: d["y"].mean(), group="g", replicates=20)
     assert [g["value"] for g in user.groups] == [0.5, 1.0] and user.metric == "<lambda>"
+
+
+def test_assay_tasks_writes_task_metrics_into_analysis_json_and_the_report(tmp_path):
+    import json
+    from importlib import resources
+
+    import jsonschema
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+
+    refs, hyps = _transcripts(300, 3)
+    frame = pd.DataFrame({"ref": refs, "hyp": hyps, "speaker": np.arange(300) // 10, "dialect": np.where(np.arange(300) // 10 % 3 == 0, "north", "south")})
+    frame.to_parquet(tmp_path / "asr.parquet")
+    (tmp_path / "tasks.yaml").write_text("dataset_uri: asr.parquet\nbootstrap_replicates: 300\n"
+                                         "tasks: [{metric: wer, group: dialect, unit: speaker, reference: ref, hypothesis: hyp}]\n")  # fmt: skip
+    r = CliRunner().invoke(app, ["tasks", str(tmp_path / "tasks.yaml"), "--out", str(tmp_path / "out"), "--report"])
+    assert r.exit_code == 0, r.output
+    assert "wer by dialect" in r.output and "bootstrap over 30 speaker units" in r.output
+    doc = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    schema = json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    north = next(g for g in doc["task_metrics"][0]["groups"] if g["group"] == "north")
+    direct = by_group(frame, metric="wer", group="dialect", unit="speaker", reference="ref", hypothesis="hyp", replicates=300)
+    assert north == json.loads(json.dumps(direct.groups[0])) and north["units"] == 10
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Task metrics by group" in page and f'data-task="wer" data-group="north" data-v="{north["value"]}"' in page
+    bad = CliRunner().invoke(app, ["tasks", str(tmp_path / "tasks.yaml"), "--out", str(tmp_path / "x"), "--data", str(tmp_path / "nope.parquet")])
+    assert bad.exit_code == 2 and "nope.parquet" in bad.output

@@ -1,9 +1,19 @@
 """Config files: their models (:mod:`assay._config._models`), and running the audit, explanation and mitigation they ask for."""
 
 from assay._config._models import AnalysisConfig
-from assay._config._run import audit_config, audit_spec, discover_config, explain_config, load_config, mitigate_config
+from assay._config._run import audit_config, audit_spec, discover_config, explain_config, load_config, mitigate_config, tasks_config
 
-__all__ = ["AnalysisConfig", "audit_config", "audit_spec", "config_schema", "discover_config", "explain_config", "load_config", "mitigate_config"]
+__all__ = [
+    "AnalysisConfig",
+    "audit_config",
+    "audit_spec",
+    "config_schema",
+    "discover_config",
+    "explain_config",
+    "load_config",
+    "mitigate_config",
+    "tasks_config",
+]
 
 
 def config_schema() -> dict:

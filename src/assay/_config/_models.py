@@ -118,6 +118,22 @@ class DiscoverOptions(_Section):
     max_discovery_rows: Whole = Field(default=1_000_000, ge=100, description="on Spark: discovery rows searched on the driver, at most (a seeded sample)")
 
 
+class TaskMetric(_Section):
+    """One entry of ``tasks:``: a task's metric by group for ``assay tasks`` (docs/tasks.md)."""
+
+    metric: Literal["wer", "cer", "mae", "mse", "rmse", "mean_error", "ndcg", "exposure"]
+    group: str = Field(description="the column whose values are the groups")
+    unit: str | None = Field(default=None, description="the column of units resampled together (speaker, query, session); default: rows (queries for rankings)")
+    reference: str | None = None
+    hypothesis: str | None = None
+    label: str | None = Field(default=None, description="regression: the true values' column")
+    prediction: str | None = None
+    query: str | None = None
+    relevance: str | None = None
+    score: str | None = None
+    k: Whole = Field(default=10, ge=1)
+
+
 class GroundTruth(_Section):
     """Labels that arrive later, joined to the predictions on the id."""
 
@@ -223,6 +239,7 @@ class AnalysisConfig(_Section):
     explain: ExplainOptions = Field(default_factory=ExplainOptions)
     mitigate: MitigateOptions = Field(default_factory=MitigateOptions)
     discover: DiscoverOptions = Field(default_factory=DiscoverOptions)
+    tasks: list[TaskMetric] | None = Field(default=None, description="task metrics by group for assay tasks (WER by dialect, NDCG by user group, ...)")
     test_dataset_uri: str | None = None
     id: str | None = None
     timestamp: str | None = None

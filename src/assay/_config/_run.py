@@ -446,3 +446,20 @@ def discover_config(config: str | os.PathLike[str] | Mapping[str, Any] | Analysi
     threshold = 0.5 if cfg.probability_threshold is None else cfg.probability_threshold
     return discover(_read(cfg, data), label=label, label_values_or_threshold=cfg.label_values_or_threshold, predicted_label=predicted,
                     probability=probability, probability_threshold=threshold, **opts)  # fmt: skip
+
+
+def tasks_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisConfig, *, data: Any = None) -> list[Any]:
+    """Run :func:`assay.tasks.by_group` for every entry of the config's ``tasks:`` on ``dataset_uri`` (or ``data``), with the
+    config's ``bootstrap_replicates``, ``confidence_level`` and ``seed``."""
+    from assay.tasks import by_group
+
+    cfg = load_config(config)
+    if not cfg.tasks:
+        raise ConfigError(
+            "the config has no tasks: list the metrics, e.g. tasks: [{metric: wer, group: dialect, unit: speaker, reference: ref, hypothesis: hyp}]"
+        )
+    frame = _read(cfg, data)
+    from assay._tabulate import as_frame
+
+    table = frame if hasattr(frame, "iloc") else as_frame(frame).collect().to_pandas()
+    return [by_group(table, **t.model_dump(), replicates=cfg.bootstrap_replicates, confidence_level=cfg.confidence_level, seed=cfg.seed) for t in cfg.tasks]

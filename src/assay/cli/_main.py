@@ -182,6 +182,34 @@ def discover(
 
 
 @app.command()
+def tasks(
+    config: Annotated[Path, typer.Argument(help="Config: dataset_uri and tasks: [{metric: wer, group: dialect, unit: speaker, reference: ref, hypothesis: hyp}, ...].")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'task_metrics' to OUT/analysis.json (keeps what is there).")],
+    data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table (readable) or json (the section on stdout).")] = "table",
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
+) -> None:  # fmt: skip
+    """A task's metric by group (WER by dialect, NDCG by user group, RMSE by region) with intervals from a bootstrap over units."""
+    from assay._config import tasks_config
+
+    if fmt not in ("table", "json"):
+        _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
+    try:
+        results = [r.to_dict() for r in tasks_config(config, data=data)]
+        written = [AnalysisDocument(out).set("task_metrics", results)]
+    except AssayError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        sys.stdout.write(json.dumps(results, indent=2) + "\n")
+        return
+    from assay.cli._render import render_tasks
+
+    render_tasks(results, Console())
+    _wrote(written + (_report(out) if report else []))
+
+
+@app.command()
 def mitigate(
     config: Annotated[
         Path,

@@ -201,3 +201,22 @@ def render_discover(result: Any, console: Console, *, show: int = 15) -> None:
         console.print(f"[dim]{len(found) - show} more in analysis.json (subgroup_discovery)[/]")
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
+
+
+def render_tasks(results: list[dict[str, Any]], console: Console) -> None:
+    """Each task metric by group as a terminal table: value and difference from the rest, with intervals."""
+    from rich.table import Table
+
+    num = lambda x: "undefined" if x is None else f"{x:.4g}"  # noqa: E731
+    for r in results:
+        level = int(round(r["settings"]["confidence_level"] * 100))
+        t = Table(title=f"{r['metric']} by {r['group']}: {num(r['overall']['value'])} overall"
+                  + (f", bootstrap over {r['overall']['units']:,} {r['unit']} units" if r["unit"] else ""))  # fmt: skip
+        for col in (r["group"], "rows", "units", f"{r['metric']} [{level}% CI]", f"difference from the rest [{level}% CI]"):
+            t.add_column(col, justify="left" if col == r["group"] else "right")
+        for g in r["groups"]:
+            t.add_row(g["group"], f"{g['rows']:,}", f"{g['units']:,}", f"{num(g['value'])} [{num(g['ci'][0])}, {num(g['ci'][1])}]",
+                      f"{num(g['difference'])} [{num(g['difference_ci'][0])}, {num(g['difference_ci'][1])}]")  # fmt: skip
+        console.print(t)
+        for w in r["warnings"]:
+            console.print(f"[yellow]warning:[/] {w}", highlight=False)

@@ -310,6 +310,15 @@ def _discovery(doc: dict[str, Any]) -> dict[str, Any] | None:
             "settings": d["settings"], "rows": rows, "more": max(0, len(found) - 50), "warnings": d.get("warnings", [])}  # fmt: skip
 
 
+@section("tasks", "Task metrics by group")
+def _tasks(doc: dict[str, Any]) -> dict[str, Any] | None:
+    tables = doc.get("task_metrics")
+    if not tables:
+        return None
+    return {"tables": [{"metric": t["metric"], "group": t["group"], "unit": t.get("unit"), "overall": t["overall"], "groups": t["groups"],
+                        "level": t["settings"].get("confidence_level"), "warnings": t.get("warnings", [])} for t in tables]}  # fmt: skip
+
+
 @section("monitoring", "Monitoring over time")
 def _monitoring(doc: dict[str, Any]) -> dict[str, Any] | None:
     mon = doc.get("monitoring")
@@ -414,11 +423,12 @@ def load_analysis(path: str | Path) -> dict[str, Any]:
     except json.JSONDecodeError as e:
         raise AssayError(f"{target} is not valid JSON ({e})") from None
     if not isinstance(doc, dict) or not any(
-        k in doc for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation", "monitoring", "subgroup_discovery")
+        k in doc
+        for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation", "monitoring", "subgroup_discovery", "task_metrics")
     ):
         raise AssayError(
-            f"{target} holds no audit, explanation, mitigation, monitoring or discovery results (no pre_training_bias_metrics, "
-            "post_training_bias_metrics, explanations, mitigation, monitoring or subgroup_discovery)"
+            f"{target} holds no audit, explanation, mitigation, monitoring, discovery or task results (no pre_training_bias_metrics, "
+            "post_training_bias_metrics, explanations, mitigation, monitoring, subgroup_discovery or task_metrics)"
         )
     return from_clarify(doc)
 
