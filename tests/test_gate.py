@@ -6,6 +6,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 from assay._errors import ConfigError, DataError
@@ -176,3 +177,24 @@ def test_a_baseline_rule_fails_when_a_metric_moves_away_from_its_ideal(scored, a
     assert moved.state == "fail" and moved.ci[0] > 0.03 and "further from 0" in moved.reason
     with pytest.raises(ConfigError, match="a baseline rule names a metric, a facet, the baseline and worse_by"):
         load_policy({"rules": [{"metric": "DPPL", "facet": "sex", "baseline": str(base), "at_most": 0.1}]})
+
+
+def test_task_rules_decide_a_groups_wer_from_its_speaker_level_interval(tmp_path):
+    import pandas as pd
+    from test_tasks import _transcripts
+
+    refs, hyps = _transcripts(400, 5)
+    speaker = np.arange(400) // 10
+    frame = pd.DataFrame({"ref": refs, "hyp": hyps, "speaker": speaker, "dialect": np.where(speaker % 2 == 0, "north", "south")})
+    frame.loc[frame["dialect"] == "south", "hyp"] = "um " + frame.loc[frame["dialect"] == "south", "hyp"]  # one more error per utterance
+    frame.to_parquet(tmp_path / "asr.parquet")
+    audit = {
+        "dataset_uri": str(tmp_path / "asr.parquet"),
+        "tasks": [{"metric": "wer", "group": "dialect", "unit": "speaker", "reference": "ref", "hypothesis": "hyp"}],
+    }
+    rules = [{"task": "wer", "facet": "dialect", "of": "difference", "within": [-0.05, 0.05]}]
+    result = check(load_policy({"audit": audit, "bootstrap_replicates": 2000, "rules": rules}))
+    south = next(d for d in result.decisions if d.group == "south")
+    assert south.state == "fail" and south.ci[0] > 0.05 and result.level == pytest.approx(1 - 0.05 / 2)  # two groups: two decisions
+    with pytest.raises(DataError, match="compute no cer by dialect"):
+        check(load_policy({"audit": audit, "rules": [{"task": "cer", "facet": "dialect", "at_most": 0.2}]}))

@@ -116,7 +116,7 @@ def _detail(d: Decision) -> str:
         return "undefined" if x is None else f"{x:.4g}"
 
     ci = "none" if not d.ci else f"[{f(d.ci[0])}, {f(d.ci[1])}]"
-    sizes = "" if d.group_size is None else f"; {d.group_size:,} rows in the group, {d.rest_size:,} in the rest"
+    sizes = "" if d.group_size is None else f"; {d.group_size:,} rows in the group" + ("" if d.rest_size is None else f", {d.rest_size:,} in the rest")
     return f"value {f(d.value)}, interval {ci}, bounds [{f(d.bounds[0]) if d.bounds[0] is not None else '-inf'}, {f(d.bounds[1]) if d.bounds[1] is not None else 'inf'}]{sizes}"
 
 
@@ -132,16 +132,22 @@ def check(policy: Any, target: Any = None) -> GateResult:
         m = len(_metric_decisions(pol, doc, level or 0.95))
         warn = [f"decided from the intervals in {doc_path} (level {level}), not adjusted for the {m} decisions: the chance that a model meeting "
                 "every rule fails one is up to the sum of their one-sided misses; give the data instead for a gate adjusted for all of them"]  # fmt: skip
-        return GateResult(_metric_decisions(pol, doc, level) + _discovered(pol, doc), level, pol.alpha, False, str(doc_path), warn)
+        decided = _metric_decisions(pol, doc, level) + _task_decisions(pol, doc.get("task_metrics") or []) + _discovered(pol, doc)
+        return GateResult(decided, level, pol.alpha, False, str(doc_path), warn)
     cfg = _audit_config(pol)
-    from assay._config import audit_config
+    from assay._config import audit_config, tasks_config
 
-    counted = audit_config(cfg, data=target, bootstrap_replicates=0).to_dict()  # the decisions there are, without the bootstrap
-    m = max(1, len(_metric_decisions(pol, counted, None)))
+    audited, tasked = any(r.metric for r in pol.rules), any(r.task for r in pol.rules)
+    counted = audit_config(cfg, data=target, bootstrap_replicates=0).to_dict() if audited else {}  # the decisions there are, without the bootstrap
+    counted_tasks = [t.to_dict() for t in tasks_config(cfg.model_copy(update={"bootstrap_replicates": 0}), data=target)] if tasked else []
+    m = max(1, len(_metric_decisions(pol, counted, None)) + len(_task_decisions(pol, counted_tasks)))
     level = 1 - pol.alpha / m
     replicates = pol.bootstrap_replicates or max(2000, math.ceil(40 / ((1 - level) / 2)))
-    doc = audit_config(cfg, data=target, confidence_level=level, bootstrap_replicates=replicates).to_dict()
+    doc = audit_config(cfg, data=target, confidence_level=level, bootstrap_replicates=replicates).to_dict() if audited else {}
     decisions = _metric_decisions(pol, doc, level)
+    if tasked:
+        adjusted = cfg.model_copy(update={"confidence_level": level, "bootstrap_replicates": replicates})
+        decisions += _task_decisions(pol, [t.to_dict() for t in tasks_config(adjusted, data=target)])
     if any(r.discovered for r in pol.rules):
         decisions += _discovered(pol, {"subgroup_discovery": _run_discovery(pol, cfg, target)})
     source = str(target) if isinstance(target, (str, Path)) else "the audit config's dataset_uri" if target is None else "a table"
@@ -323,4 +329,22 @@ def _against_baseline(pol: Policy, rule: Rule, spec: Any, groups: list[dict[str,
         size = g.get("group", {})
         out.append(Decision(rule.label, state, why + f" (the change from the baseline's {entry['value']:.4g}, positive: further from {ideal:g})",
                             sign * c["difference"], [lo, hi], bounds, rule.facet, shown, spec.name, size.get("size"), size.get("rest_size")))  # fmt: skip
+    return out
+
+
+def _task_decisions(pol: Policy, tables: list[dict[str, Any]]) -> list[Decision]:
+    """Task rules decided on the task metrics by group (``assay tasks``' tables): each group's value or difference from the rest."""
+    out = []
+    for rule in (r for r in pol.rules if r.task):
+        table = next((t for t in tables if t["metric"] == rule.task and t["group"] == rule.facet), None)
+        if table is None:
+            have = ", ".join(f"{t['metric']} by {t['group']}" for t in tables) or "none"
+            raise DataError(f"rule {rule.label!r}: the audit config's tasks: compute no {rule.task} by {rule.facet} (they compute: {have})")
+        groups = [g for g in table["groups"] if rule.group is None or g["group"] == str(rule.group)]
+        if not groups:
+            raise DataError(f"rule {rule.label!r}: {rule.facet} has no group {rule.group!r}; it has {', '.join(g['group'] for g in table['groups'])}")
+        for g in groups:
+            value, ci = (g["value"], g["ci"]) if rule.of == "value" else (g["difference"], g["difference_ci"])
+            state, why = decide(ci, rule.bounds) if value is not None else ("inconclusive", g.get("reason", "undefined"))
+            out.append(Decision(rule.label, state, why, value, ci, rule.bounds, rule.facet, g["group"], rule.task, g["rows"], None))
     return out

@@ -11,7 +11,7 @@ rules:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -27,6 +27,8 @@ class Rule(BaseModel):
     facet: str | None = Field(default=None, description="the facet's name as the audit names it ('sex', or 'sex x race' for an intersection)")
     group: str | int | float | bool | None = Field(default=None, description="one group of the facet (default: every group)")
     discovered: str | None = Field(default=None, description="a measure of assay discover: no confirmed subgroup worse by more than the bound")
+    task: str | None = Field(default=None, description="a task metric of the audit config's tasks: (wer, ndcg, rmse, ...), by its group column as facet")
+    of: Literal["value", "difference"] = Field(default="value", description="task rules: the group's value, or its difference from the rest")
     within: list[float] | None = Field(default=None, min_length=2, max_length=2)
     at_most: float | None = None
     at_least: float | None = None
@@ -36,10 +38,10 @@ class Rule(BaseModel):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Rule:
-        if (self.metric is None) == (self.discovered is None):
-            raise ValueError("a rule names a metric (with a facet) or a discovered measure, one of them")
-        if self.metric is not None and self.facet is None:
-            raise ValueError(f"the rule on {self.metric} needs a facet")
+        if sum(x is not None for x in (self.metric, self.discovered, self.task)) != 1:
+            raise ValueError("a rule names a metric (with a facet), a discovered measure, or a task metric (with its group column as facet), one of them")
+        if (self.metric or self.task) is not None and self.facet is None:
+            raise ValueError(f"the rule on {self.metric or self.task} needs a facet")
         bounds = [b for b in (self.within, self.at_most, self.at_least) if b is not None]
         if self.baseline is not None or self.worse_by is not None:
             if self.baseline is None or self.worse_by is None or bounds or self.metric is None:
@@ -71,6 +73,9 @@ class Rule(BaseModel):
         limit = f"within [{lo:g}, {hi:g}]" if lo is not None and hi is not None else f"at most {hi:g}" if hi is not None else f"at least {lo:g}"
         if self.discovered is not None:
             return f"no subgroup's {self.discovered} above the rest's by more than {hi:g}"
+        if self.task is not None:
+            what = self.task if self.of == "value" else f"{self.task} difference from the rest"
+            return f"{what} by {self.facet}{'' if self.group is None else f' = {self.group}'} {limit}"
         return f"{self.metric} of {self.facet}{'' if self.group is None else f' = {self.group}'} {limit}"
 
 
