@@ -38,3 +38,38 @@ def test_missing_quasi_identifier_values_are_a_value_and_bad_input_is_named():
         anonymity(TABLE, ["zip"], k_min=1)
     with pytest.raises(ConfigError, match="at least one quasi-identifier"):
         anonymity(TABLE, [])
+
+
+def test_membership_inference_finds_an_overfitted_model_and_not_a_regularised_one_per_group():
+    import numpy as np
+    from sklearn.compose import make_column_transformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from assay.datasets import load_adult
+    from assay.privacy import membership_inference
+
+    num = ["age", "education-num", "hours-per-week", "capital-gain", "capital-loss", "fnlwgt"]
+    cat = ["workclass", "marital-status", "occupation", "relationship", "race", "sex"]
+    members = load_adult("train").sample(3000, random_state=0)[num + cat + ["income"]]
+    others = load_adult("test").sample(3000, random_state=0)[num + cat + ["income"]]
+    X, y = members.drop(columns="income"), members["income"] == ">50K"
+    ct = lambda: make_column_transformer((OneHotEncoder(handle_unknown="ignore"), cat), (StandardScaler(), num))  # noqa: E731
+    forest = make_pipeline(ct(), RandomForestClassifier(n_estimators=40, random_state=0)).fit(X, y)  # grown to purity: memorises
+    logistic = make_pipeline(ct(), LogisticRegression(max_iter=2000, C=0.1)).fit(X, y)
+    leaky = membership_inference(forest, members, others, label="income", positive=[">50K"], facets=["sex"], replicates=200)
+    tight = membership_inference(logistic, members, others, label="income", positive=[">50K"], facets=["sex"], replicates=200)
+    assert leaky["overall"]["auc_ci"][0] > 0.58 and all(g["auc_ci"][0] > 0.53 for g in leaky["by_group"]["sex"])
+    lo, hi = tight["overall"]["auc_ci"]
+    assert lo < 0.5 + 0.02 and hi > 0.5 - 0.02 and abs(tight["overall"]["auc"] - 0.5) < 0.03
+    from sklearn.metrics import roc_auc_score
+
+    p = np.clip(logistic.predict_proba(others.drop(columns="income"))[:, 1], 1e-15, 1 - 1e-15)
+    q = np.clip(logistic.predict_proba(X)[:, 1], 1e-15, 1 - 1e-15)
+    score = np.concatenate([np.where(y, np.log(q), np.log(1 - q)), np.where(others["income"] == ">50K", np.log(p), np.log(1 - p))])
+    assert tight["overall"]["auc"] == pytest.approx(roc_auc_score(np.r_[np.ones(3000), np.zeros(3000)], score), rel=1e-12)
+    assert tight["overall"]["tpr"] is not None and tight["overall"]["members"] == 3000
+    women = next(g for g in tight["by_group"]["sex"] if g["group"] == "Female")
+    assert women["tpr"] is None and "needs at least 1,000 non-members" in women["reason"]  # fewer than 1 / 0.001 women among the others
