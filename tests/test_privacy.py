@@ -73,3 +73,56 @@ def test_membership_inference_finds_an_overfitted_model_and_not_a_regularised_on
     assert tight["overall"]["tpr"] is not None and tight["overall"]["members"] == 3000
     women = next(g for g in tight["by_group"]["sex"] if g["group"] == "Female")
     assert women["tpr"] is None and "needs at least 1,000 non-members" in women["reason"]  # fewer than 1 / 0.001 women among the others
+
+
+def _customers(n=300):
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+
+    def card():  # a 16-digit number with a valid Luhn check digit
+        digits = [4] + list(rng.integers(0, 10, 14))
+        total = sum(d if i % 2 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits)))
+        return "".join(map(str, digits + [(10 - total % 10) % 10]))
+
+    ibans = ["GB82 WEST 1234 5698 7654 32", "DE89 3704 0044 0532 0130 00", "FR14 2004 1010 0505 0001 3M02 606"]
+    return pd.DataFrame({
+        "First Name": rng.choice(["Ana", "Rui", "Joao", "Mia"], n), "contact": [f"user{i}@example.org" for i in range(n)],
+        "mobile": [f"+44 7{rng.integers(100, 999)} {rng.integers(100000, 999999)}" for _ in range(n)], "payment": [card() for _ in range(n)],
+        "account": rng.choice(ibans, n), "ident": [f"{rng.integers(100, 665)}-{rng.integers(10, 99)}-{rng.integers(1000, 9999)}" for _ in range(n)],
+        "last_ip": [f"10.{rng.integers(0, 255)}.{rng.integers(0, 255)}.{rng.integers(1, 254)}" for _ in range(n)],
+        "DOB": [f"19{rng.integers(50, 99)}-0{rng.integers(1, 9)}-1{rng.integers(0, 9)}" for _ in range(n)],
+        "notes": [f"call back on +1 (212) 555-{rng.integers(1000, 9999)} please" if i % 10 == 0 else "no issue" for i in range(n)],
+        "order_id": [str(10**11 + i) for i in range(n)], "amount": rng.random(n) * 100, "tier": rng.choice(["gold", "silver"], n),
+    })  # fmt: skip
+
+
+def test_the_scan_finds_personal_columns_by_content_and_name_with_the_network_blocked(monkeypatch):
+    import socket
+
+    from assay.privacy import scan
+
+    def refuse(*_args, **_kwargs):
+        raise OSError("the network is blocked in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    found = {c["column"]: {k["kind"] for k in c["kinds"]} for c in scan(_customers(), features=["amount", "tier", "contact"])}
+    assert found["contact"] == {"email"} and found["mobile"] == {"phone"} and found["payment"] == {"card_number"} and found["account"] == {"iban"}
+    assert found["ident"] == {"us_ssn"} and found["last_ip"] == {"ipv4"} and found["DOB"] == {"birth_date", "date"}
+    assert found["First Name"] == {"person_name"} and found["notes"] == {"phone"}  # a phone number inside free text, 10% of the rows
+    assert found["order_id"] == set() and found["amount"] == set() and found["tier"] == set()  # long digit strings are not phones
+    used = {c["column"]: c.get("used_by_model") for c in scan(_customers(50), features=["contact"])}
+    assert used["contact"] is True and used["mobile"] is False
+
+
+def test_the_scan_flags_nothing_in_adult_and_checksums_reject_lookalikes():
+    from assay.datasets import load_adult
+    from assay.privacy import scan
+    from assay.privacy._scan import _iban, _is, _luhn
+
+    assert not [c["column"] for c in scan(load_adult("test")) if c["personal"]]
+    assert _luhn("4111 1111 1111 1111") and not _luhn("4111 1111 1111 1112")
+    assert _iban("GB82 WEST 1234 5698 7654 32") and not _iban("GB82 WEST 1234 5698 7654 33")
+    assert not _is("us_ssn", "666-12-3456") and not _is("us_ssn", "123-00-4567") and _is("us_ssn", "123-45-6789")
+    assert not _is("ipv4", "300.1.1.1") and _is("ipv4", "192.168.0.1")

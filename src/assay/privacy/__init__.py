@@ -1,7 +1,8 @@
 """Privacy checks before a model ships: quasi-identifier risk (k-anonymity, l-diversity, t-closeness) with the rows at risk by
-group; membership inference of a trained model, overall and per group."""
+group; membership inference of a trained model, overall and per group; an offline scan for personal data."""
 
 from assay.privacy._anonymity import Anonymity, anonymity
 from assay.privacy._membership import membership_inference
+from assay.privacy._scan import KINDS, scan
 
-__all__ = ["Anonymity", "anonymity", "membership_inference"]
+__all__ = ["KINDS", "Anonymity", "anonymity", "membership_inference", "scan"]
