@@ -126,3 +126,30 @@ def test_the_scan_flags_nothing_in_adult_and_checksums_reject_lookalikes():
     assert _iban("GB82 WEST 1234 5698 7654 32") and not _iban("GB82 WEST 1234 5698 7654 33")
     assert not _is("us_ssn", "666-12-3456") and not _is("us_ssn", "123-00-4567") and _is("us_ssn", "123-45-6789")
     assert not _is("ipv4", "300.1.1.1") and _is("ipv4", "192.168.0.1")
+
+
+def test_assay_privacy_writes_the_section_the_schema_and_the_report_take(tmp_path):
+    import json
+    from importlib import resources
+
+    import jsonschema
+    from typer.testing import CliRunner
+
+    from assay.cli._main import app
+
+    _customers().to_parquet(tmp_path / "customers.parquet")
+    (tmp_path / "p.yaml").write_text("dataset_uri: customers.parquet\nfacet: [{name_or_index: tier}]\nfeatures: [amount, tier]\n"
+                                     "privacy: {quasi_identifiers: [First Name, tier], sensitive: [amount], k_min: 40}\n")  # fmt: skip
+    r = CliRunner().invoke(app, ["privacy", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "out"), "--report"])
+    assert r.exit_code == 0, r.output
+    assert "personal data: 9 of 12 columns" in r.output and "the model does not use it" in r.output
+    doc = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    jsonschema.validate(doc, json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text()))
+    a = doc["privacy"]["anonymity"]
+    direct = anonymity(_customers(), ["First Name", "tier"], ["amount"], facets=["tier"], k_min=40).to_dict()
+    assert a == json.loads(json.dumps(direct)) and a["at_risk"] > 0
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Personal data and re-identification risk" in page and 'data-personal="contact"' in page
+    assert f'data-at-risk="gold">{a["by_group"]["tier"][0]["at_risk"]}<' in page
+    bad = CliRunner().invoke(app, ["privacy", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "x"), "--format", "xml"])
+    assert bad.exit_code == 2 and "--format must be table or json" in bad.output

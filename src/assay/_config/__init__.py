@@ -1,7 +1,7 @@
 """Config files: their models (:mod:`assay._config._models`), and running the audit, explanation and mitigation they ask for."""
 
 from assay._config._models import AnalysisConfig
-from assay._config._run import audit_config, audit_spec, discover_config, explain_config, load_config, mitigate_config, tasks_config
+from assay._config._run import audit_config, audit_spec, discover_config, explain_config, load_config, mitigate_config, privacy_config, tasks_config
 
 __all__ = [
     "AnalysisConfig",
@@ -12,6 +12,7 @@ __all__ = [
     "explain_config",
     "load_config",
     "mitigate_config",
+    "privacy_config",
     "tasks_config",
 ]
 

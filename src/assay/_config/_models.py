@@ -134,6 +134,16 @@ class TaskMetric(_Section):
     k: Whole = Field(default=10, ge=1)
 
 
+class PrivacyOptions(_Section):
+    """``privacy:``: what ``assay privacy`` checks (docs/privacy.md)."""
+
+    quasi_identifiers: list[str] | None = Field(default=None, description="columns someone could know about a person (age, zip, sex, ...)")
+    sensitive: list[str] = Field(default_factory=list, description="columns whose values must not be learnt from the quasi-identifiers")
+    k_min: Whole = Field(default=5, ge=2, description="a row is at risk when fewer rows share its quasi-identifier values")
+    scan: bool = Field(default=True, description="scan every column for personal data (by name and content, offline)")
+    sample: Whole = Field(default=2000, ge=10, description="values per column the scan reads, at most")
+
+
 class GroundTruth(_Section):
     """Labels that arrive later, joined to the predictions on the id."""
 
@@ -239,6 +249,7 @@ class AnalysisConfig(_Section):
     explain: ExplainOptions = Field(default_factory=ExplainOptions)
     mitigate: MitigateOptions = Field(default_factory=MitigateOptions)
     discover: DiscoverOptions = Field(default_factory=DiscoverOptions)
+    privacy: PrivacyOptions = Field(default_factory=PrivacyOptions)
     tasks: list[TaskMetric] | None = Field(default=None, description="task metrics by group for assay tasks (WER by dialect, NDCG by user group, ...)")
     test_dataset_uri: str | None = None
     id: str | None = None

@@ -463,3 +463,26 @@ def tasks_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisCo
 
     table = frame if hasattr(frame, "iloc") else as_frame(frame).collect().to_pandas()
     return [by_group(table, **t.model_dump(), replicates=cfg.bootstrap_replicates, confidence_level=cfg.confidence_level, seed=cfg.seed) for t in cfg.tasks]
+
+
+def privacy_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisConfig, *, data: Any = None) -> dict[str, Any]:
+    """Run the ``privacy:`` checks of a config on its data: the personal-data scan (columns the config's ``features`` or all
+    but the label marked as used) and, with ``quasi_identifiers``, k-anonymity, l-diversity and t-closeness by the facets."""
+    from assay.privacy import anonymity, scan
+
+    cfg = load_config(config)
+    opts = cfg.privacy
+    if not opts.scan and not opts.quasi_identifiers:
+        raise ConfigError("privacy: has nothing to check: set scan: true or give quasi_identifiers")
+    frame = _read(cfg, data)
+    from assay._tabulate import as_frame
+
+    table = frame if hasattr(frame, "iloc") else as_frame(frame).collect().to_pandas()
+    out: dict[str, Any] = {}
+    if opts.scan:
+        features = cfg.features if isinstance(cfg.features, list) else None
+        out["scan"] = scan(table, features=features, sample=opts.sample)
+    if opts.quasi_identifiers:
+        facets = [str(f.name_or_index) for f in cfg.facet or [] if isinstance(f.name_or_index, str)]
+        out["anonymity"] = anonymity(table, opts.quasi_identifiers, opts.sensitive, facets=facets, k_min=opts.k_min).to_dict()
+    return out

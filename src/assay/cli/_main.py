@@ -210,6 +210,34 @@ def tasks(
 
 
 @app.command()
+def privacy(
+    config: Annotated[Path, typer.Argument(help="Config: dataset_uri, facet, privacy: {quasi_identifiers, sensitive, k_min, scan}.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'privacy' to OUT/analysis.json (keeps what is there).")],
+    data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table (readable) or json (the section on stdout).")] = "table",
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
+) -> None:  # fmt: skip
+    """Scan for personal data (offline) and measure quasi-identifier risk (k-anonymity, l-diversity, t-closeness) with the rows at risk by group."""
+    from assay._config import privacy_config
+
+    if fmt not in ("table", "json"):
+        _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
+    try:
+        result = privacy_config(config, data=data)
+        written = [AnalysisDocument(out).set("privacy", result)]
+    except AssayError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    from assay.cli._render import render_privacy
+
+    render_privacy(result, Console())
+    _wrote(written + (_report(out) if report else []))
+
+
+@app.command()
 def mitigate(
     config: Annotated[
         Path,

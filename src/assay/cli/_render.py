@@ -220,3 +220,28 @@ def render_tasks(results: list[dict[str, Any]], console: Console) -> None:
         console.print(t)
         for w in r["warnings"]:
             console.print(f"[yellow]warning:[/] {w}", highlight=False)
+
+
+def render_privacy(result: dict[str, Any], console: Console) -> None:
+    """The personal columns found, and k, l, t with the rows at risk by group."""
+    from rich.table import Table
+
+    if "scan" in result:
+        flagged = [c for c in result["scan"] if c["personal"]]
+        console.print(f"[bold]personal data[/]: {len(flagged)} of {len(result['scan'])} columns")
+        for c in flagged:
+            kinds = ", ".join(f"{k['kind']} ({k['by']}" + (f", {k['share']:.0%}" if "share" in k else "") + ")" for k in c["kinds"])
+            used = "" if "used_by_model" not in c else ("; the model uses it" if c["used_by_model"] else "; the model does not use it")
+            console.print(f"  {c['column']}: {kinds}{used}", highlight=False)
+    a = result.get("anonymity")
+    if a:
+        t = "undefined" if a["t"] is None else f"{a['t']:.3f}"
+        console.print(f"[bold]quasi-identifiers[/] {', '.join(a['quasi_identifiers'])}: k = {a['k']}, l = {a['l']}, t = {t}; "
+                      f"{a['at_risk']:,} of {a['rows']:,} rows in classes of fewer than {a['k_min']}", highlight=False)  # fmt: skip
+        for facet, groups in a["by_group"].items():
+            table = Table(title=f"rows at risk by {facet}")
+            for col in (facet, "rows", "at risk", "share", "smallest class"):
+                table.add_column(col, justify="left" if col == facet else "right")
+            for g in groups:
+                table.add_row(g["group"], f"{g['rows']:,}", f"{g['at_risk']:,}", f"{g['share_at_risk']:.1%}", f"{g['smallest_class']:,}")
+            console.print(table)

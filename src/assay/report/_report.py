@@ -319,6 +319,15 @@ def _tasks(doc: dict[str, Any]) -> dict[str, Any] | None:
                         "level": t["settings"].get("confidence_level"), "warnings": t.get("warnings", [])} for t in tables]}  # fmt: skip
 
 
+@section("privacy", "Personal data and re-identification risk")
+def _privacy(doc: dict[str, Any]) -> dict[str, Any] | None:
+    p = doc.get("privacy")
+    if not p:
+        return None
+    flagged = [c for c in p.get("scan") or [] if c["personal"]]
+    return {"scanned": len(p.get("scan") or []), "flagged": flagged, "anonymity": p.get("anonymity")}
+
+
 @section("monitoring", "Monitoring over time")
 def _monitoring(doc: dict[str, Any]) -> dict[str, Any] | None:
     mon = doc.get("monitoring")
@@ -424,11 +433,20 @@ def load_analysis(path: str | Path) -> dict[str, Any]:
         raise AssayError(f"{target} is not valid JSON ({e})") from None
     if not isinstance(doc, dict) or not any(
         k in doc
-        for k in ("pre_training_bias_metrics", "post_training_bias_metrics", "explanations", "mitigation", "monitoring", "subgroup_discovery", "task_metrics")
+        for k in (
+            "pre_training_bias_metrics",
+            "post_training_bias_metrics",
+            "explanations",
+            "mitigation",
+            "monitoring",
+            "subgroup_discovery",
+            "task_metrics",
+            "privacy",
+        )
     ):
         raise AssayError(
-            f"{target} holds no audit, explanation, mitigation, monitoring, discovery or task results (no pre_training_bias_metrics, "
-            "post_training_bias_metrics, explanations, mitigation, monitoring, subgroup_discovery or task_metrics)"
+            f"{target} holds no audit, explanation, mitigation, monitoring, discovery, task or privacy results (no pre_training_bias_metrics, "
+            "post_training_bias_metrics, explanations, mitigation, monitoring, subgroup_discovery, task_metrics or privacy)"
         )
     return from_clarify(doc)
 
