@@ -42,6 +42,24 @@ def _add_card_commands() -> None:
     app.command(name="check")(check)
 
 
+def _add_section(section: str, run: Any, render: Any, *, out: Path, fmt: str, report: bool) -> None:
+    """The tail of a command that adds one section to OUT/analysis.json: ``run()`` gives the result and the section's document;
+    the document goes to stdout (--format json) or the result is rendered, then what was written is listed."""
+    if fmt not in ("table", "json"):
+        _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
+    try:
+        result, doc = run()
+        written = [AnalysisDocument(out).set(section, doc)]
+    except AssayError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    render(result, Console())
+    _wrote(written + (_report(out) if report else []))
+
+
 def _wrote(paths: list[Path]) -> None:
     for path in paths:
         Console().print(f"Wrote [bold]{path}[/]")
@@ -162,23 +180,13 @@ def discover(
 ) -> None:  # fmt: skip
     """Find subgroups where the model does worse than on the rest: searched on half the rows, confirmed on the other half, with intervals and false discovery control."""
     from assay._config import discover_config
-
-    if fmt not in ("table", "json"):
-        _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
-    master = _master(engine, spark_master)
-    try:
-        result = discover_config(config, data=data, spark_master=master)
-        written = [AnalysisDocument(out).set("subgroup_discovery", result.to_dict())]
-    except AssayError as exc:
-        _fail(exc)
-        return
-    if fmt == "json":
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
-        return
     from assay.cli._render import render_discover
 
-    render_discover(result, Console())
-    _wrote(written + (_report(out) if report else []))
+    def run() -> tuple[Any, Any]:
+        result = discover_config(config, data=data, spark_master=_master(engine, spark_master))
+        return result, result.to_dict()
+
+    _add_section("subgroup_discovery", run, render_discover, out=out, fmt=fmt, report=report)
 
 
 @app.command()
@@ -191,22 +199,13 @@ def tasks(
 ) -> None:  # fmt: skip
     """A task's metric by group (WER by dialect, NDCG by user group, RMSE by region) with intervals from a bootstrap over units."""
     from assay._config import tasks_config
-
-    if fmt not in ("table", "json"):
-        _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
-    try:
-        results = [r.to_dict() for r in tasks_config(config, data=data)]
-        written = [AnalysisDocument(out).set("task_metrics", results)]
-    except AssayError as exc:
-        _fail(exc)
-        return
-    if fmt == "json":
-        sys.stdout.write(json.dumps(results, indent=2) + "\n")
-        return
     from assay.cli._render import render_tasks
 
-    render_tasks(results, Console())
-    _wrote(written + (_report(out) if report else []))
+    def run() -> tuple[Any, Any]:
+        results = [r.to_dict() for r in tasks_config(config, data=data)]
+        return results, results
+
+    _add_section("task_metrics", run, render_tasks, out=out, fmt=fmt, report=report)
 
 
 @app.command()
@@ -219,22 +218,13 @@ def privacy(
 ) -> None:  # fmt: skip
     """Scan for personal data (offline) and measure quasi-identifier risk (k-anonymity, l-diversity, t-closeness) with the rows at risk by group."""
     from assay._config import privacy_config
-
-    if fmt not in ("table", "json"):
-        _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
-    try:
-        result = privacy_config(config, data=data)
-        written = [AnalysisDocument(out).set("privacy", result)]
-    except AssayError as exc:
-        _fail(exc)
-        return
-    if fmt == "json":
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
-        return
     from assay.cli._render import render_privacy
 
-    render_privacy(result, Console())
-    _wrote(written + (_report(out) if report else []))
+    def run() -> tuple[Any, Any]:
+        result = privacy_config(config, data=data)
+        return result, result
+
+    _add_section("privacy", run, render_privacy, out=out, fmt=fmt, report=report)
 
 
 @app.command()
