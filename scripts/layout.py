@@ -1,7 +1,7 @@
 """The import rules of docs/design.md, read statically from the source (nothing is imported or run).
 
 Contracts: the library (bias, stats, explain, monitor, review, ledger, mitigate, _tabulate, discover, bounty, gate, privacy,
-tasks) never imports its shells (cli, service, pytest_plugin, mlflow_evaluator) or its renderers (report, cards); report and cards never import cli or service; the CLI imports only the public names
+robustness, tasks) never imports its shells (cli, service, pytest_plugin, mlflow_evaluator) or its renderers (report, cards); report and cards never import cli or service; the CLI imports only the public names
 of the library's packages (``assay.monitor``, not ``assay.monitor._profile``); nothing but service imports FastAPI;
 no import cycle between modules of src/assay (imports at module level or in a top-level function's body; a nested function's
 imports are lazy and left out); no function longer than 100 lines.
@@ -16,7 +16,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-LIBRARY = ("bias", "stats", "explain", "monitor", "review", "ledger", "mitigate", "_tabulate", "discover", "bounty", "gate", "privacy", "tasks")
+LIBRARY = ("bias", "stats", "explain", "monitor", "review", "ledger", "mitigate", "_tabulate", "discover", "bounty", "gate", "privacy", "robustness", "tasks")
 SHELLS = ("cli", "service", "pytest_plugin", "mlflow_evaluator")
 RENDERERS = ("report", "cards")
 MAX_LINES = 100

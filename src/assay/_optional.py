@@ -17,6 +17,7 @@ _EXTRAS = {
     "uvicorn": "service",
     "psycopg": "service",
     "pyspark": "spark",
+    "ot": "robustness",
 }
 
 

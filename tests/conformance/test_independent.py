@@ -95,7 +95,7 @@ def test_fliptest_equals_a_nearest_neighbour_computation_with_scikit_learn():
 
 @pytest.mark.parametrize("dims, categories", [(3, 0), (4, 40)])
 def test_nearest_neighbours_have_the_k_smallest_distances(dims, categories):
-    from assay.bias._fliptest import _nearest
+    from assay.bias._fliptest import nearest as _nearest
 
     rng = np.random.default_rng(dims)
 

@@ -23,6 +23,7 @@ not used by FlipTest.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,7 +35,7 @@ from assay.bias._registry import MetricValue, register
 from assay.bias._settings import FlipTestOptions
 from assay.spark import is_spark
 
-__all__ = ["FlipTestContext", "prefetch"]
+__all__ = ["FlipTestContext", "design_matrix", "nearest", "prefetch"]
 
 
 def prefetch() -> None:
@@ -106,28 +107,31 @@ class FlipTestContext:
             from assay.bias._audit import _match
 
             predicted = np.array([any(_match(v, p) for p in positive_values or ()) for v in pred_raw])
-        blocks, groups, start = [], {}, 0
-        for c in features:
-            if c in facet_keys:
-                continue
-            values = column(c)
-            if all(v is None or isinstance(v, (int, float)) for v in values):
-                x = np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
-                x = np.where(np.isnan(x), np.nanmean(x) if np.isfinite(x).any() else 0.0, x)
-                sd = x.std()
-                block = ((x - x.mean()) / sd if sd > 0 else np.zeros_like(x))[:, None]
-            else:
-                cats, inv = np.unique(np.asarray([str(v) for v in values]), return_inverse=True)
-                block = np.eye(len(cats))[inv] if len(cats) <= 200 else np.zeros((len(values), 0))
-            blocks.append(block)
-            groups[c] = list(range(start, start + block.shape[1]))
-            start += block.shape[1]
-        design = np.hstack(blocks) if blocks else np.zeros((len(predicted), 0))
+        design, groups = design_matrix({c: column(c) for c in features if c not in facet_keys}, rows=len(predicted))
         facets = {k: _factorize(column(k)) for k in facet_keys}
         return cls(design, facets, groups, predicted, total, options.k, confidence_level)
 
     def for_comparison(self, table: Any, cmp: Any) -> FlipTestContext:
         return replace(self, table=table, cmp=cmp)
+
+
+def design_matrix(columns: Mapping[str, list[Any]], *, rows: int) -> tuple[np.ndarray, dict[str, list[int]]]:
+    """The nearest-neighbour search's design matrix: numeric columns standardised (missing values at the mean), other columns
+    one-hot encoded (left out beyond 200 categories); and, for each column, its columns of the matrix."""
+    blocks, groups, start = [], {}, 0
+    for c, values in columns.items():
+        if all(v is None or isinstance(v, (int, float)) for v in values):
+            x = np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+            x = np.where(np.isnan(x), np.nanmean(x) if np.isfinite(x).any() else 0.0, x)
+            sd = x.std()
+            block = ((x - x.mean()) / sd if sd > 0 else np.zeros_like(x))[:, None]
+        else:
+            cats, inv = np.unique(np.asarray([str(v) for v in values]), return_inverse=True)
+            block = np.eye(len(cats))[inv] if len(cats) <= 200 else np.zeros((len(values), 0))
+        blocks.append(block)
+        groups[c] = list(range(start, start + block.shape[1]))
+        start += block.shape[1]
+    return (np.hstack(blocks) if blocks else np.zeros((rows, 0))), groups
 
 
 def _factorize(values: list[Any]) -> tuple[np.ndarray, dict[Any, int]]:
@@ -180,7 +184,7 @@ def fliptest(ctx: FlipTestContext | None) -> MetricValue:
     if ya.all() or not ya.any():
         counter = np.full(nd, bool(ya[0]))
     else:
-        idx = _nearest(x[d], x[~d], k)
+        idx = nearest(x[d], x[~d], k)
         votes = ya[idx].mean(axis=1)
         counter = votes > 0.5  # majority of the k neighbours; a tie goes to the negative class
     own_pred = ctx.predicted[d]
@@ -199,7 +203,7 @@ def fliptest(ctx: FlipTestContext | None) -> MetricValue:
     return MetricValue(value, (max(-1.0, value - z * se), min(1.0, value + z * se)), p_value=p, test="z-test on the mean flip", note=note)
 
 
-def _nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+def nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
     """Indices of the k nearest rows of ``ref`` for each row of ``query`` (Euclidean), shape (n, k).
 
     A k-d tree queried on every core up to 40 dimensions (a few numeric
@@ -210,7 +214,7 @@ def _nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> n
     """
     first, inverse = _distinct_rows(query)
     if len(first) < len(query):
-        return _nearest(query[first], ref, k, chunk)[inverse]
+        return nearest(query[first], ref, k, chunk)[inverse]
     if ref.shape[1] <= 40:
         from scipy.spatial import cKDTree
 

@@ -52,11 +52,14 @@ class TreeEnsemble:
     base: float = 0.0  # added to the sum of leaf values
     scale: float = 1.0  # multiplies the sum (random forests average their trees)
     description: str = ""
+    float32: bool = False  # the model compares its input cast to float32 (scikit-learn's trees, XGBoost)
 
     def go_left(self, v: np.ndarray, nodes: np.ndarray | None = None) -> np.ndarray:
         """(n, len(nodes)) bool: does each row go left at each node."""
         nodes = np.arange(len(self.feature)) if nodes is None else nodes
         vals = v[:, self.feature[nodes]]
+        if self.float32:
+            vals = vals.astype(np.float32).astype(np.float64)
         nan = np.isnan(vals)
         as_zero = self.nan_as_zero[nodes]
         v0 = np.where(nan & as_zero, 0.0, vals)
@@ -125,7 +128,7 @@ class _Builder:
                 stack.append((left, [*path, (nid, True)]))
         self.trees += 1
 
-    def build(self, *, base: float = 0.0, scale: float = 1.0, description: str = "") -> TreeEnsemble:
+    def build(self, *, base: float = 0.0, scale: float = 1.0, description: str = "", float32: bool = False) -> TreeEnsemble:
         n = len(self.nodes)
         size = np.array([len(nd[6]) if nd[6] is not None else 0 for nd in self.nodes], dtype=np.int64)
         table = np.zeros((n, max(1, int(size.max()) if n else 1)), dtype=bool)
@@ -138,7 +141,7 @@ class _Builder:
             nan_as_zero=col(4, bool), zero_missing=col(5, bool), cat_table=table, cat_size=size,
             leaf_value=np.array(self.leaf_value), leaf_tree=np.array(self.leaf_tree, dtype=np.int64),
             path_node=np.array(self.path_node, dtype=np.int64), path_left=np.array(self.path_left, dtype=bool),
-            path_start=np.array(self.path_start, dtype=np.int64), base=base, scale=scale, description=description,
+            path_start=np.array(self.path_start, dtype=np.int64), base=base, scale=scale, description=description, float32=float32,
         )  # fmt: skip
 
 
@@ -232,7 +235,7 @@ def _xgboost(model: Any, output: str) -> TreeEnsemble | str:
             return nid, left[i], right[i]
 
         b.tree(0, children)
-    return b.build(base=base, description=f"XGBoost, {b.trees} trees")
+    return b.build(base=base, description=f"XGBoost, {b.trees} trees", float32=True)
 
 
 def _catboost(model: Any, output: str) -> TreeEnsemble | str:
@@ -318,7 +321,7 @@ def _sklearn(model: Any, output: str) -> TreeEnsemble | str:
         b = _Builder()
         for est in model.estimators_[:, 0]:
             _sk_tree(b, est.tree_, lambda v: v[0, 0])
-        return b.build(base=float(np.ravel(init)[0]), scale=float(model.learning_rate), description=f"{name}, {b.trees} trees")
+        return b.build(base=float(np.ravel(init)[0]), scale=float(model.learning_rate), description=f"{name}, {b.trees} trees", float32=True)
     if name.startswith(("DecisionTree", "ExtraTree", "RandomForest", "ExtraTrees")):
         if classifier and output != "probability":
             return f"{name}'s probability is a sum over trees, its log-odds are not; explain the probability (use_logit: false)"
@@ -327,7 +330,7 @@ def _sklearn(model: Any, output: str) -> TreeEnsemble | str:
         for est in trees:
             value = (lambda v: v[0, 1] / v[0].sum()) if classifier else (lambda v: v[0, 0])
             _sk_tree(b, est.tree_, value)
-        return b.build(scale=1.0 / len(trees), description=f"{name}, {b.trees} trees")
+        return b.build(scale=1.0 / len(trees), description=f"{name}, {b.trees} trees", float32=True)
     return f"{name} is not a tree model assay reads"
 
 
