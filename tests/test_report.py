@@ -158,7 +158,7 @@ def test_report_errors_and_notebook_display(tmp_path, analysed):
     with pytest.raises(AssayError, match="is not valid JSON"):
         write_report(tmp_path)
     (tmp_path / "analysis.json").write_text('{"version": "1.0"}')
-    with pytest.raises(AssayError, match="holds no audit, explanation, mitigation, monitoring, discovery, task or privacy results"):
+    with pytest.raises(AssayError, match="holds no audit, explanation, mitigation, monitoring, discovery, task, privacy or robustness results"):
         write_report(tmp_path)
     r = assay.audit(load_adult("test").head(3000), label="income", label_values_or_threshold=[">50K"], facets=["sex"], bootstrap_replicates=50)
     shown = r._repr_html_()

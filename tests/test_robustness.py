@@ -258,3 +258,64 @@ def test_a_scaled_forest_is_read_exactly_by_the_tree_path(adult):
     model = _fit(_pipeline(RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0)), adult)
     result = explain(adult[FEATURES].iloc[:300], model, max_rows=100, seed=0)
     assert result.method["name"] == "tree", result.method
+
+
+def test_assay_robustness_and_privacy_membership_from_the_command_line(tmp_path, adult):
+    """Both commands on one saved model: the sections the schema takes, the report's and the card's sections, and the figures
+    equal to the library's on the same rows."""
+    import json
+    from importlib import resources
+
+    import jsonschema
+    import skops.io as sio
+    from typer.testing import CliRunner
+
+    from assay.cards._content import build_content, to_html, to_markdown
+    from assay.cli._main import app
+
+    train, test = adult.iloc[:2500], adult.iloc[2500:]
+    model = _fit(_pipeline(GradientBoostingClassifier(n_estimators=20, random_state=0)), train)
+    sio.dump(model, tmp_path / "m.skops")
+    train.to_csv(tmp_path / "train.csv", index=False)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    trusted = sio.get_untrusted_types(file=tmp_path / "m.skops")
+    config = {"dataset_uri": "test.csv", "test_dataset_uri": "test.csv", "label": "income", "label_values_or_threshold": [">50K"],
+              "facet": [{"name_or_index": "sex"}], "model": "m.skops", "model_trusted_types": trusted, "features": FEATURES,
+              "robustness": {"proxies": [{"column": "age", "within": 2}], "max_rows": 400, "replicates": 3, "fliptest_rows": 300},
+              "privacy": {"scan": False, "quasi_identifiers": ["age", "sex"], "membership": {"members": "train.csv", "replicates": 50}}}  # fmt: skip
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["robustness", str(tmp_path / "c.json"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "exact: one value per interval between the trees' thresholds" in said and "FlipTest of sex" in said
+    r = CliRunner().invoke(app, ["privacy", str(tmp_path / "c.json"), "--out", str(out), "--report"])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "membership inference" in said and "data minimisation" in said
+    doc = json.loads((out / "analysis.json").read_text())
+    jsonschema.validate(doc, json.loads(resources.files("assay").joinpath("schemas/analysis.schema.json").read_text()))
+    direct = check_robustness(test.reset_index(drop=True), model, sensitive="sex", features=FEATURES, proxies=[{"column": "age", "within": 2}],
+                              facets=["sex"], max_rows=400, replicates=3, fliptest_rows=300)  # fmt: skip
+    assert doc["robustness"]["flips"] == json.loads(json.dumps(direct["flips"]))
+    assert doc["robustness"]["stability"] == json.loads(json.dumps(direct["stability"]))
+    mia = doc["privacy"]["membership"]
+    assert mia["overall"]["members"] == 2500 and mia["overall"]["non_members"] == len(test)
+    assert [g["group"] for g in mia["by_group"]["sex"]] == ["Female", "Male"]
+    assert {r["column"] for r in doc["privacy"]["minimisation"]} == {"age", "sex"}
+    page = (out / "report.html").read_text()
+    female = doc["robustness"]["flips"]["sets"][0]["by_group"][0]["flip_rate"]["value"]
+    assert f'data-flip="sensitive attribute alone|Female|flip_rate" data-v="{json.dumps(female)}"' in page
+    assert 'data-mia="sex=Female"' in page and "FlipTest: optimal transport beside nearest neighbours" in page
+    card = build_content(doc, {"name": "adult-gbm"})
+    md, html = to_markdown(card), to_html(card)
+    assert "## Privacy" in md and "## Robustness" in md and "Membership inference" in md
+    assert 'data-flip="sensitive attribute alone|Female">' in html and 'id="robustness"' in html
+    bad = dict(config, robustness={"proxies": [{"column": "age"}]})
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    r = CliRunner().invoke(app, ["robustness", str(tmp_path / "bad.json"), "--out", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "proxies[0]: 'age' is numeric" in " ".join(r.output.split()) and "Traceback" not in r.output
+    bad = dict(config, privacy={"membership": {"members": "train.csv"}}, test_dataset_uri=None)
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    r = CliRunner().invoke(app, ["privacy", str(tmp_path / "bad.json"), "--out", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "needs rows the model never saw" in " ".join(r.output.split())

@@ -1,7 +1,17 @@
 """Config files: their models (:mod:`assay._config._models`), and running the audit, explanation and mitigation they ask for."""
 
 from assay._config._models import AnalysisConfig
-from assay._config._run import audit_config, audit_spec, discover_config, explain_config, load_config, mitigate_config, privacy_config, tasks_config
+from assay._config._run import (
+    audit_config,
+    audit_spec,
+    discover_config,
+    explain_config,
+    load_config,
+    mitigate_config,
+    privacy_config,
+    robustness_config,
+    tasks_config,
+)
 
 __all__ = [
     "AnalysisConfig",
@@ -13,6 +23,7 @@ __all__ = [
     "load_config",
     "mitigate_config",
     "privacy_config",
+    "robustness_config",
     "tasks_config",
 ]
 

@@ -134,6 +134,15 @@ class TaskMetric(_Section):
     k: Whole = Field(default=10, ge=1)
 
 
+class MembershipOptions(_Section):
+    """``privacy.membership:``: the membership-inference attack on the config's ``model`` (docs/privacy.md)."""
+
+    members: str = Field(description="the rows the model was trained on (a dataset path; relative paths are tried from the config's directory)")
+    non_members: str | None = Field(default=None, description="rows the model never saw (default: test_dataset_uri)")
+    fpr: float = Field(default=0.001, gt=0, lt=1, description="the false positive rate at which the attack's true positive rate is read")
+    replicates: Whole = Field(default=500, ge=0, description="bootstrap replicates of the intervals")
+
+
 class PrivacyOptions(_Section):
     """``privacy:``: what ``assay privacy`` checks (docs/privacy.md)."""
 
@@ -142,6 +151,31 @@ class PrivacyOptions(_Section):
     k_min: Whole = Field(default=5, ge=2, description="a row is at risk when fewer rows share its quasi-identifier values")
     scan: bool = Field(default=True, description="scan every column for personal data (by name and content, offline)")
     sample: Whole = Field(default=2000, ge=10, description="values per column the scan reads, at most")
+    membership: MembershipOptions | None = Field(default=None, description="attack the config's model: its training rows against unseen rows")
+
+
+class ProxyChange(_Section):
+    """One entry of ``robustness.proxies``: a column a counterfactual may change along with the sensitive attribute."""
+
+    column: str
+    within: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = Field(default=None, description="a number: how far it may move")
+    values: list[str | int | float | bool] | None = Field(default=None, description="a category: the values it may take (default: all)")
+
+
+class RobustnessOptions(_Section):
+    """``robustness:``: what ``assay robustness`` checks (docs/robustness.md)."""
+
+    sensitive: str | None = Field(default=None, description="the attribute a counterfactual changes (default: the first facet)")
+    proxies: list[str | ProxyChange] = Field(
+        default_factory=list, description="columns that may change with it: a name (any of its values) or {column, within | values}"
+    )
+    max_rows: Whole = Field(default=5000, ge=10, description="rows tested (a seeded sample)")
+    draws: Whole = Field(default=50, ge=1, description="random values per row for a model whose structure assay cannot read")
+    noise: Annotated[float, Field(ge=0, allow_inf_nan=False)] = Field(default=0.1, description="a number's noise, in its standard deviations")
+    swap_rate: Annotated[float, Field(ge=0, le=1)] = Field(default=0.05, description="the chance that a category is replaced by another")
+    replicates: Whole = Field(default=20, ge=1, description="perturbations of each row")
+    fliptest: bool = Field(default=True, description="the FlipTest by optimal transport, beside the nearest-neighbour one")
+    fliptest_rows: Whole = Field(default=2000, ge=10, description="rows of each group the transport plan is computed on, at most")
 
 
 class GroundTruth(_Section):
@@ -250,6 +284,7 @@ class AnalysisConfig(_Section):
     mitigate: MitigateOptions = Field(default_factory=MitigateOptions)
     discover: DiscoverOptions = Field(default_factory=DiscoverOptions)
     privacy: PrivacyOptions = Field(default_factory=PrivacyOptions)
+    robustness: RobustnessOptions = Field(default_factory=RobustnessOptions)
     tasks: list[TaskMetric] | None = Field(default=None, description="task metrics by group for assay tasks (WER by dialect, NDCG by user group, ...)")
     test_dataset_uri: str | None = None
     id: str | None = None

@@ -310,14 +310,12 @@ def explain_config(
     ``spark:`` section does.
     """
     from assay._config._models import PdpMethod, ShapMethod
-    from assay.explain import explain, load_model
+    from assay.explain import explain
 
     cfg = _on_spark(load_config(config), spark_master)
-    if cfg.model is None:
-        raise ConfigError("the config has no 'model': give a saved model (model: model.skops, .joblib or .pkl) or model: module:function")
     shap = (cfg.methods.shap if cfg.methods else None) or ShapMethod()
     pdp = (cfg.methods.pdp if cfg.methods else None) or PdpMethod()
-    model = load_model(cfg.model, base_dir=Path(cfg.base) if cfg.base else None, trusted=list(cfg.model_trusted_types))
+    model = _model(cfg, "explanation")
     notes: list[str] = []
     if shap.num_samples is not None:
         notes.append("methods.shap.num_samples (Kernel SHAP's coalition budget) is not used: assay samples feature orders "
@@ -465,24 +463,114 @@ def tasks_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisCo
     return [by_group(table, **t.model_dump(), replicates=cfg.bootstrap_replicates, confidence_level=cfg.confidence_level, seed=cfg.seed) for t in cfg.tasks]
 
 
-def privacy_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisConfig, *, data: Any = None) -> dict[str, Any]:
+def privacy_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisConfig, *, data: Any = None,
+                   explanations: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run the ``privacy:`` checks of a config on its data: the personal-data scan (columns the config's ``features`` or all
-    but the label marked as used) and, with ``quasi_identifiers``, k-anonymity, l-diversity and t-closeness by the facets."""
-    from assay.privacy import anonymity, scan
+    but the label marked as used), with ``quasi_identifiers`` k-anonymity, l-diversity and t-closeness by the facets, with
+    ``membership`` the membership-inference attack on the config's ``model``, and the data-minimisation table (personal
+    columns beside their share of the attribution in ``explanations``, the section of analysis.json, when given)."""
+    from assay.privacy import anonymity, minimisation, scan
 
     cfg = load_config(config)
     opts = cfg.privacy
-    if not opts.scan and not opts.quasi_identifiers:
-        raise ConfigError("privacy: has nothing to check: set scan: true or give quasi_identifiers")
-    frame = _read(cfg, data)
-    from assay._tabulate import as_frame
-
-    table = frame if hasattr(frame, "iloc") else as_frame(frame).collect().to_pandas()
+    if not opts.scan and not opts.quasi_identifiers and opts.membership is None:
+        raise ConfigError("privacy: has nothing to check: set scan: true, give quasi_identifiers, or membership: {members: TRAIN}")
+    table = _table(_read(cfg, data))
+    facets = [str(f.name_or_index) for f in cfg.facet or [] if isinstance(f.name_or_index, str)]
     out: dict[str, Any] = {}
     if opts.scan:
         features = cfg.features if isinstance(cfg.features, list) else None
         out["scan"] = scan(table, features=features, sample=opts.sample)
     if opts.quasi_identifiers:
-        facets = [str(f.name_or_index) for f in cfg.facet or [] if isinstance(f.name_or_index, str)]
         out["anonymity"] = anonymity(table, opts.quasi_identifiers, opts.sensitive, facets=facets, k_min=opts.k_min).to_dict()
+    if opts.membership is not None:
+        out["membership"] = _membership(cfg, facets)
+    importance = None
+    if explanations and explanations.get("global_importance"):
+        importance = explanations["global_importance"].get("mean_abs") or next(iter(explanations["global_importance"].values()))
+    out["minimisation"] = minimisation(out.get("scan"), importance, quasi_identifiers=opts.quasi_identifiers or [], sensitive=opts.sensitive)
     return out
+
+
+def _table(frame: Any) -> Any:
+    from assay._tabulate import as_frame
+
+    return frame if hasattr(frame, "iloc") else as_frame(frame).collect().to_pandas()
+
+
+def _model(cfg: AnalysisConfig, what: str) -> Any:
+    from assay.explain import load_model
+
+    if cfg.model is None:
+        raise ConfigError(f"the config has no 'model' ({what} needs one): give a saved model (model: model.skops, .joblib or .pkl) or model: module:function")
+    return load_model(cfg.model, base_dir=Path(cfg.base) if cfg.base else None, trusted=list(cfg.model_trusted_types))
+
+
+def _model_inputs(cfg: AnalysisConfig, columns: Any) -> list[str]:
+    """The model's input columns: ``features``, or every column but the label, the predictions and ``excluded_columns``."""
+    if isinstance(cfg.features, list):
+        missing = [c for c in cfg.features if c not in columns]
+        if missing:
+            raise DataError(f"features: the data has no column {missing[0]!r}")
+        return list(cfg.features)
+    drop = {str(c) for c in (cfg.label, cfg.predicted_label, cfg.probability, cfg.decision_probability, cfg.sample_weight) if c is not None}
+    drop |= {str(c) for c in cfg.excluded_columns or []}
+    return [c for c in columns if c not in drop]
+
+
+def _membership(cfg: AnalysisConfig, facets: list[str]) -> dict[str, Any]:
+    from assay._tabulate import read_dataset
+    from assay.privacy import membership_inference
+
+    opts = cfg.privacy.membership
+    assert opts is not None
+    if cfg.label is None or cfg.label_values_or_threshold is None or isinstance(cfg.label_values_or_threshold, (int, float)):
+        raise ConfigError("privacy.membership needs label and label_values_or_threshold as the positive label values (e.g. ['>50K'])")
+    unseen = opts.non_members or cfg.test_dataset_uri
+    if unseen is None:
+        raise ConfigError("privacy.membership needs rows the model never saw: give non_members: or test_dataset_uri")
+    model = _model(cfg, "privacy.membership")
+    if not hasattr(model, "predict_proba"):
+        raise ConfigError(f"privacy.membership needs a model with predict_proba; {type(model).__name__} has none")
+    label = str(_column(cfg.label, cfg.headers, "label"))
+    frames = [_table(read_dataset(_local_path(path, cfg.base, key), headers=cfg.headers))
+              for path, key in ((opts.members, "privacy.membership.members"), (unseen, "privacy.membership.non_members"))]  # fmt: skip
+    inputs = _model_inputs(cfg, frames[0].columns)
+    keep = list(dict.fromkeys([*inputs, label, *facets]))
+    for f, key in zip(frames, ("members", "non_members")):
+        missing = [c for c in keep if c not in f.columns]
+        if missing:
+            raise DataError(f"privacy.membership.{key}: the data has no column {missing[0]!r}")
+    values = cfg.label_values_or_threshold
+    positive = list(values) if isinstance(values, list) else [values]
+    members, non_members = (f[keep] for f in frames)
+
+    class _Inputs:  # the model scores its own columns only; the facets ride along for the groups
+        def predict_proba(self, frame: Any) -> Any:
+            return model.predict_proba(frame[inputs])
+
+    return membership_inference(_Inputs(), members, non_members, label=label, positive=positive, facets=facets, fpr=opts.fpr,
+                                replicates=opts.replicates, confidence_level=cfg.confidence_level, seed=cfg.seed)  # fmt: skip
+
+
+def robustness_config(config: str | os.PathLike[str] | Mapping[str, Any] | AnalysisConfig, *, data: Any = None) -> dict[str, Any]:
+    """Run :func:`assay.robustness.check_robustness` from a config: ``dataset_uri``, ``model``, ``features`` (or all columns but
+    the label and predictions), ``facet`` (the groups; the first is the sensitive attribute unless ``robustness.sensitive``),
+    ``probability_threshold`` and the ``robustness:`` section."""
+    from assay.robustness import check_robustness
+
+    cfg = load_config(config)
+    opts = cfg.robustness
+    facets = [str(f.name_or_index) for f in cfg.facet or [] if isinstance(f.name_or_index, str)]
+    sensitive = opts.sensitive or (facets[0] if facets else None)
+    if sensitive is None:
+        raise ConfigError("robustness needs the sensitive attribute: give facet: [{name_or_index: sex}] or robustness.sensitive")
+    model = _model(cfg, "robustness")
+    table = _table(_read(cfg, data))
+    features = _model_inputs(cfg, table.columns)
+    proxies = [p if isinstance(p, str) else p.model_dump(exclude_none=True) for p in opts.proxies]
+    threshold = 0.5 if cfg.probability_threshold is None else cfg.probability_threshold
+    return check_robustness(table, model, sensitive=sensitive, features=features, proxies=proxies, facets=facets or [sensitive],
+                            threshold=threshold, max_rows=opts.max_rows, draws=opts.draws, noise=opts.noise, swap_rate=opts.swap_rate,
+                            replicates=opts.replicates, fliptest=opts.fliptest, fliptest_rows=opts.fliptest_rows,
+                            confidence_level=cfg.confidence_level, seed=cfg.seed)  # fmt: skip

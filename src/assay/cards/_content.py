@@ -192,8 +192,50 @@ def build_content(analysis: dict[str, Any], info: str | Path | dict[str, Any]) -
                                                                 for v in info_["values"] if v.get("carried_by_facet_and_proxies")]}
                                              for facet, info_ in ex.get("by_group", {}).items()},
         }  # fmt: skip
+    for key, summary in (("privacy", _privacy_summary(analysis.get("privacy"))), ("robustness", _robustness_summary(analysis.get("robustness")))):
+        if summary:
+            custom[key] = summary
     content["additional_information"]["custom_details"] = custom
     return json.loads(json.dumps(content))  # plain JSON types only
+
+
+def _privacy_summary(p: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The card's privacy facts: personal columns, quasi-identifier risk by group, membership inference by group, minimisation."""
+    if not p:
+        return None
+    out: dict[str, Any] = {"personal_columns": [{"column": c["column"], "kinds": [k["kind"] for k in c["kinds"]], "used_by_model": c.get("used_by_model")}
+                                                for c in p.get("scan") or [] if c["personal"]]}  # fmt: skip
+    a = p.get("anonymity")
+    if a:
+        out["anonymity"] = {k: a[k] for k in ("quasi_identifiers", "k", "l", "t", "k_min", "rows", "at_risk")} | {
+            "by_group": [{"facet": f, "group": g["group"], "rows": g["rows"], "at_risk": g["at_risk"], "share_at_risk": g["share_at_risk"]}
+                         for f, groups in a["by_group"].items() for g in groups]}  # fmt: skip
+    m = p.get("membership")
+    if m:
+        rows = [{"facet": "all", "group": "all rows", **m["overall"]}] + [{"facet": f, **g} for f, groups in m["by_group"].items() for g in groups]
+        out["membership_inference"] = {"attack": m["attack"], "fpr": m["fpr"], "groups": [
+            {k: r.get(k) for k in ("facet", "group", "members", "non_members", "auc", "auc_ci", "tpr", "tpr_ci", "reason")} for r in rows]}  # fmt: skip
+    if p.get("minimisation"):
+        out["minimisation"] = [{k: r[k] for k in ("column", "personal", "used_by_model", "attribution_share", "advice")} for r in p["minimisation"]]
+    return out
+
+
+def _robustness_summary(r: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The card's robustness facts: the flip test's shares by group, stability by group, the FlipTest by transport and neighbours."""
+    if not r:
+        return None
+    flips = r["flips"]
+    out: dict[str, Any] = {"sensitive": flips["sensitive"], "method": flips.get("method") or flips.get("reason"), "rows": r["rows"], "flips": [
+        {"changes": st["changes"], "columns": st["columns"], "exact": st["exact"],
+         "groups": [{"group": g["group"], "rows": g["rows"], "value": g["flip_rate"]["value"], "ci": g["flip_rate"]["ci"]} for g in st["by_group"]]}
+        for st in flips.get("sets", [])]}  # fmt: skip
+    st = r["stability"]
+    out["stability"] = {"noise": st["noise"], "swap_rate": st["swap_rate"], "groups": [
+        {"facet": f, "group": g["group"], "rows": g["rows"], "value": g["flip_rate"], "ci": g["ci"]} for f, groups in st["by_group"].items() for g in groups]}  # fmt: skip
+    if r.get("fliptest"):
+        out["fliptest"] = [{"group": g["group"], "optimal_transport": g["optimal_transport"]["FT"], "nearest_neighbours": g["nearest_neighbours"]["FT"]}
+                           for g in r["fliptest"]["by_group"] if "reason" not in g]  # fmt: skip
+    return out
 
 
 def to_sagemaker(content: dict[str, Any]) -> dict[str, Any]:
@@ -272,6 +314,7 @@ def to_markdown(content: dict[str, Any], *, status: str = "Draft", version: int 
     lines += [f"Metrics (assay bias audit, {level:.0%} intervals, Benjamini-Hochberg q-values): {', '.join(analysis.get('metrics', []))}.", ""]
     lines += _md_results(custom)
     lines += _md_examination(custom)
+    lines += _md_privacy(custom)
     lines += ["## Model Card Contact", "", custom.get("contact") or "[More Information Needed]", ""]
     return "\n".join(lines)
 
@@ -331,6 +374,55 @@ def _md_examination(custom: dict[str, Any]) -> list[str]:
             for g in info["groups"]:
                 lines.append(f"| {g['group']} | {g['rows']} | {_n(g['d'])} | {_n(g['rest'])} | {_n(g['difference'])} | [{_n(g['ci'][0])}, {_n(g['ci'][1])}] |")
             lines.append("")
+    return lines
+
+
+def _ci_text(ci: Any) -> str:
+    return f"[{_n(ci[0])}, {_n(ci[1])}]" if ci and ci[0] is not None else ""
+
+
+def _md_privacy(custom: dict[str, Any]) -> list[str]:
+    """The card's privacy and robustness sections."""
+    lines: list[str] = []
+    p = custom.get("privacy")
+    if p:
+        lines += ["## Privacy", ""]
+        cols = p["personal_columns"]
+        lines += [
+            f"Personal data found by the offline scan: {', '.join(c['column'] + ' (' + ', '.join(c['kinds']) + ')' for c in cols) if cols else 'none'}.",
+            "",
+        ]
+        a = p.get("anonymity")
+        if a:
+            lines += [f"Quasi-identifiers {', '.join(a['quasi_identifiers'])}: k = {a['k']}, l = {_n(a['l'])}, t = {_n(a['t'])}; "
+                      f"{a['at_risk']} of {a['rows']} rows in classes of fewer than {a['k_min']}.", "",
+                      "| Facet | Group | Rows | At risk | Share |", "|---|---|---:|---:|---:|"]  # fmt: skip
+            lines += [f"| {g['facet']} | {g['group']} | {g['rows']} | {g['at_risk']} | {_n(g['share_at_risk'])} |" for g in a["by_group"]] + [""]
+        m = p.get("membership_inference")
+        if m:
+            lines += [f"Membership inference ({m['attack']}):", "", f"| Facet | Group | Members / non-members | AUC | Interval | TPR at FPR {m['fpr']} |",
+                      "|---|---|---:|---:|---|---:|"]  # fmt: skip
+            lines += [f"| {g['facet']} | {g['group']} | {g['members']} / {g['non_members']} | {_n(g['auc'])} | {_ci_text(g['auc_ci'])} | "
+                      f"{_n(g['tpr']) if g['tpr'] is not None else 'undefined'} |" for g in m["groups"]] + [""]  # fmt: skip
+        if p.get("minimisation"):
+            lines += ["Data minimisation:", "", "| Column | Personal | Share of attribution | Advice |", "|---|---|---:|---|"]
+            lines += [f"| {r['column']} | {', '.join(r['personal'])} | {_n(r['attribution_share'])} | {r['advice']} |" for r in p["minimisation"]] + [""]
+    r = custom.get("robustness")
+    if r:
+        lines += ["## Robustness", "", f"Counterfactual flips of {r['sensitive']} on {r['rows']} rows: {r['method']}.", ""]
+        for st in r["flips"]:
+            lines += [f"Rows whose decision a change flips ({st['changes']}: {', '.join(st['columns'])}){'' if st['exact'] else ', at least'}:", "",
+                      "| Group | Rows | Share | Interval |", "|---|---:|---:|---|"]  # fmt: skip
+            lines += [f"| {g['group']} | {g['rows']} | {_n(g['value'])} | {_ci_text(g['ci'])} |" for g in st["groups"]] + [""]
+        sb = r["stability"]
+        lines += [f"Decisions changed by perturbations (noise {sb['noise']} SD, swaps {sb['swap_rate']}):", "", "| Facet | Group | Rows | Flip rate | Interval |",
+                  "|---|---|---:|---:|---|"]  # fmt: skip
+        lines += [f"| {g['facet']} | {g['group']} | {g['rows']} | {_n(g['value'])} | {_ci_text(g['ci'])} |" for g in sb["groups"]] + [""]
+        if r.get("fliptest"):
+            lines += ["FlipTest (FT > 0: the group is disfavoured):", "", "| Group | FT, optimal transport | Interval | FT, nearest neighbours (Clarify) | Interval |",
+                      "|---|---:|---|---:|---|"]  # fmt: skip
+            lines += [f"| {g['group']} | {_n(g['optimal_transport']['value'])} | {_ci_text(g['optimal_transport']['ci'])} | "
+                      f"{_n(g['nearest_neighbours']['value'])} | {_ci_text(g['nearest_neighbours']['ci'])} |" for g in r["fliptest"]] + [""]  # fmt: skip
     return lines
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings as _warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,7 +49,11 @@ def _add_section(section: str, run: Any, render: Any, *, out: Path, fmt: str, re
     if fmt not in ("table", "json"):
         _fail(AssayError(f"--format must be table or json, got {fmt!r}"))
     try:
-        result, doc = run()
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            result, doc = run()
+        for w in caught:
+            err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
         written = [AnalysisDocument(out).set(section, doc)]
     except AssayError as exc:
         _fail(exc)
@@ -135,7 +140,6 @@ def explain(
     spark_master: SparkMasterOption = None,
 ) -> None:  # fmt: skip
     """Explain a model's scores with Shapley values (exact for tree and linear models, sampled with standard errors otherwise): global importance with CIs, by group, PDP/ICE."""
-    import warnings as _warnings
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
@@ -210,21 +214,41 @@ def tasks(
 
 @app.command()
 def privacy(
-    config: Annotated[Path, typer.Argument(help="Config: dataset_uri, facet, privacy: {quasi_identifiers, sensitive, k_min, scan}.")],
+    config: Annotated[Path, typer.Argument(help="Config: dataset_uri, facet, privacy: {quasi_identifiers, sensitive, k_min, scan, membership: {members, non_members}} (membership: model, label).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'privacy' to OUT/analysis.json (keeps what is there).")],
     data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table (readable) or json (the section on stdout).")] = "table",
     report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
 ) -> None:  # fmt: skip
-    """Scan for personal data (offline) and measure quasi-identifier risk (k-anonymity, l-diversity, t-closeness) with the rows at risk by group."""
+    """Scan for personal data (offline), measure quasi-identifier risk (k-anonymity, l-diversity, t-closeness) with the rows at risk by group, and attack the model's membership privacy by group."""
     from assay._config import privacy_config
     from assay.cli._render import render_privacy
 
     def run() -> tuple[Any, Any]:
-        result = privacy_config(config, data=data)
+        explanations = AnalysisDocument(out).read(strict=False).get("explanations")  # weighs the personal columns for minimisation
+        result = privacy_config(config, data=data, explanations=explanations)
         return result, result
 
     _add_section("privacy", run, render_privacy, out=out, fmt=fmt, report=report)
+
+
+@app.command()
+def robustness(
+    config: Annotated[Path, typer.Argument(help="Config: dataset_uri, model, facet (the sensitive attribute first), features, robustness: {proxies, noise, swap_rate, ...}.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'robustness' to OUT/analysis.json (keeps what is there).")],
+    data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table (readable) or json (the section on stdout).")] = "table",
+    report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
+) -> None:  # fmt: skip
+    """Would a decision change with the sensitive attribute (exact for tree ensembles and linear models), or under small realistic perturbations? By group, with a FlipTest by optimal transport beside Clarify's."""
+    from assay._config import robustness_config
+    from assay.cli._render import render_robustness
+
+    def run() -> tuple[Any, Any]:
+        result = robustness_config(config, data=data)
+        return result, result
+
+    _add_section("robustness", run, render_robustness, out=out, fmt=fmt, report=report)
 
 
 @app.command()

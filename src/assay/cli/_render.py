@@ -245,3 +245,87 @@ def render_privacy(result: dict[str, Any], console: Console) -> None:
             for g in groups:
                 table.add_row(g["group"], f"{g['rows']:,}", f"{g['at_risk']:,}", f"{g['share_at_risk']:.1%}", f"{g['smallest_class']:,}")
             console.print(table)
+    m = result.get("membership")
+    if m:
+        render_membership(m, console)
+    rows = result.get("minimisation")
+    if rows:
+        mt = Table(title="data minimisation: personal columns and the model's use of them")
+        for col in ("column", "personal", "used by the model", "share of attribution [CI]", "advice"):
+            mt.add_column(col, justify="right" if col.startswith("share") else "left")
+        for r in rows:
+            used = {True: "yes", False: "no", None: "unknown"}[r["used_by_model"]]
+            mt.add_row(r["column"], ", ".join(r["personal"]), used, _ci(r["attribution_share"], r["attribution_share_ci"], ".1%"), r["advice"])
+        console.print(mt)
+
+
+def _ci(value: Any, ci: Any, fmt: str = ".3f") -> str:
+    if value is None:
+        return "undefined"
+    lo, hi = ci
+    return f"{value:{fmt}}" + ("" if lo is None else f" [{lo:{fmt}}, {hi:{fmt}}]")
+
+
+def render_membership(m: dict[str, Any], console: Console) -> None:
+    """The membership-inference attack's AUC and TPR at the chosen FPR, overall and by group."""
+    from rich.table import Table
+
+    level = int(round(m["confidence_level"] * 100))
+    o = m["overall"]
+    console.print(f"[bold]membership inference[/] ({m['attack']}): AUC {_ci(o['auc'], o['auc_ci'])}, TPR at FPR {m['fpr']:g} "
+                  f"{_ci(o['tpr'], o['tpr_ci'])}; {o['members']:,} members, {o['non_members']:,} non-members (0.5: nothing found)",
+                  highlight=False)  # fmt: skip
+    for facet, groups in m["by_group"].items():
+        t = Table(title=f"membership inference by {facet}")
+        for col in (facet, "members", "non-members", f"AUC [{level}% CI]", f"TPR at FPR {m['fpr']:g} [{level}% CI]"):
+            t.add_column(col, justify="left" if col == facet else "right")
+        for g in groups:
+            t.add_row(g["group"], f"{g['members']:,}", f"{g['non_members']:,}", _ci(g["auc"], g["auc_ci"]), _ci(g["tpr"], g["tpr_ci"]))
+        console.print(t)
+
+
+def render_robustness(result: dict[str, Any], console: Console) -> None:
+    """Counterfactual flips, stability and the FlipTest, each by group with intervals."""
+    from rich.table import Table
+
+    flips = result["flips"]
+    console.print(f"[bold]assay robustness[/]: {result['model']} on {result['rows']:,} of {result['of_rows']:,} rows; decision: score > "
+                  f"{result['threshold']:g}", highlight=False)  # fmt: skip
+    if flips.get("reason"):
+        console.print(f"counterfactual flips: {flips['reason']}", highlight=False)
+    else:
+        console.print(f"counterfactual flips of {flips['sensitive']!r}: {flips['method']}", highlight=False)
+    level = int(round(flips.get("confidence_level", 0.95) * 100))
+    for s in flips["sets"]:
+        t = Table(title=f"rows whose decision some allowed change flips: {s['changes']} ({', '.join(s['columns'])})"
+                  + ("" if s["exact"] else ", at least"))  # fmt: skip
+        for col in (flips["sensitive"], "rows", f"flip [{level}% CI]", "helped (now unfavourable)", "hurt (now favourable)"):
+            t.add_column(col, justify="left" if col == flips["sensitive"] else "right")
+        for g in [*s["by_group"], {"group": "all", **s["overall"]}]:
+            share = lambda x: "-" if x["value"] is None else _ci(x["value"], x["ci"], ".1%")  # noqa: E731
+            t.add_row(g["group"], f"{g['rows']:,}", share(g["flip_rate"]), share(g["helped"]), share(g["hurt"]))
+        console.print(t)
+    st = result["stability"]
+    for facet, groups in st["by_group"].items():
+        t = Table(title=f"decisions changed by perturbations (noise {st['noise']:g} SD, swaps {st['swap_rate']:.0%}, {st['replicates']} each) by {facet}")
+        for col in (facet, "rows", f"flip rate [{level}% CI]", f"difference from the rest [{level}% CI]"):
+            t.add_column(col, justify="left" if col == facet else "right")
+        for g in groups:
+            d = g.get("difference") or {}
+            t.add_row(g["group"], f"{g['rows']:,}", _ci(g["flip_rate"], g["ci"], ".2%"), _ci(d.get("value"), d.get("ci", [None, None]), "+.2%"))
+        console.print(t)
+    ft = result.get("fliptest")
+    if ft:
+        t = Table(title=f"FlipTest of {ft['facet']}: each group against the rest (FT > 0: the group is disfavoured)")
+        for col in (ft["facet"], "rows", f"FT, optimal transport [{level}% CI]", "F+ / F-", f"FT, nearest neighbours (Clarify) [{level}% CI]", "F+ / F-"):
+            t.add_column(col, justify="left" if col == ft["facet"] else "right")
+        for g in ft["by_group"]:
+            if "reason" in g:
+                t.add_row(g["group"], f"{g['rows_d']:,}", g["reason"], "", "", "")
+                continue
+            o, n = g["optimal_transport"], g["nearest_neighbours"]
+            t.add_row(g["group"], f"{g['sampled_d']:,}", _ci(o["FT"]["value"], o["FT"]["ci"], "+.3f"), f"{o['F+']['rows']:,} / {o['F-']['rows']:,}",
+                      _ci(n["FT"]["value"], n["FT"]["ci"], "+.3f"), f"{n['F+']['rows']:,} / {n['F-']['rows']:,}")  # fmt: skip
+        console.print(t)
+    for w in result.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)

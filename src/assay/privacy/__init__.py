@@ -3,6 +3,7 @@ group; membership inference of a trained model, overall and per group; an offlin
 
 from assay.privacy._anonymity import Anonymity, anonymity
 from assay.privacy._membership import membership_inference
+from assay.privacy._minimise import minimisation
 from assay.privacy._scan import KINDS, scan
 
-__all__ = ["KINDS", "Anonymity", "anonymity", "membership_inference", "scan"]
+__all__ = ["KINDS", "Anonymity", "anonymity", "membership_inference", "minimisation", "scan"]

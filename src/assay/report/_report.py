@@ -325,7 +325,16 @@ def _privacy(doc: dict[str, Any]) -> dict[str, Any] | None:
     if not p:
         return None
     flagged = [c for c in p.get("scan") or [] if c["personal"]]
-    return {"scanned": len(p.get("scan") or []), "flagged": flagged, "anonymity": p.get("anonymity")}
+    return {"scanned": len(p.get("scan") or []), "flagged": flagged, "anonymity": p.get("anonymity"), "membership": p.get("membership"),
+            "minimisation": p.get("minimisation") or []}  # fmt: skip
+
+
+@section("robustness", "Counterfactual flips and robustness")
+def _robustness(doc: dict[str, Any]) -> dict[str, Any] | None:
+    r = doc.get("robustness")
+    if not r:
+        return None
+    return {"r": r, "flips": r["flips"], "stability": r["stability"], "fliptest": r.get("fliptest"), "warnings": r.get("warnings", [])}
 
 
 @section("monitoring", "Monitoring over time")
@@ -442,11 +451,13 @@ def load_analysis(path: str | Path) -> dict[str, Any]:
             "subgroup_discovery",
             "task_metrics",
             "privacy",
+            "robustness",
         )
     ):
         raise AssayError(
-            f"{target} holds no audit, explanation, mitigation, monitoring, discovery, task or privacy results (no pre_training_bias_metrics, "
-            "post_training_bias_metrics, explanations, mitigation, monitoring, subgroup_discovery, task_metrics or privacy)"
+            f"{target} holds no audit, explanation, mitigation, monitoring, discovery, task, privacy or robustness results (no "
+            "pre_training_bias_metrics, post_training_bias_metrics, explanations, mitigation, monitoring, subgroup_discovery, task_metrics, "
+            "privacy or robustness)"
         )
     return from_clarify(doc)
 
