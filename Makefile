@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+# pycanon, the reference for k, l and t, pins typing_extensions==4.15.0 that assay's dependencies refuse: a venv of its own
+PYCANON := .venv-pycanon/.installed
 
 .PHONY: demo test test-all bench lint clean
 
@@ -20,13 +22,18 @@ $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@ $(STAMP_RUN)
 
+$(PYCANON):
+	rm -rf .venv-pycanon && $(PYTHON) -m venv .venv-pycanon
+	.venv-pycanon/bin/pip install -q pycanon pandas
+	touch $@
+
 demo: $(STAMP_RUN)
 	$(BIN)/assay demo --out demo-output
 
-test: $(STAMP_TEST)
+test: $(STAMP_TEST) $(PYCANON)
 	$(BIN)/python -m pytest -m "not slow" -q
 
-test-all: $(STAMP_TEST)
+test-all: $(STAMP_TEST) $(PYCANON)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP_TEST)
@@ -47,4 +54,4 @@ lint: $(STAMP_TEST)
 	$(BIN)/python scripts/layout.py .
 
 clean:
-	rm -rf $(VENV) demo-output build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .venv-pycanon demo-output build *.egg-info src/*.egg-info

@@ -1,12 +1,17 @@
-"""Quasi-identifier risk: k, l and t by hand on a small table, rows at risk by group, bad input named. (Agreement with pycanon,
-which cannot share assay's environment, is checked by benchmarks/check_pycanon.py in a venv of its own.)"""
+"""Quasi-identifier risk: k, l and t by hand on a small table, rows at risk by group, bad input named. Agreement with pycanon
+on UCI Adult, pycanon running in a venv of its own (.venv-pycanon, made by `make test`: it cannot share assay's)."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from assay._errors import ConfigError, DataError
+from assay.datasets import load_adult
 from assay.privacy import anonymity
 
 # three classes over (zip, sex): (1, F) x3, (1, M) x2, (2, F) x1
@@ -153,3 +158,29 @@ def test_assay_privacy_writes_the_section_the_schema_and_the_report_take(tmp_pat
     assert f'data-at-risk="gold">{a["by_group"]["tier"][0]["at_risk"]}<' in page
     bad = CliRunner().invoke(app, ["privacy", str(tmp_path / "p.yaml"), "--out", str(tmp_path / "x"), "--format", "xml"])
     assert bad.exit_code == 2 and "--format must be table or json" in bad.output
+
+
+PYCANON = Path(__file__).resolve().parents[1] / ".venv-pycanon" / "bin" / "python"
+
+
+def test_k_l_and_t_equal_pycanon_on_adult(tmp_path):
+    # pycanon runs in its own venv (made by `make test`), fed the very CSV assay measures; ages in decades for the coarser sets
+    assert PYCANON.exists(), f"{PYCANON} is missing: `make test` makes it (python -m venv .venv-pycanon && .venv-pycanon/bin/pip install pycanon)"
+    d = load_adult("test")
+    d["age_decade"] = (d["age"] // 10 * 10).astype(int)
+    cases = [(["age", "sex", "race", "marital-status"], ["income"]), (["age", "sex", "race", "marital-status"], ["occupation", "hours-per-week"]),
+             (["sex", "race"], ["income"]), (["age_decade", "sex"], ["occupation"]), (["age_decade", "sex", "race"], ["hours-per-week", "income"]),
+             (["education", "sex"], ["age"])]  # fmt: skip
+    d.to_csv(tmp_path / "adult.csv", index=False)
+    (tmp_path / "cases.json").write_text(json.dumps([{"qi": qi, "sensitive": sa} for qi, sa in cases]))
+    script = Path(__file__).parent / "reference" / "pycanon_measures.py"
+    run = subprocess.run([str(PYCANON), str(script), str(tmp_path / "adult.csv"), str(tmp_path / "cases.json")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    theirs = json.loads(run.stdout)
+    table = pd.read_csv(tmp_path / "adult.csv")
+    for (qi, sa), ref in zip(cases, theirs, strict=True):
+        ours = anonymity(table, qi, sa)
+        assert (ours.k, ours.l) == (ref["k"], ref["l"]), (qi, sa)
+        assert ours.t == pytest.approx(ref["t"], abs=1e-12), (qi, sa)
+    # the cases are not degenerate: classes of one row, several distinct l, t well inside (0, 1)
+    assert {r["k"] for r in theirs} >= {1} and len({r["l"] for r in theirs}) >= 2 and all(0 < r["t"] < 1 for r in theirs)
