@@ -46,6 +46,8 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_service.py
 	$(BIN)/python benchmarks/bench_spark.py
 	$(BIN)/python benchmarks/bench_discover.py
+	$(BIN)/python benchmarks/bench_robustness.py
+	$(BIN)/python benchmarks/bench_private.py
 
 lint: $(STAMP_TEST)
 	$(BIN)/python -m mypy src

@@ -18,6 +18,7 @@ _EXTRAS = {
     "psycopg": "service",
     "pyspark": "spark",
     "ot": "robustness",
+    "opendp": "privacy",
 }
 
 

@@ -13,7 +13,7 @@ from annotated_types import Ge
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from assay._strict import STRICT, Column, Whole, integral, kind
-from assay.bias._settings import Count, FacetConfig, FlipTestOptions, LabelDistribution, LabelType, Level, Methods, Values
+from assay.bias._settings import Count, DifferentialPrivacy, FacetConfig, FlipTestOptions, LabelDistribution, LabelType, Level, Methods, Values
 
 __all__ = ["Alert", "AnalysisConfig", "ExplainOptions", "GroundTruth", "MitigateOptions", "MonitorOptions", "MonitorThresholds", "WebhookAlert"]
 
@@ -143,6 +143,14 @@ class MembershipOptions(_Section):
     replicates: Whole = Field(default=500, ge=0, description="bootstrap replicates of the intervals")
 
 
+class EpsilonAccuracyOptions(_Section):
+    """``privacy.epsilon_accuracy:``: the accuracy-against-epsilon table of the config's audit (docs/privacy.md)."""
+
+    epsilons: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=lambda: [0.1, 0.3, 1.0, 3.0, 10.0], min_length=1)
+    runs: Whole = Field(default=10, ge=1, description="private releases per epsilon")
+    bootstrap_replicates: Whole = Field(default=200, ge=0, description="bootstrap replicates of each release's intervals")
+
+
 class PrivacyOptions(_Section):
     """``privacy:``: what ``assay privacy`` checks (docs/privacy.md)."""
 
@@ -152,6 +160,8 @@ class PrivacyOptions(_Section):
     scan: bool = Field(default=True, description="scan every column for personal data (by name and content, offline)")
     sample: Whole = Field(default=2000, ge=10, description="values per column the scan reads, at most")
     membership: MembershipOptions | None = Field(default=None, description="attack the config's model: its training rows against unseen rows")
+    epsilon_accuracy: EpsilonAccuracyOptions | None = Field(default=None, description="what differential privacy costs the config's audit, "
+                                                            "epsilon by epsilon (needs differential_privacy.domain)")  # fmt: skip
 
 
 class ProxyChange(_Section):
@@ -293,6 +303,7 @@ class AnalysisConfig(_Section):
     model_quality_constraints: dict[str, Any] | None = Field(default=None, description="Model Monitor's {metric: {threshold, comparison_operator}}")
     monitor: MonitorOptions = Field(default_factory=MonitorOptions)
     spark: SparkOptions | None = Field(default=None, description="read the data with Spark and compute the audit there")
+    differential_privacy: DifferentialPrivacy | None = Field(default=None, description="release the audit with epsilon-differential privacy")
 
     _base: str | None = PrivateAttr(None)
 

@@ -136,7 +136,7 @@ def audit_spec(cfg: AnalysisConfig, **overrides: Any) -> tuple[AuditSpec, list[s
         "group_variable": _column(cfg.group_variable, h, "group_variable"), "sample_weight": _column(cfg.sample_weight, h, "sample_weight"),
         "pre_training_methods": pre, "post_training_methods": post, "headers": h, "label_type": cfg.label_type,
         "label_distribution": cfg.label_distribution, "confidence_level": cfg.confidence_level, "bootstrap_replicates": cfg.bootstrap_replicates,
-        "seed": cfg.seed, "min_group_size": cfg.min_group_size, "fliptest": fliptest,
+        "seed": cfg.seed, "min_group_size": cfg.min_group_size, "fliptest": fliptest, "differential_privacy": cfg.differential_privacy,
     }  # fmt: skip
     return spec_of({**settings, **overrides}), notes
 
@@ -473,8 +473,8 @@ def privacy_config(config: str | os.PathLike[str] | Mapping[str, Any] | Analysis
 
     cfg = load_config(config)
     opts = cfg.privacy
-    if not opts.scan and not opts.quasi_identifiers and opts.membership is None:
-        raise ConfigError("privacy: has nothing to check: set scan: true, give quasi_identifiers, or membership: {members: TRAIN}")
+    if not opts.scan and not opts.quasi_identifiers and opts.membership is None and opts.epsilon_accuracy is None:
+        raise ConfigError("privacy: has nothing to check: set scan: true, give quasi_identifiers, membership: {members: TRAIN} or epsilon_accuracy: {}")
     table = _table(_read(cfg, data))
     facets = [str(f.name_or_index) for f in cfg.facet or [] if isinstance(f.name_or_index, str)]
     out: dict[str, Any] = {}
@@ -485,11 +485,27 @@ def privacy_config(config: str | os.PathLike[str] | Mapping[str, Any] | Analysis
         out["anonymity"] = anonymity(table, opts.quasi_identifiers, opts.sensitive, facets=facets, k_min=opts.k_min).to_dict()
     if opts.membership is not None:
         out["membership"] = _membership(cfg, facets)
+    if opts.epsilon_accuracy is not None:
+        out["epsilon_accuracy"] = _epsilon_accuracy(cfg, table)
     importance = None
     if explanations and explanations.get("global_importance"):
         importance = explanations["global_importance"].get("mean_abs") or next(iter(explanations["global_importance"].values()))
     out["minimisation"] = minimisation(out.get("scan"), importance, quasi_identifiers=opts.quasi_identifiers or [], sensitive=opts.sensitive)
     return out
+
+
+def _epsilon_accuracy(cfg: AnalysisConfig, table: Any) -> dict[str, Any]:
+    """The accuracy-against-epsilon table of the config's audit, over the public domain of ``differential_privacy``."""
+    from assay.privacy import epsilon_accuracy
+
+    opts = cfg.privacy.epsilon_accuracy
+    assert opts is not None
+    if cfg.differential_privacy is None:
+        raise ConfigError("privacy.epsilon_accuracy needs differential_privacy: {epsilon: ..., domain: {column: [values]}} (the public domain it releases)")
+    spec, _ = audit_spec(cfg, differential_privacy=None, bootstrap_replicates=opts.bootstrap_replicates)
+    settings = {k: v for k, v in dict(spec).items() if k != "differential_privacy"}
+    return epsilon_accuracy(table, domain=cfg.differential_privacy.domain, epsilons=opts.epsilons, runs=opts.runs,
+                            neighbouring=cfg.differential_privacy.neighbouring, **settings)  # fmt: skip
 
 
 def _table(frame: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 
 from assay._errors import ConfigError, DataError, did_you_mean, list_some
 from assay._tabulate import CountTable, as_frame, tabulate
+from assay._tabulate._private import private_bootstrap, private_table
 from assay.bias import (
     _metrics,  # noqa: F401  (registers the metrics)
     _values,  # noqa: F401  (registers the score and regression metrics)
@@ -20,7 +22,7 @@ from assay.bias._cells import A, Cells, D
 from assay.bias._fliptest import FlipTestContext, prefetch
 from assay.bias._registry import Metric, MetricValue, Stage, is_all, parity_value, resolve
 from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
-from assay.bias._settings import AuditSpec, FlipTestOptions, spec_of
+from assay.bias._settings import AuditSpec, DifferentialPrivacy, FlipTestOptions, spec_of
 from assay.bias._spec import CATEGORICAL_MAX_DISTINCT, Facet, FacetInput, Label
 from assay.bias._values import Histogram, ValueInputs, build_context
 from assay.stats import benjamini_hochberg, max_abs_interval, percentile_interval
@@ -62,6 +64,7 @@ def audit(
     min_group_size: int = 30,
     headers: Sequence[str] | None = None,
     fliptest: dict[str, Any] | None = None,
+    differential_privacy: dict[str, Any] | DifferentialPrivacy | None = None,
     progress: Progress | None = None,
 ) -> AuditResult:
     """Audit data (pre-training) and predictions (post-training) for bias.
@@ -105,6 +108,14 @@ def audit(
         keeps it). Results equal those on the rows it summarises; sizes and
         bootstrap intervals use the counts. FlipTest and the score and value
         histogram metrics need the rows themselves and are not computed.
+    differential_privacy : ``{"epsilon": 1.0, "domain": {column: [values]}}``
+        releases the count tensor with epsilon-differential privacy (OpenDP's
+        discrete Laplace on every cell of the public domain) and computes the
+        audit from the release alone; intervals include the noise (a
+        parametric bootstrap), no p-values are given, and FlipTest and the
+        score and value histogram metrics (which need rows) are not
+        computed. ``domain`` lists the public values of each categorical
+        facet, label and group variable (docs/privacy.md).
 
     Examples
     --------
@@ -129,25 +140,114 @@ def audit_spec(data: Any, spec: AuditSpec, *, progress: Progress | None = None) 
     return _run(checked, progress or (lambda msg: None))
 
 
+def counted(data: Any, spec: AuditSpec, *, progress: Progress | None = None) -> Callable[[DifferentialPrivacy | None], AuditResult]:
+    """Count ``data`` once for ``spec``; the function returned gives the audit from those counts, released with the differential
+    privacy it is given (``None``: the exact audit). What an accuracy-against-epsilon table runs many times."""
+    checked = _Spec.of(as_frame(data, headers=spec.headers), spec)
+    _check_spec(checked)
+    say = progress or (lambda msg: None)
+    plan, table, score_hist = _counts(checked, say)
+    return lambda dp: _from_counts(dataclasses.replace(checked, differential_privacy=dp), plan, table, score_hist, say)
+
+
 def _run(spec: _Spec, say: Progress) -> AuditResult:
     """Plan, count (one GROUP BY), resample the counts, evaluate every comparison, and assemble the result."""
+    return _from_counts(spec, *_counts(spec, say), say)
+
+
+def _counts(spec: _Spec, say: Progress) -> tuple[_Plan, CountTable, Any]:
     plan = _plan(spec, say)
     say("counting (one GROUP BY in the data's engine)" + (", with the score's histogram" if plan.with_score else ""))
     table, score_hist = _count(spec.frame, plan.keys, plan.values, plan.stats, spec.sample_weight, spec.frequency_weight, plan.with_score)
     if table.n_rows == 0:
         raise DataError("the data has no rows")
     _check_missing(table, spec.facets, plan.lab, spec.predicted_label or spec.probability or spec.decision_probability, spec.group_variable)
+    return plan, table, score_hist
+
+
+def _from_counts(spec: _Spec, plan: _Plan, table: CountTable, score_hist: Any, say: Progress) -> AuditResult:
+    """The audit from the counts: released privately first when the spec asks for differential privacy."""
+    release = None
+    if spec.differential_privacy is not None:
+        dp = spec.differential_privacy
+        say(f"releasing the count tensor with epsilon {dp.epsilon:g} (OpenDP discrete Laplace over the public domain)")
+        table, release = private_table(table, _public_domains(spec, plan, table), dp.epsilon, dp.neighbouring)
     warnings: list[str] = []
     classes = _classes(table, spec, plan, warnings)
     comparisons = _comparisons(table, spec.facets, plan.facet_types, plan.stats, warnings)
-    value_hists = {} if spec.frequency_weight is not None else _value_histograms(spec.frame, plan.keys, plan.stages, plan.values, plan.stats,
-                                                                            classes.label_kind, spec.sample_weight, say, score=score_hist)  # fmt: skip
-    say(f"bootstrap: {spec.bootstrap_replicates} multinomial resamples of {table.n_cells} cells")
-    draws = table.bootstrap(spec.bootstrap_replicates, np.random.default_rng(spec.seed)) if spec.bootstrap_replicates else None
+    rows_needed = spec.frequency_weight is not None or release is not None
+    value_hists = {} if rows_needed else _value_histograms(spec.frame, plan.keys, plan.stages, plan.values, plan.stats, classes.label_kind,
+                                                           spec.sample_weight, say, score=score_hist)  # fmt: skip
+    say(f"bootstrap: {spec.bootstrap_replicates} {'draws of the private release' if release else 'multinomial resamples'} of {table.n_cells} cells")
+    rng = np.random.default_rng(spec.seed)
+    draws = None
+    if spec.bootstrap_replicates:
+        draws = private_bootstrap(table, release, spec.bootstrap_replicates, rng) if release else table.bootstrap(spec.bootstrap_replicates, rng)
     ft_context = _fliptest_context(spec, plan, table, say)
     results = _evaluate_comparisons(spec, plan, classes, table, comparisons, draws, value_hists, ft_context, warnings)
     _q_values(results, 1 - spec.confidence_level)
-    return _assemble(spec, plan, classes, table, results, value_hists, warnings)
+    out = _assemble(spec, plan, classes, table, results, value_hists, warnings)
+    if release is not None:
+        out.settings["differential_privacy"] = release.to_dict() | {"domain": _domain_shown(spec, table)}
+        out.settings["ci_method"] = ("parametric bootstrap of the private release: each replicate a multinomial resample of the released total "
+                                     "plus fresh discrete Laplace noise of the release's scale (sampling and noise)")  # fmt: skip
+        out.settings["multiple_testing"] = "none: no p-values under differential privacy (judge by the intervals, which include the noise)"
+    return out
+
+
+def _domain_shown(spec: _Spec, table: CountTable) -> dict[str, list[Any]]:
+    """The released domain by column (a continuous facet by its bins' indices)."""
+    column = {"y": spec.lab.column, "p": spec.predicted_label or f"{spec.probability} > threshold", "s": spec.group_variable}
+    return {str(column.get(k, k[2:])): [_show(v) for v in table.levels[k]] for k in table.keys}
+
+
+def _public_domains(spec: _Spec, plan: _Plan, table: CountTable) -> dict[str, list[Any]]:
+    """Each key's public values under differential privacy: declared in ``domain`` (by column), or known from the config (a
+    threshold's two sides, a continuous facet's bins); a predicted label has its label's domain unless declared. Nothing is read
+    from the data."""
+    assert spec.differential_privacy is not None
+    declared = spec.differential_privacy.domain
+    roles = {c for f in spec.facets for c in f.columns} | {spec.lab.column, spec.predicted_label, spec.group_variable}
+    for col in declared:
+        if col not in roles:
+            raise ConfigError(f"differential_privacy.domain names {col!r}, which is not a facet, the label, the predicted label or the group variable")
+        numeric = spec.schema[col].is_numeric()
+        wrong = next((v for v in declared[col] if isinstance(v, str) == numeric or (numeric and isinstance(v, bool))), None)
+        if wrong is not None:
+            raise ConfigError(f"differential_privacy.domain of {col!r}: {wrong!r} is not a value of its type {spec.schema[col]}")
+    if spec.decision_probability is not None:
+        raise ConfigError("differential privacy needs decisions with a public domain: decision_probability (probabilities) is not supported")
+    if spec.sample_weight is not None or spec.frequency_weight is not None:
+        raise ConfigError("differential privacy here releases row counts: drop sample_weight and frequency_weight (a weighted release needs "
+                          "bounded weights, which this mechanism does not take)")  # fmt: skip
+
+    def of(col: str, what: str) -> list[Any]:
+        if col not in declared:
+            raise ConfigError(f"differential privacy releases every value of {what} {col!r}, so they must be public: give them in "
+                              f"differential_privacy.domain: {{{col}: [...]}}")  # fmt: skip
+        return list(declared[col])
+
+    first_cut = {c: _cuts_for(f, c) for f in reversed(spec.facets) for c in f.columns if plan.facet_types[c] == "continuous"}
+    lab_bool = plan.lab.threshold is not None
+    out: dict[str, list[Any]] = {}
+    for key in table.keys:
+        if key.startswith("f:"):
+            col, _, cut = key[2:].partition("@")
+            if plan.facet_types[col] == "continuous":
+                out[key] = list(range((len(cut.split(",")) if cut else len(first_cut[col])) + 1))
+            else:
+                out[key] = of(col, "facet")
+        elif key == "y":
+            out[key] = [False, True] if lab_bool else of(spec.lab.column, "label")
+        elif key == "p":
+            pred = spec.predicted_label
+            if pred is None or lab_bool:
+                out[key] = [False, True]
+            else:
+                out[key] = of(pred if pred in declared else spec.lab.column, "predicted label")
+        else:
+            out[key] = of(str(spec.group_variable), "group variable")
+    return out
 
 
 @dataclass
@@ -172,6 +272,7 @@ class _Spec:
     seed: int
     min_group_size: int
     fliptest: FlipTestOptions
+    differential_privacy: DifferentialPrivacy | None
 
     def __post_init__(self) -> None:
         self.schema = self.frame.collect_schema()
@@ -189,7 +290,12 @@ class _Spec:
     @property
     def fliptest_possible(self) -> bool:
         """FlipTest needs hard predictions and the rows themselves (not a count tensor stored as cells)."""
-        return (self.predicted_label is not None or self.probability is not None) and self.decision_probability is None and self.frequency_weight is None
+        return (
+            (self.predicted_label is not None or self.probability is not None)
+            and self.decision_probability is None
+            and self.frequency_weight is None
+            and self.differential_privacy is None
+        )
 
 
 def _check_spec(spec: _Spec) -> None:
@@ -426,11 +532,12 @@ def _stage_metrics(spec: _Spec, stage: Stage, metrics: list[Metric], classes: _C
             ctx = contexts.get(m.context or "")
             if ctx is None:
                 if explicit:
-                    out.append(_undefined(m, _missing_input(m)))
+                    out.append(_undefined(m, _missing_input(m) if spec.differential_privacy is None else
+                                          f"{m.name} needs the rows, which a differentially private audit does not read"))  # fmt: skip
                 continue
             out.append(_from_value(m, m.evaluate(ctx)))
             continue
-        out.append(_evaluate(m, cells, point_t, rep_t, w2_t, level))
+        out.append(_evaluate(m, cells, point_t, rep_t, w2_t, level, tests=spec.differential_privacy is None))
     if kind == "multiclass":
         for k, cls in enumerate(classes.label_levels):
             pl = np.zeros(len(classes.label_levels), dtype=bool)
@@ -438,7 +545,15 @@ def _stage_metrics(spec: _Spec, stage: Stage, metrics: list[Metric], classes: _C
             pp = np.array([_match(v, cls) for v in classes.pred_levels]) if spec.has_pred else classes.pos_pred
             for m in metrics:
                 if m.per_class and m.compute is not None:
-                    r = _evaluate(m, lambda t, pos_l=pl, pos_p=pp, **kw: cells(t, pos_l=pos_l, pos_p=pos_p, **kw), point_t, rep_t, w2_t, level)  # type: ignore[misc]
+                    r = _evaluate(
+                        m,
+                        lambda t, pos_l=pl, pos_p=pp, **kw: cells(t, pos_l=pos_l, pos_p=pos_p, **kw),
+                        point_t,
+                        rep_t,
+                        w2_t,
+                        level,  # type: ignore[misc]
+                        tests=spec.differential_privacy is None,
+                    )
                     r.label_value = cls
                     out.append(r)
     return out
@@ -504,7 +619,10 @@ def _evaluate(
     rep_t: np.ndarray | None,
     w2_t: np.ndarray | None,
     level: float,
+    *,
+    tests: bool = True,
 ) -> MetricResult:
+    """One count-tensor metric: its value, its test (unless ``tests`` is off: a private release has none) and its interval."""
     assert m.compute is not None
     reasons: list[str] = []
     extra = {"w2": cells(w2_t)} if w2_t is not None else {}
@@ -519,7 +637,7 @@ def _evaluate(
         return result
     if notes:
         result.note = "; ".join(notes)
-    if m.test is not None:
+    if m.test is not None and tests:
         result.p_value, result.test = m.test(point_cells)
     if rep_t is not None:
         lo, hi, undefined = _interval(m, point_cells, cells(rep_t), result, level)

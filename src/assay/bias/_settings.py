@@ -12,7 +12,19 @@ from assay._errors import ConfigError, did_you_mean
 from assay._strict import STRICT, Column, Whole, integral, kind
 from assay.bias._spec import Facet, Label
 
-__all__ = ["AuditSpec", "FacetConfig", "FlipTestOptions", "Level", "Count", "LabelDistribution", "LabelType", "Methods", "Values", "facet_from_config"]
+__all__ = [
+    "AuditSpec",
+    "DifferentialPrivacy",
+    "FacetConfig",
+    "FlipTestOptions",
+    "Level",
+    "Count",
+    "LabelDistribution",
+    "LabelType",
+    "Methods",
+    "Values",
+    "facet_from_config",
+]
 
 #: FlipTest's defaults: rows in its sample and neighbours per row.
 DEFAULT_MAX_ROWS = 20_000
@@ -45,6 +57,21 @@ class FlipTestOptions(BaseModel):
     k: Whole = Field(default=DEFAULT_K, ge=1, description="nearest neighbours in the other group per row")
     exclude: list[str] = Field(default_factory=list, description="columns left out of the features")
     features: list[str] | None = Field(default=None, description="the feature columns (default: every column but the roles and exclude)")
+
+
+_Domain = Annotated[Any, *kind(lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(x, _Scalar) for x in v), "a non-empty list of values",
+                               {"type": "array", "minItems": 1, "items": {"type": ["string", "number", "boolean"]}})]  # fmt: skip
+
+
+class DifferentialPrivacy(BaseModel):
+    """An epsilon-differentially private audit (``differential_privacy:`` in a config): the count tensor is released with noise."""
+
+    model_config = STRICT
+    epsilon: Annotated[float, Gt(0)] = Field(description="the privacy loss of the release (smaller: more private, noisier)")
+    domain: dict[str, _Domain] = Field(default_factory=dict, description="the public values of each categorical facet, label, predicted "
+                                       "label and group variable column: every combination is released, empty or not")  # fmt: skip
+    neighbouring: Literal["add_remove", "change"] = Field(default="add_remove", description="neighbouring data sets differ by adding or "
+                                                          "removing one row (sensitivity 1) or by changing one (sensitivity 2)")  # fmt: skip
 
 
 class FacetConfig(BaseModel):
@@ -135,6 +162,7 @@ class AuditSpec(BaseModel):
     min_group_size: Count = 30
     headers: _Names | None = None
     fliptest: Annotated[FlipTestOptions, BeforeValidator(_fliptest)] = Field(default_factory=FlipTestOptions)
+    differential_privacy: DifferentialPrivacy | None = None
 
     @property
     def lab(self) -> Label:

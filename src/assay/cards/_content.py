@@ -192,19 +192,26 @@ def build_content(analysis: dict[str, Any], info: str | Path | dict[str, Any]) -
                                                                 for v in info_["values"] if v.get("carried_by_facet_and_proxies")]}
                                              for facet, info_ in ex.get("by_group", {}).items()},
         }  # fmt: skip
-    for key, summary in (("privacy", _privacy_summary(analysis.get("privacy"))), ("robustness", _robustness_summary(analysis.get("robustness")))):
+    private = (analysis.get("settings") or {}).get("differential_privacy")
+    for key, summary in (("privacy", _privacy_summary(analysis.get("privacy"), private)), ("robustness", _robustness_summary(analysis.get("robustness")))):
         if summary:
             custom[key] = summary
     content["additional_information"]["custom_details"] = custom
     return json.loads(json.dumps(content))  # plain JSON types only
 
 
-def _privacy_summary(p: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The card's privacy facts: personal columns, quasi-identifier risk by group, membership inference by group, minimisation."""
-    if not p:
+def _privacy_summary(p: dict[str, Any] | None, private: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The card's privacy facts: personal columns, quasi-identifier risk by group, membership inference by group, minimisation, and
+    whether the audit on the card is a differentially private release."""
+    if not p and not private:
         return None
-    out: dict[str, Any] = {"personal_columns": [{"column": c["column"], "kinds": [k["kind"] for k in c["kinds"]], "used_by_model": c.get("used_by_model")}
-                                                for c in p.get("scan") or [] if c["personal"]]}  # fmt: skip
+    p = p or {}
+    out: dict[str, Any] = {}
+    if p.get("scan") is not None:
+        out["personal_columns"] = [{"column": c["column"], "kinds": [k["kind"] for k in c["kinds"]], "used_by_model": c.get("used_by_model")}
+                                   for c in p["scan"] if c["personal"]]  # fmt: skip
+    if private:
+        out["differential_privacy"] = {k: private[k] for k in ("epsilon", "delta", "neighbouring", "mechanism", "cells_released")}
     a = p.get("anonymity")
     if a:
         out["anonymity"] = {k: a[k] for k in ("quasi_identifiers", "k", "l", "t", "k_min", "rows", "at_risk")} | {
@@ -381,17 +388,27 @@ def _ci_text(ci: Any) -> str:
     return f"[{_n(ci[0])}, {_n(ci[1])}]" if ci and ci[0] is not None else ""
 
 
+def _dp_sentence(dp: dict[str, Any]) -> str:
+    return (
+        f"The audit figures on this card are an epsilon-differentially private release: epsilon {dp['epsilon']:g}, delta {dp['delta']:g}, "
+        f"neighbouring data sets by {dp['neighbouring'].replace('_', '/')} of one row; {dp['mechanism']} ({dp['cells_released']} cells)."
+    )
+
+
 def _md_privacy(custom: dict[str, Any]) -> list[str]:
     """The card's privacy and robustness sections."""
     lines: list[str] = []
     p = custom.get("privacy")
     if p:
         lines += ["## Privacy", ""]
-        cols = p["personal_columns"]
-        lines += [
-            f"Personal data found by the offline scan: {', '.join(c['column'] + ' (' + ', '.join(c['kinds']) + ')' for c in cols) if cols else 'none'}.",
-            "",
-        ]
+        if p.get("differential_privacy"):
+            lines += [_dp_sentence(p["differential_privacy"]), ""]
+        cols = p.get("personal_columns")
+        if cols is not None:
+            lines += [
+                f"Personal data found by the offline scan: {', '.join(c['column'] + ' (' + ', '.join(c['kinds']) + ')' for c in cols) if cols else 'none'}.",
+                "",
+            ]
         a = p.get("anonymity")
         if a:
             lines += [f"Quasi-identifiers {', '.join(a['quasi_identifiers'])}: k = {a['k']}, l = {_n(a['l'])}, t = {_n(a['t'])}; "

@@ -84,11 +84,18 @@ def render_audit(result: AuditResult, console: Console, *, show: Literal["all", 
         render_stage(result.pre_training, "Pre-training (data)", console, show=show)
     if result.post_training is not None:
         render_stage(result.post_training, "Post-training (predictions)", console, show=show)
-    console.print(
-        f"[bold red]*[/] = distinguishable from noise (Benjamini-Hochberg q <= {result.settings['alpha']:.2g} across all "
-        f"{total} results); {sig} significant, {undefined} undefined (null, reason in analysis.json). "
-        "Intervals, p-values and group sizes are in analysis.json."
-    )
+    dp = result.settings.get("differential_privacy")
+    if dp:
+        console.print(f"[bold]differentially private release[/]: epsilon {dp['epsilon']:g}, discrete Laplace noise (SD {dp['noise_sd_per_cell']:.3g} per "
+                      f"cell) on all {dp['cells_released']:,} cells of the public domain; every figure, row counts included, is from the noisy "
+                      f"counts; intervals include the noise; no p-values. {undefined} of {total} results undefined (reason in analysis.json).",
+                      highlight=False)  # fmt: skip
+    else:
+        console.print(
+            f"[bold red]*[/] = distinguishable from noise (Benjamini-Hochberg q <= {result.settings['alpha']:.2g} across all "
+            f"{total} results); {sig} significant, {undefined} undefined (null, reason in analysis.json). "
+            "Intervals, p-values and group sizes are in analysis.json."
+        )
     for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
 
@@ -257,6 +264,35 @@ def render_privacy(result: dict[str, Any], console: Console) -> None:
             used = {True: "yes", False: "no", None: "unknown"}[r["used_by_model"]]
             mt.add_row(r["column"], ", ".join(r["personal"]), used, _ci(r["attribution_share"], r["attribution_share_ci"], ".1%"), r["advice"])
         console.print(mt)
+    eps = result.get("epsilon_accuracy")
+    if eps:
+        render_epsilon_accuracy(eps, console)
+
+
+def render_epsilon_accuracy(table: dict[str, Any], console: Console) -> None:
+    """One row per metric, one column per epsilon: the median |private - exact| and the private interval's median width."""
+    from rich.table import Table
+
+    t = Table(title=f"what differential privacy costs the audit: median |error| / interval width ({table['runs']} releases per epsilon)")
+    t.add_column("metric")
+    for e in table["epsilons"]:
+        t.add_column(f"epsilon {e:g}", justify="right")
+    t.add_column("exact width", justify="right")
+    by: dict[str, dict[float, dict[str, Any]]] = {}
+    for r in table["rows"]:
+        by.setdefault(r["metric"], {})[r["epsilon"]] = r
+
+    def cell(r: dict[str, Any] | None) -> str:
+        if r is None or r["median_abs_error"] is None:
+            return "undefined"
+        return f"{r['median_abs_error']:.3f} / {r['median_ci_width']:.3f}" if r["median_ci_width"] is not None else f"{r['median_abs_error']:.3f}"
+
+    for metric, rows in by.items():
+        first = next(iter(rows.values()))
+        width = first["exact_median_ci_width"]
+        t.add_row(metric, *(cell(rows.get(e)) for e in table["epsilons"]), "" if width is None else f"{width:.3f}")
+    console.print(t)
+    console.print(f"note: {table['note']}", highlight=False)
 
 
 def _ci(value: Any, ci: Any, fmt: str = ".3f") -> str:

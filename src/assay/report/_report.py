@@ -125,7 +125,14 @@ def _overview(doc: dict[str, Any]) -> dict[str, Any] | None:
                 f"{100 * float(st.get('confidence_level', 0.95)):g}%; {st.get('ci_method', '')}; {st.get('bootstrap_replicates')} replicates, seed {st.get('seed')}",
             )
         )
-        rows.append(("Significance", f"{st.get('multiple_testing', '')}; significant when q <= {fmt(st.get('alpha'))}"))
+        dp = st.get("differential_privacy")
+        if dp:
+            rows.append(("Differential privacy", f"epsilon {fmt(dp['epsilon'])} ({dp['neighbouring'].replace('_', '/')} one row), {dp['mechanism']}; "
+                         f"noise SD {fmt(dp['noise_sd_per_cell'])} per cell over {fmt(dp['cells_released'])} cells; every figure here, "
+                         "row counts included, is computed from the noisy release"))  # fmt: skip
+            rows.append(("Significance", str(st.get("multiple_testing", ""))))
+        else:
+            rows.append(("Significance", f"{st.get('multiple_testing', '')}; significant when q <= {fmt(st.get('alpha'))}"))
         rows.append(("Small groups", f"fewer than {st.get('min_group_size')} rows are flagged"))
     ex = doc.get("explanations")
     if ex:
@@ -326,7 +333,17 @@ def _privacy(doc: dict[str, Any]) -> dict[str, Any] | None:
         return None
     flagged = [c for c in p.get("scan") or [] if c["personal"]]
     return {"scanned": len(p.get("scan") or []), "flagged": flagged, "anonymity": p.get("anonymity"), "membership": p.get("membership"),
-            "minimisation": p.get("minimisation") or []}  # fmt: skip
+            "minimisation": p.get("minimisation") or [], "epsilon": _by_metric(p.get("epsilon_accuracy"))}  # fmt: skip
+
+
+def _by_metric(table: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The accuracy-against-epsilon rows as one row per metric with a cell per epsilon."""
+    if not table:
+        return None
+    cells: dict[str, dict[float, dict[str, Any]]] = {}
+    for r in table["rows"]:
+        cells.setdefault(r["metric"], {})[r["epsilon"]] = r
+    return {"t": table, "epsilons": table["epsilons"], "metrics": [{"metric": m, "cells": [by.get(e) for e in table["epsilons"]]} for m, by in cells.items()]}
 
 
 @section("robustness", "Counterfactual flips and robustness")
