@@ -129,6 +129,9 @@ def test_bad_private_audits_are_refused_naming_what_is_wrong():
     with pytest.raises(ConfigError, match=r"domain of 'age': 'old' is not a value of its type"):
         assay.audit(df, **{**base, "facets": [{"name_or_index": "age", "type": "categorical"}]},
                     differential_privacy={"epsilon": 1, "domain": {"age": ["old"], "y": ["neg", "pos"]}})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"predicted label 'p01' \(Int64\) does not hold the label's values"):
+        assay.audit(df.assign(p01=(df["y"] == "pos").astype(int)), **{**base, "post_training_methods": ["DPPL"]}, predicted_label="p01",
+                    differential_privacy={"epsilon": 1, "domain": DOMAIN})  # fmt: skip
     with pytest.raises(ConfigError, match="epsilon must be a number > 0, got 0"):
         assay.audit(df, **base, differential_privacy={"epsilon": 0, "domain": DOMAIN})
     with pytest.raises(ConfigError, match="sample_weight"):

@@ -40,7 +40,12 @@ ALLOWED = {("post", "/tokens"): {"admin"}, ("get", "/tokens"): {"admin"}, ("post
            ("post", "/models/{name}/{version}/data-capture/ground-truth"): {"admin", "owner"},
            ("post", "/bounties"): {"admin", "owner"}, ("get", "/bounties"): {"admin", "owner", "auditor", "bounty"},
            ("get", "/bounties/{name}"): {"admin", "owner", "auditor", "bounty"}, ("post", "/bounties/{name}/submissions"): {"admin", "owner", "bounty"},
-           ("post", "/bounties/{name}/verify"): {"admin", "owner"}, ("get", "/bounties/{name}/model"): {"admin", "owner"}}  # fmt: skip
+           ("post", "/bounties/{name}/verify"): {"admin", "owner"}, ("get", "/bounties/{name}/model"): {"admin", "owner"},
+           ("put", "/models/{name}/{version}/audit"): {"admin", "owner"}, ("get", "/models/{name}/{version}/audit"): {"admin", "owner", "approver", "auditor"},
+           ("put", "/models/{name}/{version}/card"): {"admin", "owner"}, ("get", "/models/{name}/{version}/card"): {"admin", "owner", "approver", "auditor"},
+           ("post", "/models/{name}/{version}/card/submit"): {"admin", "owner"}, ("post", "/models/{name}/{version}/card/archive"): {"admin", "owner"},
+           ("post", "/models/{name}/{version}/card/approve"): {"approver"}, ("post", "/models/{name}/{version}/card/reject"): {"approver"},
+           ("put", "/keys"): {"approver"}, ("get", "/keys"): {"admin", "owner", "approver", "auditor"}}  # fmt: skip
 
 
 # the person a decision is about: no token, the decision's receipt (a wrong or missing one is refused, whatever token comes with it)
@@ -51,6 +56,7 @@ def test_every_route_refuses_missing_wrong_and_underprivileged_tokens(client):
     from assay.service import ROLES, create_token
 
     client.tokens["bounty"] = create_token(client.app.state.engine, name="outsider", role="bounty")
+    client.tokens["approver"] = create_token(client.app.state.engine, name="board", role="approver")
     schema = client.get("/openapi.json").json()  # the schema itself is public (it holds no data)
     routes = [(m, p) for p, ops in schema["paths"].items() for m in ops]
     assert set(routes) == set(ALLOWED) | PUBLIC, "a route was added without a role rule in this test"

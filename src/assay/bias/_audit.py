@@ -243,8 +243,13 @@ def _public_domains(spec: _Spec, plan: _Plan, table: CountTable) -> dict[str, li
             pred = spec.predicted_label
             if pred is None or lab_bool:
                 out[key] = [False, True]
+            elif pred in declared:
+                out[key] = of(pred, "predicted label")
+            elif spec.schema[pred].is_numeric() != spec.schema[spec.lab.column].is_numeric():
+                raise ConfigError(f"predicted label {pred!r} ({spec.schema[pred]}) does not hold the label's values ({spec.schema[spec.lab.column]}): "
+                                  f"give its own in differential_privacy.domain: {{{pred}: [...]}}")  # fmt: skip
             else:
-                out[key] = of(pred if pred in declared else spec.lab.column, "predicted label")
+                out[key] = of(spec.lab.column, "label")
         else:
             out[key] = of(str(spec.group_variable), "group variable")
     return out

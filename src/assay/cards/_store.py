@@ -34,7 +34,7 @@ from typing import Any
 from assay._errors import AssayError, ConfigError
 from assay.ledger import GENESIS, DamagedLogError, Verification, append_line, canonical, digest, read_log, walk
 
-__all__ = ["CardStore", "Verification", "approval_is_signed", "content_hash", "generate_key", "key_id", "load_private_key", "load_public_key"]
+__all__ = ["CardStore", "Files", "Verification", "approval_is_signed", "content_hash", "generate_key", "key_id", "load_private_key", "load_public_key"]
 
 TRANSITIONS = {  # action -> (allowed from, to)
     "submit": (("Draft",), "PendingReview"),
@@ -132,27 +132,65 @@ def key_id(public_key: Any) -> str:
 
 
 # == the store ======================================================================
-class CardStore:
-    """One model card's versions and review log, in a directory."""
+class Files:
+    """Where a card store keeps its versions and log: a directory (``versions/NNNN.json`` and ``log.jsonl``). The service keeps the
+    same records in its database (:mod:`assay.service._cards`), with the same methods."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def where(self, version: int) -> str:
+        return str(self.path / "versions" / f"{version:04d}.json")
+
+    def entries(self) -> list[dict[str, Any]]:
+        return read_log(self.path / "log.jsonl")
+
+    def append(self, entry: dict[str, Any]) -> None:
+        append_line(self.path / "log.jsonl", entry)
+
+    def read(self, version: int) -> dict[str, Any] | None:
+        p = self.path / "versions" / f"{version:04d}.json"
+        return dict(json.loads(p.read_text(encoding="utf-8"))) if p.exists() else None
+
+    def write(self, version: int, record: dict[str, Any]) -> None:
+        target = self.path / "versions" / f"{version:04d}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "x", encoding="utf-8") as fh:  # exclusive: a version is written once
+            json.dump(record, fh, indent=2, sort_keys=True, ensure_ascii=False)
+
+    def versions(self) -> list[int]:
+        folder = self.path / "versions"
+        return sorted(int(p.stem) for p in folder.glob("*.json")) if folder.exists() else []
+
+
+class CardStore:
+    """One model card's versions and review log, in a directory (or, given ``records``, wherever those are kept)."""
+
+    def __init__(self, path: str | Path | None = None, *, records: Any = None) -> None:
+        self.records = records if records is not None else Files(path if path is not None else ".")
+
+    @property
+    def path(self) -> Path:
+        """The directory of a store kept in files."""
+        return Path(self.records.path)
 
     @property
     def log_path(self) -> Path:
         return self.path / "log.jsonl"
 
-    def _version_path(self, version: int) -> Path:
-        return self.path / "versions" / f"{version:04d}.json"
-
     # -- reading -----------------------------------------------------------------------
     def entries(self) -> list[dict[str, Any]]:
-        return read_log(self.log_path)
+        return self.records.entries()  # type: ignore[no-any-return]
 
     def _require(self) -> list[dict[str, Any]]:
         entries = self.entries()
         if not entries:
-            raise ConfigError(f"{self.path} holds no model card; `assay card build ANALYSIS_DIR --info INFO.yaml --store {self.path} --by NAME` creates one")
+            raise ConfigError(
+                f"{self.records} holds no model card; `assay card build ANALYSIS_DIR --info INFO.yaml --store {self.records} --by NAME` creates one"
+            )
         return entries
 
     def latest(self, entries: list[dict[str, Any]] | None = None) -> int:
@@ -164,15 +202,15 @@ class CardStore:
         version = version or max(int(e["version"]) for e in entries)
         states = [e["to_status"] for e in entries if e["version"] == version]
         if not states:
-            raise ConfigError(f"{self.path} has no version {version}")
+            raise ConfigError(f"{self.records} has no version {version}")
         return str(states[-1])
 
     def read(self, version: int | None = None) -> dict[str, Any]:
         version = version or self.latest()
-        p = self._version_path(version)
-        if not p.exists():
-            raise ConfigError(f"{self.path} has no version {version}")
-        return dict(json.loads(p.read_text(encoding="utf-8")))
+        record = self.records.read(version)
+        if record is None:
+            raise ConfigError(f"{self.records} has no version {version}")
+        return dict(record)
 
     def history(self, version: int, entries: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         return [e for e in entries or self._require() if e["version"] == version]
@@ -191,7 +229,7 @@ class CardStore:
             entry["public_key"] = base64.b64encode(_raw_public(key.public_key())).decode()
             entry["signature"] = base64.b64encode(key.sign(_signed_payload(card, entry))).decode()
         entry["hash"] = digest(entry)
-        append_line(self.log_path, entry)
+        self.records.append(entry)
         return entry
 
     def add_version(self, content: dict[str, Any], *, by: str) -> tuple[int, bool]:
@@ -202,18 +240,15 @@ class CardStore:
         if entries:
             latest = self.latest(entries)
             if self.status(latest, entries) == "Archived":
-                raise AssayError(f"the card in {self.path} is Archived: no more versions can be added (it can still be exported and verified)")
+                raise AssayError(f"the card in {self.records} is Archived: no more versions can be added (it can still be exported and verified)")
             if self.read(latest)["content_hash"] == digest:
                 return latest, False
             if self.name != content["model_overview"]["model_name"]:
-                raise ConfigError(f"{self.path} holds the card of {self.name!r}, not {content['model_overview']['model_name']!r}; use another --store")
+                raise ConfigError(f"{self.records} holds the card of {self.name!r}, not {content['model_overview']['model_name']!r}; use another --store")
             version = latest + 1
         else:
             version = 1
-        target = self._version_path(version)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "x", encoding="utf-8") as fh:  # exclusive: a version is written once
-            json.dump({"version": version, "content_hash": digest, "content": content}, fh, indent=2, sort_keys=True, ensure_ascii=False)
+        self.records.write(version, {"version": version, "content_hash": digest, "content": content})
         self._append({"action": "create", "version": version, "content_hash": digest, "from_status": None, "to_status": "Draft", "by": by,
                       "reason": "new version" if version > 1 else "card created"})  # fmt: skip
         return version, True
@@ -250,11 +285,10 @@ class CardStore:
         except DamagedLogError as exc:
             return Verification(False, [str(exc)])
         if not entries:
-            return Verification(False, [f"{self.log_path} is missing or empty"])
+            return Verification(False, [f"{self.records}: its review log is missing or empty"])
         result = walk(entries, anchor=anchor, describe=lambda e: f" ({e.get('action')} of version {e.get('version')})")
         created = self._check_review(entries, result, {key_id(k) for k in trusted_keys} if trusted_keys is not None else None)
-        on_disk = sorted(int(p.stem) for p in (self.path / "versions").glob("*.json")) if (self.path / "versions").exists() else []
-        extra = [v for v in on_disk if v not in created]
+        extra = [v for v in self.records.versions() if v not in created]
         if extra:
             result.add(f"version file(s) {extra} are not in the log (added outside assay)")
         return result
@@ -275,11 +309,11 @@ class CardStore:
                 try:
                     record = self.read(v)
                 except (ConfigError, json.JSONDecodeError):
-                    result.add(f"{where}: the version file {self._version_path(v)} is missing or unreadable", e.get("seq"))
+                    result.add(f"{where}: the version file {self.records.where(v)} is missing or unreadable", e.get("seq"))
                     record = None
                 if record is not None:
                     if content_hash(record["content"]) != record.get("content_hash") or record.get("content_hash") != e.get("content_hash"):
-                        result.add(f"version {v}: the content of {self._version_path(v)} does not match the hash recorded when it was created "
+                        result.add(f"version {v}: the content of {self.records.where(v)} does not match the hash recorded when it was created "
                                    "(the card was edited)", e.get("seq"))  # fmt: skip
                     card = card or record["content"]["model_overview"]["model_name"]
                 status[v] = "Draft"

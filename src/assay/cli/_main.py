@@ -84,7 +84,8 @@ def audit(
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
 ) -> None:  # fmt: skip
-    """Measure bias in data (pre-training) and predictions (post-training); write OUT/analysis.json."""
+    """Measure bias in data (pre-training) and predictions (post-training); write OUT/analysis.json. With the config's
+    differential_privacy: {epsilon, domain}, the audit is an epsilon-differentially private release (docs/privacy.md)."""
     from assay._config import audit_config
 
     if fmt not in ("table", "json"):
@@ -214,13 +215,13 @@ def tasks(
 
 @app.command()
 def privacy(
-    config: Annotated[Path, typer.Argument(help="Config: dataset_uri, facet, privacy: {quasi_identifiers, sensitive, k_min, scan, membership: {members, non_members}} (membership: model, label).")],
+    config: Annotated[Path, typer.Argument(help="Config: dataset_uri, facet, privacy: {quasi_identifiers, sensitive, k_min, scan, membership: {members, non_members}, epsilon_accuracy: {epsilons, runs}} (membership: model, label; epsilon_accuracy: the audit's keys and differential_privacy.domain).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory: adds 'privacy' to OUT/analysis.json (keeps what is there).")],
     data: Annotated[str | None, typer.Option("--data", help="Dataset path or glob; overrides dataset_uri in the config.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table (readable) or json (the section on stdout).")] = "table",
     report: Annotated[bool, typer.Option("--report", help="Also write OUT/report.html from the results.")] = False,
 ) -> None:  # fmt: skip
-    """Scan for personal data (offline), measure quasi-identifier risk (k-anonymity, l-diversity, t-closeness) with the rows at risk by group, and attack the model's membership privacy by group."""
+    """Scan for personal data (offline), measure quasi-identifier risk (k-anonymity, l-diversity, t-closeness) with the rows at risk by group, attack the model's membership privacy by group, and tabulate what differential privacy costs the audit, epsilon by epsilon."""
     from assay._config import privacy_config
     from assay.cli._render import render_privacy
 

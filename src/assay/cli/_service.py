@@ -53,7 +53,7 @@ def _name_version(model: str) -> tuple[str, str]:
 
 @service_app.command()
 def token(db: Db, name: Annotated[str, typer.Option("--name", help="Who the token is for.")],
-          role: Annotated[str, typer.Option("--role", help="admin, owner, reviewer, auditor or bounty (an outsider who submits to bias bounties).")]) -> None:  # fmt: skip
+          role: Annotated[str, typer.Option("--role", help="admin, owner, reviewer, approver (signs off model cards), auditor or bounty (an outsider who submits to bias bounties).")]) -> None:  # fmt: skip
     """Create an API token; it is printed once and only its hash is stored."""
     from assay.service import ROLES, create_token
 
@@ -136,6 +136,39 @@ def baseline(db: Db, model: Annotated[str, typer.Option("--model", help="NAME/VE
         engine.dispose()
     out.print(f"Baseline of {name}/{version}: {done['rows']:,} rows, {len(done['columns'])} columns{', with model figures' if done['model_figures'] else ''}; "
               f"sha256 {done['sha256'][:16]}...")  # fmt: skip
+
+
+@service_app.command("card")
+def card_cmd(db: Db, model: Annotated[str, typer.Option("--model", help="NAME/VERSION of a registered model.")],
+             target: Annotated[Path, typer.Option("--out", "-o", help="Directory to write the card store to (must not exist).")]) -> None:  # fmt: skip
+    """Write a model's card store, as the service keeps it, to a directory: `assay card verify DIR` checks every hash and signature,
+    `assay card export DIR` renders it."""
+    from assay.cards import Files
+    from assay.service import card_of, find_model
+
+    if target.exists():
+        err.print(f"[bold red]error:[/] {target} exists; give a new directory", highlight=False)
+        raise typer.Exit(2)
+    name, version = _name_version(model)
+    engine = _existing_db(db)
+    try:
+        with engine.connect() as conn:
+            card = card_of(conn, find_model(conn, name, version))
+    except Exception as exc:  # noqa: BLE001 - NotFound and the database's own errors, named
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    if card is None:
+        err.print(f"[bold red]error:[/] model {name}/{version} has no card", highlight=False)
+        raise typer.Exit(2)
+    files = Files(target)
+    for record in card["versions"]:
+        files.write(int(record["version"]), record)
+    for entry in card["log"]:
+        files.append(entry)
+    out.print(f"Card {card['card']!r} of {name}/{version}: {len(card['versions'])} version(s), {len(card['log'])} log entries, latest "
+              f"{card['status']}, written to {target}; check it: assay card verify {target}")  # fmt: skip
 
 
 def _existing_db(db: str):  # type: ignore[no-untyped-def]

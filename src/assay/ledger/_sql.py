@@ -45,6 +45,10 @@ def ledger_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("payload", sa.Text, nullable=False),  # canonical JSON, as hashed
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
+        sa.Index("ix_ledger_action", "action", "seq"),  # the console's search: by action, actor or subject, newest first
+        sa.Index("ix_ledger_actor", "actor", "seq"),
+        sa.Index("ix_ledger_subject", "subject", "seq"),
+        sa.Index("ix_ledger_at", "at"),
     )  # fmt: skip
 
 

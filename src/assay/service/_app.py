@@ -3,9 +3,9 @@
 Every route needs a bearer token (``Authorization: Bearer <token>``) but the
 two a person uses with their decision's receipt (``_contests``); tokens are
 stored as SHA-256 hashes and carry one role, and each route names the roles it
-admits (admin, owner, reviewer, auditor, bounty: the table is in docs/service.md and
+admits (admin, owner, reviewer, approver, auditor, bounty: the table is in docs/service.md and
 tests/test_service.py walks every route of the OpenAPI schema against it).
-Routes: tokens, models, capture and the ledger (``_routes``), review
+Routes: tokens, models, capture and the ledger (``_routes``), audits, cards and signing keys (``_cards``), review
 (``_review``), monitoring (``_monitoring``), contests (``_contests``), bias
 bounties (``_bounties``) and the pages (``_pages``). The library's errors are answered by one handler
 (NotFound 404, Conflict 409, other bad input 422).
@@ -83,9 +83,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     async def _db_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
         return JSONResponse({"detail": "the database is unavailable; nothing was stored, retry the request"}, status_code=503)
 
-    from assay.service import _bounties, _contests, _monitoring, _pages, _review
+    from assay.service import _bounties, _cards, _contests, _monitoring, _pages, _review
     from assay.service._routes import ROUTERS
 
-    for router in (*ROUTERS, _review.router, _monitoring.router, _contests.router, _bounties.router, _pages.router):
+    for router in (*ROUTERS, _cards.router, _review.router, _monitoring.router, _contests.router, _bounties.router, _pages.router):
         app.include_router(router)
     return app

@@ -14,7 +14,8 @@ from assay.service._db import serialise, sessions, tokens, utcnow
 
 __all__ = ["ROLES", "LastAdminError", "create_token", "hash_token", "revoke_tokens"]
 
-ROLES = ("admin", "owner", "reviewer", "auditor", "bounty")  # bounty: an outsider who submits to bias bounties, and nothing else
+ROLES = ("admin", "owner", "reviewer", "approver", "auditor", "bounty")
+# approver: signs off model cards (the review board); bounty: an outsider who submits to bias bounties, and nothing else
 
 
 def hash_token(token: str) -> str:

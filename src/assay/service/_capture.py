@@ -3,7 +3,7 @@
 Every route needs a bearer token (``Authorization: Bearer <token>``) but the
 two a person uses with their decision's receipt (``_contests``); tokens are
 stored as SHA-256 hashes and carry one role, and each route names the roles it
-admits (admin, owner, reviewer, auditor, bounty: the table is in docs/service.md and
+admits (admin, owner, reviewer, approver, auditor, bounty: the table is in docs/service.md and
 tests/test_service.py walks every route of the OpenAPI schema against it). This
 module holds tokens, models, capture (with routing to review), ground truth,
 policy changes, card approvals and the ledger's routes; review
@@ -160,7 +160,7 @@ class GroundTruthIn(_Strict):
 
 class TokenIn(_Strict):
     name: str = Field(min_length=1, max_length=200)
-    role: str = Field(pattern="^(admin|owner|reviewer|auditor|bounty)$")
+    role: str = Field(pattern="^(admin|owner|reviewer|approver|auditor|bounty)$")
 
 
 APPROVAL_FIELDS = ("content_hash", "by", "reason", "time", "key_id", "public_key", "signature")

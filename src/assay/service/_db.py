@@ -11,7 +11,9 @@ checked window and its violations), ``contests`` (decisions people asked to
 have reviewed, and the responses) and ``service_secrets`` (the key that signs
 decision receipts), ``bounties`` and ``bounty_submissions`` (bias bounties: the
 holdout and the current model, each submission's group and model, and what was
-decided).
+decided), ``audits`` (a model version's analysis.json documents), ``card_versions``
+and ``card_log`` (its card store: versions and the signed review log) and
+``signing_keys`` (approvers' keys, encrypted).
 The schema is created and upgraded by Alembic (``migrate``), never by
 ``create_all``, so that a database made by an older version is upgraded in
 place.
@@ -32,10 +34,13 @@ from assay.ledger._sql import ledger_table
 __all__ = [
     "LOCKS",
     "METADATA",
+    "audits",
     "aware",
     "baselines",
     "bounties",
     "bounty_submissions",
+    "card_log",
+    "card_versions",
     "connect",
     "contests",
     "ledger",
@@ -48,6 +53,7 @@ __all__ = [
     "serialise",
     "service_secrets",
     "sessions",
+    "signing_keys",
     "tokens",
 ]
 
@@ -91,6 +97,7 @@ predictions = sa.Table(
     sa.Column("inference_time", sa.DateTime(timezone=True), nullable=True),  # when the model decided, if the caller says (windows use it)
     sa.Column("ledger_seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=True, index=True),  # the capture.batch entry
     sa.UniqueConstraint("model_id", "prediction_id", name="uq_predictions_model_id"),
+    sa.Index("ix_predictions_model_seq", "model_id", "seq"),
 )  # fmt: skip
 
 ledger = ledger_table(METADATA)  # the hash-chained record (assay.ledger owns its shape)
@@ -212,6 +219,42 @@ bounty_submissions = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("decision", sa.JSON, nullable=True),  # gain, lower bound, level, group rows: the owner's figures
     sa.UniqueConstraint("bounty_id", "number", name="uq_bounty_submissions_number"),
+)  # fmt: skip
+
+
+audits = sa.Table(
+    "audits", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("analysis", sa.JSON, nullable=False),  # the audit's analysis.json
+    sa.Column("sha256", sa.String(64), nullable=False),
+)  # fmt: skip
+
+card_versions = sa.Table(
+    "card_versions", METADATA,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("record", sa.JSON, nullable=False),  # {version, content_hash, content}: a card store's versions/NNNN.json, written once
+)  # fmt: skip
+
+card_log = sa.Table(
+    "card_log", METADATA,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("entry", sa.JSON, nullable=False),  # a line of a card store's log.jsonl (hash-chained; approvals signed)
+)  # fmt: skip
+
+signing_keys = sa.Table(
+    "signing_keys", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, index=True),
+    sa.Column("key_id", sa.String(16), nullable=False, unique=True),
+    sa.Column("public_key", sa.Text, nullable=False),  # PEM
+    sa.Column("private_key", sa.Text, nullable=False),  # PEM, encrypted with the approver's passphrase (never stored)
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
 )  # fmt: skip
 
 

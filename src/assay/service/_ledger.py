@@ -7,7 +7,9 @@ and ``verify`` says where. Appends are serialised (PostgreSQL: a
 transaction-level advisory lock; SQLite: the write lock ``BEGIN IMMEDIATE``
 takes), so concurrent writers never fork the chain. Besides the chain,
 ``verify`` checks the rows it counts: every capture batch's predictions
-(their number and the digest of their content) and every review answer.
+(their number and the digest of their content), every review answer, the
+bounties' files and states, and every card store's log (its own chain and
+signatures, ending where the ledger's last card action says).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> Veri
     answers: dict[tuple[str, str], Any] = {}  # (task, reviewer) -> the answer recorded
     bounty_files: dict[str, tuple[str, str]] = {}  # bounty -> digests of its holdout and model
     submitted: dict[tuple[str, int], dict[str, Any]] = {}  # (bounty, number) -> model digest, group, state
+    card_heads: dict[str, tuple[int, str]] = {}  # model -> the card log's last (seq, entry hash) the ledger records
 
     def count(e: Mapping[str, Any]) -> None:
         if e["action"] == "capture.batch":
@@ -76,6 +79,9 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> Veri
                 digests[int(e["seq"])] = (e["subject"], payload["content_sha256"])
         elif e["action"] == "review.answer":
             answers[(e["subject"].removeprefix("task/"), e["actor"])] = json.loads(e["payload"]).get("answer")
+        elif e["action"].startswith("card.") and e["action"] != "card.approval":
+            payload = json.loads(e["payload"])
+            card_heads[e["subject"]] = (int(payload["card_seq"]), payload["entry_hash"])
         elif e["action"].startswith("bounty."):
             payload, name = json.loads(e["payload"]), e["subject"].removeprefix("bounty/")
             if e["action"] == "bounty.create":
@@ -87,7 +93,8 @@ def verify(conn: sa.Connection, *, anchor: dict[str, Any] | None = None) -> Veri
 
     result = LOG.walk(conn, anchor=anchor, visit=count)
     if result.ok:
-        problem = _rows_problem(conn, stored, answers) or _content_problem(conn, digests) or _bounty_problem(conn, bounty_files, submitted)
+        problem = (_rows_problem(conn, stored, answers) or _content_problem(conn, digests) or _bounty_problem(conn, bounty_files, submitted)
+                   or _card_problem(conn, card_heads))  # fmt: skip
         if problem is not None:
             result.add(problem)
     return result
@@ -170,4 +177,26 @@ def _bounty_problem(conn: sa.Connection, files: dict[str, tuple[str, str]], subm
         if hashlib.sha256(r.model).hexdigest() != want["model"] or r.conditions != want["group"] or r.state != want["state"]:
             return (f"bounty {name}, submission {number}: its model, group or state ({r.state}) in the database is not what the ledger "
                     f"records ({want['state']}); changed outside the service")  # fmt: skip
+    return None
+
+
+def _card_problem(conn: sa.Connection, heads: dict[str, tuple[int, str]]) -> str | None:
+    """Card stores whose log does not verify (hashes, links, transitions, signatures, version contents), or does not end at the entry
+    the ledger's last card action records."""
+    from assay.cards import CardStore
+    from assay.service._card_records import DbCards
+    from assay.service._db import card_log, models
+
+    held = {f"{r.name}/{r.version}": r for r in conn.execute(sa.select(models).where(models.c.id.in_(sa.select(card_log.c.model_id).distinct())))}
+    if set(held) != set(heads):
+        return f"the ledger records card actions on {sorted(heads)} but the database holds card logs of {sorted(held)} (changed outside the service)"
+    for subject, (seq, entry_hash) in sorted(heads.items()):
+        store = CardStore(records=DbCards(conn, held[subject]))
+        check = store.verify()
+        if not check.ok:
+            return f"the card of model {subject}: {check.problems[0]}"
+        last = store.entries()[-1]
+        if (int(last["seq"]), last["hash"]) != (seq, entry_hash):
+            return (f"the card of model {subject}: its log ends at entry {last['seq']} but the ledger's last card action records entry {seq} "
+                    f"(entries added or removed outside the service)")  # fmt: skip
     return None
