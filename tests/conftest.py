@@ -126,3 +126,23 @@ def client(db):
     c.tokens = toks  # type: ignore[attr-defined]
     yield c
     app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def scored():
+    """Adult test rows scored by a model fitted on the train split: 6,000 for the baseline, 3,000 for the windows."""
+    import numpy as np
+
+    from assay.datasets import adult_model, load_adult
+
+    train, test = load_adult("train"), load_adult("test")
+    feats = [c for c in train.columns if c not in ("income", "fnlwgt")]
+    model = adult_model(feats).fit(train[feats], train["income"] == ">50K")
+    test = test.copy()
+    test["score"] = model.predict_proba(test[feats])[:, 1]
+    test["predicted_label"] = np.where(test["score"] > 0.5, ">50K", "<=50K")
+    rng = np.random.default_rng(7)  # attributions as an explainer would send them: a few features, row by row
+    test["__expl"] = [{"age": (a - 38.5) * 0.01 + rng.normal(0, 0.01), "education-num": (e - 10) * 0.05 + rng.normal(0, 0.01),
+                       "hours-per-week": (h - 40) * 0.004 + rng.normal(0, 0.01)}
+                      for a, e, h in zip(test["age"], test["education-num"], test["hours-per-week"])]  # fmt: skip
+    return feats, test.iloc[:6000].reset_index(drop=True), test.iloc[6000:9000].reset_index(drop=True)

@@ -20,7 +20,7 @@ def _h(client, role):
     return {"Authorization": f"Bearer {client.tokens[role]}"}
 
 
-ALLOWED = {("post", "/tokens"): {"admin"}, ("get", "/tokens"): {"admin"}, ("post", "/tokens/{token_id}/revoke"): {"admin"}, ("post", "/models"): {"admin", "owner"}, ("get", "/models"): {"admin", "owner", "reviewer", "auditor"},
+ALLOWED = {("post", "/tokens"): {"admin"}, ("get", "/tokens"): {"admin"}, ("post", "/tokens/{token_id}/revoke"): {"admin"}, ("post", "/models"): {"admin", "owner"}, ("get", "/models"): {"admin", "owner", "reviewer", "approver", "auditor"},
            ("post", "/models/{name}/{version}/predictions"): {"admin", "owner"}, ("post", "/models/{name}/{version}/ground-truth"): {"admin", "owner"},
            ("get", "/models/{name}/{version}/predictions"): {"admin", "owner", "auditor"}, ("get", "/ledger"): {"admin", "auditor"},
            ("get", "/ledger/verify"): {"admin", "auditor"}, ("get", "/review/next"): {"reviewer"}, ("post", "/review/tasks/{task_id}/answer"): {"reviewer"},
@@ -391,7 +391,7 @@ def test_reviewer_pages_need_a_session_and_a_csrf_token(client):
     r = client.post("/ui/review/1", data={"answer": ">50K"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/ui/login"
     other = client.__class__(client.app)  # an owner signs in to the dashboard, not the review pages
-    assert other.post("/ui/login", data={"token": client.tokens["owner"]}, follow_redirects=False).headers["location"] == "/ui/dashboard"
+    assert other.post("/ui/login", data={"token": client.tokens["owner"]}, follow_redirects=False).headers["location"] == "/ui/"  # the home page
     r = other.get("/ui/review")
     assert r.status_code == 403 and "for reviewers" in r.text
     assert client.post("/ui/login", data={"token": "assay_wrong"}).status_code == 401
@@ -457,6 +457,8 @@ def test_reviewer_page_in_headless_chromium(db, tmp_path):
             dash.goto(f"{base}/ui/login")
             dash.fill("#token", auditor)
             dash.click("button[type=submit]")
+            dash.wait_for_selector("#todo")  # the home page
+            dash.goto(f"{base}/ui/dashboard")
             dash.wait_for_selector(".model")
             rows = {r.get_attribute("data-value"): r.inner_text() for r in dash.query_selector_all("tr.facet")}
             assert set(rows) == {"Female"} and "\t2\t" in rows["Female"]  # quality by facet from the two reviewed answers

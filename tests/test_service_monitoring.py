@@ -19,24 +19,6 @@ def _h(client, role):
     return {"Authorization": f"Bearer {client.tokens[role]}"}
 
 
-@pytest.fixture(scope="module")
-def scored():
-    """Adult test rows scored by a model fitted on the train split: 6,000 for the baseline, 3,000 for the windows."""
-    from assay.datasets import adult_model, load_adult
-
-    train, test = load_adult("train"), load_adult("test")
-    feats = [c for c in train.columns if c not in ("income", "fnlwgt")]
-    model = adult_model(feats).fit(train[feats], train["income"] == ">50K")
-    test = test.copy()
-    test["score"] = model.predict_proba(test[feats])[:, 1]
-    test["predicted_label"] = np.where(test["score"] > 0.5, ">50K", "<=50K")
-    rng = np.random.default_rng(7)  # attributions as an explainer would send them: a few features, row by row
-    test["__expl"] = [{"age": (a - 38.5) * 0.01 + rng.normal(0, 0.01), "education-num": (e - 10) * 0.05 + rng.normal(0, 0.01),
-                       "hours-per-week": (h - 40) * 0.004 + rng.normal(0, 0.01)}
-                      for a, e, h in zip(test["age"], test["education-num"], test["hours-per-week"])]  # fmt: skip
-    return feats, test.iloc[:6000].reset_index(drop=True), test.iloc[6000:9000].reset_index(drop=True)
-
-
 def _baseline_doc(feats, base):
     from assay.monitor._baseline import statistics, suggest_constraints
     from assay.monitor._model import MonitorSpec, model_figures
@@ -396,6 +378,8 @@ def test_dashboard_charts_in_headless_chromium(tmp_path, scored):
             page.goto(f"{base_url}/ui/login")
             page.fill("#token", auditor)
             page.click("button[type=submit]")
+            page.wait_for_selector("#todo")  # the home page
+            page.goto(f"{base_url}/ui/dashboard")
             page.wait_for_selector("section.monitoring")
             bars = page.query_selector_all("section.monitoring svg[aria-label='violations per window'] rect")
             assert len(bars) == 6 and page.query_selector("svg[aria-label^='accuracy'] polygon") is not None

@@ -83,9 +83,9 @@ def create_app(db: str, *, engine: sa.Engine | None = None, schedule_tick: float
     async def _db_down(_request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
         return JSONResponse({"detail": "the database is unavailable; nothing was stored, retry the request"}, status_code=503)
 
-    from assay.service import _bounties, _cards, _contests, _monitoring, _pages, _review
+    from assay.service import _bounties, _cards, _console, _contests, _monitoring, _pages, _review
     from assay.service._routes import ROUTERS
 
-    for router in (*ROUTERS, _cards.router, _review.router, _monitoring.router, _contests.router, _bounties.router, _pages.router):
+    for router in (*ROUTERS, _cards.router, _review.router, _monitoring.router, _contests.router, _bounties.router, _pages.router, _console.router):
         app.include_router(router)
     return app

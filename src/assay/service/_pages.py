@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from assay._errors import AssayError, status_of
 from assay.service import _ledger
@@ -25,7 +25,7 @@ from assay.service._db import aware, sessions, tokens, utcnow
 from assay.service._deps import Engine
 from assay.service._review import current_or_next, submit_answer
 
-__all__ = ["router"]
+__all__ = ["render", "router", "session", "signed_in"]
 
 COOKIE = "assay_session"
 HOURS = 8
@@ -44,27 +44,53 @@ def same_origin(request: Request) -> bool:
 
 
 @functools.cache
-def _template() -> Any:
+def _environment() -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("assay.service", "templates"), autoescape=True)
-    return env.get_template("page.html.j2")
+    return jinja2.Environment(loader=jinja2.PackageLoader("assay.service", "templates"), autoescape=True)
 
 
-def render(status: int = 200, **ctx: Any) -> HTMLResponse:
+HOME, MODELS, CONTESTS, LEDGER = ("/ui/", "Home"), ("/ui/models", "Models"), ("/ui/contests", "Contests"), ("/ui/ledger", "Ledger")
+BOUNTIES, REVIEW = ("/ui/bounties", "Bounties"), ("/ui/review", "Review")
+NAV = {  # what each role's header links to: only pages the role may open
+    "admin": [HOME, MODELS, CONTESTS, LEDGER, ("/ui/tokens", "Tokens"), BOUNTIES],
+    "owner": [HOME, MODELS, CONTESTS, BOUNTIES],
+    "approver": [HOME, MODELS, ("/ui/keys", "Signing key")],
+    "auditor": [HOME, MODELS, CONTESTS, LEDGER, BOUNTIES],
+    "reviewer": [REVIEW, BOUNTIES],
+    "bounty": [BOUNTIES],
+}
+
+
+def render(status: int = 200, template: str = "page.html.j2", **ctx: Any) -> HTMLResponse:
     base: dict[str, Any] = {
         "title": "Review",
         "who": None,
         "csrf": "",
         "error": None,
+        "notice": None,
         "task": None,
         "done": None,
         "page": "review",
+        "here": None,
         "models_status": [],
         "bounties": [],
     }
-    return HTMLResponse(_template().render(**(base | ctx)), status_code=status, headers={"Cache-Control": "no-store",
+    ctx = base | ctx
+    ctx["nav"] = NAV.get(ctx["who"]["role"], []) if ctx["who"] else []
+    return HTMLResponse(_environment().get_template(template).render(**ctx), status_code=status, headers={"Cache-Control": "no-store",
                         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"})  # fmt: skip
+
+
+def signed_in(request: Request, engine: sa.Engine, allowed: tuple[str, ...]) -> dict[str, Any] | Response:
+    """The signed-in person when their role may open the page; otherwise the answer to give: to sign in (303) or refused (403)."""
+    who = session(request, engine)
+    if who is None:
+        return RedirectResponse("/ui/login", status_code=303)
+    if who["role"] not in allowed:
+        return render(403, who=who, csrf=who["csrf"], page="none", title="Not for your role",
+                      error=f"This page is for {', '.join(allowed)}; your role is {who['role']}.")  # fmt: skip
+    return who
 
 
 def session(request: Request, engine: sa.Engine) -> dict[str, Any] | None:
@@ -112,7 +138,7 @@ def login(request: Request, engine: Engine, token: str = Form(...)) -> Any:
             sessions.insert().values(id_hash=hash_token(sid), name=row.name, role=row.role, csrf=csrf, expires_at=utcnow() + _dt.timedelta(hours=HOURS))
         )
         _ledger.append(conn, actor=row.name, action="session.login", subject="ui", payload={})
-    home = {"reviewer": "/ui/review", "bounty": "/ui/bounties"}.get(row.role, "/ui/dashboard")
+    home = {"reviewer": "/ui/review", "bounty": "/ui/bounties"}.get(row.role, "/ui/")
     resp = RedirectResponse(home, status_code=303)
     resp.set_cookie(COOKIE, sid, max_age=HOURS * 3600, httponly=True, samesite="strict", secure=False, path="/ui")
     return resp

@@ -103,7 +103,7 @@ def post_card_approval(
 
 
 @models_router.get("/models", summary="Registered models")
-def get_models(engine: Engine, _who: Annotated[dict[str, Any], roles("admin", "owner", "reviewer", "auditor")]) -> list[dict[str, Any]]:
+def get_models(engine: Engine, _who: Annotated[dict[str, Any], roles("admin", "owner", "reviewer", "approver", "auditor")]) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [{"name": r.name, "version": r.version, "owner": r.owner, **r.spec} for r in conn.execute(sa.select(models).order_by(models.c.id))]
 

@@ -1,0 +1,592 @@
+"""The console: server-rendered pages for the people who sign off, watch and check (no scripts; the pages' CSP, session and CSRF
+rules of ``_pages``). A home page per role; models with their status at a glance; a page per model version with its card (rendered
+as ``assay card export --format html`` renders it), its audit report, its sign-off (submit, approve with the approver's registered
+key, reject) and its monitoring history; the ledger, searchable, with "verify now" and an export; tokens (create, revoke) and
+signing keys.
+
+Each page admits the roles that the API admits for what it shows (``PAGES``; tests walk every page with every role), and a
+section whose data another route guards is shown only to that route's roles (an approver sees a model's card, not its
+monitoring). Lists are paginated in SQL (keyset on the ledger's sequence numbers, offsets on models and runs), so a model with a
+million captured predictions renders without reading them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from assay._errors import AssayError, status_of
+from assay.service import _ledger
+from assay.service._auth import ROLES, LastAdminError, create_token, revoke_tokens
+from assay.service._cards import READERS, card_act, card_of, keys_of, latest_audit, register_key, store_audit, store_card
+from assay.service._db import contests, find_model, ledger, models, monitoring_runs, predictions, review_tasks, tokens
+from assay.service._deps import Engine
+from assay.service._pages import checked, render, signed_in
+
+__all__ = ["PAGES", "router"]
+
+WATCHERS = ("admin", "owner", "auditor")  # GET .../monitoring/runs, .../status, /contests
+PAGES: dict[str, tuple[str, ...]] = {  # page -> the roles that may open it (each a subset of the API's for what it shows)
+    "/ui/": ROLES,
+    "/ui/models": READERS,
+    "/ui/models/{name}/{version}": READERS,
+    "/ui/models/{name}/{version}/card": READERS,
+    "/ui/models/{name}/{version}/report": READERS,
+    "/ui/models/{name}/{version}/audit": ("admin", "owner"),
+    "/ui/models/{name}/{version}/card/{action}": ("admin", "owner", "approver"),  # each action checks its own (submit: owner; approve: approver)
+    "/ui/models/{name}/{version}/runs/{run_id}": WATCHERS,
+    "/ui/models/{name}/{version}/runs/{run_id}/rows": WATCHERS,
+    "/ui/ledger": ("admin", "auditor"),
+    "/ui/ledger/verify": ("admin", "auditor"),
+    "/ui/ledger/export": ("admin", "auditor"),
+    "/ui/tokens": ("admin",),
+    "/ui/tokens/{token_id}/revoke": ("admin",),
+    "/ui/keys": ("approver",),
+}
+ACTIONS = {"submit": ("admin", "owner"), "archive": ("admin", "owner"), "approve": ("approver",), "reject": ("approver",)}
+PER_PAGE = 50
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, engine: sa.Engine, path: str) -> dict[str, Any] | Response:
+    return signed_in(request, engine, PAGES[path])
+
+
+def _form_user(request: Request, engine: sa.Engine, csrf: str, path: str, refusal: str) -> dict[str, Any] | Response:
+    """Who sent a form (its CSRF token checked), or the 403 page when the page is not for their role."""
+    who = checked(request, engine, csrf)
+    if who["role"] not in PAGES[path]:
+        return render(403, **_ctx(who, request, page="none", title="Not for your role", error=refusal))
+    return who
+
+
+def _ctx(who: dict[str, Any], request: Request, **more: Any) -> dict[str, Any]:
+    return {"who": who, "csrf": who["csrf"], "here": request.url.path, **more}
+
+
+# == home ========================================================================================================================
+@router.get("/ui/", response_class=HTMLResponse)
+def home(request: Request, engine: Engine) -> Any:
+    """What needs this person: cards waiting for an approver, drafts and open contests for owners, the record for auditors."""
+    who = _page(request, engine, "/ui/")
+    if isinstance(who, Response):
+        return who
+    if who["role"] in ("reviewer", "bounty"):
+        return RedirectResponse("/ui/review" if who["role"] == "reviewer" else "/ui/bounties", status_code=303)
+    with engine.connect() as conn:
+        counts = _model_counts(conn, [r.id for r in conn.execute(sa.select(models.c.id))], who["role"])
+        rows = {r.id: r for r in conn.execute(sa.select(models))}
+        cards = {mid: c["card_status"] for mid, c in counts.items()}
+        todo = {"PendingReview": [], "Draft": [], "none": []}  # type: dict[str, list[str]]
+        for mid, status in cards.items():
+            todo.setdefault(status or "none", []).append(f"{rows[mid].name}/{rows[mid].version}")
+        figures: dict[str, Any] = {"models": len(rows)}
+        if who["role"] in WATCHERS:
+            figures["open_contests"] = conn.execute(sa.select(sa.func.count()).select_from(contests).where(contests.c.status == "open")).scalar_one()
+            figures["open_reviews"] = conn.execute(sa.select(sa.func.count()).select_from(review_tasks).where(review_tasks.c.status == "open")).scalar_one()
+            figures["violating"] = sorted(f"{rows[m].name}/{rows[m].version}" for m, c in counts.items() if c.get("violations"))
+        if who["role"] in ("admin", "auditor"):
+            figures["ledger"] = conn.execute(sa.select(sa.func.count()).select_from(ledger)).scalar_one()
+    return render(template="home.html.j2", title="Home", **_ctx(who, request, todo=todo, figures=figures))
+
+
+# == models ======================================================================================================================
+def _model_counts(conn: sa.Connection, ids: list[int], role: str) -> dict[int, dict[str, Any]]:
+    """Per model: its card's status (and version), and for watchers its last check, that check's violations, open reviews and contests;
+    a few indexed queries for the models shown, never a scan of the predictions."""
+    from assay.service._db import card_log
+
+    out: dict[int, dict[str, Any]] = {i: {"card_status": None, "card_version": None} for i in ids}
+    if not ids:
+        return out
+    last = sa.select(card_log.c.model_id, sa.func.max(card_log.c.seq).label("seq")).where(card_log.c.model_id.in_(ids)).group_by(card_log.c.model_id).subquery()
+    for r in conn.execute(
+        sa.select(card_log.c.model_id, card_log.c.entry).join(last, sa.and_(card_log.c.model_id == last.c.model_id, card_log.c.seq == last.c.seq))
+    ):
+        out[r.model_id] |= {"card_status": r.entry["to_status"], "card_version": r.entry["version"]}
+    if role not in WATCHERS:
+        return out
+    newest = (sa.select(monitoring_runs.c.model_id, sa.func.max(monitoring_runs.c.id).label("id")).where(monitoring_runs.c.model_id.in_(ids))
+              .group_by(monitoring_runs.c.model_id).subquery())  # fmt: skip
+    for w in conn.execute(sa.select(monitoring_runs.c.model_id, monitoring_runs.c.window_end, monitoring_runs.c.violations, monitoring_runs.c.id)
+                          .join(newest, monitoring_runs.c.id == newest.c.id)):  # fmt: skip
+        out[w.model_id] |= {"last_check": str(w.window_end)[:16], "violations": int(w.violations), "last_run": int(w.id)}
+    for table, key in ((review_tasks, "open_reviews"), (contests, "open_contests")):
+        q = sa.select(table.c.model_id, sa.func.count()).where(table.c.model_id.in_(ids), table.c.status == "open").group_by(table.c.model_id)
+        for mid, n in conn.execute(q):
+            out[mid][key] = int(n)
+    return out
+
+
+@router.get("/ui/models", response_class=HTMLResponse)
+def models_list(request: Request, engine: Engine, page: Annotated[int, Query(ge=1, le=10**6)] = 1) -> Any:
+    who = _page(request, engine, "/ui/models")
+    if isinstance(who, Response):
+        return who
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(models)).scalar_one()
+        rows = list(conn.execute(sa.select(models).order_by(models.c.name, models.c.version).limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+        counts = _model_counts(conn, [r.id for r in rows], who["role"])
+    shown = [{"name": r.name, "version": r.version, "owner": r.owner, "facets": r.spec.get("facets", []), **counts[r.id]} for r in rows]
+    return render(template="models.html.j2", title="Models", **_ctx(who, request, models=shown, page_no=page, pages=max(1, -(-total // PER_PAGE)),
+                  total=total, watcher=who["role"] in WATCHERS))  # fmt: skip
+
+
+def _open_model(request: Request, engine: sa.Engine, path: str, name: str, version: str) -> tuple[dict[str, Any], Any] | Response:
+    """(who, the model) of a page about one model version, or the answer when the role or the model is wrong."""
+    who = _page(request, engine, path)
+    if isinstance(who, Response):
+        return who
+    model = _model_or_404(engine, who, request, name, version)
+    if isinstance(model, Response):
+        return model
+    return who, model
+
+
+def _model_or_404(engine: sa.Engine, who: dict[str, Any], request: Request, name: str, version: str) -> Any:
+    with engine.connect() as conn:
+        try:
+            return find_model(conn, name, version)
+        except AssayError as exc:
+            return render(404, **_ctx(who, request, page="none", title="Not found", error=str(exc)))
+
+
+@router.get("/ui/models/{name}/{version}", response_class=HTMLResponse)
+def model_page(request: Request, engine: Engine, name: str, version: str, runs: Annotated[int, Query(ge=1, le=10**6)] = 1,
+               notice: Annotated[str | None, Query(max_length=300)] = None) -> Any:  # fmt: skip
+    opened = _open_model(request, engine, "/ui/models/{name}/{version}", name, version)
+    if isinstance(opened, Response):
+        return opened
+    who, model = opened
+    return render(template="model.html.j2", title=f"{name}/{version}", **_ctx(who, request, notice=notice, **model_view(engine, model, who, runs)))
+
+
+def model_view(engine: sa.Engine, model: Any, who: dict[str, Any], runs_page: int = 1, *, error: str | None = None) -> dict[str, Any]:
+    """What the model page shows ``who``: the card and its record, the audit, and for watchers the counts and the monitoring history."""
+    from assay.service._dashboard import monitoring_status
+
+    view: dict[str, Any] = {"m": {"name": model.name, "version": model.version, "owner": model.owner, "spec": model.spec,
+                                  "registered": str(model.created_at)[:16]}, "error": error}  # fmt: skip
+    with engine.connect() as conn:
+        card = card_of(conn, model)
+        audit = latest_audit(conn, model)
+        if who["role"] in WATCHERS:
+            view["captured"] = conn.execute(sa.select(sa.func.count()).select_from(predictions).where(predictions.c.model_id == model.id)).scalar_one()
+            view["tasks"] = dict(conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == model.id)
+                                              .group_by(review_tasks.c.status)).all())  # fmt: skip
+            total = conn.execute(sa.select(sa.func.count()).select_from(monitoring_runs).where(monitoring_runs.c.model_id == model.id)).scalar_one()
+            view["runs"] = [dict(r._mapping) for r in conn.execute(
+                sa.select(monitoring_runs.c.id, monitoring_runs.c.window_start, monitoring_runs.c.window_end, monitoring_runs.c.rows,
+                          monitoring_runs.c.violations, monitoring_runs.c.trigger).where(monitoring_runs.c.model_id == model.id)
+                .order_by(monitoring_runs.c.window_start.desc(), monitoring_runs.c.id.desc()).limit(20).offset((runs_page - 1) * 20))]  # fmt: skip
+            view["runs_page"], view["runs_pages"] = runs_page, max(1, -(-total // 20))
+    view["card"] = None if card is None else {**{k: card[k] for k in ("card", "latest", "status")}, "log": card["log"],
+                                              "submitters": [e["by"] for e in card["log"] if e["version"] == card["latest"] and e["action"] in ("create", "submit")]}  # fmt: skip
+    view["audit"] = None if audit is None else {"at": str(audit.created_at)[:16], "by": audit.created_by, "sha256": audit.sha256}
+    if who["role"] in WATCHERS:
+        view["monitoring"] = monitoring_status(engine, model)
+        view["charts"] = _charts(view["monitoring"])
+    view["can"] = {a: who["role"] in roles for a, roles in ACTIONS.items()} | {"build": who["role"] in ("admin", "owner")}
+    return view
+
+
+def _charts(mon: dict[str, Any] | None, most: int = 12) -> list[dict[str, Any]]:
+    """The monitoring charts of the latest windows, each with its figures for a table (the charts' text equivalent): violations,
+    the largest drift, every quality metric and every group's bias metrics, with their 95% intervals as bands."""
+    from markupsafe import Markup
+
+    from assay.report._svg import band_line
+    from assay.service._dashboard import largest_drift
+
+    if not mon or not mon["runs"]:
+        return []
+    ser = mon["series"]
+    starts = [str(s) for s in ser["starts"]]
+    out = [{"title": "Violations", "caption": "Violations per checked window (oldest on the left).", "svg": mon["charts"]["violations"],
+            "points": list(zip(starts, [{"value": v} for v in ser["violations"]]))}]  # fmt: skip
+    drift = [None if d is None else {"value": round(d, 4)} for d in largest_drift(ser)]
+    if any(drift):
+        out.append({"title": "Largest drift distance", "caption": "The largest drift distance of any column per window (Kolmogorov-Smirnov for numbers, "
+                    "L-infinity for categories).", "svg": mon["charts"]["drift"], "points": list(zip(starts, drift))})  # fmt: skip
+    series = [
+        (f"Model quality: {k.replace('_', ' ')}", v)
+        for k, v in sorted(ser["quality"].items())
+        if k in ("accuracy", "recall", "false_positive_rate", "precision")
+    ]
+    series += [(f"Bias: {k}", v) for k, v in sorted(ser["bias"].items())]
+    for title, points in series[:most]:
+        svg = band_line(points, starts, title)
+        if svg:
+            out.append({"title": title, "caption": f"{title} per window on the rows with ground truth, with its 95% interval as a band.",
+                        "svg": Markup(svg), "points": list(zip(starts, points))})  # fmt: skip
+    return out
+
+
+@router.get("/ui/models/{name}/{version}/card", response_class=HTMLResponse)
+def card_page(request: Request, engine: Engine, name: str, version: str, v: Annotated[int | None, Query(ge=1, le=10**6)] = None) -> Any:
+    """The card as ``assay card export --format html`` renders it (its latest version, or ``v``), with its sign-off record."""
+    from assay.cards import CardStore, export_card
+    from assay.service._card_records import DbCards
+
+    opened = _open_model(request, engine, "/ui/models/{name}/{version}/card", name, version)
+    if isinstance(opened, Response):
+        return opened
+    who, model = opened
+    with engine.connect() as conn:
+        store = CardStore(records=DbCards(conn, model))
+        if not store.entries():
+            return render(404, **_ctx(who, request, page="none", title="No card", error=f"model {name}/{version} has no card yet"))
+        try:
+            html = export_card(store, "html", version=v)
+        except AssayError as exc:
+            return render(404, **_ctx(who, request, page="none", title="No such version", error=str(exc)))
+    return _document(html)
+
+
+@router.get("/ui/models/{name}/{version}/report", response_class=HTMLResponse)
+def report_page(request: Request, engine: Engine, name: str, version: str) -> Any:
+    """The report of the newest audit stored with the model version (``assay report`` of its analysis.json)."""
+    from assay.report import render_report
+
+    opened = _open_model(request, engine, "/ui/models/{name}/{version}/report", name, version)
+    if isinstance(opened, Response):
+        return opened
+    who, model = opened
+    with engine.connect() as conn:
+        audit = latest_audit(conn, model)
+    if audit is None:
+        return render(404, **_ctx(who, request, page="none", title="No audit", error=f"model {name}/{version} has no audit stored yet"))
+    return _document(render_report(audit.analysis, title=f"{name}/{version}: audit"))
+
+
+def _document(html: str) -> HTMLResponse:
+    """A whole rendered document (card, report) under the pages' CSP: inline styles and SVG, no scripts, nothing fetched."""
+    return HTMLResponse(html, headers={"Cache-Control": "no-store",
+                                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"})  # fmt: skip
+
+
+# == a check and the rows behind its violations ==================================================================================
+def _open_run(request: Request, engine: sa.Engine, path: str, name: str, version: str, run_id: int) -> tuple[dict[str, Any], Any, Any] | Response:
+    """(who, the model, the run) of a page about one check, or the answer when the role, the model or the run is wrong."""
+    who = _page(request, engine, path)
+    if isinstance(who, Response):
+        return who
+    model = _model_or_404(engine, who, request, name, version)
+    if isinstance(model, Response):
+        return model
+    with engine.connect() as conn:
+        run = conn.execute(sa.select(monitoring_runs).where(monitoring_runs.c.id == run_id, monitoring_runs.c.model_id == model.id)).mappings().first()
+    if run is None:
+        return render(404, **_ctx(who, request, page="none", title="Not found", error=f"model {name}/{version} has no check {run_id}"))
+    return who, model, run
+
+
+@router.get("/ui/models/{name}/{version}/runs/{run_id}", response_class=HTMLResponse)
+def run_page(request: Request, engine: Engine, name: str, version: str, run_id: Annotated[int, Path(ge=1, le=2**62)]) -> Any:
+    """One checked window: every violation (with a link to the rows behind it), each column's drift, model quality and bias by group
+    with intervals."""
+    from assay.service._monitoring import run_summary
+
+    opened = _open_run(request, engine, "/ui/models/{name}/{version}/runs/{run_id}", name, version, run_id)
+    if isinstance(opened, Response):
+        return opened
+    who, model, run = opened
+    summary = run_summary(run, full=True)
+    res = summary["result"]
+    features = [{"name": k, **(v.get("drift") or {})} for k, v in sorted((res.get("features") or {}).items())]
+    quality = ((res.get("model") or {}).get("quality") or {}).get("metrics") or {}
+    return render(template="run.html.j2", title=f"Check {run_id} of {name}/{version}", **_ctx(who, request, m={"name": name, "version": version}, run=summary,
+                  features=features, quality=quality, bias=res.get("bias_drift") or []))  # fmt: skip
+
+
+@router.get("/ui/models/{name}/{version}/runs/{run_id}/rows", response_class=HTMLResponse)
+def rows_page(request: Request, engine: Engine, name: str, version: str, run_id: Annotated[int, Path(ge=1, le=2**62)],
+              violation: Annotated[int, Query(ge=0, le=10_000)] = 0, after: Annotated[int, Query(ge=0, le=2**62)] = 0) -> Any:  # fmt: skip
+    """The window's captured predictions behind one violation, 50 a page in capture order (see :func:`assay.service._drill.behind`)."""
+    from assay.service._drill import behind
+
+    opened = _open_run(request, engine, "/ui/models/{name}/{version}/runs/{run_id}/rows", name, version, run_id)
+    if isinstance(opened, Response):
+        return opened
+    who, model, run = opened
+    found = (run["result"] or {}).get("violations") or []
+    if violation >= len(found):
+        return render(
+            404, **_ctx(who, request, page="none", title="Not found", error=f"check {run_id} has {len(found)} violation(s); there is no number {violation + 1}")
+        )
+    with engine.connect() as conn:
+        view = behind(conn, model, run, found[violation], after=after, limit=PER_PAGE)
+    return render(template="rows.html.j2", title=f"Rows behind a violation of {name}/{version}", **_ctx(who, request, m={"name": name, "version": version},
+                  run_id=run_id, number=violation, v=found[violation], **view))  # fmt: skip
+
+
+# == sign-off ====================================================================================================================
+@router.post("/ui/models/{name}/{version}/audit", response_class=HTMLResponse)
+async def upload_audit(request: Request, engine: Engine, name: str, version: str, csrf: Annotated[str, Form()] = "",
+                       analysis: Annotated[UploadFile | None, File()] = None, info: Annotated[UploadFile | None, File()] = None) -> Any:  # fmt: skip
+    """Store an audit (analysis.json) and build the card from it and the card's human parts (YAML), as ``PUT .../audit`` and
+    ``PUT .../card`` do."""
+    import yaml
+
+    who = _form_user(request, engine, csrf, "/ui/models/{name}/{version}/audit", "Only admins and model owners store audits and cards.")
+    if isinstance(who, Response):
+        return who
+    model = _model_or_404(engine, who, request, name, version)
+    if isinstance(model, Response):
+        return model
+    done = []
+    try:
+        if analysis is not None and analysis.filename:
+            try:
+                doc = json.loads(await analysis.read())
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise AssayError(f"analysis file {analysis.filename!r} is not JSON ({exc})") from None
+            if not isinstance(doc, dict):
+                raise AssayError(f"analysis file {analysis.filename!r} must hold a JSON object (an analysis.json)")
+            done.append(f"audit stored (sha256 {store_audit(engine, name, version, doc, who['name'])['sha256'][:12]}…)")
+        if info is not None and info.filename:
+            try:
+                parts = yaml.safe_load(await info.read())
+            except yaml.YAMLError as exc:
+                raise AssayError(f"card info file {info.filename!r} is not YAML ({exc})") from None
+            if not isinstance(parts, dict):
+                raise AssayError(f"card info file {info.filename!r} must be a mapping of keys to text (assay card init writes a template)")
+            c = store_card(engine, name, version, parts, who["name"])
+            done.append(f"card version {c['version']} stored as Draft" if c["created"] else f"the card equals version {c['version']}; nothing new")
+        if not done:
+            raise AssayError("choose an analysis.json, a card info YAML, or both")
+    except AssayError as exc:
+        return render(
+            status_of(exc), template="model.html.j2", title=f"{name}/{version}", **_ctx(who, request, **model_view(engine, model, who, error=str(exc)))
+        )
+    return RedirectResponse(f"/ui/models/{name}/{version}?notice=" + _q("; ".join(done)), status_code=303)
+
+
+@router.post("/ui/models/{name}/{version}/card/{action}", response_class=HTMLResponse)
+def card_action(request: Request, engine: Engine, name: str, version: str, action: str, csrf: Annotated[str, Form()] = "",
+                reason: Annotated[str, Form(max_length=2000)] = "", passphrase: Annotated[str, Form(max_length=1000)] = "") -> Any:  # fmt: skip
+    who = checked(request, engine, csrf)
+    if action not in ACTIONS:
+        return render(404, **_ctx(who, request, page="none", title="Not found", error=f"no card action {action!r}; one of {', '.join(ACTIONS)}"))
+    if who["role"] not in ACTIONS[action]:
+        return render(
+            403,
+            **_ctx(who, request, page="none", title="Not for your role", error=f"{action} is for {', '.join(ACTIONS[action])}; your role is {who['role']}."),
+        )
+    model = _model_or_404(engine, who, request, name, version)
+    if isinstance(model, Response):
+        return model
+    try:
+        if not reason.strip():
+            raise AssayError("give a reason; it is recorded with the action")
+        e = card_act(engine, name, version, action, who["name"], reason, passphrase or None)
+    except AssayError as exc:
+        return render(
+            status_of(exc), template="model.html.j2", title=f"{name}/{version}", **_ctx(who, request, **model_view(engine, model, who, error=str(exc)))
+        )
+    signed = f", signed with key {e['key_id']}" if e.get("signature") else ""
+    return RedirectResponse(
+        f"/ui/models/{name}/{version}?notice=" + _q(f"version {e['version']}: {e['from_status']} -> {e['to_status']}{signed}"), status_code=303
+    )
+
+
+def _q(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text[:300])
+
+
+# == the ledger ==================================================================================================================
+def _ledger_filter(action: str | None, actor: str | None, subject: str | None, since: str | None, until: str | None) -> list[Any]:
+    where = []
+    if action:
+        where.append(ledger.c.action == action if not action.endswith(".") else ledger.c.action.startswith(action))
+    if actor:
+        where.append(ledger.c.actor == actor)
+    if subject:
+        where.append(ledger.c.subject == subject)
+    if since:
+        where.append(ledger.c.at >= _iso_bound(since))
+    if until:
+        where.append(ledger.c.at < _iso_bound(until))
+    return where
+
+
+def _iso_bound(text: str) -> str:
+    """A time bound the ledger's ISO 8601 UTC strings compare with (``2026-12-01`` or ``2026-12-01T10:00``), or a clear error."""
+    import datetime as _dt
+
+    try:
+        t = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise AssayError(f"time {text!r} is not an ISO 8601 date or time (e.g. 2026-12-01 or 2026-12-01T10:00)") from None
+    t = t.replace(tzinfo=_dt.timezone.utc) if t.tzinfo is None else t.astimezone(_dt.timezone.utc)
+    return t.isoformat()
+
+
+def _ledger_view(engine: sa.Engine, query: dict[str, Any], before: int | None = None) -> dict[str, Any]:
+    """A page of the ledger, newest first (keyset on the sequence number), with the filter's bounds checked."""
+    where = _ledger_filter(query.get("action"), query.get("actor"), query.get("subject"), query.get("since"), query.get("until"))
+    if before is not None:
+        where.append(ledger.c.seq < before)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(sa.select(ledger).where(*where).order_by(ledger.c.seq.desc()).limit(PER_PAGE + 1))]
+        total = conn.execute(sa.select(sa.func.count()).select_from(ledger)).scalar_one()
+        actions = [a for (a,) in conn.execute(sa.select(ledger.c.action).distinct().order_by(ledger.c.action))]
+    more = len(rows) > PER_PAGE
+    rows = rows[:PER_PAGE]
+    for r in rows:
+        r["payload_pretty"] = json.dumps(json.loads(r["payload"]), indent=1, ensure_ascii=False)[:4000]
+    return {"entries": rows, "query": query, "total": total, "actions": actions, "older": rows[-1]["seq"] if more and rows else None}
+
+
+@router.get("/ui/ledger", response_class=HTMLResponse)
+def ledger_page(request: Request, engine: Engine, action: Annotated[str | None, Query(max_length=100)] = None,
+                actor: Annotated[str | None, Query(max_length=200)] = None, subject: Annotated[str | None, Query(max_length=400)] = None,
+                since: Annotated[str | None, Query(max_length=40)] = None, until: Annotated[str | None, Query(max_length=40)] = None,
+                before: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Any:  # fmt: skip
+    """The record, newest first, 50 entries a page, filtered by action (``card.`` for every card action), actor, subject and time;
+    each entry with its hash and the previous one's."""
+    who = _page(request, engine, "/ui/ledger")
+    if isinstance(who, Response):
+        return who
+    query = {k: v for k, v in {"action": action, "actor": actor, "subject": subject, "since": since, "until": until}.items() if v}
+    try:
+        view = _ledger_view(engine, query, before)
+    except AssayError as exc:
+        return render(422, template="ledger.html.j2", title="Ledger", **_ctx(who, request, **_ledger_view(engine, {}), error=str(exc)))
+    return render(template="ledger.html.j2", title="Ledger", **_ctx(who, request, **view))
+
+
+@router.post("/ui/ledger/verify", response_class=HTMLResponse)
+def verify_now(request: Request, engine: Engine, csrf: Annotated[str, Form()] = "", anchor: Annotated[str, Form(max_length=2000)] = "") -> Any:
+    """Walk the whole chain now (and the rows it counts); with an anchor (the JSON ``assay ledger anchor`` wrote, kept elsewhere),
+    removed or rebuilt entries up to it are found too. Shows what it was checked against."""
+    who = _form_user(request, engine, csrf, "/ui/ledger/verify", "Verifying the ledger is for admins and auditors.")
+    if isinstance(who, Response):
+        return who
+    given = None
+    try:
+        if anchor.strip():
+            given = json.loads(anchor)
+            if not isinstance(given, dict) or not isinstance(given.get("seq"), int) or not isinstance(given.get("hash"), str):
+                raise ValueError
+    except ValueError:
+        return render(422, template="ledger.html.j2", title="Ledger", **_ctx(who, request, **_ledger_view(engine, {}),
+                      error='the anchor must be the JSON that assay ledger anchor writes: {"seq": N, "hash": "..."}'))  # fmt: skip
+    with engine.connect() as conn:
+        result = _ledger.verify(conn, anchor=given)
+        head = _ledger.anchor(conn)
+    check = {**result.to_dict(), "problems": result.problems[:20], "anchor": given, "head": head}
+    return render(template="ledger.html.j2", title="Ledger", **_ctx(who, request, **_ledger_view(engine, {}), check=check))
+
+
+@router.get("/ui/ledger/export")
+def ledger_export(request: Request, engine: Engine) -> Any:
+    """The whole ledger as JSON Lines, as ``assay ledger export`` writes it (``assay ledger verify FILE`` checks it offline)."""
+    who = _page(request, engine, "/ui/ledger/export")
+    if isinstance(who, Response):
+        return who
+
+    def lines() -> Any:
+        after = 0
+        while True:
+            with engine.connect() as conn:
+                batch = list(_ledger.entries(conn, after=after, limit=1000))
+            if not batch:
+                return
+            yield "".join(json.dumps(e, sort_keys=True, ensure_ascii=False) + "\n" for e in batch).encode()
+            after = int(batch[-1]["seq"])
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson", headers={"Content-Disposition": 'attachment; filename="ledger.jsonl"',
+                                                                                    "Cache-Control": "no-store"})  # fmt: skip
+
+
+# == tokens and keys =============================================================================================================
+def _tokens(engine: sa.Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(tokens.c.id, tokens.c.name, tokens.c.role, tokens.c.created_at, tokens.c.revoked_at).order_by(tokens.c.id))
+        return [{"id": r.id, "name": r.name, "role": r.role, "created_at": str(r.created_at)[:16], "revoked_at": None if r.revoked_at is None else str(r.revoked_at)[:16]}
+                for r in rows]  # fmt: skip
+
+
+@router.get("/ui/tokens", response_class=HTMLResponse)
+def tokens_page(request: Request, engine: Engine) -> Any:
+    who = _page(request, engine, "/ui/tokens")
+    if isinstance(who, Response):
+        return who
+    return render(template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES))
+
+
+@router.post("/ui/tokens", response_class=HTMLResponse)
+def token_create(request: Request, engine: Engine, csrf: Annotated[str, Form()] = "", name: Annotated[str, Form(max_length=200)] = "",
+                 role: Annotated[str, Form(max_length=20)] = "") -> Any:  # fmt: skip
+    """Create a token; it is shown once, on the page this answers with."""
+    who = _form_user(request, engine, csrf, "/ui/tokens", "Tokens are for admins.")
+    if isinstance(who, Response):
+        return who
+    error = None if name.strip() else "give the name of the person (or system) the token is for"
+    error = error or (None if role in ROLES else f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if error:
+        return render(422, template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES, error=error))
+    token = create_token(engine, name=name.strip(), role=role, actor=who["name"])
+    return render(
+        template="tokens.html.j2",
+        title="Tokens",
+        **_ctx(who, request, tokens=_tokens(engine), roles=ROLES, new={"name": name.strip(), "role": role, "token": token}),
+    )
+
+
+@router.post("/ui/tokens/{token_id}/revoke", response_class=HTMLResponse)
+def token_revoke(request: Request, engine: Engine, token_id: int, csrf: Annotated[str, Form()] = "") -> Any:
+    who = _form_user(request, engine, csrf, "/ui/tokens/{token_id}/revoke", "Tokens are for admins.")
+    if isinstance(who, Response):
+        return who
+    try:
+        done = revoke_tokens(engine, actor=who["name"], token_id=token_id)
+    except LastAdminError as exc:
+        return render(409, template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES, error=str(exc)))
+    if not done:
+        return render(
+            404, template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES, error=f"no active token {token_id}")
+        )
+    if done[0]["name"] == who["name"] and done[0]["role"] == who["role"]:
+        return RedirectResponse("/ui/login", status_code=303)  # your own token: your session ended with it
+    return render(template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES,
+                  notice=f"token {token_id} of {done[0]['name']} ({done[0]['role']}) revoked; their page sessions are ended"))  # fmt: skip
+
+
+@router.get("/ui/keys", response_class=HTMLResponse)
+def keys_page(request: Request, engine: Engine) -> Any:
+    who = _page(request, engine, "/ui/keys")
+    if isinstance(who, Response):
+        return who
+    with engine.connect() as conn:
+        keys = [k for k in keys_of(conn) if k["name"] == who["name"]]
+    return render(template="keys.html.j2", title="Signing key", **_ctx(who, request, keys=keys))
+
+
+@router.post("/ui/keys", response_class=HTMLResponse)
+def key_register(request: Request, engine: Engine, csrf: Annotated[str, Form()] = "", private_key: Annotated[str, Form(max_length=10_000)] = "",
+                 passphrase: Annotated[str, Form(max_length=1000)] = "") -> Any:  # fmt: skip
+    who = _form_user(request, engine, csrf, "/ui/keys", "Signing keys are for approvers.")
+    if isinstance(who, Response):
+        return who
+    try:
+        if not passphrase:
+            raise AssayError("give the key's passphrase: it opens the key once, to check it, and is not kept")
+        k = register_key(engine, who["name"], private_key, passphrase)
+    except AssayError as exc:
+        with engine.connect() as conn:
+            keys = [k for k in keys_of(conn) if k["name"] == who["name"]]
+        return render(status_of(exc), template="keys.html.j2", title="Signing key", **_ctx(who, request, keys=keys, error=str(exc)))
+    with engine.connect() as conn:
+        keys = [x for x in keys_of(conn) if x["name"] == who["name"]]
+    return render(
+        template="keys.html.j2", title="Signing key", **_ctx(who, request, keys=keys, notice=f"key {k['key_id']} registered; your approvals are signed with it")
+    )
