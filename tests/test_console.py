@@ -53,6 +53,11 @@ SHOWS = {
     "/ui/models/{name}/{version}/audit": [("put", "/models/{name}/{version}/audit"), ("put", "/models/{name}/{version}/card")],
     "/ui/models/{name}/{version}/runs/{run_id}": [("get", "/models/{name}/{version}/monitoring/runs/{run_id}")],
     "/ui/models/{name}/{version}/runs/{run_id}/rows": [("get", "/models/{name}/{version}/monitoring/runs/{run_id}"), ("get", "/models/{name}/{version}/predictions")],
+    "/ui/models/{name}/{version}/review": [("get", "/models/{name}/{version}/review/agreement"), ("get", "/models/{name}/{version}/status")],
+    "/ui/models/{name}/{version}/policy": [("put", "/models/{name}/{version}/policy")],
+    "/ui/contests": [("get", "/contests")],
+    "/ui/contests/{contest_id}": [("get", "/contests/{contest_id}"), ("get", "/models/{name}/{version}/predictions/{prediction_id}/explanation")],
+    "/ui/contests/{contest_id}/response": [("post", "/contests/{contest_id}/response")],
     "/ui/ledger": [("get", "/ledger")],
     "/ui/ledger/verify": [("get", "/ledger/verify")],
     "/ui/ledger/export": [("get", "/ledger")],
@@ -83,7 +88,14 @@ def test_no_page_admits_a_role_the_api_refuses_for_what_it_shows(people):
     for method, path in routes:
         if path not in PAGES:
             continue
-        url = path.replace("{name}", "m").replace("{version}", "1").replace("{run_id}", "1").replace("{token_id}", "999").replace("{action}", "submit")
+        url = (
+            path.replace("{name}", "m")
+            .replace("{version}", "1")
+            .replace("{run_id}", "1")
+            .replace("{token_id}", "999")
+            .replace("{action}", "submit")
+            .replace("{contest_id}", "1")
+        )
         for role, (s, csrf) in sessions.items():
             allowed = ACTIONS["submit"] if "{action}" in path else PAGES[path]
             r = s.request(method, url, data={"csrf": csrf} if method == "post" else None, follow_redirects=False)
@@ -265,3 +277,91 @@ def test_a_violation_leads_to_exactly_the_rows_behind_it(people, scored):
     assert officer.get("/ui/models/adult/1/runs/999").status_code == 404
     model_page = officer.get("/ui/models/adult/1").text
     assert f'id="run-{run["id"]}"' in model_page and "the figures" in model_page  # each chart with its table
+
+
+# -- review operations and contests ------------------------------------------------------------------------------------------------
+POLICY = {
+    "reviewers_per_item": 2,
+    "question": "Income above 50K?",
+    "answers": [">50K", "<=50K"],
+    "conditions": [{"type": "score_between", "low": 0.4, "high": 0.6}],
+}
+
+
+def _captured(client, n=400):
+    rng = np.random.default_rng(11)
+    scores = rng.uniform(0, 1, n)
+    sexes = np.where(rng.uniform(size=n) < 0.4, "Female", "Male")
+    recs = [{"id": f"p{i}", "inputs": {"age": int(20 + i % 50)}, "score": float(scores[i]), "label": ">50K" if scores[i] > 0.5 else "<=50K",
+             "facets": {"sex": str(sexes[i])}, "explanation": {"age": 0.1}} for i in range(n)]  # fmt: skip
+    owner = _h(client, "owner")
+    client.post(
+        "/models", json={"name": "adult", "version": "1", "facets": ["sex"], "label_values": [">50K"], "policy": POLICY}, headers=owner
+    ).raise_for_status()
+    client.post("/models/adult/1/predictions", json={"records": recs}, headers=owner).raise_for_status()
+    return scores, sexes
+
+
+def test_review_operations_show_the_queue_and_preview_a_policy_with_counts_by_group(people):
+    client = people
+    scores, sexes = _captured(client)
+    from assay.service import create_token
+
+    for name in ("rita", "raj"):
+        client.tokens[name] = create_token(client.app.state.engine, name=name, role="reviewer")
+    for name, answer in (("rita", ">50K"), ("raj", ">50K")):
+        task = client.get("/review/next", headers=_h(client, name)).json()
+        client.post(f"/review/tasks/{task['task_id']}/answer", json={"answer": answer}, headers=_h(client, name)).raise_for_status()
+    owner, csrf = _session(client, client.tokens["owner"])
+    page = owner.get("/ui/models/adult/1/review").text
+    routed = int(((scores >= 0.4) & (scores <= 0.6)).sum())
+    assert f'id="queue-open">{routed - 1}<' in page  # every routed prediction is a task; one is answered by both reviewers
+    assert 'data-reviewer="rita"' in page and 'data-reviewer="raj"' in page
+    wider = dict(POLICY, conditions=[{"type": "score_between", "low": 0.3, "high": 0.7}])
+    r = owner.post("/ui/models/adult/1/policy", data={"csrf": csrf, "policy": json.dumps(wider), "intent": "preview"})
+    hit = (scores >= 0.3) & (scores <= 0.7)
+    assert r.status_code == 200 and f"would have routed {hit.sum()} of 400 predictions" in r.text and f"Routed then by the stored policy: {routed}" in r.text
+    for g in ("Female", "Male"):
+        row = re.search(rf'data-group="{g}"><th scope="row">{g}</th><td>(\d+)</td><td>(\d+)</td>', r.text)
+        assert (int(row.group(1)), int(row.group(2))) == ((sexes == g).sum(), (hit & (sexes == g)).sum())
+    r = owner.post("/ui/models/adult/1/policy", data={"csrf": csrf, "policy": "answers: [yes]\nconditions: []", "intent": "save"})
+    assert r.status_code == 422 and "answers" in r.text and "conditions" in r.text  # both named; nothing stored
+    assert client.get("/models", headers=_h(client, "owner")).json()[0]["policy"]["conditions"][0]["low"] == 0.4
+    r = owner.post("/ui/models/adult/1/policy", data={"csrf": csrf, "policy": json.dumps(wider), "intent": "save"}, follow_redirects=True)
+    assert "policy saved" in r.text and client.get("/models", headers=_h(client, "owner")).json()[0]["policy"]["conditions"][0]["low"] == 0.3
+    auditor, acsrf = _session(client, client.tokens["auditor"])
+    assert "<textarea" not in auditor.get("/ui/models/adult/1/review").text  # auditors read the policy, never edit it
+    assert auditor.post("/ui/models/adult/1/policy", data={"csrf": acsrf, "policy": json.dumps(POLICY), "intent": "save"}).status_code == 403
+
+
+def test_an_operator_answers_a_decided_contest_from_the_queue(people):
+    from assay.service import create_token
+
+    client = people
+    _captured(client, 50)
+    owner = _h(client, "owner")
+    r = client.post("/models/adult/1/predictions/p3/contests", json={"reason": "My income is above 50K", "on_behalf_of": "case 17"}, headers=owner)
+    cid = r.json()["id"]
+    operator, csrf = _session(client, client.tokens["owner"])
+    queue = operator.get("/ui/contests").text
+    assert f'data-id="{cid}" data-status="open"' in queue
+    page = operator.get(f"/ui/contests/{cid}").text
+    assert "My income is above 50K" in page and "Still under review" in page and 'id="respond-form"' not in page
+    assert operator.post(f"/ui/contests/{cid}/response", data={"csrf": csrf, "message": "too soon"}).status_code == 409
+    for name in ("rita", "raj"):  # the contest's priority task is served first
+        client.tokens[name] = create_token(client.app.state.engine, name=name, role="reviewer")
+        task = client.get("/review/next", headers=_h(client, name)).json()
+        assert task["contest_id"] == cid
+        client.post(f"/review/tasks/{task['task_id']}/answer", json={"answer": ">50K"}, headers=_h(client, name)).raise_for_status()
+    page = operator.get(f"/ui/contests/{cid}").text
+    assert 'id="respond-form"' in page and page.count('class="answer"') == 2 and 'id="explanation"' in page
+    assert f'data-id="{cid}"' not in operator.get("/ui/contests").text  # no longer open
+    assert f'data-id="{cid}"' in operator.get("/ui/contests?status=decided").text
+    r = operator.post(
+        f"/ui/contests/{cid}/response", data={"csrf": csrf, "message": "A reviewer agreed with you; the decision is changed."}, follow_redirects=True
+    )
+    assert 'id="response-text">A reviewer agreed with you' in r.text and "cannot be changed" in r.text
+    assert operator.post(f"/ui/contests/{cid}/response", data={"csrf": csrf, "message": "again"}).status_code == 409  # written once
+    assert f'data-id="{cid}"' in operator.get("/ui/contests?status=answered").text
+    auditor, acsrf = _session(client, client.tokens["auditor"])
+    assert 'id="respond-form"' not in auditor.get(f"/ui/contests/{cid}").text

@@ -41,6 +41,7 @@ __all__ = [
     "TruthIn",
     "capture",
     "find_model",
+    "route_preview",
     "ImportStopped",
     "capture_files",
     "import_capture",
@@ -223,21 +224,57 @@ def capture(engine: sa.Engine, name: str, version: str, records: list[Prediction
     return {"stored": len(new), "already_stored": len(records) - len(new), "routed_to_review": routed}
 
 
-def _route(conn: sa.Connection, m: Any, new: list[PredictionIn], now: _dt.datetime, actor: str, subject: str) -> list[str]:
-    """Evaluate the model's policy on the new records; a review task (with the conditions that fired) for each routed one."""
-    if not m.spec.get("policy") or not new:
-        return []
-    policy = Policy.stored(m.spec["policy"])
+def _firing(conn: sa.Connection, m: Any, policy: Policy) -> Any:
+    """The policy's conditions as one function of a captured record (id, inputs, score, facets): the conditions that fire."""
     threshold = float(m.spec.get("threshold", 0.5))
     limits = None
     if any(c.type == "baseline_constraints" for c in policy.conditions):
         from assay.service._monitoring import limits_of
 
         limits = limits_of(conn, m)  # None without a baseline: the condition cannot fire
+    return lambda record: fired(policy, record, model=f"{m.name}/{m.version}", threshold=threshold, limits=limits)
+
+
+def route_preview(conn: sa.Connection, m: Any, policy: Policy, *, days: float = 7, most: int = 200_000) -> dict[str, Any]:
+    """What ``policy`` would have routed of the predictions of the last ``days`` (the newest ``most`` of them at most): how many, by
+    condition and by group of every facet, beside what was routed then."""
+    from assay.service._monitoring import WHEN
+
+    since = utcnow() - _dt.timedelta(days=days)
+    rows = conn.execute(sa.select(predictions.c.prediction_id, predictions.c.inputs, predictions.c.score, predictions.c.facets)
+                        .where(predictions.c.model_id == m.id, WHEN >= since).order_by(predictions.c.seq.desc()).limit(most)).all()  # fmt: skip
+    fires = _firing(conn, m, policy)
+    facets = list(m.spec.get("facets", []))
+    seen: dict[str, dict[str, list[int]]] = {f: {} for f in facets}
+    by_condition: dict[str, int] = {}
+    routed = 0
+    for r in rows:
+        hits = fires({"id": r.prediction_id, "inputs": r.inputs, "score": r.score, "facets": r.facets})
+        routed += bool(hits)
+        for h in hits:
+            by_condition[h["condition"]["type"]] = by_condition.get(h["condition"]["type"], 0) + 1
+        for f in facets:
+            cell = seen[f].setdefault(str((r.facets or {}).get(f)), [0, 0])
+            cell[0] += 1
+            cell[1] += bool(hits)
+    then = conn.execute(sa.select(sa.func.count()).select_from(review_tasks).join(predictions, sa.and_(
+        predictions.c.model_id == review_tasks.c.model_id, predictions.c.prediction_id == review_tasks.c.prediction_id))
+        .where(review_tasks.c.model_id == m.id, review_tasks.c.contest_id.is_(None), WHEN >= since)).scalar_one()  # fmt: skip
+    return {"days": days, "evaluated": len(rows), "capped": len(rows) == most, "routed": routed, "share": routed / len(rows) if rows else None,
+            "by_condition": by_condition, "routed_then": int(then),
+            "by_group": {f: [{"group": g, "predictions": n, "routed": k, "share": k / n} for g, (n, k) in sorted(cells.items())] for f, cells in seen.items()}}  # fmt: skip
+
+
+def _route(conn: sa.Connection, m: Any, new: list[PredictionIn], now: _dt.datetime, actor: str, subject: str) -> list[str]:
+    """Evaluate the model's policy on the new records; a review task (with the conditions that fired) for each routed one."""
+    if not m.spec.get("policy") or not new:
+        return []
+    policy = Policy.stored(m.spec["policy"])
+    fires = _firing(conn, m, policy)
     tasks: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     for r in new:
-        hits = fired(policy, r.model_dump(), model=f"{m.name}/{m.version}", threshold=threshold, limits=limits)
+        hits = fires(r.model_dump())
         if hits:
             tasks.append({"model_id": m.id, "prediction_id": r.id, "reasons": hits, "priority": 0, "required": policy.reviewers_per_item,
                           "status": "open", "created_at": now, "expires_at": now + _dt.timedelta(hours=policy.task_hours)})  # fmt: skip

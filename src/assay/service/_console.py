@@ -40,6 +40,11 @@ PAGES: dict[str, tuple[str, ...]] = {  # page -> the roles that may open it (eac
     "/ui/models/{name}/{version}/card/{action}": ("admin", "owner", "approver"),  # each action checks its own (submit: owner; approve: approver)
     "/ui/models/{name}/{version}/runs/{run_id}": WATCHERS,
     "/ui/models/{name}/{version}/runs/{run_id}/rows": WATCHERS,
+    "/ui/models/{name}/{version}/review": WATCHERS,
+    "/ui/models/{name}/{version}/policy": ("admin", "owner"),
+    "/ui/contests": WATCHERS,
+    "/ui/contests/{contest_id}": WATCHERS,
+    "/ui/contests/{contest_id}/response": ("admin", "owner"),
     "/ui/ledger": ("admin", "auditor"),
     "/ui/ledger/verify": ("admin", "auditor"),
     "/ui/ledger/export": ("admin", "auditor"),
@@ -323,6 +328,164 @@ def rows_page(request: Request, engine: Engine, name: str, version: str, run_id:
         view = behind(conn, model, run, found[violation], after=after, limit=PER_PAGE)
     return render(template="rows.html.j2", title=f"Rows behind a violation of {name}/{version}", **_ctx(who, request, m={"name": name, "version": version},
                   run_id=run_id, number=violation, v=found[violation], **view))  # fmt: skip
+
+
+# == review operations ==========================================================================================================
+WEEKS = 8
+
+
+def review_view(engine: sa.Engine, model: Any, *, text: str | None = None, preview: dict[str, Any] | None = None, error: str | None = None) -> dict[str, Any]:
+    """The routing policy (as stored, or as being edited), the queue and each reviewer's workload, and agreement week by week."""
+    import datetime as _dt
+
+    from assay.service._db import utcnow
+    from assay.service._review import agreement_of, queue_of
+
+    now = utcnow()
+    with engine.connect() as conn:
+        queue = queue_of(conn, model, now)
+        weeks = []
+        for k in range(WEEKS - 1, -1, -1):
+            start, end = now - _dt.timedelta(weeks=k + 1), now - _dt.timedelta(weeks=k)
+            a = agreement_of(conn, model, since=start, until=end)
+            weeks.append({"start": start.isoformat()[:10], "end": end.isoformat()[:10], "tasks": a["tasks_rated"], "kappa": a["fleiss_kappa"],
+                          "alpha": a["krippendorff_alpha"]})  # fmt: skip
+        overall = agreement_of(conn, model)
+    policy = model.spec.get("policy")
+    return {"m": {"name": model.name, "version": model.version}, "policy_text": text if text is not None else (json.dumps(policy, indent=2) if policy else ""),
+            "has_policy": bool(policy), "queue": queue, "weeks": weeks, "overall": overall, "preview": preview, "error": error}  # fmt: skip
+
+
+@router.get("/ui/models/{name}/{version}/review", response_class=HTMLResponse)
+def review_page(request: Request, engine: Engine, name: str, version: str, notice: Annotated[str | None, Query(max_length=300)] = None) -> Any:
+    opened = _open_model(request, engine, "/ui/models/{name}/{version}/review", name, version)
+    if isinstance(opened, Response):
+        return opened
+    who, model = opened
+    return render(template="review_ops.html.j2", title=f"Review of {name}/{version}", **_ctx(who, request, notice=notice, can_edit=who["role"] in ("admin", "owner"),
+                  **review_view(engine, model)))  # fmt: skip
+
+
+@router.post("/ui/models/{name}/{version}/policy", response_class=HTMLResponse)
+def policy_form(request: Request, engine: Engine, name: str, version: str, csrf: Annotated[str, Form()] = "",
+                policy: Annotated[str, Form(max_length=100_000)] = "", intent: Annotated[str, Form(max_length=20)] = "preview") -> Any:  # fmt: skip
+    """Check an edited policy and preview it on the last 7 days ("preview"), or store it ("save", a ``model.configure`` entry)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from assay.review import Policy
+    from assay.service._capture import route_preview, validation_message
+    from assay.service._settings import configure
+
+    who = _form_user(request, engine, csrf, "/ui/models/{name}/{version}/policy", "Only admins and model owners change a routing policy.")
+    if isinstance(who, Response):
+        return who
+    model = _model_or_404(engine, who, request, name, version)
+    if isinstance(model, Response):
+        return model
+    ctx = {"can_edit": True}
+    try:
+        try:
+            parsed = yaml.safe_load(policy) if policy.strip() else None
+        except yaml.YAMLError as exc:
+            raise AssayError(f"the policy is not JSON or YAML: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise AssayError("the policy must be a mapping: reviewers_per_item, question, answers, conditions, ...")
+        try:
+            checked_policy = Policy.model_validate(parsed)
+        except ValidationError as exc:
+            raise AssayError(f"the policy is not valid: {validation_message(exc)}") from None
+    except AssayError as exc:
+        return render(
+            422,
+            template="review_ops.html.j2",
+            title=f"Review of {name}/{version}",
+            **_ctx(who, request, **ctx, **review_view(engine, model, text=policy, error=str(exc))),
+        )
+    if intent == "save":
+        configure(engine, name, version, who["name"], "policy", checked_policy.model_dump(exclude_none=True))
+        return RedirectResponse(f"/ui/models/{name}/{version}/review?notice=" + _q("policy saved; new predictions are routed by it"), status_code=303)
+    with engine.connect() as conn:
+        preview = route_preview(conn, model, checked_policy)
+    return render(
+        template="review_ops.html.j2",
+        title=f"Review of {name}/{version}",
+        **_ctx(who, request, **ctx, **review_view(engine, model, text=policy, preview=preview)),
+    )
+
+
+# == contests ====================================================================================================================
+@router.get("/ui/contests", response_class=HTMLResponse)
+def contests_page(request: Request, engine: Engine, status: Annotated[str, Query(pattern="^(open|decided|answered|all)$")] = "open",
+                  page: Annotated[int, Query(ge=1, le=10**6)] = 1) -> Any:  # fmt: skip
+    """Contests: the open queue oldest first (with each one's review priority and age), or those decided and not yet answered,
+    answered, or all; 50 a page."""
+    import datetime as _dt
+
+    from assay.service._contests import contest_views
+    from assay.service._db import utcnow
+
+    who = _page(request, engine, "/ui/contests")
+    if isinstance(who, Response):
+        return who
+    filters: dict[str, list[Any]] = {"open": [contests.c.status == "open"], "decided": [contests.c.status.in_(["upheld", "overturned", "no_consensus"]), contests.c.response.is_(None)],
+             "answered": [contests.c.response.is_not(None)], "all": []}  # fmt: skip
+    where = filters[status]
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(contests).where(*where)).scalar_one()
+        shown = contest_views(conn, *where, newest_first=status != "open", limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    now = utcnow()
+    for c in shown:
+        c["age_hours"] = round((now - _dt.datetime.fromisoformat(c["opened_at"])).total_seconds() / 3600, 1)
+    return render(template="contests.html.j2", title="Contests", **_ctx(who, request, contests=shown, which=status, total=total, page_no=page,
+                  pages=max(1, -(-total // PER_PAGE))))  # fmt: skip
+
+
+@router.get("/ui/contests/{contest_id}", response_class=HTMLResponse)
+def contest_page(
+    request: Request, engine: Engine, contest_id: Annotated[int, Path(ge=1, le=2**62)], notice: Annotated[str | None, Query(max_length=300)] = None
+) -> Any:
+    who = _page(request, engine, "/ui/contests/{contest_id}")
+    if isinstance(who, Response):
+        return who
+    return _contest(request, engine, who, contest_id, notice=notice)
+
+
+def _contest(request: Request, engine: sa.Engine, who: dict[str, Any], contest_id: int, *, status: int = 200, notice: str | None = None,
+             error: str | None = None) -> Any:  # fmt: skip
+    """A contest's page: the decision, its explanation, why it was reviewed, every reviewer's answer, the outcome and the response."""
+    from assay.service._contests import contest_view, decision_of
+    from assay.service._db import review_assignments
+
+    with engine.connect() as conn:
+        try:
+            c = contest_view(conn, contest_id)
+        except AssayError as exc:
+            return render(404, **_ctx(who, request, page="none", title="Not found", error=str(exc)))
+        decision = decision_of(conn, c["model"], c["prediction_id"])
+        answers = []
+        if c["review"]:
+            answers = [dict(r._mapping) for r in conn.execute(sa.select(review_assignments.c.reviewer, review_assignments.c.answer, review_assignments.c.answered_at)
+                       .where(review_assignments.c.task_id == c["review"]["task_id"]).order_by(review_assignments.c.id))]  # fmt: skip
+    return render(status, template="contest.html.j2", title=f"Contest {contest_id}", **_ctx(who, request, c=c, d=decision, answers=answers, notice=notice,
+                  error=error, can_respond=who["role"] in ("admin", "owner")))  # fmt: skip
+
+
+@router.post("/ui/contests/{contest_id}/response", response_class=HTMLResponse)
+def contest_response(request: Request, engine: Engine, contest_id: Annotated[int, Path(ge=1, le=2**62)], csrf: Annotated[str, Form()] = "",
+                     message: Annotated[str, Form(max_length=10_000)] = "") -> Any:  # fmt: skip
+    from assay.service._contests import respond_to
+
+    who = _form_user(request, engine, csrf, "/ui/contests/{contest_id}/response", "Only admins and model owners answer contests.")
+    if isinstance(who, Response):
+        return who
+    try:
+        if not message.strip():
+            raise AssayError("write the answer to give the person; it is recorded once")
+        respond_to(engine, contest_id, message, who["name"])
+    except AssayError as exc:
+        return _contest(request, engine, who, contest_id, status=status_of(exc), error=str(exc))
+    return RedirectResponse(f"/ui/contests/{contest_id}?notice=" + _q("the answer was recorded; it cannot be changed"), status_code=303)
 
 
 # == sign-off ====================================================================================================================

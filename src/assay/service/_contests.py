@@ -41,7 +41,7 @@ from assay.service._db import aware, contests, find_model, models, predictions, 
 from assay.service._deps import Engine, roles
 from assay.service._guard import STRICT
 
-__all__ = ["RECEIPT_ATTEMPTS", "RECEIPT_SECONDS", "decide", "receipt", "receipt_key"]
+__all__ = ["RECEIPT_ATTEMPTS", "RECEIPT_SECONDS", "contest_view", "contest_views", "decide", "decision_of", "receipt", "receipt_key", "respond_to"]
 
 RECEIPT_ATTEMPTS, RECEIPT_SECONDS = 30, 60.0  # calls per client to the receipt routes, per minute
 
@@ -100,20 +100,20 @@ def _iso(t: _dt.datetime | None) -> str | None:
     return None if t is None else aware(t).isoformat()
 
 
-def contest_views(conn: sa.Connection, *where: Any, newest_first: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+def contest_views(conn: sa.Connection, *where: Any, newest_first: bool = False, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """Contests matching ``where`` with their model and review task, in one query."""
     t = review_tasks
     q = (sa.select(contests, models.c.name.label("model_name"), models.c.version.label("model_version"), t.c.id.label("task_id"),
-                   t.c.status.label("task_status"), t.c.answer.label("task_answer"), t.c.agreement.label("task_agreement"))
+                   t.c.status.label("task_status"), t.c.answer.label("task_answer"), t.c.agreement.label("task_agreement"), t.c.priority.label("task_priority"))
          .join(models, models.c.id == contests.c.model_id).outerjoin(t, t.c.contest_id == contests.c.id)
-         .where(*where).order_by(contests.c.id.desc() if newest_first else contests.c.id).limit(limit))  # fmt: skip
+         .where(*where).order_by(contests.c.id.desc() if newest_first else contests.c.id).limit(limit).offset(offset))  # fmt: skip
     out = []
     for c in conn.execute(q):
         status = "expired" if c.status == "open" and c.task_status == "expired" else c.status
         out.append({"id": c.id, "model": f"{c.model_name}/{c.model_version}", "prediction_id": c.prediction_id, "opened_at": _iso(c.opened_at),
                     "opened_by": c.opened_by, "on_behalf_of": c.on_behalf_of, "reason": c.reason, "status": status, "outcome": c.outcome,
                     "review": None if c.task_id is None else {"task_id": c.task_id, "status": c.task_status, "answer": c.task_answer,
-                                                              "agreement": c.task_agreement},
+                                                              "agreement": c.task_agreement, "priority": c.task_priority},
                     "response": c.response, "responded_at": _iso(c.responded_at), "responded_by": c.responded_by})  # fmt: skip
     return out
 
@@ -133,6 +133,13 @@ def decide(conn: sa.Connection, task: Any, status: str, answer: str | None) -> N
     conn.execute(contests.update().where(contests.c.id == task.contest_id).values(status=outcome, outcome=answer))
     _ledger.append(conn, actor="assay", action="contest.decide", subject=f"contest/{task.contest_id}",
                    payload={"status": outcome, "reviewed_answer": answer, "model_label": p.label, "task": task.id, "consolidation": status})  # fmt: skip
+
+
+def decision_of(conn: sa.Connection, model: str, prediction_id: str) -> dict[str, Any]:
+    """The decision ``prediction_id`` of ``model`` ("name/version"): its label and score, inputs, explanation, reviews, contests."""
+    name, _, version = model.partition("/")
+    m = find_model(conn, name, version)
+    return _decision(conn, m, _prediction(conn, m, prediction_id))
 
 
 def _prediction(conn: sa.Connection, m: Any, pid: str) -> Any:
@@ -259,12 +266,17 @@ def get_contest(
 def respond(
     engine: Engine, contest_id: Annotated[int, Path(ge=1, le=2**62)], body: ResponseIn, who: Annotated[dict[str, Any], roles("admin", "owner")]
 ) -> dict[str, Any]:
+    return respond_to(engine, contest_id, body.message, who["name"])
+
+
+def respond_to(engine: sa.Engine, contest_id: int, message: str, actor: str) -> dict[str, Any]:
+    """Record the answer given to the person who contested, once the contest is decided; written once."""
     with engine.begin() as conn:
         c = contest_view(conn, contest_id)
         if c["status"] == "open":
             raise Conflict(f"contest {contest_id} is still under review; respond once it is decided")
         if c["response"] is not None:
             raise Conflict(f"contest {contest_id} was already answered on {c['responded_at']}; the record is not rewritten")
-        conn.execute(contests.update().where(contests.c.id == contest_id).values(response=body.message, responded_at=utcnow(), responded_by=who["name"]))
-        _ledger.append(conn, actor=who["name"], action="contest.respond", subject=f"contest/{contest_id}", payload={"message": body.message})
+        conn.execute(contests.update().where(contests.c.id == contest_id).values(response=message, responded_at=utcnow(), responded_by=actor))
+        _ledger.append(conn, actor=actor, action="contest.respond", subject=f"contest/{contest_id}", payload={"message": message})
         return contest_view(conn, contest_id)

@@ -204,18 +204,25 @@ def status(engine: Engine, name: str, version: str, _who: Annotated[dict[str, An
 )
 def agreement(engine: Engine, name: str, version: str, _who: Annotated[dict[str, Any], roles("admin", "owner", "auditor")]) -> dict[str, Any]:
     with engine.connect() as conn:
-        m = find_model(conn, name, version)
-        policy = Policy.stored(m.spec["policy"]) if m.spec.get("policy") else None
-        status: dict[Any, Any] = dict(
-            conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == m.id).group_by(review_tasks.c.status)).all()
-        )
-        rows = conn.execute(sa.select(review_assignments.c.task_id, review_assignments.c.answer, review_assignments.c.reviewer, review_tasks.c.status,
-                                      review_tasks.c.answer.label("consolidated"))
-                            .join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
-                            .where(review_tasks.c.model_id == m.id, review_tasks.c.status.in_(["complete", "no_consensus"]),
-                                   review_assignments.c.answer.is_not(None))).all()  # fmt: skip
-        reviewers = sorted({r.reviewer for r in rows})
-        weights = reviewer_weights(conn, policy, reviewers, m.id) if policy else {}
+        return agreement_of(conn, find_model(conn, name, version))
+
+
+def agreement_of(conn: sa.Connection, m: Any, *, since: _dt.datetime | None = None, until: _dt.datetime | None = None) -> dict[str, Any]:
+    """Tasks by status, Fleiss' kappa and Krippendorff's alpha over the consolidated tasks (created in [since, until) when given),
+    and each reviewer's record and current weight."""
+    policy = Policy.stored(m.spec["policy"]) if m.spec.get("policy") else None
+    when = [review_tasks.c.created_at >= since] if since is not None else []
+    when += [review_tasks.c.created_at < until] if until is not None else []
+    status: dict[Any, Any] = dict(
+        conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == m.id, *when).group_by(review_tasks.c.status)).all()
+    )
+    rows = conn.execute(sa.select(review_assignments.c.task_id, review_assignments.c.answer, review_assignments.c.reviewer, review_tasks.c.status,
+                                  review_tasks.c.answer.label("consolidated"))
+                        .join(review_tasks, review_tasks.c.id == review_assignments.c.task_id)
+                        .where(review_tasks.c.model_id == m.id, review_tasks.c.status.in_(["complete", "no_consensus"]),
+                               review_assignments.c.answer.is_not(None), *when)).all()  # fmt: skip
+    reviewers = sorted({r.reviewer for r in rows})
+    weights = reviewer_weights(conn, policy, reviewers, m.id) if policy else {}
     tables: dict[int, dict[str, int]] = {}
     units: dict[int, list[str]] = {}
     record: dict[str, list[int]] = {}
@@ -232,3 +239,23 @@ def agreement(engine: Engine, name: str, version: str, _who: Annotated[dict[str,
             "reviewers": {name: {"answers_on_consolidated_tasks": record.get(name, [0, 0])[0], "agreed_with_consolidated": record.get(name, [0, 0])[1],
                                  "agreement_rate": (record[name][1] / record[name][0]) if record.get(name, [0])[0] else None,
                                  "weight": weights.get(name)} for name in reviewers}}  # fmt: skip
+
+
+def queue_of(conn: sa.Connection, m: Any, now: _dt.datetime) -> dict[str, Any]:
+    """The review queue of ``m`` now: open tasks by priority with the oldest's age, those expiring within a day, and each reviewer's
+    workload (claims open now, answers in the last 7 days and in all)."""
+    t, a = review_tasks, review_assignments
+    open_ = conn.execute(sa.select(t.c.priority, sa.func.count(), sa.func.min(t.c.created_at)).where(t.c.model_id == m.id, t.c.status == "open")
+                         .group_by(t.c.priority).order_by(t.c.priority.desc())).all()  # fmt: skip
+    soon = conn.execute(sa.select(sa.func.count()).select_from(t).where(t.c.model_id == m.id, t.c.status == "open", t.c.expires_at.is_not(None),
+                                                                       t.c.expires_at < now + _dt.timedelta(days=1))).scalar_one()  # fmt: skip
+    week = now - _dt.timedelta(days=7)
+    load = conn.execute(sa.select(a.c.reviewer,
+                                  sa.func.sum(sa.case((sa.and_(a.c.answered_at.is_(None), a.c.due_at > now), 1), else_=0)),
+                                  sa.func.sum(sa.case((a.c.answered_at >= week, 1), else_=0)),
+                                  sa.func.count(a.c.answered_at))
+                        .join(t, t.c.id == a.c.task_id).where(t.c.model_id == m.id).group_by(a.c.reviewer).order_by(a.c.reviewer)).all()  # fmt: skip
+    oldest = min((aware(r[2]) for r in open_), default=None)
+    return {"open": sum(int(r[1]) for r in open_), "by_priority": [{"priority": int(r[0]), "open": int(r[1])} for r in open_],
+            "oldest_hours": None if oldest is None else round((now - oldest).total_seconds() / 3600, 1), "expiring_within_a_day": int(soon),
+            "reviewers": [{"reviewer": r[0], "claimed_now": int(r[1] or 0), "answered_7_days": int(r[2] or 0), "answered": int(r[3] or 0)} for r in load]}  # fmt: skip
