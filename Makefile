@@ -6,6 +6,8 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # pycanon, the reference for k, l and t, pins typing_extensions==4.15.0 that assay's dependencies refuse: a venv of its own
 PYCANON := .venv-pycanon/.installed
+# axe-core (the npm registry) checks the console's pages for accessibility in the browser tests
+AXE := .axe/node_modules/axe-core/axe.min.js
 
 .PHONY: demo test test-all bench lint clean
 
@@ -27,13 +29,16 @@ $(PYCANON):
 	.venv-pycanon/bin/pip install -q pycanon pandas
 	touch $@
 
+$(AXE): | $(STAMP_TEST)
+	npm install --prefix .axe --no-audit --no-fund --silent axe-core@4.14.1
+
 demo: $(STAMP_RUN)
 	$(BIN)/assay demo --out demo-output
 
-test: $(STAMP_TEST) $(PYCANON)
+test: $(STAMP_TEST) $(PYCANON) $(AXE)
 	$(BIN)/python -m pytest -m "not slow" -q
 
-test-all: $(STAMP_TEST) $(PYCANON)
+test-all: $(STAMP_TEST) $(PYCANON) $(AXE)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP_TEST)
@@ -56,4 +61,4 @@ lint: $(STAMP_TEST)
 	$(BIN)/python scripts/layout.py .
 
 clean:
-	rm -rf $(VENV) .venv-pycanon demo-output build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .venv-pycanon .axe demo-output build *.egg-info src/*.egg-info

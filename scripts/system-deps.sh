@@ -1,6 +1,6 @@
 #!/bin/sh
 # System packages the tests need: Chromium (report rendering and PDF tests), PostgreSQL (the service's tests start
-# their own cluster) and a Java runtime, 17 or later (the Spark tests run PySpark in local mode). Installs what is missing with apt-get when this is root on Debian/Ubuntu; otherwise says what to install.
+# their own cluster), a Java runtime, 17 or later (the Spark tests run PySpark in local mode), and npm (axe-core, from the npm registry, checks the console's pages). Installs what is missing with apt-get when this is root on Debian/Ubuntu; otherwise says what to install.
 set -e
 need=""
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then
@@ -14,6 +14,9 @@ java_ok() {
   v=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
   [ -n "$v" ] && [ "$v" -ge 17 ]
 }
+if ! command -v npm >/dev/null 2>&1; then
+  need="$need npm"
+fi
 if ! java_ok; then
   need="$need openjdk-17-jre-headless"
 fi

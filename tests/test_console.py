@@ -70,13 +70,14 @@ ACTION_API = {a: ("post", f"/models/{{name}}/{{version}}/card/{a}") for a in ("s
 
 def test_no_page_admits_a_role_the_api_refuses_for_what_it_shows(people):
     from assay.service import ROLES
-    from assay.service._console import ACTIONS, PAGES, WATCHERS
+    from assay.service._console import ACTIONS, FORMS, PAGES, WATCHERS
     from tests.test_service import ALLOWED
 
     assert set(SHOWS) | {"/ui/", "/ui/models/{name}/{version}/card/{action}"} == set(PAGES), "a page was added without saying what it shows"
     for page, routes in SHOWS.items():
         for route in routes:
             assert set(PAGES[page]) <= ALLOWED[route], (page, route)
+    assert set(FORMS["/ui/models"]) <= ALLOWED[("post", "/models")]
     for action, roles in ACTIONS.items():
         assert set(roles) <= ALLOWED[ACTION_API[action]], action
     assert set(WATCHERS) <= ALLOWED[("get", "/models/{name}/{version}/monitoring/runs")] & ALLOWED[("get", "/contests")]
@@ -97,7 +98,7 @@ def test_no_page_admits_a_role_the_api_refuses_for_what_it_shows(people):
             .replace("{contest_id}", "1")
         )
         for role, (s, csrf) in sessions.items():
-            allowed = ACTIONS["submit"] if "{action}" in path else PAGES[path]
+            allowed = ACTIONS["submit"] if "{action}" in path else FORMS.get(path, PAGES[path]) if method == "post" else PAGES[path]
             r = s.request(method, url, data={"csrf": csrf} if method == "post" else None, follow_redirects=False)
             if role in allowed:
                 assert r.status_code not in (401, 403), (method, path, role, r.status_code)

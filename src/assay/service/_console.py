@@ -27,12 +27,12 @@ from assay.service._db import contests, find_model, ledger, models, monitoring_r
 from assay.service._deps import Engine
 from assay.service._pages import checked, render, signed_in
 
-__all__ = ["PAGES", "router"]
+__all__ = ["FORMS", "PAGES", "router"]
 
 WATCHERS = ("admin", "owner", "auditor")  # GET .../monitoring/runs, .../status, /contests
 PAGES: dict[str, tuple[str, ...]] = {  # page -> the roles that may open it (each a subset of the API's for what it shows)
     "/ui/": ROLES,
-    "/ui/models": READERS,
+    "/ui/models": READERS,  # POST (register a model version): admin, owner
     "/ui/models/{name}/{version}": READERS,
     "/ui/models/{name}/{version}/card": READERS,
     "/ui/models/{name}/{version}/report": READERS,
@@ -52,6 +52,8 @@ PAGES: dict[str, tuple[str, ...]] = {  # page -> the roles that may open it (eac
     "/ui/tokens/{token_id}/revoke": ("admin",),
     "/ui/keys": ("approver",),
 }
+REGISTRARS = ("admin", "owner")  # POST /models
+FORMS = {"/ui/models": REGISTRARS}  # a page whose form admits fewer roles than the page itself
 ACTIONS = {"submit": ("admin", "owner"), "archive": ("admin", "owner"), "approve": ("approver",), "reject": ("approver",)}
 PER_PAGE = 50
 
@@ -71,7 +73,7 @@ def _form_user(request: Request, engine: sa.Engine, csrf: str, path: str, refusa
 
 
 def _ctx(who: dict[str, Any], request: Request, **more: Any) -> dict[str, Any]:
-    return {"who": who, "csrf": who["csrf"], "here": request.url.path, **more}
+    return {"who": who, "csrf": who["csrf"], "here": request.url.path, "page": "console", **more}
 
 
 # == home ========================================================================================================================
@@ -133,13 +135,45 @@ def models_list(request: Request, engine: Engine, page: Annotated[int, Query(ge=
     who = _page(request, engine, "/ui/models")
     if isinstance(who, Response):
         return who
+    return _models(request, engine, who, page)
+
+
+def _models(request: Request, engine: sa.Engine, who: dict[str, Any], page: int = 1, *, status: int = 200, error: str | None = None) -> HTMLResponse:
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(models)).scalar_one()
         rows = list(conn.execute(sa.select(models).order_by(models.c.name, models.c.version).limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
         counts = _model_counts(conn, [r.id for r in rows], who["role"])
     shown = [{"name": r.name, "version": r.version, "owner": r.owner, "facets": r.spec.get("facets", []), **counts[r.id]} for r in rows]
-    return render(template="models.html.j2", title="Models", **_ctx(who, request, models=shown, page_no=page, pages=max(1, -(-total // PER_PAGE)),
-                  total=total, watcher=who["role"] in WATCHERS))  # fmt: skip
+    return render(status, template="models.html.j2", title="Models", **_ctx(who, request, models=shown, page_no=page, pages=max(1, -(-total // PER_PAGE)),
+                  total=total, watcher=who["role"] in WATCHERS, can_register=who["role"] in REGISTRARS, error=error))  # fmt: skip
+
+
+@router.post("/ui/models", response_class=HTMLResponse)
+def model_register(request: Request, engine: Engine, csrf: Annotated[str, Form()] = "", name: Annotated[str, Form(max_length=200)] = "",
+                   version: Annotated[str, Form(max_length=100)] = "", facets: Annotated[str, Form(max_length=5000)] = "",
+                   label_values: Annotated[str, Form(max_length=5000)] = "") -> Any:  # fmt: skip
+    """Register a model version, as ``POST /models`` does (facets and positive labels comma-separated)."""
+    from pydantic import ValidationError
+
+    from assay.service._capture import ModelIn, validation_message
+    from assay.service._routes import register_model
+
+    who = checked(request, engine, csrf)
+    if who["role"] not in FORMS["/ui/models"]:
+        return render(403, **_ctx(who, request, page="none", title="Not for your role", error="Only admins and model owners register models."))
+
+    def listed(text: str) -> list[str]:
+        return [x.strip() for x in text.split(",") if x.strip()]
+
+    try:
+        try:
+            body = ModelIn(name=name.strip(), version=version.strip(), facets=listed(facets), label_values=listed(label_values))
+        except ValidationError as exc:
+            raise AssayError(validation_message(exc)) from None
+        register_model(engine, body, who["name"])
+    except AssayError as exc:
+        return _models(request, engine, who, status=status_of(exc), error=str(exc))
+    return RedirectResponse(f"/ui/models/{body.name}/{body.version}?notice=" + _q("registered; store its audit and build its card below"), status_code=303)
 
 
 def _open_model(request: Request, engine: sa.Engine, path: str, name: str, version: str) -> tuple[dict[str, Any], Any] | Response:
@@ -554,7 +588,7 @@ def card_action(request: Request, engine: Engine, name: str, version: str, actio
         )
     signed = f", signed with key {e['key_id']}" if e.get("signature") else ""
     return RedirectResponse(
-        f"/ui/models/{name}/{version}?notice=" + _q(f"version {e['version']}: {e['from_status']} -> {e['to_status']}{signed}"), status_code=303
+        f"/ui/models/{name}/{version}?notice=" + _q(f"version {e['version']}: {e['from_status']} → {e['to_status']}{signed}"), status_code=303
     )
 
 
@@ -645,7 +679,7 @@ def verify_now(request: Request, engine: Engine, csrf: Annotated[str, Form()] = 
     with engine.connect() as conn:
         result = _ledger.verify(conn, anchor=given)
         head = _ledger.anchor(conn)
-    check = {**result.to_dict(), "problems": result.problems[:20], "anchor": given, "head": head}
+    check = {**result.to_dict(), "problems": result.problems[:20], "anchor": given, "now": head}
     return render(template="ledger.html.j2", title="Ledger", **_ctx(who, request, **_ledger_view(engine, {}), check=check))
 
 

@@ -36,7 +36,7 @@ from assay.service._db import aware, models, predictions, tokens, utcnow
 from assay.service._deps import JSON_ERRORS, Engine, roles
 from assay.service._settings import configure
 
-__all__ = ["ROUTERS"]
+__all__ = ["ROUTERS", "register_model"]
 
 tokens_router, models_router, capture_router, ledger_router = APIRouter(), APIRouter(), APIRouter(), APIRouter()
 
@@ -67,12 +67,17 @@ def post_revoke(engine: Engine, token_id: Annotated[int, Path(ge=1, le=MAX_SEQ)]
 
 @models_router.post("/models", status_code=201, summary="Register a model version")
 def post_model(engine: Engine, body: ModelIn, who: Annotated[dict[str, Any], roles("admin", "owner")]) -> dict[str, Any]:
+    return register_model(engine, body, who["name"])
+
+
+def register_model(engine: sa.Engine, body: ModelIn, actor: str) -> dict[str, Any]:
+    """Register a model version (``actor`` owns it); a version registered before is a conflict."""
     spec = body.model_dump(exclude={"name", "version"}, exclude_none=True)
     with engine.begin() as conn:
         if conn.execute(sa.select(models.c.id).where(models.c.name == body.name, models.c.version == body.version)).first():
             raise Conflict(f"model {body.name}/{body.version} is already registered; register a new version")
-        conn.execute(models.insert().values(name=body.name, version=body.version, owner=who["name"], spec=spec, created_at=utcnow()))
-        _ledger.append(conn, actor=who["name"], action="model.register", subject=f"{body.name}/{body.version}", payload=spec)
+        conn.execute(models.insert().values(name=body.name, version=body.version, owner=actor, spec=spec, created_at=utcnow()))
+        _ledger.append(conn, actor=actor, action="model.register", subject=f"{body.name}/{body.version}", payload=spec)
     return {"name": body.name, "version": body.version, **spec}
 
 
