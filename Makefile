@@ -53,6 +53,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_discover.py
 	$(BIN)/python benchmarks/bench_robustness.py
 	$(BIN)/python benchmarks/bench_private.py
+	$(BIN)/python benchmarks/bench_console.py
 
 lint: $(STAMP_TEST)
 	$(BIN)/python -m mypy src

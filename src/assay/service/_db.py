@@ -98,6 +98,7 @@ predictions = sa.Table(
     sa.Column("ledger_seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=True, index=True),  # the capture.batch entry
     sa.UniqueConstraint("model_id", "prediction_id", name="uq_predictions_model_id"),
     sa.Index("ix_predictions_model_seq", "model_id", "seq"),
+    sa.Index("ix_predictions_model_when", "model_id", sa.text("coalesce(inference_time, captured_at)")),  # a window's rows: when the model decided
 )  # fmt: skip
 
 ledger = ledger_table(METADATA)  # the hash-chained record (assay.ledger owns its shape)

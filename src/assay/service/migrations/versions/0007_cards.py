@@ -51,11 +51,13 @@ def upgrade() -> None:
         op.create_index(f"ix_ledger_{column}", "ledger", [column, "seq"])
     op.create_index("ix_ledger_at", "ledger", ["at"])
     op.create_index("ix_predictions_model_seq", "predictions", ["model_id", "seq"])
+    op.create_index("ix_predictions_model_when", "predictions", ["model_id", sa.text("coalesce(inference_time, captured_at)")])  # windows
 
 
 def downgrade() -> None:
     for index in ("ix_ledger_action", "ix_ledger_actor", "ix_ledger_subject", "ix_ledger_at"):
         op.drop_index(index, "ledger")
     op.drop_index("ix_predictions_model_seq", "predictions")
+    op.drop_index("ix_predictions_model_when", "predictions")
     for table in ("signing_keys", "card_log", "card_versions", "audits"):
         op.drop_table(table)
