@@ -192,7 +192,21 @@ def test_every_role_does_its_job_in_the_browser_and_every_page_passes_axe(server
         officer.page.wait_for_selector("#rows")
         assert len(officer.page.query_selector_all("tr.row-behind")) == 10  # 60 rows lost hours-per-week: the rest of them
         officer.go("/ui/models/credit/3/review", "review-operations")
+        officer.go("/ui/dashboard", "dashboard")
+        officer.go("/ui/bounties", "bounties")
         officer.close()
+
+        # a reviewer answers the next task
+        reviewer = Browser(p, base, shots, "reviewer")
+        reviewer.sign_in(tokens["reviewer"])
+        reviewer.page.wait_for_selector("#task")
+        reviewer.check("task")
+        first = reviewer.page.get_attribute("#task", "data-task-id")
+        reviewer.page.click("button[value='<=50K']")
+        reviewer.page.wait_for_selector("#done")
+        assert reviewer.page.get_attribute("#task", "data-task-id") != first
+        reviewer.check("next-task")
+        reviewer.close()
 
         # the operator answers the contest, now decided
         operator = Browser(p, base, shots, "operator")

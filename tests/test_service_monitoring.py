@@ -382,7 +382,7 @@ def test_dashboard_charts_in_headless_chromium(tmp_path, scored):
             page.goto(f"{base_url}/ui/dashboard")
             page.wait_for_selector("section.monitoring")
             bars = page.query_selector_all("section.monitoring svg[aria-label='violations per window'] rect")
-            assert len(bars) == 6 and page.query_selector("svg[aria-label^='accuracy'] polygon") is not None
+            assert len(bars) == 6 and page.query_selector("svg[aria-label='Model quality: accuracy'] polygon") is not None
             counts = [int(r.get_attribute("data-violations")) for r in page.query_selector_all("tr.run")]
             assert counts[-3:] == [0, 0, 0] and counts[0] > 0  # newest first: the shifted windows have violations
             page.screenshot(path=str(tmp_path / "dashboard-monitoring.png"), full_page=True)

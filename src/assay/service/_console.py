@@ -207,7 +207,7 @@ def model_page(request: Request, engine: Engine, name: str, version: str, runs: 
 
 def model_view(engine: sa.Engine, model: Any, who: dict[str, Any], runs_page: int = 1, *, error: str | None = None) -> dict[str, Any]:
     """What the model page shows ``who``: the card and its record, the audit, and for watchers the counts and the monitoring history."""
-    from assay.service._dashboard import monitoring_status
+    from assay.service._dashboard import charts, monitoring_status
 
     view: dict[str, Any] = {"m": {"name": model.name, "version": model.version, "owner": model.owner, "spec": model.spec,
                                   "registered": str(model.created_at)[:16]}, "error": error}  # fmt: skip
@@ -229,41 +229,9 @@ def model_view(engine: sa.Engine, model: Any, who: dict[str, Any], runs_page: in
     view["audit"] = None if audit is None else {"at": str(audit.created_at)[:16], "by": audit.created_by, "sha256": audit.sha256}
     if who["role"] in WATCHERS:
         view["monitoring"] = monitoring_status(engine, model)
-        view["charts"] = _charts(view["monitoring"])
+        view["charts"] = charts(view["monitoring"])
     view["can"] = {a: who["role"] in roles for a, roles in ACTIONS.items()} | {"build": who["role"] in ("admin", "owner")}
     return view
-
-
-def _charts(mon: dict[str, Any] | None, most: int = 12) -> list[dict[str, Any]]:
-    """The monitoring charts of the latest windows, each with its figures for a table (the charts' text equivalent): violations,
-    the largest drift, every quality metric and every group's bias metrics, with their 95% intervals as bands."""
-    from markupsafe import Markup
-
-    from assay.report._svg import band_line
-    from assay.service._dashboard import largest_drift
-
-    if not mon or not mon["runs"]:
-        return []
-    ser = mon["series"]
-    starts = [str(s) for s in ser["starts"]]
-    out = [{"title": "Violations", "caption": "Violations per checked window (oldest on the left).", "svg": mon["charts"]["violations"],
-            "points": list(zip(starts, [{"value": v} for v in ser["violations"]]))}]  # fmt: skip
-    drift = [None if d is None else {"value": round(d, 4)} for d in largest_drift(ser)]
-    if any(drift):
-        out.append({"title": "Largest drift distance", "caption": "The largest drift distance of any column per window (Kolmogorov-Smirnov for numbers, "
-                    "L-infinity for categories).", "svg": mon["charts"]["drift"], "points": list(zip(starts, drift))})  # fmt: skip
-    series = [
-        (f"Model quality: {k.replace('_', ' ')}", v)
-        for k, v in sorted(ser["quality"].items())
-        if k in ("accuracy", "recall", "false_positive_rate", "precision")
-    ]
-    series += [(f"Bias: {k}", v) for k, v in sorted(ser["bias"].items())]
-    for title, points in series[:most]:
-        svg = band_line(points, starts, title)
-        if svg:
-            out.append({"title": title, "caption": f"{title} per window on the rows with ground truth, with its 95% interval as a band.",
-                        "svg": Markup(svg), "points": list(zip(starts, points))})  # fmt: skip
-    return out
 
 
 @router.get("/ui/models/{name}/{version}/card", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from assay.report._svg import band_line, count_bars
 from assay.service._db import baselines, contests, models, monitoring_runs, predictions, review_tasks
 
-__all__ = ["all_models", "model_status", "monitoring_status"]
+__all__ = ["all_models", "charts", "model_status", "monitoring_status"]
 
 
 def model_status(engine: sa.Engine, model: Any, *, replicates: int = 500) -> dict[str, Any]:
@@ -74,6 +74,35 @@ def monitoring_status(engine: sa.Engine, model: Any, *, limit: int = 30) -> dict
                        "drift": Markup(band_line([None if d is None else {"value": d} for d in largest_drift(ser)], ser["starts"],
                                                  "largest drift distance per window"))},
             "contests": {str(k): int(v) for k, v in contested.items()}}  # fmt: skip
+
+
+def charts(mon: dict[str, Any] | None, most: int = 12) -> list[dict[str, Any]]:
+    """The monitoring charts of the latest windows, each with its figures for a table (the charts' text equivalent): violations,
+    the largest drift, every quality metric and every group's bias metrics, with their 95% intervals as bands."""
+    from assay.report._svg import band_line
+
+    if not mon or not mon["runs"]:
+        return []
+    ser = mon["series"]
+    starts = [str(s) for s in ser["starts"]]
+    out = [{"title": "Violations", "caption": "Violations per checked window (oldest on the left).", "svg": mon["charts"]["violations"],
+            "points": list(zip(starts, [{"value": v} for v in ser["violations"]]))}]  # fmt: skip
+    drift = [None if d is None else {"value": round(d, 4)} for d in largest_drift(ser)]
+    if any(drift):
+        out.append({"title": "Largest drift distance", "caption": "The largest drift distance of any column per window (Kolmogorov-Smirnov for numbers, "
+                    "L-infinity for categories).", "svg": mon["charts"]["drift"], "points": list(zip(starts, drift))})  # fmt: skip
+    series = [
+        (f"Model quality: {k.replace('_', ' ')}", v)
+        for k, v in sorted(ser["quality"].items())
+        if k in ("accuracy", "recall", "false_positive_rate", "precision")
+    ]
+    series += [(f"Bias: {k}", v) for k, v in sorted(ser["bias"].items())]
+    for title, points in series[:most]:
+        svg = band_line(points, starts, title)
+        if svg:
+            out.append({"title": title, "caption": f"{title} per window on the rows with ground truth, with its 95% interval as a band.",
+                        "svg": Markup(svg), "points": list(zip(starts, points))})  # fmt: skip
+    return out
 
 
 def largest_drift(ser: dict[str, Any]) -> list[float | None]:

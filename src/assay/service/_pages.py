@@ -167,9 +167,12 @@ def dashboard(request: Request, engine: Engine) -> Any:
         return RedirectResponse("/ui/login", status_code=303)
     if who["role"] not in ("admin", "owner", "auditor"):
         return render(403, who=who, csrf=who["csrf"], page="none", error="The dashboard is for admins, model owners and auditors.")
-    from assay.service._dashboard import all_models, model_status, monitoring_status
+    from assay.service._dashboard import all_models, charts, model_status, monitoring_status
 
-    shown = [{**model_status(engine, m), "monitoring": monitoring_status(engine, m)} for m in all_models(engine)]
+    shown = []
+    for m in all_models(engine):
+        mon = monitoring_status(engine, m)
+        shown.append({**model_status(engine, m), "monitoring": mon, "charts": charts(mon)})
     return render(who=who, csrf=who["csrf"], page="dashboard", title="Dashboard", models_status=shown)
 
 
