@@ -4,7 +4,8 @@ ledger entries.
 Usage: python benchmarks/bench_console.py [--predictions 1000000] [--ledger 10000] [--days 30] [--repeat 5] [--keep DIR]
 
 One model version (`big/1`) holds --predictions UCI Adult test rows (resampled; 13 input columns, a score and label, the `sex`
-facet) captured through the service's own capture path (routed by a policy, digested into the ledger), spread over --days days;
+facet) captured through the service's own capture path (routed by a policy, digested into the ledger), spread over --days days,
+half of them with ground truth;
 its audit and an approved card; a baseline from the train split and one monitoring check per day; review tasks with answers and
 contests. The ledger is topped up to --ledger entries (sign-ins). Then `assay serve` runs on the file and each page is fetched
 --repeat times after one warm-up (median and slowest, milliseconds, the whole HTTP request), signed in as the role that sees
@@ -86,6 +87,13 @@ def build(db: str, n: int, ledger_size: int, days: int) -> None:
                 for j in range(i, min(n, i + batch))]  # fmt: skip
         capture(engine, "big", "1", recs, "owner-b")
     print(f"captured {n:,} predictions in {time.perf_counter() - start:.0f} s", flush=True)
+    from assay.service._capture import TruthIn, store_truth
+
+    start = time.perf_counter()
+    truth = rows["income"].astype(str).to_numpy()
+    for i in range(0, n, 2 * batch):  # ground truth for every other batch: half the rows
+        store_truth(engine, "big", "1", [TruthIn(id=f"p{j}", label=truth[j]) for j in range(i, min(n, i + batch))], "owner-b")
+    print(f"ground truth for {sum(min(batch, n - i) for i in range(0, n, 2 * batch)):,} of them in {time.perf_counter() - start:.0f} s", flush=True)
     now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
     with engine.begin() as conn:  # spread over the days (as if captured then): one statement, by sequence number
         first = conn.execute(predictions.select().with_only_columns(predictions.c.seq).order_by(predictions.c.seq).limit(1)).scalar_one()

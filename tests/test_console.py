@@ -366,3 +366,68 @@ def test_an_operator_answers_a_decided_contest_from_the_queue(people):
     assert f'data-id="{cid}"' in operator.get("/ui/contests?status=answered").text
     auditor, acsrf = _session(client, client.tokens["auditor"])
     assert 'id="respond-form"' not in auditor.get(f"/ui/contests/{cid}").text
+
+
+# -- quality by group from counted ground truth -----------------------------------------------------------------------------------
+def _hand_quality(client, positive=">50K"):
+    """Model quality by sex from the rows themselves, as the dashboard computed it before the counts."""
+    from assay.monitor._quality import model_quality
+    from assay.service._db import predictions
+
+    with client.app.state.engine.connect() as conn:
+        rows = conn.execute(predictions.select().where(predictions.c.ground_truth.is_not(None), predictions.c.label.is_not(None))).all()
+    y = np.array([r.ground_truth == positive for r in rows])
+    p = np.array([r.label == positive for r in rows])
+    sex = np.array([str(r.facets.get("sex")) for r in rows])
+    out = {"all": (len(rows), model_quality(y, p, replicates=500)["metrics"]["accuracy"])}
+    for g in sorted(set(sex)):
+        out[g] = (int((sex == g).sum()), model_quality(y[sex == g], p[sex == g], replicates=500)["metrics"]["accuracy"])
+    return out, sum(r.ground_truth_source == "review" for r in rows)
+
+
+def test_quality_by_group_follows_every_ground_truth_write_without_reading_the_rows(people):
+    from assay.service import create_token
+
+    client = people
+    scores, sexes = _captured(client)
+    owner = _h(client, "owner")
+    rng = np.random.default_rng(5)
+    first = [{"id": f"p{i}", "label": ">50K" if rng.uniform() < 0.4 else "<=50K"} for i in range(0, 300)]
+    client.post("/models/adult/1/ground-truth", json={"records": first}, headers=owner).raise_for_status()
+    again = [{"id": f"p{i}", "label": "<=50K"} for i in range(0, 300, 3)]  # a later upload replaces a third of them
+    client.post("/models/adult/1/ground-truth", json={"records": again}, headers=owner).raise_for_status()
+    for name in ("rita", "raj"):  # and a consolidated review replaces one more
+        client.tokens[name] = create_token(client.app.state.engine, name=name, role="reviewer")
+        task = client.get("/review/next", headers=_h(client, name)).json()
+        client.post(f"/review/tasks/{task['task_id']}/answer", json={"answer": ">50K"}, headers=_h(client, name)).raise_for_status()
+    status = client.get("/models/adult/1/status", headers=_h(client, "auditor")).json()
+    hand, from_review = _hand_quality(client)
+    assert status["with_ground_truth"] == hand["all"][0] and status["ground_truth_from_review"] == from_review == 1
+    assert status["quality"]["accuracy"] == hand["all"][1]  # the same cells: the same value and the same bootstrap interval
+    for g in ("Female", "Male"):
+        assert (status["by_facet"]["sex"][g]["n"], status["by_facet"]["sex"][g]["accuracy"]) == hand[g]
+    from assay.service._db import predictions
+
+    with client.app.state.engine.begin() as conn:  # the counts alone are read: rows changed behind the service's back do not show
+        conn.execute(predictions.update().values(ground_truth=None))
+    assert client.get("/models/adult/1/status", headers=_h(client, "auditor")).json()["with_ground_truth"] == hand["all"][0]
+
+
+def test_an_older_database_has_its_ground_truth_counted_when_upgraded(tmp_path):
+    import assay.service._db as d
+    from assay.service._dashboard import model_status
+    from tests.test_service_monitoring import database_at
+
+    rows = [("y", "y", "F", "api"), ("y", "n", "F", "review"), ("n", "n", "M", "api"), ("n", None, "M", None), (None, "y", "M", "api")]
+    engine = database_at(tmp_path / "old.db", "0006",
+        """INSERT INTO models (name, version, owner, spec, created_at) VALUES ('m', '1', 'o', '{"facets": ["sex"], "label_values": ["y"]}', '2026-01-01')""",
+        *[("INSERT INTO predictions (model_id, prediction_id, inputs, label, facets, captured_at, ground_truth, ground_truth_source) "
+           f"VALUES (1, 'p{i}', '{{}}', ?, ?, '2026-01-01', ?, ?)", (label, json.dumps({"sex": sex}), truth, source))
+          for i, (label, truth, sex, source) in enumerate(rows)])  # fmt: skip
+    d.migrate(engine)
+    with engine.connect() as conn:
+        m = d.find_model(conn, "m", "1")
+    s = model_status(engine, m)
+    assert (s["with_ground_truth"], s["ground_truth_from_review"]) == (3, 1)  # labelled by the model and by the truth
+    assert s["quality"]["accuracy"]["value"] == pytest.approx(2 / 3) and s["by_facet"]["sex"]["F"]["n"] == 2 and s["by_facet"]["sex"]["M"]["n"] == 1
+    engine.dispose()

@@ -304,7 +304,8 @@ def test_signed_card_approvals_enter_the_ledger(client, tmp_path):
     assert len(recorded) == 1 and recorded[0]["signature"] == approval["signature"] and recorded[0]["card"] == "adult-income"
 
 
-def test_a_database_of_the_previous_schema_is_upgraded_in_place(tmp_path):
+def database_at(path, revision, *statements):
+    """A SQLite database made by an older version: the schema of ``revision``, with ``statements`` (SQL, or (SQL, parameters)) run."""
     from pathlib import Path
 
     from alembic import command
@@ -312,16 +313,24 @@ def test_a_database_of_the_previous_schema_is_upgraded_in_place(tmp_path):
 
     import assay.service._db as d
 
-    engine = d.connect(tmp_path / "old.db")
+    engine = d.connect(path)
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(d.__file__).parent / "migrations"))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0003")
-        conn.exec_driver_sql("INSERT INTO models (name, version, owner, spec, created_at) VALUES ('m', '1', 'o', '{}', '2026-01-01')")
-        conn.exec_driver_sql("INSERT INTO review_tasks (model_id, prediction_id, reasons, priority, required, status, created_at) "
-                             "VALUES (1, 'p', '[]', 0, 1, 'open', '2026-01-01')")  # fmt: skip
-        conn.exec_driver_sql("INSERT INTO review_assignments (task_id, reviewer, assigned_at, due_at) VALUES (1, 'r', '2026-01-01', '2026-01-02')")
+        command.upgrade(cfg, revision)
+        for st in statements:
+            conn.exec_driver_sql(*(st if isinstance(st, tuple) else (st,)))
+    return engine
+
+
+def test_a_database_of_the_previous_schema_is_upgraded_in_place(tmp_path):
+    import assay.service._db as d
+
+    engine = database_at(tmp_path / "old.db", "0003",
+        "INSERT INTO models (name, version, owner, spec, created_at) VALUES ('m', '1', 'o', '{}', '2026-01-01')",
+        "INSERT INTO review_tasks (model_id, prediction_id, reasons, priority, required, status, created_at) VALUES (1, 'p', '[]', 0, 1, 'open', '2026-01-01')",
+        "INSERT INTO review_assignments (task_id, reviewer, assigned_at, due_at) VALUES (1, 'r', '2026-01-01', '2026-01-02')")  # fmt: skip
     d.migrate(engine)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT prediction_id, contest_id FROM review_tasks").all() == [("p", None)]

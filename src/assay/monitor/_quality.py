@@ -167,6 +167,17 @@ def quality_table(y_true: Any, y_pred: Any = None, *, score: Any = None, task: s
     return tabulate(as_frame(pa.table(cols)), keys, sums=sums)
 
 
+def confusion_quality(cm: Any, *, confidence_level: float = 0.95, replicates: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Binary quality metrics from a confusion matrix ``[tp, fp, fn, tn]``, each with a multinomial bootstrap interval (the rows
+    resampled, as the cells are all these metrics read)."""
+    cm = np.asarray(cm, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    reps = rng.multinomial(int(cm.sum()), cm / cm.sum(), size=replicates) if replicates and cm.sum() else None
+    point = _binary(cm)
+    boot = _binary(reps) if reps is not None else None
+    return {name: _with_interval(float(v), None if boot is None else boot[name], confidence_level, f"{name} divides by zero here") for name, v in point.items()}
+
+
 def quality_from_table(table: CountTable, *, task: str = "binary", confidence_level: float = 0.95, replicates: int = 1000,
                        seed: int = 0) -> dict[str, Any]:  # fmt: skip
     """Metrics with intervals from :func:`quality_table`'s table."""
@@ -179,13 +190,7 @@ def quality_from_table(table: CountTable, *, task: str = "binary", confidence_le
     yp = table.marginal(["__y", "__p"])
     cells = dict(zip(zip(yp.values("__y"), yp.values("__p")), yp.count))
     cm = np.array([cells.get(k, 0.0) for k in ((1, 1), (0, 1), (1, 0), (0, 0))]).astype(np.int64)
-    rng = np.random.default_rng(seed)
-    reps = rng.multinomial(int(cm.sum()), cm / cm.sum(), size=replicates) if replicates else None
-    point = _binary(cm)
-    boot = _binary(reps) if reps is not None else None
-    metrics: dict[str, Any] = {}
-    for name, v in point.items():
-        metrics[name] = _with_interval(float(v), None if boot is None else boot[name], confidence_level, f"{name} divides by zero here")
+    metrics = confusion_quality(cm, confidence_level=confidence_level, replicates=replicates, seed=seed)
     if "__s" in table.keys:
         metrics["auc"] = _auc(table, confidence_level)
     out["confusion_matrix"] = {"tp": int(cm[0]), "fp": int(cm[1]), "fn": int(cm[2]), "tn": int(cm[3])}

@@ -183,10 +183,9 @@ def store_truth(engine: sa.Engine, name: str, version: str, records: list[TruthI
         unknown = [i for i in ids if i not in known]
         if unknown:
             raise NotFound(f"no captured prediction with id(s) {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}; nothing was stored")
-        now = utcnow()
-        for r in records:
-            conn.execute(predictions.update().where(predictions.c.model_id == m.id, predictions.c.prediction_id == r.id)
-                         .values(ground_truth=r.label, ground_truth_at=now, ground_truth_source="api"))  # fmt: skip
+        from assay.service._truth import set_truth
+
+        set_truth(conn, m, [(r.id, r.label) for r in records], "api", utcnow())
         _ledger.append(conn, actor=actor, action="ground_truth.batch", subject=f"{name}/{version}",
                        payload={"records": len(ids), "sha256": hashlib.sha256(json.dumps([r.model_dump() for r in records], sort_keys=True).encode()).hexdigest()})  # fmt: skip
     return {"stored": len(ids)}

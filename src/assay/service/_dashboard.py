@@ -20,35 +20,39 @@ __all__ = ["all_models", "charts", "model_status", "monitoring_status"]
 
 
 def model_status(engine: sa.Engine, model: Any, *, replicates: int = 500) -> dict[str, Any]:
-    from assay.monitor._quality import model_quality
+    """Captured predictions, review tasks by status, and quality overall and for every value of every facet with intervals and sizes,
+    from the counted ground truth (``truth_counts``): a few cells, never the rows."""
+    from assay.monitor._quality import confusion_quality
+    from assay.service._truth import cells_of
 
     with engine.connect() as conn:
         captured = conn.execute(sa.select(sa.func.count()).select_from(predictions).where(predictions.c.model_id == model.id)).scalar_one()
         tasks: dict[Any, Any] = dict(conn.execute(sa.select(review_tasks.c.status, sa.func.count()).where(review_tasks.c.model_id == model.id)
                                   .group_by(review_tasks.c.status)).all())  # fmt: skip
-        rows = conn.execute(sa.select(predictions.c.label, predictions.c.ground_truth, predictions.c.facets, predictions.c.ground_truth_source)
-                            .where(predictions.c.model_id == model.id, predictions.c.ground_truth.is_not(None), predictions.c.label.is_not(None))).all()  # fmt: skip
-    out: dict[str, Any] = {"model": f"{model.name}/{model.version}", "captured": int(captured), "with_ground_truth": len(rows),
-                           "ground_truth_from_review": sum(r.ground_truth_source == "review" for r in rows),
+        cells = cells_of(conn, model)
+    overall = [c for c in cells if c.facet == ""]
+    out: dict[str, Any] = {"model": f"{model.name}/{model.version}", "captured": int(captured), "with_ground_truth": sum(int(c.n) for c in overall),
+                           "ground_truth_from_review": sum(int(c.n) for c in overall if c.source == "review"),
                            "review_tasks": {str(k): int(v) for k, v in tasks.items()}, "quality": None, "by_facet": {}}  # fmt: skip
-    if not rows:
+    if not overall:
         return out
     positive = (model.spec.get("label_values") or [None])[0]
-    if positive is not None:
-        y = np.array([r.ground_truth == positive for r in rows])
-        p = np.array([r.label == positive for r in rows])
-    else:  # no positive class declared: accuracy of exact matches
-        y = np.ones(len(rows), dtype=bool)
-        p = np.array([r.label == r.ground_truth for r in rows])
 
-    def figures(mask: np.ndarray) -> dict[str, Any]:
-        q = model_quality(y[mask], p[mask], replicates=replicates)["metrics"]
-        return {"n": int(mask.sum()), **{k: q[k] for k in ("accuracy", "recall", "false_positive_rate", "precision")}}
+    def figures(group: list[Any]) -> dict[str, Any]:
+        cm = np.zeros(4, dtype=np.int64)  # tp, fp, fn, tn
+        for c in group:
+            if positive is not None:
+                y, p = c.truth == str(positive), c.label == str(positive)
+            else:  # no positive class declared: accuracy of exact matches
+                y, p = True, c.label == c.truth
+            cm[{(True, True): 0, (False, True): 1, (True, False): 2, (False, False): 3}[(y, p)]] += int(c.n)
+        q = confusion_quality(cm, replicates=replicates)
+        return {"n": int(cm.sum()), **{k: q[k] for k in ("accuracy", "recall", "false_positive_rate", "precision")}}
 
-    out["quality"] = figures(np.ones(len(rows), dtype=bool))
+    out["quality"] = figures(overall)
     for facet in model.spec.get("facets", []):
-        values = np.array([str((r.facets or {}).get(facet)) for r in rows])
-        out["by_facet"][facet] = {v: figures(values == v) for v in sorted(set(values))}
+        values = sorted({c.value for c in cells if c.facet == facet})
+        out["by_facet"][facet] = {v: figures([c for c in cells if c.facet == facet and c.value == v]) for v in values}
     return out
 
 

@@ -13,7 +13,8 @@ decision receipts), ``bounties`` and ``bounty_submissions`` (bias bounties: the
 holdout and the current model, each submission's group and model, and what was
 decided), ``audits`` (a model version's analysis.json documents), ``card_versions``
 and ``card_log`` (its card store: versions and the signed review log) and
-``signing_keys`` (approvers' keys, encrypted).
+``signing_keys`` (approvers' keys, encrypted), ``truth_counts`` (labelled predictions
+counted by facet value, label and ground truth: quality by group without the rows).
 The schema is created and upgraded by Alembic (``migrate``), never by
 ``create_all``, so that a database made by an older version is upgraded in
 place.
@@ -55,6 +56,7 @@ __all__ = [
     "sessions",
     "signing_keys",
     "tokens",
+    "truth_counts",
 ]
 
 METADATA = sa.MetaData()
@@ -256,6 +258,18 @@ signing_keys = sa.Table(
     sa.Column("private_key", sa.Text, nullable=False),  # PEM, encrypted with the approver's passphrase (never stored)
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
+)  # fmt: skip
+
+
+truth_counts = sa.Table(
+    "truth_counts", METADATA,
+    sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), primary_key=True),
+    sa.Column("facet", sa.String(200), primary_key=True),  # "" for every row
+    sa.Column("value", sa.String(200), primary_key=True),
+    sa.Column("label", sa.String(200), primary_key=True),  # the model's
+    sa.Column("truth", sa.String(200), primary_key=True),
+    sa.Column("source", sa.String(50), primary_key=True),  # api or review
+    sa.Column("n", sa.BigInteger, nullable=False),
 )  # fmt: skip
 
 

@@ -115,8 +115,10 @@ def submit_answer(engine: sa.Engine, reviewer: str, task_id: int, answer: str) -
             status, consolidated, agreement, tally = consolidate([(v.reviewer, v.answer) for v in votes], weights)
             conn.execute(review_tasks.update().where(review_tasks.c.id == task_id).values(status=status, answer=consolidated, agreement=agreement))
             if consolidated is not None:
-                conn.execute(predictions.update().where(predictions.c.model_id == task.model_id, predictions.c.prediction_id == task.prediction_id)
-                             .values(ground_truth=consolidated, ground_truth_at=now, ground_truth_source="review"))  # fmt: skip
+                from assay.service._truth import set_truth
+
+                model = conn.execute(sa.select(models).where(models.c.id == task.model_id)).one()
+                set_truth(conn, model, [(task.prediction_id, consolidated)], "review", now)
             _ledger.append(conn, actor="assay", action="review.consolidate", subject=f"task/{task_id}",
                            payload={"status": status, "answer": consolidated, "tally": tally, "agreement": agreement, "method": policy.consolidation,
                                     **({"weights": weights} if policy.consolidation == "weighted" else {})})  # fmt: skip

@@ -1,4 +1,5 @@
-"""A model version's audits and card store (versions and review log), and the approvers' signing keys; an index for the ledger's search.
+"""A model version's audits and card store (versions and review log), the approvers' signing keys, ground truth counted by group
+(filled from the rows already labelled); indexes for the ledger's search and a window's rows.
 
 Revision ID: 0007
 Revises: 0006
@@ -47,6 +48,19 @@ def upgrade() -> None:
         sa.Column("created_at", TIME, nullable=False),
         sa.Column("retired_at", TIME, nullable=True),
     )
+    op.create_table(
+        "truth_counts",
+        sa.Column("model_id", sa.Integer, sa.ForeignKey("models.id"), primary_key=True),
+        sa.Column("facet", sa.String(200), primary_key=True),
+        sa.Column("value", sa.String(200), primary_key=True),
+        sa.Column("label", sa.String(200), primary_key=True),
+        sa.Column("truth", sa.String(200), primary_key=True),
+        sa.Column("source", sa.String(50), primary_key=True),
+        sa.Column("n", sa.BigInteger, nullable=False),
+    )
+    from assay.service._truth import backfill
+
+    backfill(op.get_bind())
     for column in ("action", "actor", "subject"):
         op.create_index(f"ix_ledger_{column}", "ledger", [column, "seq"])
     op.create_index("ix_ledger_at", "ledger", ["at"])
@@ -59,5 +73,5 @@ def downgrade() -> None:
         op.drop_index(index, "ledger")
     op.drop_index("ix_predictions_model_seq", "predictions")
     op.drop_index("ix_predictions_model_when", "predictions")
-    for table in ("signing_keys", "card_log", "card_versions", "audits"):
+    for table in ("truth_counts", "signing_keys", "card_log", "card_versions", "audits"):
         op.drop_table(table)
