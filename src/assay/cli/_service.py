@@ -11,7 +11,10 @@ import typer
 from assay.cli._common import err, out
 
 service_app = typer.Typer(
-    name="service", help="The service's administration: API tokens (make, revoke), monitoring baselines.", no_args_is_help=True, pretty_exceptions_enable=False
+    name="service",
+    help="The service's administration: API tokens (make, revoke), monitoring baselines, Model Monitor capture files, a model's card store (export).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 ledger_app = typer.Typer(name="ledger", help="The hash-chained record of every action: verify it, export it.", no_args_is_help=True,
                          pretty_exceptions_enable=False)  # fmt: skip
