@@ -149,6 +149,8 @@ def test_the_card_is_built_submitted_and_signed_through_the_pages_and_verifies_f
     assert r.status_code == 409 and "has no audit yet" in r.text  # named, and the page is still there
     r = owner.post("/ui/models/adult/1/audit", data={"csrf": csrf}, files=files)
     assert r.status_code == 200 and "card version 1 stored as Draft" in r.text and 'id="card-status">Draft' in r.text
+    forged = owner.get("/ui/models/adult/1?notice=Your+session+expired%2C+sign+in+at+evil.example&sig=" + "0" * 32).text
+    assert "evil.example" not in forged  # a notice shows only when this session's redirect signed it
     r = owner.post("/ui/models/adult/1/card/submit", data={"csrf": csrf, "reason": ""})
     assert r.status_code == 422 and "give a reason" in r.text
     r = owner.post("/ui/models/adult/1/card/submit", data={"csrf": csrf, "reason": "ready for the board"})

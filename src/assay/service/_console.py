@@ -173,7 +173,7 @@ def model_register(request: Request, engine: Engine, csrf: Annotated[str, Form()
         register_model(engine, body, who["name"])
     except AssayError as exc:
         return _models(request, engine, who, status=status_of(exc), error=str(exc))
-    return RedirectResponse(f"/ui/models/{body.name}/{body.version}?notice=" + _q("registered; store its audit and build its card below"), status_code=303)
+    return RedirectResponse(_told(f"/ui/models/{body.name}/{body.version}", who, "registered; store its audit and build its card below"), status_code=303)
 
 
 def _open_model(request: Request, engine: sa.Engine, path: str, name: str, version: str) -> tuple[dict[str, Any], Any] | Response:
@@ -197,12 +197,14 @@ def _model_or_404(engine: sa.Engine, who: dict[str, Any], request: Request, name
 
 @router.get("/ui/models/{name}/{version}", response_class=HTMLResponse)
 def model_page(request: Request, engine: Engine, name: str, version: str, runs: Annotated[int, Query(ge=1, le=10**6)] = 1,
-               notice: Annotated[str | None, Query(max_length=300)] = None) -> Any:  # fmt: skip
+               notice: Annotated[str | None, Query(max_length=300)] = None, sig: Annotated[str | None, Query(max_length=64)] = None) -> Any:  # fmt: skip
     opened = _open_model(request, engine, "/ui/models/{name}/{version}", name, version)
     if isinstance(opened, Response):
         return opened
     who, model = opened
-    return render(template="model.html.j2", title=f"{name}/{version}", **_ctx(who, request, notice=notice, **model_view(engine, model, who, runs)))
+    return render(
+        template="model.html.j2", title=f"{name}/{version}", **_ctx(who, request, notice=_notice(who, notice, sig), **model_view(engine, model, who, runs))
+    )
 
 
 def model_view(engine: sa.Engine, model: Any, who: dict[str, Any], runs_page: int = 1, *, error: str | None = None) -> dict[str, Any]:
@@ -359,12 +361,13 @@ def review_view(engine: sa.Engine, model: Any, *, text: str | None = None, previ
 
 
 @router.get("/ui/models/{name}/{version}/review", response_class=HTMLResponse)
-def review_page(request: Request, engine: Engine, name: str, version: str, notice: Annotated[str | None, Query(max_length=300)] = None) -> Any:
+def review_page(request: Request, engine: Engine, name: str, version: str, notice: Annotated[str | None, Query(max_length=300)] = None,
+                sig: Annotated[str | None, Query(max_length=64)] = None) -> Any:  # fmt: skip
     opened = _open_model(request, engine, "/ui/models/{name}/{version}/review", name, version)
     if isinstance(opened, Response):
         return opened
     who, model = opened
-    return render(template="review_ops.html.j2", title=f"Review of {name}/{version}", **_ctx(who, request, notice=notice, can_edit=who["role"] in ("admin", "owner"),
+    return render(template="review_ops.html.j2", title=f"Review of {name}/{version}", **_ctx(who, request, notice=_notice(who, notice, sig), can_edit=who["role"] in ("admin", "owner"),
                   **review_view(engine, model)))  # fmt: skip
 
 
@@ -406,7 +409,7 @@ def policy_form(request: Request, engine: Engine, name: str, version: str, csrf:
         )
     if intent == "save":
         configure(engine, name, version, who["name"], "policy", checked_policy.model_dump(exclude_none=True))
-        return RedirectResponse(f"/ui/models/{name}/{version}/review?notice=" + _q("policy saved; new predictions are routed by it"), status_code=303)
+        return RedirectResponse(_told(f"/ui/models/{name}/{version}/review", who, "policy saved; new predictions are routed by it"), status_code=303)
     with engine.connect() as conn:
         preview = route_preview(conn, model, checked_policy)
     return render(
@@ -445,12 +448,16 @@ def contests_page(request: Request, engine: Engine, status: Annotated[str, Query
 
 @router.get("/ui/contests/{contest_id}", response_class=HTMLResponse)
 def contest_page(
-    request: Request, engine: Engine, contest_id: Annotated[int, Path(ge=1, le=2**62)], notice: Annotated[str | None, Query(max_length=300)] = None
+    request: Request,
+    engine: Engine,
+    contest_id: Annotated[int, Path(ge=1, le=2**62)],
+    notice: Annotated[str | None, Query(max_length=300)] = None,
+    sig: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
     who = _page(request, engine, "/ui/contests/{contest_id}")
     if isinstance(who, Response):
         return who
-    return _contest(request, engine, who, contest_id, notice=notice)
+    return _contest(request, engine, who, contest_id, notice=_notice(who, notice, sig))
 
 
 def _contest(request: Request, engine: sa.Engine, who: dict[str, Any], contest_id: int, *, status: int = 200, notice: str | None = None,
@@ -487,7 +494,7 @@ def contest_response(request: Request, engine: Engine, contest_id: Annotated[int
         respond_to(engine, contest_id, message, who["name"])
     except AssayError as exc:
         return _contest(request, engine, who, contest_id, status=status_of(exc), error=str(exc))
-    return RedirectResponse(f"/ui/contests/{contest_id}?notice=" + _q("the answer was recorded; it cannot be changed"), status_code=303)
+    return RedirectResponse(_told(f"/ui/contests/{contest_id}", who, "the answer was recorded; it cannot be changed"), status_code=303)
 
 
 # == sign-off ====================================================================================================================
@@ -529,7 +536,7 @@ async def upload_audit(request: Request, engine: Engine, name: str, version: str
         return render(
             status_of(exc), template="model.html.j2", title=f"{name}/{version}", **_ctx(who, request, **model_view(engine, model, who, error=str(exc)))
         )
-    return RedirectResponse(f"/ui/models/{name}/{version}?notice=" + _q("; ".join(done)), status_code=303)
+    return RedirectResponse(_told(f"/ui/models/{name}/{version}", who, "; ".join(done)), status_code=303)
 
 
 @router.post("/ui/models/{name}/{version}/card/{action}", response_class=HTMLResponse)
@@ -556,14 +563,30 @@ def card_action(request: Request, engine: Engine, name: str, version: str, actio
         )
     signed = f", signed with key {e['key_id']}" if e.get("signature") else ""
     return RedirectResponse(
-        f"/ui/models/{name}/{version}?notice=" + _q(f"version {e['version']}: {e['from_status']} → {e['to_status']}{signed}"), status_code=303
+        _told(f"/ui/models/{name}/{version}", who, f"version {e['version']}: {e['from_status']} → {e['to_status']}{signed}"), status_code=303
     )
 
 
-def _q(text: str) -> str:
-    from urllib.parse import quote
+def _told(path: str, who: dict[str, Any], text: str) -> str:
+    """``path`` with a notice to show after a redirect, signed for this session: a link made elsewhere cannot put words on the page."""
+    from urllib.parse import urlencode
 
-    return quote(text[:300])
+    text = text[:300]
+    return f"{path}?{urlencode({'notice': text, 'sig': _seal(who, text)})}"
+
+
+def _seal(who: dict[str, Any], text: str) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(who["csrf"].encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _notice(who: dict[str, Any], notice: str | None, sig: str | None) -> str | None:
+    """The notice of a redirect when this session signed it (else nothing is shown)."""
+    import hmac
+
+    return notice if notice and sig and hmac.compare_digest(_seal(who, notice), sig) else None
 
 
 # == the ledger ==================================================================================================================
