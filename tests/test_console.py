@@ -200,21 +200,35 @@ def test_the_ledger_is_searched_paged_verified_against_an_anchor_and_exported(pe
     future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     assert "data-seq" not in auditor.get(f"/ui/ledger?since={future}").text
     n = len(client.get("/ledger", headers=_h(client, "auditor")).json()["entries"])
-    r = auditor.post("/ui/ledger/verify", data={"csrf": csrf})
+    r = _verified(auditor, csrf)
     assert 'class="ok"' in r.text and f"Intact: {n} entries" in r.text and n == 6 + 60 + 1  # tokens, registrations, the sign-in
     head = _anchor(client)
-    r = auditor.post("/ui/ledger/verify", data={"csrf": csrf, "anchor": json.dumps(head)})
+    r = _verified(auditor, csrf, json.dumps(head))
     assert 'class="ok"' in r.text and f"entry {head['seq']}" in r.text
     with client.app.state.engine.begin() as conn:  # the newest entries removed: only the anchor shows it
         conn.exec_driver_sql(f"DELETE FROM ledger WHERE seq > {head['seq'] - 3}")
-    assert 'class="ok"' in auditor.post("/ui/ledger/verify", data={"csrf": csrf}).text
-    r = auditor.post("/ui/ledger/verify", data={"csrf": csrf, "anchor": json.dumps(head)})
+    assert 'class="ok"' in _verified(auditor, csrf).text
+    r = _verified(auditor, csrf, json.dumps(head))
     assert 'class="error"' in r.text and "Broken" in r.text
     assert auditor.post("/ui/ledger/verify", data={"csrf": csrf, "anchor": "not json"}).status_code == 422
     export = auditor.get("/ui/ledger/export")
     (tmp_path / "ledger.jsonl").write_bytes(export.content)
     assert export.headers["content-type"].startswith("application/x-ndjson") and verify_file(tmp_path / "ledger.jsonl").ok
     assert len(export.text.splitlines()) == head["seq"] - 3
+
+
+def _verified(browser, csrf, anchor=""):
+    """Start "verify now" and reload the page until the check has finished (it runs in the background; no deadline)."""
+    import time
+
+    r = browser.post("/ui/ledger/verify", data={"csrf": csrf, "anchor": anchor}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    url = r.headers["location"]
+    while 'data-running="true"' in (page := browser.get(url)).text:
+        time.sleep(0.05)
+    check = int(re.search(r"check=(\d+)", url).group(1))
+    assert f'data-check="{check}" data-running="false"' in page.text and browser.get("/ui/ledger").text.count(f'data-check="{check}"') == 1  # the latest, kept
+    return page
 
 
 def _anchor(client):

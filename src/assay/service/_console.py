@@ -637,7 +637,7 @@ def _ledger_view(engine: sa.Engine, query: dict[str, Any], before: int | None = 
 def ledger_page(request: Request, engine: Engine, action: Annotated[str | None, Query(max_length=100)] = None,
                 actor: Annotated[str | None, Query(max_length=200)] = None, subject: Annotated[str | None, Query(max_length=400)] = None,
                 since: Annotated[str | None, Query(max_length=40)] = None, until: Annotated[str | None, Query(max_length=40)] = None,
-                before: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Any:  # fmt: skip
+                before: Annotated[int | None, Query(ge=1, le=2**62)] = None, check: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Any:  # fmt: skip
     """The record, newest first, 50 entries a page, filtered by action (``card.`` for every card action), actor, subject and time;
     each entry with its hash and the previous one's."""
     who = _page(request, engine, "/ui/ledger")
@@ -648,13 +648,18 @@ def ledger_page(request: Request, engine: Engine, action: Annotated[str | None, 
         view = _ledger_view(engine, query, before)
     except AssayError as exc:
         return render(422, template="ledger.html.j2", title="Ledger", **_ctx(who, request, **_ledger_view(engine, {}), error=str(exc)))
-    return render(template="ledger.html.j2", title="Ledger", **_ctx(who, request, **view))
+    return render(template="ledger.html.j2", title="Ledger", **_ctx(who, request, **view, check=_check_view(engine, check)))
 
 
 @router.post("/ui/ledger/verify", response_class=HTMLResponse)
 def verify_now(request: Request, engine: Engine, csrf: Annotated[str, Form()] = "", anchor: Annotated[str, Form(max_length=2000)] = "") -> Any:
-    """Walk the whole chain now (and the rows it counts); with an anchor (the JSON ``assay ledger anchor`` wrote, kept elsewhere),
-    removed or rebuilt entries up to it are found too. Shows what it was checked against."""
+    """Start a walk of the whole chain (and the rows it counts) in the background, kept in ``ledger_checks``; with an anchor (the JSON
+    ``assay ledger anchor`` wrote, kept elsewhere) removed or rebuilt entries up to it are found too. The ledger page shows it
+    running, then what it found and what it was checked against."""
+    import threading
+
+    from assay.service._db import ledger_checks, utcnow
+
     who = _form_user(request, engine, csrf, "/ui/ledger/verify", "Verifying the ledger is for admins and auditors.")
     if isinstance(who, Response):
         return who
@@ -667,11 +672,38 @@ def verify_now(request: Request, engine: Engine, csrf: Annotated[str, Form()] = 
     except ValueError:
         return render(422, template="ledger.html.j2", title="Ledger", **_ctx(who, request, **_ledger_view(engine, {}),
                       error='the anchor must be the JSON that assay ledger anchor writes: {"seq": N, "hash": "..."}'))  # fmt: skip
+    with engine.begin() as conn:
+        check_id = int(conn.execute(ledger_checks.insert().values(started_at=utcnow(), started_by=who["name"], anchor=given)).inserted_primary_key[0])  # type: ignore[index]
+    threading.Thread(target=run_check, args=(engine, check_id, given), name=f"ledger-check-{check_id}", daemon=True).start()
+    return RedirectResponse(f"/ui/ledger?check={check_id}#verify", status_code=303)
+
+
+def run_check(engine: sa.Engine, check_id: int, anchor: dict[str, Any] | None) -> None:
+    """Walk the chain and keep what was found (an error of the walk itself is kept as its problem)."""
+    from assay.service._db import ledger_checks, utcnow
+
+    try:
+        with engine.connect() as conn:
+            result = _ledger.verify(conn, anchor=anchor)
+            found = {**result.to_dict(), "problems": result.problems[:20], "now": _ledger.anchor(conn)}
+    except Exception as exc:  # noqa: BLE001 - kept as the check's outcome, never lost in a thread
+        found = {"ok": False, "entries": None, "problem": f"the check itself failed: {type(exc).__name__}: {exc}", "problems": [], "now": None}
+    with engine.begin() as conn:
+        conn.execute(ledger_checks.update().where(ledger_checks.c.id == check_id).values(finished_at=utcnow(), result=found))
+
+
+def _check_view(engine: sa.Engine, check_id: int | None) -> dict[str, Any] | None:
+    """A verification (the one asked for, else the latest): who started it and when, its anchor, and what it found (None: running)."""
+    from assay.service._db import ledger_checks
+
+    q = sa.select(ledger_checks)
+    q = q.where(ledger_checks.c.id == check_id) if check_id is not None else q.order_by(ledger_checks.c.id.desc()).limit(1)
     with engine.connect() as conn:
-        result = _ledger.verify(conn, anchor=given)
-        head = _ledger.anchor(conn)
-    check = {**result.to_dict(), "problems": result.problems[:20], "anchor": given, "now": head}
-    return render(template="ledger.html.j2", title="Ledger", **_ctx(who, request, **_ledger_view(engine, {}), check=check))
+        row = conn.execute(q).first()
+    if row is None:
+        return None
+    return {"id": row.id, "started_at": str(row.started_at)[:19], "started_by": row.started_by, "anchor": row.anchor,
+            "finished_at": None if row.finished_at is None else str(row.finished_at)[:19], **(row.result or {}), "running": row.result is None}  # fmt: skip
 
 
 @router.get("/ui/ledger/export")

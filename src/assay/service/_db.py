@@ -13,7 +13,7 @@ decision receipts), ``bounties`` and ``bounty_submissions`` (bias bounties: the
 holdout and the current model, each submission's group and model, and what was
 decided), ``audits`` (a model version's analysis.json documents), ``card_versions``
 and ``card_log`` (its card store: versions and the signed review log) and
-``signing_keys`` (approvers' keys, encrypted), ``truth_counts`` (labelled predictions
+``signing_keys`` (approvers' keys, encrypted), ``ledger_checks`` (the console's "verify now" runs and what they found), ``truth_counts`` (labelled predictions
 counted by facet value, label and ground truth: quality by group without the rows).
 The schema is created and upgraded by Alembic (``migrate``), never by
 ``create_all``, so that a database made by an older version is upgraded in
@@ -45,6 +45,7 @@ __all__ = [
     "connect",
     "contests",
     "ledger",
+    "ledger_checks",
     "migrate",
     "models",
     "monitoring_runs",
@@ -270,6 +271,17 @@ truth_counts = sa.Table(
     sa.Column("truth", sa.String(200), primary_key=True),
     sa.Column("source", sa.String(50), primary_key=True),  # api or review
     sa.Column("n", sa.BigInteger, nullable=False),
+)  # fmt: skip
+
+
+ledger_checks = sa.Table(
+    "ledger_checks", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_by", sa.String(200), nullable=False),
+    sa.Column("anchor", sa.JSON, nullable=True),  # the head it was checked against, when given
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("result", sa.JSON, nullable=True),  # ok, entries, head or the problems; the head when it finished
 )  # fmt: skip
 
 
