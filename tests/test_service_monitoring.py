@@ -339,7 +339,7 @@ def test_a_database_of_the_previous_schema_is_upgraded_in_place(tmp_path):
         assert conn.exec_driver_sql("SELECT count(*) FROM card_log").scalar() == 0  # 0007 the cards, their audits and signing keys
         indexes = {r[1] for r in conn.exec_driver_sql("PRAGMA index_list(ledger)")}
         assert {"ix_ledger_action", "ix_ledger_actor", "ix_ledger_subject", "ix_ledger_at"} <= indexes
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1 and conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0007"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1 and conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0008"
     engine.dispose()
 
 

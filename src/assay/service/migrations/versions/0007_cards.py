@@ -58,15 +58,6 @@ def upgrade() -> None:
         sa.Column("source", sa.String(50), primary_key=True),
         sa.Column("n", sa.BigInteger, nullable=False),
     )
-    op.create_table(
-        "ledger_checks",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("started_at", TIME, nullable=False),
-        sa.Column("started_by", sa.String(200), nullable=False),
-        sa.Column("anchor", sa.JSON, nullable=True),
-        sa.Column("finished_at", TIME, nullable=True),
-        sa.Column("result", sa.JSON, nullable=True),
-    )
     from assay.service._truth import backfill
 
     backfill(op.get_bind())
@@ -82,5 +73,5 @@ def downgrade() -> None:
         op.drop_index(index, "ledger")
     op.drop_index("ix_predictions_model_seq", "predictions")
     op.drop_index("ix_predictions_model_when", "predictions")
-    for table in ("ledger_checks", "truth_counts", "signing_keys", "card_log", "card_versions", "audits"):
+    for table in ("truth_counts", "signing_keys", "card_log", "card_versions", "audits"):
         op.drop_table(table)
