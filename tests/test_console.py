@@ -370,6 +370,7 @@ def test_an_operator_answers_a_decided_contest_from_the_queue(people):
         task = client.get("/review/next", headers=_h(client, name)).json()
         assert task["contest_id"] == cid
         client.post(f"/review/tasks/{task['task_id']}/answer", json={"answer": ">50K"}, headers=_h(client, name)).raise_for_status()
+    assert "1 contest(s) decided and waiting for the answer" in operator.get("/ui/").text
     page = operator.get(f"/ui/contests/{cid}").text
     assert 'id="respond-form"' in page and page.count('class="answer"') == 2 and 'id="explanation"' in page
     assert f'data-id="{cid}"' not in operator.get("/ui/contests").text  # no longer open

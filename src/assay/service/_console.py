@@ -95,6 +95,8 @@ def home(request: Request, engine: Engine) -> Any:
         figures: dict[str, Any] = {"models": len(rows)}
         if who["role"] in WATCHERS:
             figures["open_contests"] = conn.execute(sa.select(sa.func.count()).select_from(contests).where(contests.c.status == "open")).scalar_one()
+            figures["to_answer"] = conn.execute(sa.select(sa.func.count()).select_from(contests).where(
+                contests.c.status.in_(["upheld", "overturned", "no_consensus"]), contests.c.response.is_(None))).scalar_one()  # fmt: skip
             figures["open_reviews"] = conn.execute(sa.select(sa.func.count()).select_from(review_tasks).where(review_tasks.c.status == "open")).scalar_one()
             figures["violating"] = sorted(f"{rows[m].name}/{rows[m].version}" for m, c in counts.items() if c.get("violations"))
         if who["role"] in ("admin", "auditor"):
