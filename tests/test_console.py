@@ -65,7 +65,7 @@ SHOWS = {
     "/ui/tokens/{token_id}/revoke": [("post", "/tokens/{token_id}/revoke")],
     "/ui/keys": [("put", "/keys")],
 }  # fmt: skip
-ACTION_API = {a: ("post", f"/models/{{name}}/{{version}}/card/{a}") for a in ("submit", "approve", "reject", "archive")}
+ACTION_API = {a: ("post", f"/models/{{name}}/{{version}}/card/{a}") for a in ("submit", "approve", "approve-signed", "reject", "archive")}
 
 
 def test_no_page_admits_a_role_the_api_refuses_for_what_it_shows(people):
@@ -448,3 +448,24 @@ def test_an_older_database_has_its_ground_truth_counted_when_upgraded(tmp_path):
     assert (s["with_ground_truth"], s["ground_truth_from_review"]) == (3, 1)  # labelled by the model and by the truth
     assert s["quality"]["accuracy"]["value"] == pytest.approx(2 / 3) and s["by_facet"]["sex"]["F"]["n"] == 2 and s["by_facet"]["sex"]["M"]["n"] == 1
     engine.dispose()
+
+
+def test_an_approver_signs_offline_through_the_page_without_giving_the_service_a_key(people, analysed, tmp_path):
+    import html
+
+    from assay.cards import generate_key, load_private_key, sign_approval
+
+    client = people
+    client.post("/models", json={"name": "adult", "version": "1", "facets": ["sex"]}, headers=_h(client, "owner")).raise_for_status()
+    client.put("/models/adult/1/audit", json={"analysis": json.loads((analysed / "analysis.json").read_text())}, headers=_h(client, "owner")).raise_for_status()
+    client.put("/models/adult/1/card", json={"info": {"name": "income-classifier"}}, headers=_h(client, "owner")).raise_for_status()
+    client.post("/models/adult/1/card/submit", json={"reason": "ready"}, headers=_h(client, "owner")).raise_for_status()
+    board, csrf = _session(client, client.tokens["approver"])
+    page = board.get("/ui/models/adult/1").text
+    request = json.loads(html.unescape(re.search(r'<pre id="approval-request">(.*?)</pre>', page, re.S).group(1)))
+    private, _ = generate_key(tmp_path / "bea", passphrase=PASS.encode())
+    signed = sign_approval(request, load_private_key(private, passphrase=PASS.encode()), "checked on my own machine")
+    r = board.post("/ui/models/adult/1/card/approve-signed", data={"csrf": csrf, "signed": "not json"})
+    assert r.status_code == 422 and "paste the JSON that assay card sign printed" in r.text
+    r = board.post("/ui/models/adult/1/card/approve-signed", data={"csrf": csrf, "signed": json.dumps(signed)})
+    assert r.status_code == 200 and 'id="card-status">Approved' in r.text and signed["key_id"] in r.text

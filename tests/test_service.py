@@ -45,7 +45,8 @@ ALLOWED = {("post", "/tokens"): {"admin"}, ("get", "/tokens"): {"admin"}, ("post
            ("put", "/models/{name}/{version}/card"): {"admin", "owner"}, ("get", "/models/{name}/{version}/card"): {"admin", "owner", "approver", "auditor"},
            ("post", "/models/{name}/{version}/card/submit"): {"admin", "owner"}, ("post", "/models/{name}/{version}/card/archive"): {"admin", "owner"},
            ("post", "/models/{name}/{version}/card/approve"): {"approver"}, ("post", "/models/{name}/{version}/card/reject"): {"approver"},
-           ("put", "/keys"): {"approver"}, ("get", "/keys"): {"admin", "owner", "approver", "auditor"}}  # fmt: skip
+           ("put", "/keys"): {"approver"}, ("get", "/keys"): {"admin", "owner", "approver", "auditor"},
+           ("get", "/models/{name}/{version}/card/approval-request"): {"approver"}, ("post", "/models/{name}/{version}/card/approve-signed"): {"approver"}}  # fmt: skip
 
 
 # the person a decision is about: no token, the decision's receipt (a wrong or missing one is refused, whatever token comes with it)

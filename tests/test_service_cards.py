@@ -141,3 +141,59 @@ def test_ledger_verify_finds_a_card_log_changed_in_the_database(client, db, anal
         conn.execute(card_log.delete().where(card_log.c.seq == 3))
     r = runner.invoke(cli, ["ledger", "verify", "--db", db])
     assert r.exit_code == 1 and "ends at entry 2 but the ledger's last card action records entry 3" in " ".join(r.output.split()), r.output
+
+
+def test_an_approver_signs_with_their_own_key_offline_and_the_service_checks_it(client, db, analysed, tmp_path):
+    from assay.cards import generate_key
+    from assay.service import create_token
+
+    client.tokens["approver"] = create_token(client.app.state.engine, name="bea", role="approver")
+    _model_with_card(client, analysed)
+    owner, approver = _h(client, "owner"), _h(client, "approver")
+    assert client.get("/models/adult/1/card/approval-request", headers=approver).status_code == 409  # a Draft: nothing to approve yet
+    client.post("/models/adult/1/card/submit", json={"reason": "ready"}, headers=owner).raise_for_status()
+    request = client.get("/models/adult/1/card/approval-request", headers=approver).json()
+    assert (request["card"], request["seq"], request["by"], request["to_status"]) == ("income-classifier", 3, "bea", "Approved")
+    private, public = generate_key(tmp_path / "bea", passphrase=PASS.encode())
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    runner = CliRunner()
+    r = runner.invoke(cli, ["card", "sign", str(tmp_path / "request.json"), "--reason", "figures checked offline", "--key", str(private),
+                            "--out", str(tmp_path / "signed.json")], env={"ASSAY_KEY_PASSPHRASE": PASS})  # fmt: skip
+    assert r.exit_code == 0, r.output
+    signed = json.loads((tmp_path / "signed.json").read_text())
+    forged = dict(signed, reason="rubber stamp")
+    r = client.post("/models/adult/1/card/approve-signed", json={"signed": forged}, headers=approver)
+    assert r.status_code == 422 and "signature does not verify" in r.json()["detail"][0]["msg"]
+    r = client.post("/models/adult/1/card/approve-signed", json={"signed": dict(signed, by="someone-else")}, headers=approver)
+    assert r.status_code == 422 and "by is 'someone-else'" in r.json()["detail"][0]["msg"]
+    r = client.post("/models/adult/1/card/approve-signed", json={"signed": signed}, headers=approver)
+    assert r.status_code == 200 and r.json()["to_status"] == "Approved" and r.json()["reason"] == "figures checked offline", r.text
+    r = client.post("/models/adult/1/card/approve-signed", json={"signed": signed}, headers=approver)
+    assert r.status_code == 409 and "it is Approved" in r.json()["detail"]  # replayed: refused
+    out = tmp_path / "card"
+    assert runner.invoke(cli, ["service", "card", "--db", db, "--model", "adult/1", "--out", str(out)]).exit_code == 0
+    r = runner.invoke(cli, ["card", "verify", str(out), "--trusted-key", str(public)])
+    assert r.exit_code == 0, r.output
+    assert runner.invoke(cli, ["ledger", "verify", "--db", db]).exit_code == 0
+    assert client.get("/keys", headers=approver).json() == []  # no key ever reached the service
+
+
+def test_a_signed_request_goes_stale_when_the_card_moves_on(client, analysed, tmp_path):
+    from assay.cards import generate_key, load_private_key, sign_approval
+    from assay.service import create_token
+
+    client.tokens["approver"] = create_token(client.app.state.engine, name="bea", role="approver")
+    _model_with_card(client, analysed)
+    owner, approver = _h(client, "owner"), _h(client, "approver")
+    client.post("/models/adult/1/card/submit", json={"reason": "ready"}, headers=owner).raise_for_status()
+    request = client.get("/models/adult/1/card/approval-request", headers=approver).json()
+    private, _ = generate_key(tmp_path / "bea", passphrase=PASS.encode())
+    signed = sign_approval(request, load_private_key(private, passphrase=PASS.encode()), "fine")
+    client.post("/models/adult/1/card/reject", json={"reason": "one more figure"}, headers=approver).raise_for_status()
+    client.post("/models/adult/1/card/submit", json={"reason": "added"}, headers=owner).raise_for_status()
+    r = client.post("/models/adult/1/card/approve-signed", json={"signed": signed}, headers=approver)
+    assert r.status_code == 422 and "seq is 3, but the card now needs 5" in r.json()["detail"][0]["msg"]
+    old = sign_approval(dict(client.get("/models/adult/1/card/approval-request", headers=approver).json(), time="2020-01-01T00:00:00+00:00"),
+                        load_private_key(private, passphrase=PASS.encode()), "fine")  # fmt: skip
+    r = client.post("/models/adult/1/card/approve-signed", json={"signed": old}, headers=approver)
+    assert r.status_code == 422 and "is not within the last 24 hours" in r.json()["detail"][0]["msg"]

@@ -31,10 +31,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from assay._errors import AssayError, ConfigError
+from assay._errors import AssayError, ConfigError, DataError
 from assay.ledger import GENESIS, DamagedLogError, Verification, append_line, canonical, digest, read_log, walk
 
-__all__ = ["CardStore", "Files", "Verification", "approval_is_signed", "content_hash", "generate_key", "key_id", "load_private_key", "load_public_key"]
+__all__ = [
+    "CardStore",
+    "Files",
+    "Verification",
+    "approval_is_signed",
+    "content_hash",
+    "generate_key",
+    "key_id",
+    "load_private_key",
+    "load_public_key",
+    "sign_approval",
+]
 
 TRANSITIONS = {  # action -> (allowed from, to)
     "submit": (("Draft",), "PendingReview"),
@@ -65,6 +76,19 @@ def approval_is_signed(card: str, entry: dict[str, Any]) -> bool:
         return bool(key_id(pub) == entry.get("key_id"))
     except (InvalidSignature, ValueError, TypeError, KeyError):
         return False
+
+
+def sign_approval(request: dict[str, Any], key: Any, reason: str) -> dict[str, Any]:
+    """An approval request (:meth:`CardStore.approval_request`) signed with the approver's Ed25519 private key, with the reason: what
+    :meth:`CardStore.append_approval` records (the key never leaves the signer's machine)."""
+    _need(reason, "--reason")
+    missing = [k for k in ("card", "seq", "time", "action", "version", "content_hash", "from_status", "to_status", "by", "prev") if k not in request]
+    if missing or request.get("action") != "approve":
+        raise ConfigError(f"not an approval request (missing {', '.join(missing) or 'action: approve'}): copy it from the console's approval form")
+    entry = {**{k: request[k] for k in request if k != "card"}, "reason": reason, "key_id": key_id(key.public_key())}
+    entry["public_key"] = base64.b64encode(_raw_public(key.public_key())).decode()
+    entry["signature"] = base64.b64encode(key.sign(_signed_payload(str(request["card"]), entry))).decode()
+    return {"card": request["card"], **entry}
 
 
 # == keys ===========================================================================
@@ -274,6 +298,45 @@ class CardStore:
         record = self.read(version)
         return self._append({"action": action, "version": version, "content_hash": record["content_hash"], "from_status": current, "to_status": to,
                              "by": by, "reason": reason}, key if action == "approve" else None)  # fmt: skip
+
+    def approval_request(self, by: str) -> dict[str, Any]:
+        """What an approver signs away from the store (:func:`sign_approval`, ``assay card sign``) to approve the latest version:
+        the approval entry as the log stands now, without the reason and the key, which the signer adds."""
+        _need(by, "the approver's name")
+        entries = self._require()
+        version = self.latest(entries)
+        current = self.status(version, entries)
+        if current != "PendingReview":
+            raise AssayError(f"cannot approve version {version}: it is {current}; approve applies to PendingReview")
+        if by in [e["by"] for e in self.history(version, entries) if e["action"] in ("create", "submit")]:
+            raise AssayError(f"{by} created or submitted version {version}; a different person must approve it")
+        return {"card": self.name, "seq": len(entries) + 1, "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "action": "approve",
+                "version": version, "content_hash": self.read(version)["content_hash"], "from_status": current, "to_status": "Approved", "by": by,
+                "prev": entries[-1]["hash"]}  # fmt: skip
+
+    def append_approval(self, signed: dict[str, Any], *, by: str, max_age_hours: float = 24) -> dict[str, Any]:
+        """Record an approval signed elsewhere: it must be :meth:`approval_request` of the log as it stands (same entry, previous
+        hash and content, by ``by``), signed within ``max_age_hours`` and not in the future, with a reason and a valid signature."""
+        want = self.approval_request(by)
+        for k in ("card", "seq", "action", "version", "content_hash", "from_status", "to_status", "by", "prev"):
+            if signed.get(k) != want[k]:
+                raise DataError(f"the signed approval's {k} is {signed.get(k)!r}, but the card now needs {want[k]!r} (the card changed since the "
+                                 "request was made, or it is another card's): make a new request and sign it")  # fmt: skip
+        try:
+            at = _dt.datetime.fromisoformat(str(signed.get("time")))
+        except ValueError:
+            raise DataError(f"the signed approval's time {signed.get('time')!r} is not an ISO 8601 time") from None
+        now = _dt.datetime.fromisoformat(want["time"])
+        if at.tzinfo is None or at > now + _dt.timedelta(minutes=5) or at < now - _dt.timedelta(hours=max_age_hours):
+            raise DataError(f"the signed approval's time {signed.get('time')} is not within the last {max_age_hours:g} hours: make a new request")
+        _need(str(signed.get("reason") or ""), "the signed approval's reason")
+        if not approval_is_signed(want["card"], signed):
+            raise DataError("the approval's signature does not verify: it was altered after signing, or not signed by the key it names")
+        entry = {k: signed[k] for k in ("seq", "time", "action", "version", "content_hash", "from_status", "to_status", "by", "reason", "prev", "key_id",
+                                        "public_key", "signature")}  # fmt: skip
+        entry["hash"] = digest(entry)
+        self.records.append(entry)
+        return entry
 
     # -- checking ----------------------------------------------------------------------
     def verify(self, *, trusted_keys: list[Any] | None = None, anchor: dict[str, Any] | None = None) -> Verification:

@@ -95,6 +95,34 @@ def approve(store: Store, by: By, reason: Reason,
 
 
 @card_app.command()
+def sign(request: Annotated[Path, typer.Argument(help="The approval request (JSON) copied from the console's approval form or GET .../card/approval-request.")],
+         reason: Reason,
+         key: Annotated[Path, typer.Option("--key", help="Your Ed25519 private key (assay card keygen); ASSAY_KEY_PASSPHRASE if encrypted.")],
+         target: Annotated[Path | None, typer.Option("--out", "-o", help="Write the signed approval here (default: print it).")] = None) -> None:  # fmt: skip
+    """Sign a card approval for the service with your own key, which never leaves this machine: paste what it prints into the
+    console's approval form (or POST it to .../card/approve-signed)."""
+    import json
+
+    from assay.cards import load_private_key, sign_approval
+
+    def go() -> None:
+        try:
+            doc = json.loads(request.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise AssayError(f"{request} is not a readable JSON approval request ({exc})") from None
+        if not isinstance(doc, dict):
+            raise AssayError(f"{request} must hold a JSON object (the approval request)")
+        text = json.dumps(sign_approval(doc, load_private_key(key, passphrase=_passphrase()), reason), sort_keys=True)
+        if target is None:
+            print(text)
+        else:
+            target.write_text(text + "\n", encoding="utf-8")
+            out.print(f"signed approval written to {target}")
+
+    _run(go)
+
+
+@card_app.command()
 def reject(store: Store, by: By, reason: Reason) -> None:
     """PendingReview -> Draft."""
     _action("reject", store, by, reason)

@@ -25,7 +25,7 @@ from assay.service._card_records import DbCards
 from assay.service._db import audits, find_model, serialise, signing_keys, utcnow
 from assay.service._deps import Engine, roles
 
-__all__ = ["DbCards", "card_act", "card_of", "latest_audit", "router", "store_audit", "store_card"]
+__all__ = ["DbCards", "approval_request", "card_act", "card_of", "latest_audit", "record_signed_approval", "router", "store_audit", "store_card"]
 
 READERS = ("admin", "owner", "approver", "auditor")
 
@@ -101,6 +101,33 @@ def card_act(engine: sa.Engine, name: str, version: str, action: str, actor: str
         except AssayError as exc:  # not allowed in the card's state, or the approver submitted it: a conflict with what is stored
             raise (exc if isinstance(exc, ConfigError) else Conflict(str(exc))) from None
         _ledger.append(conn, actor=actor, action=f"card.{action}", subject=f"{name}/{version}", payload=_entry_payload(store.name, entry))
+    return entry
+
+
+def approval_request(engine: sa.Engine, name: str, version: str, actor: str) -> dict[str, Any]:
+    """What ``actor`` signs with ``assay card sign`` to approve the card's latest version without giving the service a key."""
+    with engine.connect() as conn:
+        store = _store(conn, find_model(conn, name, version))
+        if not store.entries():
+            raise NotFound(f"model {name}/{version} has no card yet")
+        try:
+            return dict(store.approval_request(actor))
+        except AssayError as exc:
+            raise (exc if isinstance(exc, ConfigError) else Conflict(str(exc))) from None
+
+
+def record_signed_approval(engine: sa.Engine, name: str, version: str, actor: str, signed: dict[str, Any]) -> dict[str, Any]:
+    """Record an approval that ``actor`` signed with their own key (``assay card sign``): checked against the log as it stands."""
+    with engine.begin() as conn:
+        serialise(conn, "ledger")
+        store = _store(conn, find_model(conn, name, version))
+        if not store.entries():
+            raise NotFound(f"model {name}/{version} has no card yet")
+        try:
+            entry = store.append_approval(signed, by=actor)
+        except AssayError as exc:  # bad content is a DataError (422); not approvable now, a conflict with what is stored
+            raise (exc if isinstance(exc, (ConfigError, DataError)) else Conflict(str(exc))) from None
+        _ledger.append(conn, actor=actor, action="card.approve", subject=f"{name}/{version}", payload=_entry_payload(store.name, entry))
     return entry
 
 
@@ -255,6 +282,23 @@ def post_archive(engine: Engine, name: str, version: str, body: ActionIn, who: A
 @router.post("/models/{name}/{version}/card/approve", summary="Approve the card, signed with your registered key (PendingReview -> Approved)")
 def post_approve(engine: Engine, name: str, version: str, body: ApproveIn, who: Annotated[dict[str, Any], roles("approver")]) -> dict[str, Any]:
     return card_act(engine, name, version, "approve", who["name"], body.reason, body.passphrase)
+
+
+class SignedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    signed: dict[str, Any] = Field(description="the approval signed with assay card sign (from GET .../card/approval-request)")
+
+
+@router.get(
+    "/models/{name}/{version}/card/approval-request", summary="The approval to sign with your own key (assay card sign), for approving without a registered key"
+)
+def get_approval_request(engine: Engine, name: str, version: str, who: Annotated[dict[str, Any], roles("approver")]) -> dict[str, Any]:
+    return approval_request(engine, name, version, who["name"])
+
+
+@router.post("/models/{name}/{version}/card/approve-signed", summary="Approve the card with an approval you signed yourself (assay card sign)")
+def post_approve_signed(engine: Engine, name: str, version: str, body: SignedIn, who: Annotated[dict[str, Any], roles("approver")]) -> dict[str, Any]:
+    return record_signed_approval(engine, name, version, who["name"], body.signed)
 
 
 @router.put("/keys", summary="Register your signing key (kept encrypted; the passphrase is not kept)")

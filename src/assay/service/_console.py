@@ -54,7 +54,7 @@ PAGES: dict[str, tuple[str, ...]] = {  # page -> the roles that may open it (eac
 }
 REGISTRARS = ("admin", "owner")  # POST /models
 FORMS = {"/ui/models": REGISTRARS}  # a page whose form admits fewer roles than the page itself
-ACTIONS = {"submit": ("admin", "owner"), "archive": ("admin", "owner"), "approve": ("approver",), "reject": ("approver",)}
+ACTIONS = {"submit": ("admin", "owner"), "archive": ("admin", "owner"), "approve": ("approver",), "approve-signed": ("approver",), "reject": ("approver",)}
 PER_PAGE = 50
 
 router = APIRouter(include_in_schema=False)
@@ -235,6 +235,11 @@ def model_view(engine: sa.Engine, model: Any, who: dict[str, Any], runs_page: in
         view["monitoring"] = monitoring_status(engine, model)
         view["charts"] = charts(view["monitoring"])
     view["can"] = {a: who["role"] in roles for a, roles in ACTIONS.items()} | {"build": who["role"] in ("admin", "owner")}
+    view["signing_request"] = None
+    if card is not None and card["status"] == "PendingReview" and who["role"] == "approver" and who["name"] not in view["card"]["submitters"]:
+        from assay.service._cards import approval_request
+
+        view["signing_request"] = json.dumps(approval_request(engine, model.name, model.version, who["name"]), indent=1)
     return view
 
 
@@ -543,7 +548,12 @@ async def upload_audit(request: Request, engine: Engine, name: str, version: str
 
 @router.post("/ui/models/{name}/{version}/card/{action}", response_class=HTMLResponse)
 def card_action(request: Request, engine: Engine, name: str, version: str, action: str, csrf: Annotated[str, Form()] = "",
-                reason: Annotated[str, Form(max_length=2000)] = "", passphrase: Annotated[str, Form(max_length=1000)] = "") -> Any:  # fmt: skip
+                reason: Annotated[str, Form(max_length=2000)] = "", passphrase: Annotated[str, Form(max_length=1000)] = "",
+                signed: Annotated[str, Form(max_length=20_000)] = "") -> Any:  # fmt: skip
+    """A review action on the card: submit, archive (owners), approve with the registered key or with an approval signed by
+    ``assay card sign`` (``approve-signed``), reject (approvers)."""
+    from assay.service._cards import record_signed_approval
+
     who = checked(request, engine, csrf)
     if action not in ACTIONS:
         return render(404, **_ctx(who, request, page="none", title="Not found", error=f"no card action {action!r}; one of {', '.join(ACTIONS)}"))
@@ -556,9 +566,18 @@ def card_action(request: Request, engine: Engine, name: str, version: str, actio
     if isinstance(model, Response):
         return model
     try:
-        if not reason.strip():
-            raise AssayError("give a reason; it is recorded with the action")
-        e = card_act(engine, name, version, action, who["name"], reason, passphrase or None)
+        if action == "approve-signed":
+            try:
+                doc = json.loads(signed)
+            except json.JSONDecodeError:
+                raise AssayError("paste the JSON that assay card sign printed (one object)") from None
+            if not isinstance(doc, dict):
+                raise AssayError("paste the JSON that assay card sign printed (one object)")
+            e = record_signed_approval(engine, name, version, who["name"], doc)
+        else:
+            if not reason.strip():
+                raise AssayError("give a reason; it is recorded with the action")
+            e = card_act(engine, name, version, action, who["name"], reason, passphrase or None)
     except AssayError as exc:
         return render(
             status_of(exc), template="model.html.j2", title=f"{name}/{version}", **_ctx(who, request, **model_view(engine, model, who, error=str(exc)))
