@@ -36,6 +36,14 @@ def _store(conn: sa.Connection, model: Any) -> Any:
     return CardStore(records=DbCards(conn, model))
 
 
+def _card(conn: sa.Connection, name: str, version: str) -> Any:
+    """The card store of model ``name``/``version`` (404 when the model or its card is missing)."""
+    store = _store(conn, find_model(conn, name, version))
+    if not store.entries():
+        raise NotFound(f"model {name}/{version} has no card yet; build one first (PUT /models/{name}/{version}/card)")
+    return store
+
+
 # == the audit ===================================================================================================================
 def store_audit(engine: sa.Engine, name: str, version: str, analysis: dict[str, Any], actor: str) -> dict[str, Any]:
     """Keep ``analysis`` (an analysis.json document) as the model version's audit; the newest is the one its report and card use."""
@@ -91,10 +99,7 @@ def card_act(engine: sa.Engine, name: str, version: str, action: str, actor: str
     ``passphrase``. The card log's entry."""
     with engine.begin() as conn:
         serialise(conn, "ledger")
-        model = find_model(conn, name, version)
-        store = _store(conn, model)
-        if not store.entries():
-            raise NotFound(f"model {name}/{version} has no card yet; build one first (PUT /models/{name}/{version}/card)")
+        store = _card(conn, name, version)
         key = _open_key(conn, actor, passphrase) if action == "approve" else None
         try:
             entry = store.act(action, by=actor, reason=reason, key=key)
@@ -107,9 +112,7 @@ def card_act(engine: sa.Engine, name: str, version: str, action: str, actor: str
 def approval_request(engine: sa.Engine, name: str, version: str, actor: str) -> dict[str, Any]:
     """What ``actor`` signs with ``assay card sign`` to approve the card's latest version without giving the service a key."""
     with engine.connect() as conn:
-        store = _store(conn, find_model(conn, name, version))
-        if not store.entries():
-            raise NotFound(f"model {name}/{version} has no card yet")
+        store = _card(conn, name, version)
         try:
             return dict(store.approval_request(actor))
         except AssayError as exc:
@@ -120,9 +123,7 @@ def record_signed_approval(engine: sa.Engine, name: str, version: str, actor: st
     """Record an approval that ``actor`` signed with their own key (``assay card sign``): checked against the log as it stands."""
     with engine.begin() as conn:
         serialise(conn, "ledger")
-        store = _store(conn, find_model(conn, name, version))
-        if not store.entries():
-            raise NotFound(f"model {name}/{version} has no card yet")
+        store = _card(conn, name, version)
         try:
             entry = store.append_approval(signed, by=actor)
         except AssayError as exc:  # bad content is a DataError (422); not approvable now, a conflict with what is stored
@@ -141,15 +142,16 @@ def _entry_payload(card: str, entry: dict[str, Any], audit_sha256: str | None = 
     return out
 
 
-def card_of(conn: sa.Connection, model: Any) -> dict[str, Any] | None:
-    """The whole card store of ``model``: name, latest version and status, every version and the review log (None: no card)."""
+def card_of(conn: sa.Connection, model: Any, *, versions: bool = True) -> dict[str, Any] | None:
+    """The whole card store of ``model``: name, latest version and status, every version (unless ``versions`` is false: a page that
+    shows the record only) and the review log (None: no card)."""
     store = _store(conn, model)
     entries = store.entries()
     if not entries:
         return None
     latest = store.latest(entries)
     return {"card": store.name, "latest": latest, "status": store.status(latest, entries),
-            "versions": [store.records.read(v) for v in store.records.versions()], "log": entries}  # fmt: skip
+            "versions": [store.records.read(v) for v in store.records.versions()] if versions else None, "log": entries}  # fmt: skip
 
 
 # == signing keys ================================================================================================================

@@ -216,7 +216,7 @@ def model_view(engine: sa.Engine, model: Any, who: dict[str, Any], runs_page: in
     view: dict[str, Any] = {"m": {"name": model.name, "version": model.version, "owner": model.owner, "spec": model.spec,
                                   "registered": str(model.created_at)[:16]}, "error": error}  # fmt: skip
     with engine.connect() as conn:
-        card = card_of(conn, model)
+        card = card_of(conn, model, versions=False)  # the record is what the page shows; the contents are on .../card
         audit = latest_audit(conn, model)
         if who["role"] in WATCHERS:
             view["captured"] = conn.execute(sa.select(sa.func.count()).select_from(predictions).where(predictions.c.model_id == model.id)).scalar_one()
@@ -289,12 +289,10 @@ def _document(html: str) -> HTMLResponse:
 # == a check and the rows behind its violations ==================================================================================
 def _open_run(request: Request, engine: sa.Engine, path: str, name: str, version: str, run_id: int) -> tuple[dict[str, Any], Any, Any] | Response:
     """(who, the model, the run) of a page about one check, or the answer when the role, the model or the run is wrong."""
-    who = _page(request, engine, path)
-    if isinstance(who, Response):
-        return who
-    model = _model_or_404(engine, who, request, name, version)
-    if isinstance(model, Response):
-        return model
+    opened = _open_model(request, engine, path, name, version)
+    if isinstance(opened, Response):
+        return opened
+    who, model = opened
     with engine.connect() as conn:
         run = conn.execute(sa.select(monitoring_runs).where(monitoring_runs.c.id == run_id, monitoring_runs.c.model_id == model.id)).mappings().first()
     if run is None:
@@ -756,12 +754,16 @@ def _tokens(engine: sa.Engine) -> list[dict[str, Any]]:
                 for r in rows]  # fmt: skip
 
 
+def _tokens_page(request: Request, engine: sa.Engine, who: dict[str, Any], status: int = 200, **more: Any) -> HTMLResponse:
+    return render(status, template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES, **more))
+
+
 @router.get("/ui/tokens", response_class=HTMLResponse)
 def tokens_page(request: Request, engine: Engine) -> Any:
     who = _page(request, engine, "/ui/tokens")
     if isinstance(who, Response):
         return who
-    return render(template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES))
+    return _tokens_page(request, engine, who)
 
 
 @router.post("/ui/tokens", response_class=HTMLResponse)
@@ -774,13 +776,9 @@ def token_create(request: Request, engine: Engine, csrf: Annotated[str, Form()] 
     error = None if name.strip() else "give the name of the person (or system) the token is for"
     error = error or (None if role in ROLES else f"role must be one of {', '.join(ROLES)}, got {role!r}")
     if error:
-        return render(422, template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES, error=error))
+        return _tokens_page(request, engine, who, 422, error=error)
     token = create_token(engine, name=name.strip(), role=role, actor=who["name"])
-    return render(
-        template="tokens.html.j2",
-        title="Tokens",
-        **_ctx(who, request, tokens=_tokens(engine), roles=ROLES, new={"name": name.strip(), "role": role, "token": token}),
-    )
+    return _tokens_page(request, engine, who, new={"name": name.strip(), "role": role, "token": token})
 
 
 @router.post("/ui/tokens/{token_id}/revoke", response_class=HTMLResponse)
@@ -791,15 +789,19 @@ def token_revoke(request: Request, engine: Engine, token_id: int, csrf: Annotate
     try:
         done = revoke_tokens(engine, actor=who["name"], token_id=token_id)
     except LastAdminError as exc:
-        return render(409, template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES, error=str(exc)))
+        return _tokens_page(request, engine, who, 409, error=str(exc))
     if not done:
-        return render(
-            404, template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES, error=f"no active token {token_id}")
-        )
+        return _tokens_page(request, engine, who, 404, error=f"no active token {token_id}")
     if done[0]["name"] == who["name"] and done[0]["role"] == who["role"]:
         return RedirectResponse("/ui/login", status_code=303)  # your own token: your session ended with it
-    return render(template="tokens.html.j2", title="Tokens", **_ctx(who, request, tokens=_tokens(engine), roles=ROLES,
-                  notice=f"token {token_id} of {done[0]['name']} ({done[0]['role']}) revoked; their page sessions are ended"))  # fmt: skip
+    return _tokens_page(request, engine, who, notice=f"token {token_id} of {done[0]['name']} ({done[0]['role']}) revoked; their page sessions are ended")
+
+
+def _keys_page(request: Request, engine: sa.Engine, who: dict[str, Any], status: int = 200, **more: Any) -> HTMLResponse:
+    """The signing keys page: this approver's own keys (public parts), newest last."""
+    with engine.connect() as conn:
+        keys = [k for k in keys_of(conn) if k["name"] == who["name"]]
+    return render(status, template="keys.html.j2", title="Signing key", **_ctx(who, request, keys=keys, **more))
 
 
 @router.get("/ui/keys", response_class=HTMLResponse)
@@ -807,9 +809,7 @@ def keys_page(request: Request, engine: Engine) -> Any:
     who = _page(request, engine, "/ui/keys")
     if isinstance(who, Response):
         return who
-    with engine.connect() as conn:
-        keys = [k for k in keys_of(conn) if k["name"] == who["name"]]
-    return render(template="keys.html.j2", title="Signing key", **_ctx(who, request, keys=keys))
+    return _keys_page(request, engine, who)
 
 
 @router.post("/ui/keys", response_class=HTMLResponse)
@@ -823,11 +823,5 @@ def key_register(request: Request, engine: Engine, csrf: Annotated[str, Form()] 
             raise AssayError("give the key's passphrase: it opens the key once, to check it, and is not kept")
         k = register_key(engine, who["name"], private_key, passphrase)
     except AssayError as exc:
-        with engine.connect() as conn:
-            keys = [k for k in keys_of(conn) if k["name"] == who["name"]]
-        return render(status_of(exc), template="keys.html.j2", title="Signing key", **_ctx(who, request, keys=keys, error=str(exc)))
-    with engine.connect() as conn:
-        keys = [x for x in keys_of(conn) if x["name"] == who["name"]]
-    return render(
-        template="keys.html.j2", title="Signing key", **_ctx(who, request, keys=keys, notice=f"key {k['key_id']} registered; your approvals are signed with it")
-    )
+        return _keys_page(request, engine, who, status_of(exc), error=str(exc))
+    return _keys_page(request, engine, who, notice=f"key {k['key_id']} registered; your approvals are signed with it")

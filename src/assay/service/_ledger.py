@@ -195,8 +195,7 @@ def _card_problem(conn: sa.Connection, heads: dict[str, tuple[int, str]]) -> str
         check = store.verify()
         if not check.ok:
             return f"the card of model {subject}: {check.problems[0]}"
-        last = store.entries()[-1]
-        if (int(last["seq"]), last["hash"]) != (seq, entry_hash):
-            return (f"the card of model {subject}: its log ends at entry {last['seq']} but the ledger's last card action records entry {seq} "
+        if (check.entries, check.head) != (seq, entry_hash):  # an intact chain numbers its entries 1..n and ends at its head
+            return (f"the card of model {subject}: its log ends at entry {check.entries} but the ledger's last card action records entry {seq} "
                     f"(entries added or removed outside the service)")  # fmt: skip
     return None
