@@ -123,3 +123,50 @@ def test_distinct_rows_group_exactly_even_when_projections_collide():
     assert y[0] @ w == pytest.approx(y[1] @ w)
     first, inverse = _distinct_rows(y)
     assert len(first) == 2 and np.array_equal(y[first][inverse], y)
+
+
+def test_design_matrix_from_arrow_buffers_equals_the_one_from_python_values():
+    """FlipTest reads its sample's feature columns from the Arrow buffers: the same matrix as from the values one by one,
+    for numbers with nulls and NaN, booleans, decimals, text with nulls (and a literal "None"), dictionary-encoded text and
+    a sliced, chunked column; and without importing pandas."""
+    import subprocess
+    import sys
+
+    script = r'''
+import decimal, sys
+import duckdb, numpy as np, pyarrow as pa, pyarrow.compute as pc
+from assay.bias._fliptest import _arrow_column, design_matrix
+# the data from DuckDB (building Arrow arrays from Python values imports pandas)
+con = duckdb.connect()
+con.sql("CREATE TYPE mood AS ENUM ('q', 'r', 's')")
+table = con.sql("""SELECT * FROM (VALUES
+    (0, 0.0, 0::SMALLINT, false, 0.00::DECIMAL(5, 2), 'drop', 'drop', 'q'::mood),
+    (1, 1.5, 1::SMALLINT, true, 1.10::DECIMAL(5, 2), 'b', 'x', 'q'::mood),
+    (2, NULL, 2::SMALLINT, false, NULL, NULL, 'y', 'r'::mood),
+    (3, 3.0, NULL, NULL, 2.50::DECIMAL(5, 2), 'a', 'x', 'q'::mood),
+    (4, 'NaN'::DOUBLE, 4::SMALLINT, true, 0.00::DECIMAL(5, 2), 'None', NULL, 's'::mood),
+    (5, 7.25, 5::SMALLINT, true, 9.99::DECIMAL(5, 2), 'b', 'z', NULL)
+) v(i, num, int, flag, dec, text, large, dict) ORDER BY i""").to_arrow_table().slice(1)  # sliced: the buffers start at an offset
+chunked = pa.concat_tables([table.slice(0, 2), table.slice(2)])  # two chunks
+cols = {c: chunked.column(c) for c in ("num", "int", "flag", "dec", "text", "large", "dict")}
+at_offset = table.column("num").chunks[0]  # its buffers and bitmap start at offset 1
+assert at_offset.offset == 1 and at_offset.null_count == 1
+from assay.bias._fliptest import _buffer, _valid
+assert _valid(at_offset).tolist() == [True, False, True, True, True] and _buffer(at_offset, np.float64)[[0, 2, 4]].tolist() == [1.5, 3.0, 7.25]
+cols["large"] = pa.chunked_array([pc.cast(ch, pa.large_string()) for ch in cols["large"].chunks])
+assert pa.types.is_dictionary(cols["dict"].type) and pa.types.is_decimal(cols["dec"].type)
+take = np.array([4, 0, 2, 3])
+for t in (None, take):
+    fast, fast_groups = design_matrix({c: _arrow_column(a, t) for c, a in cols.items()}, rows=5 if t is None else 4)
+    assert "pandas" not in sys.modules
+    def values(a):
+        v = a.to_pylist()
+        v = [float(x) if isinstance(x, decimal.Decimal) else x for x in v]  # the list path reads a decimal as text
+        return v if t is None else [v[i] for i in t]
+    slow, slow_groups = design_matrix({c: values(a) for c, a in cols.items()}, rows=5 if t is None else 4)
+    assert fast_groups == slow_groups, (fast_groups, slow_groups)
+    np.testing.assert_allclose(fast, slow, atol=1e-12)
+print("ok")
+'''
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

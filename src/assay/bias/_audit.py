@@ -19,7 +19,7 @@ from assay.bias import (
     _values,  # noqa: F401  (registers the score and regression metrics)
 )
 from assay.bias._cells import A, Cells, D
-from assay.bias._fliptest import FlipTestContext, prefetch
+from assay.bias._fliptest import FlipTestContext
 from assay.bias._registry import Metric, MetricValue, Stage, is_all, parity_value, resolve
 from assay.bias._results import AuditResult, FacetValueResult, GroupStats, MetricResult, StageResult
 from assay.bias._settings import AuditSpec, DifferentialPrivacy, FlipTestOptions, spec_of
@@ -350,8 +350,6 @@ class _Plan:
 def _plan(spec: _Spec, say: Progress) -> _Plan:
     """Resolve the label's and facets' types from the data, choose the metrics, and build the keys of the one GROUP BY."""
     schema = spec.schema
-    if spec.fliptest_possible and spec.post_training_methods and any(m.name == "FT" for m in resolve(spec.post_training_methods, "post_training")):  # type: ignore[arg-type]
-        prefetch()  # FlipTest's neighbour search, imported while the engine counts
     say("inspecting column types")
     numeric = [c for c in (spec.probability, spec.lab.column, *(c for f in spec.facets for c in f.columns)) if c is not None and schema[c].is_numeric()]
     stats = _column_stats(spec.frame, list(dict.fromkeys(numeric)))
@@ -482,7 +480,8 @@ def _evaluate_comparisons(spec: _Spec, plan: _Plan, classes: _Classes, table: Co
               "collapse_label": spec.label_distribution == "positive"}  # fmt: skip
     value_rng = np.random.default_rng([spec.seed, 1])  # KS bootstraps; separate from the count-tensor draws
     results: Results = {st: {} for st, _ in plan.stages}
-    for cmp in comparisons:
+    ft_contexts = ft_context.in_parallel(table, comparisons) if ft_context is not None else None
+    for i, cmp in enumerate(comparisons):
         idx = _flat_index(table, cmp.d_mask, strata, spec.has_pred, K, Jt)
         shape, n = (S, 2, K, Jt), S * 2 * K * Jt
         tensors = [np.bincount(idx, weights=table.weight, minlength=n).reshape(shape), np.bincount(idx, weights=table.count, minlength=n).reshape(shape),
@@ -501,8 +500,8 @@ def _evaluate_comparisons(spec: _Spec, plan: _Plan, classes: _Classes, table: Co
             warnings.append(f"{cmp.facet.name}={_show(cmp.value)}: group sizes {group.size} (d) and {group.rest_size} (rest); "
                             f"below the minimum group size {spec.min_group_size}, results are flagged as small")  # fmt: skip
         contexts: dict[str, Any] = {}
-        if ft_context is not None:
-            contexts["fliptest"] = ft_context.for_comparison(table, cmp)
+        if ft_contexts is not None:
+            contexts["fliptest"] = ft_contexts[i]
         for kind, hists in value_hists.items():
             contexts[kind] = build_context(
                 kind, table, cmp.d_mask, classes.pos_label, hists, cmp.keys, level=spec.confidence_level, replicates=spec.bootstrap_replicates,

@@ -23,7 +23,9 @@ not used by FlipTest.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,16 +37,7 @@ from assay.bias._registry import MetricValue, register
 from assay.bias._settings import FlipTestOptions
 from assay.spark import is_spark
 
-__all__ = ["FlipTestContext", "design_matrix", "nearest", "prefetch"]
-
-
-def prefetch() -> None:
-    """Import the neighbour search (scipy.spatial: 0.4 s) in a background thread while the data's engine counts (DuckDB
-    queries release the GIL, so on two cores the import costs no wall time); the search itself imports it as usual."""
-    import importlib
-    import threading
-
-    threading.Thread(target=importlib.import_module, args=("scipy.spatial",), name="assay-prefetch", daemon=True).start()
+__all__ = ["FlipTestContext", "design_matrix", "nearest"]
 
 
 @dataclass
@@ -58,6 +51,8 @@ class FlipTestContext:
     level: float
     table: Any = None
     cmp: Any = None
+    workers: int = -1  # the neighbour search's threads (-1: every core)
+    pending: Future[MetricValue] | None = None  # FT already under way (see :meth:`in_parallel`)
 
     @classmethod
     def build(
@@ -96,7 +91,7 @@ class FlipTestContext:
         take = np.sort(rng.choice(n, size=max_rows, replace=False)) if n > max_rows else None
 
         def column(name: str) -> list[Any]:
-            # lists, not pyarrow's take/to_numpy, which import pandas (0.3 s) for a few thousand rows
+            # lists for the few role columns (pyarrow's to_numpy imports pandas: 0.3 s)
             values = table.column(name).to_pylist()
             return values if take is None else [values[i] for i in take]
 
@@ -107,31 +102,99 @@ class FlipTestContext:
             from assay.bias._audit import _match
 
             predicted = np.array([any(_match(v, p) for p in positive_values or ()) for v in pred_raw])
-        design, groups = design_matrix({c: column(c) for c in features if c not in facet_keys}, rows=len(predicted))
+        design, groups = design_matrix({c: _arrow_column(table.column(c), take) for c in features if c not in facet_keys}, rows=len(predicted))
         facets = {k: _factorize(column(k)) for k in facet_keys}
         return cls(design, facets, groups, predicted, total, options.k, confidence_level)
 
-    def for_comparison(self, table: Any, cmp: Any) -> FlipTestContext:
-        return replace(self, table=table, cmp=cmp)
+    def in_parallel(self, table: Any, comparisons: list[Any]) -> list[FlipTestContext]:
+        """Each comparison's context with its FlipTest already running on a pool of one thread per core, each search on one core,
+        while the caller goes on to the count metrics: the k-d tree's own threads scale poorly (1.1 s on one core, 0.7 s on two,
+        Adult's 17 comparisons) and its builds use one core; the searches release the GIL."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=max(1, min(len(comparisons), os.cpu_count() or 1)), thread_name_prefix="assay-fliptest")
+        futures = [pool.submit(fliptest, replace(self, table=table, cmp=c, workers=1)) for c in comparisons]
+        pool.shutdown(wait=False)
+        return [replace(self, table=table, cmp=c, pending=f) for c, f in zip(comparisons, futures, strict=True)]
 
 
-def design_matrix(columns: Mapping[str, list[Any]], *, rows: int) -> tuple[np.ndarray, dict[str, list[int]]]:
+@dataclass(frozen=True)
+class Categories:
+    """A categorical column: each row's code into ``labels`` (the values as text, a missing value as "None")."""
+
+    codes: np.ndarray
+    labels: list[str]
+
+
+def design_matrix(columns: Mapping[str, Any], *, rows: int) -> tuple[np.ndarray, dict[str, list[int]]]:
     """The nearest-neighbour search's design matrix: numeric columns standardised (missing values at the mean), other columns
-    one-hot encoded (left out beyond 200 categories); and, for each column, its columns of the matrix."""
+    one-hot encoded (left out beyond 200 categories); and, for each column, its columns of the matrix.
+
+    Each column is a float array (numeric, NaN where missing), :class:`Categories`, or a list of values (numeric when every
+    value is a number or None, else categories of the values as text)."""
     blocks, groups, start = [], {}, 0
     for c, values in columns.items():
-        if all(v is None or isinstance(v, (int, float)) for v in values):
-            x = np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
-            x = np.where(np.isnan(x), np.nanmean(x) if np.isfinite(x).any() else 0.0, x)
+        col = _from_list(values) if isinstance(values, list) else values
+        if isinstance(col, Categories):
+            _, inv = np.unique(np.asarray(col.labels, dtype=str), return_inverse=True)  # sorted; equal texts are one category
+            present, codes = np.unique(inv.reshape(-1)[col.codes], return_inverse=True)  # the categories the rows hold
+            block = np.eye(len(present))[codes.reshape(-1)] if len(present) <= 200 else np.zeros((len(codes), 0))
+        else:
+            x = np.where(np.isnan(col), np.nanmean(col) if np.isfinite(col).any() else 0.0, col)
             sd = x.std()
             block = ((x - x.mean()) / sd if sd > 0 else np.zeros_like(x))[:, None]
-        else:
-            cats, inv = np.unique(np.asarray([str(v) for v in values]), return_inverse=True)
-            block = np.eye(len(cats))[inv] if len(cats) <= 200 else np.zeros((len(values), 0))
         blocks.append(block)
         groups[c] = list(range(start, start + block.shape[1]))
         start += block.shape[1]
     return (np.hstack(blocks) if blocks else np.zeros((rows, 0))), groups
+
+
+def _from_list(values: list[Any]) -> np.ndarray | Categories:
+    if all(v is None or isinstance(v, (int, float)) for v in values):
+        return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
+    codes, index = _factorize([str(v) for v in values])
+    return Categories(codes, list(index))
+
+
+def _arrow_column(chunked: Any, take: np.ndarray | None) -> np.ndarray | Categories:
+    """A feature column of the sample from Arrow without a Python object per value (numbers and text read from the buffers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = chunked.combine_chunks()
+    t = arr.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t):
+        arr = pc.cast(arr, pa.float64(), safe=False)  # a 64-bit integer beyond 2**53 to its nearest float, as float() does
+        x = _buffer(arr, np.float64).copy()
+        x[~_valid(arr)] = math.nan
+        return x if take is None else x[take]
+    if pa.types.is_dictionary(t):
+        arr = arr.dictionary_decode()
+        t = arr.type
+    if getattr(pa.types, "is_string_view", lambda _: False)(t):
+        arr = pc.cast(arr, pa.string())
+        t = arr.type
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        values = arr.to_pylist()
+        return _from_list([values[i] for i in take] if take is not None else values)
+    encoded = arr.dictionary_encode()
+    labels = [str(v) for v in encoded.dictionary.to_pylist()] + ["None"]
+    codes = _buffer(encoded.indices, np.int32).astype(np.int64)
+    codes[~_valid(encoded.indices)] = len(labels) - 1
+    return Categories(codes if take is None else codes[take], labels)
+
+
+def _buffer(arr: Any, dtype: Any) -> np.ndarray:
+    """The values of a fixed-width Arrow array as numpy (nulls hold whatever the buffer holds)."""
+    return np.frombuffer(arr.buffers()[1], dtype=dtype)[arr.offset : arr.offset + len(arr)]
+
+
+def _valid(arr: Any) -> np.ndarray:
+    bitmap = arr.buffers()[0]
+    if bitmap is None:
+        return np.ones(len(arr), dtype=bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[arr.offset : arr.offset + len(arr)].astype(bool)
 
 
 def _factorize(values: list[Any]) -> tuple[np.ndarray, dict[Any, int]]:
@@ -160,6 +223,8 @@ def _sample_large(lf: nw.LazyFrame[Any], max_rows: int, seed: int) -> Any:
 def fliptest(ctx: FlipTestContext | None) -> MetricValue:
     if ctx is None or ctx.cmp is None:
         return MetricValue(None, reason="FlipTest needs predicted labels and the feature columns")
+    if ctx.pending is not None:
+        return ctx.pending.result()
     table, cmp = ctx.table, ctx.cmp
     # a sampled row is in d when its combination of facet values is one of d's cells
     row_code = np.zeros(len(ctx.predicted), dtype=np.int64)
@@ -184,7 +249,7 @@ def fliptest(ctx: FlipTestContext | None) -> MetricValue:
     if ya.all() or not ya.any():
         counter = np.full(nd, bool(ya[0]))
     else:
-        idx = nearest(x[d], x[~d], k)
+        idx = nearest(x[d], x[~d], k, workers=ctx.workers)
         votes = ya[idx].mean(axis=1)
         counter = votes > 0.5  # majority of the k neighbours; a tie goes to the negative class
     own_pred = ctx.predicted[d]
@@ -203,7 +268,7 @@ def fliptest(ctx: FlipTestContext | None) -> MetricValue:
     return MetricValue(value, (max(-1.0, value - z * se), min(1.0, value + z * se)), p_value=p, test="z-test on the mean flip", note=note)
 
 
-def nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+def nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048, *, workers: int = -1) -> np.ndarray:
     """Indices of the k nearest rows of ``ref`` for each row of ``query`` (Euclidean), shape (n, k).
 
     A k-d tree queried on every core up to 40 dimensions (a few numeric
@@ -214,11 +279,11 @@ def nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048) -> np
     """
     first, inverse = _distinct_rows(query)
     if len(first) < len(query):
-        return nearest(query[first], ref, k, chunk)[inverse]
+        return nearest(query[first], ref, k, chunk, workers=workers)[inverse]
     if ref.shape[1] <= 40:
         from scipy.spatial import cKDTree
 
-        _, idx = cKDTree(ref).query(query, k=k, workers=-1)
+        _, idx = cKDTree(ref).query(query, k=k, workers=workers)
         return np.asarray(idx).reshape(len(query), -1)
     ref_sq = (ref * ref).sum(axis=1)
     out = np.empty((len(query), k), dtype=np.int64)
