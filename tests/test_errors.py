@@ -204,3 +204,28 @@ def test_duplicate_column_names_are_refused(tmp_path):
     df = pd.DataFrame([[0, 1, 2]] * 10, columns=["y", "g", "g"])
     with pytest.raises(DataError, match="the data has the column name 'g' more than once"):
         assay.audit(df, label="y", label_values_or_threshold=[1], facets=["g"])
+
+
+def test_a_thread_count_that_is_not_a_number_is_refused_naming_the_variable(df, monkeypatch):
+    monkeypatch.setenv("ASSAY_THREADS", "two")
+    with pytest.raises(ConfigError, match=r"ASSAY_THREADS must be a whole number of threads of at least 1, got 'two'"):
+        run(df, predicted_label="pred", facets=["sex", "race"])
+    monkeypatch.setenv("ASSAY_THREADS", "0")
+    with pytest.raises(ConfigError, match=r"ASSAY_THREADS .* got '0'"):
+        run(df, predicted_label="pred", facets=["sex", "race"])
+
+
+def test_fliptest_is_the_same_on_one_thread_and_on_many(df, monkeypatch):
+    """The comparisons' neighbour searches run at once on a thread pool: what each finds does not depend on how many threads."""
+    kw = {"predicted_label": "pred", "facets": ["sex", "race", ["sex", "race"]]}
+
+    def fts():
+        r = run(df, **kw)
+        return [(fv.value_or_threshold, m.value, tuple(m.ci)) for fvs in r.post_training.facets.values() for fv in fvs for m in fv.metrics if m.name == "FT"]
+
+    monkeypatch.setenv("ASSAY_THREADS", "1")
+    one = fts()
+    monkeypatch.setenv("ASSAY_THREADS", "4")
+    many = fts()
+    assert len(one) == 2 + 3 + 6 and all(v is not None for _, v, _ in one)
+    assert one == many

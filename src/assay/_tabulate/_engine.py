@@ -19,9 +19,9 @@ from typing import Any
 
 import narwhals as nw
 
-from assay._errors import DataError
+from assay._errors import ConfigError, DataError
 
-__all__ = ["DATASET_TYPES", "as_frame", "read_dataset", "row_sample"]
+__all__ = ["DATASET_TYPES", "as_frame", "read_dataset", "row_sample", "threads"]
 
 #: Parquet relations read_dataset made -> (connection, files): a sample of their rows can be read without reading every row.
 _PARQUET: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
@@ -47,13 +47,22 @@ class DataFileNotFoundError(DataError, FileNotFoundError):
     """A dataset path or glob matched no file."""
 
 
+def threads() -> int:
+    """The threads to compute on: the environment's ``ASSAY_THREADS`` when set, else the cores this process may run on."""
+    given = os.environ.get("ASSAY_THREADS")
+    if given:
+        if not given.strip().isdigit() or int(given) < 1:
+            raise ConfigError(f"environment variable ASSAY_THREADS must be a whole number of threads of at least 1, got {given!r}")
+        return int(given)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _connection() -> Any:
     import duckdb
 
     con = duckdb.connect()
-    threads = os.environ.get("ASSAY_THREADS")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
+    if os.environ.get("ASSAY_THREADS"):
+        con.execute(f"SET threads = {threads()}")
     return con
 
 

@@ -23,7 +23,6 @@ not used by FlipTest.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -32,7 +31,7 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
-from assay._tabulate import row_sample
+from assay._tabulate import row_sample, threads
 from assay.bias._registry import MetricValue, register
 from assay.bias._settings import FlipTestOptions
 from assay.spark import is_spark
@@ -112,7 +111,7 @@ class FlipTestContext:
         Adult's 17 comparisons) and its builds use one core; the searches release the GIL."""
         from concurrent.futures import ThreadPoolExecutor
 
-        pool = ThreadPoolExecutor(max_workers=max(1, min(len(comparisons), os.cpu_count() or 1)), thread_name_prefix="assay-fliptest")
+        pool = ThreadPoolExecutor(max_workers=max(1, min(len(comparisons), threads())), thread_name_prefix="assay-fliptest")
         futures = [pool.submit(fliptest, replace(self, table=table, cmp=c, workers=1)) for c in comparisons]
         pool.shutdown(wait=False)
         return [replace(self, table=table, cmp=c, pending=f) for c, f in zip(comparisons, futures, strict=True)]
