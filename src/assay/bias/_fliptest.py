@@ -17,7 +17,7 @@ rows kept by Spark by a seeded hash of their values, so only the sample
 reaches the driver and it is the same for any partitioning); its interval is the
 normal interval of the mean of the per-row flips (+1, -1, 0) over the d rows
 in the sample, and its test the matching z-test of FT = 0. Sample weights are
-not used by FlipTest.
+not used by FlipTest. The comparisons' searches run at once, one per core.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import math
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 import narwhals as nw
@@ -149,7 +150,7 @@ def design_matrix(columns: Mapping[str, Any], *, rows: int) -> tuple[np.ndarray,
 
 
 def _from_list(values: list[Any]) -> np.ndarray | Categories:
-    if all(v is None or isinstance(v, (int, float)) for v in values):
+    if all(v is None or isinstance(v, (int, float, Decimal)) for v in values):
         return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
     codes, index = _factorize([str(v) for v in values])
     return Categories(codes, list(index))
