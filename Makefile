@@ -43,6 +43,7 @@ test-all: $(STAMP_TEST) $(PYCANON) $(AXE)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/bench_audit.py
+	$(BIN)/python benchmarks/bench_fliptest.py
 	$(BIN)/python benchmarks/bench_explain.py
 	$(BIN)/python benchmarks/bench_explain_jobs.py
 	$(BIN)/python benchmarks/bench_mitigate.py

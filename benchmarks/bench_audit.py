@@ -59,6 +59,15 @@ def resample(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
     return df.iloc[idx].reset_index(drop=True)
 
 
+def audit_yaml(path: Path, extra: str = "") -> str:
+    """The benchmark's audit: facets sex, race and sex x race, every metric, 1,000 replicates; ``extra`` adds keys."""
+    return (
+        f"dataset_uri: {path}\nlabel: y\nlabel_values_or_threshold: [1]\npredicted_label: yhat\nprobability: score\n"
+        "facet:\n  - name_or_index: sex\n  - name_or_index: race\n  - name_or_index: [sex, race]\n"
+        "bootstrap_replicates: 1000\nseed: 0\n" + extra
+    )
+
+
 def time_assay_cli(path: Path, workdir: Path, *, fliptest: bool = True) -> tuple[float, float]:
     """The whole ``assay audit`` process; without FlipTest (the one metric that reads rows, not counts), every other metric."""
     from assay.bias._registry import resolve
@@ -66,11 +75,7 @@ def time_assay_cli(path: Path, workdir: Path, *, fliptest: bool = True) -> tuple
     cfg = workdir / ("audit.yaml" if fliptest else "audit-without-ft.yaml")
     others = ", ".join(m.name for m in resolve("all", "post_training") if m.name != "FT")
     methods = "" if fliptest else f"methods:\n  post_training_bias: {{methods: [{others}]}}\n"
-    cfg.write_text(
-        f"dataset_uri: {path}\nlabel: y\nlabel_values_or_threshold: [1]\npredicted_label: yhat\nprobability: score\n"
-        "facet:\n  - name_or_index: sex\n  - name_or_index: race\n  - name_or_index: [sex, race]\n"
-        "bootstrap_replicates: 1000\nseed: 0\n" + methods
-    )
+    cfg.write_text(audit_yaml(path, methods))
     elapsed, rss, _ = _measure.assay(["audit", str(cfg), "--out", str(workdir / "out"), "--quiet", "--show", "significant"])
     return elapsed, rss
 

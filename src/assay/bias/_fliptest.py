@@ -108,8 +108,9 @@ class FlipTestContext:
 
     def in_parallel(self, table: Any, comparisons: list[Any]) -> list[FlipTestContext]:
         """Each comparison's context with its FlipTest already running on a pool of one thread per core, each search on one core,
-        while the caller goes on to the count metrics: the k-d tree's own threads scale poorly (1.1 s on one core, 0.7 s on two,
-        Adult's 17 comparisons) and its builds use one core; the searches release the GIL."""
+        while the caller goes on to the count metrics: the searches release the GIL, so they overlap the metrics' Python and
+        each other's single-threaded tree builds (on their own, the pool and the k-d tree's own threads take about as long:
+        benchmarks/bench_fliptest.py)."""
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(max_workers=max(1, min(len(comparisons), threads())), thread_name_prefix="assay-fliptest")
@@ -271,7 +272,7 @@ def fliptest(ctx: FlipTestContext | None) -> MetricValue:
 def nearest(query: np.ndarray, ref: np.ndarray, k: int, chunk: int = 2048, *, workers: int = -1) -> np.ndarray:
     """Indices of the k nearest rows of ``ref`` for each row of ``query`` (Euclidean), shape (n, k).
 
-    A k-d tree queried on every core up to 40 dimensions (a few numeric
+    A k-d tree queried on ``workers`` threads (-1: every core) up to 40 dimensions (a few numeric
     columns and one-hot categories: 0.9 s against 1.4 s for the brute force
     on 7,000 x 13,000 rows of 36 dimensions, 2 cores); beyond, a chunked
     brute-force search with one matrix product per chunk. Identical query
